@@ -1,0 +1,202 @@
+"""One pint unit registry for the whole package, and helpers used at the boundaries.
+
+Inside the model every number is a plain float64 in one unit system: mass in tonnes
+(``t``), flows in tonnes per year (``t/yr``), time in years (``yr``). Units live in pint only
+at the edges: when parameters are loaded, when a public function receives an xarray object,
+and in the ``attrs["units"]`` of results.
+
+Two traps are closed here:
+
+* pint's default ``kt`` is the *knot* (a speed), so ``"kt/yr"`` would parse as an
+  acceleration. In this registry ``kt`` is the kilotonne (and ``Mt`` the megatonne).
+* Counting units for the demand drivers are their own base dimensions: ``vehicle``
+  ([vehicle]) and ``unit`` ([item]), so ``vehicle/yr * kg/vehicle`` is ``kg/yr`` and
+  ``kg/MW * vehicle/yr`` is not a mass flow.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import pint
+import xarray as xr
+
+__all__ = [
+    "ureg",
+    "Quantity",
+    "UnitError",
+    "parse_unit",
+    "unit_string",
+    "check_dimensionality",
+    "conversion_factor",
+    "to_canonical",
+    "CANONICAL",
+]
+
+ureg = pint.UnitRegistry(on_redefinition="ignore", cache_folder=None)
+# Mass: tonne-based prefixes. Redefining `kt` replaces pint's knot (kt = knot) on purpose.
+ureg.define("tonne = 1e3 * kilogram = t = metric_ton")
+ureg.define("kilotonne = 1e3 * tonne = kt")
+ureg.define("megatonne = 1e6 * tonne = Mt")
+ureg.define("gigagram = 1e6 * gram = Gg")
+# Counting units for drivers. Each is its own dimension, so they never mix silently.
+ureg.define("vehicle = [vehicle] = vehicle = veh")
+ureg.define("unit = [item] = unit = units")
+ureg.define("turbine = [turbine] = turbine")
+# Years: the Julian year (365.25 d), written `yr` (pint's default symbol is `a`). The model
+# only uses whole years, so the length of a year never enters a t <-> t/yr conversion.
+ureg.define("year = 365.25 * day = yr = a = julian_year")
+ureg.define("percent = 0.01 = %")
+# Kept away from the knot, whatever pint version runs: fail loudly at import if not.
+if not ureg("kt").dimensionality == ureg("t").dimensionality:  # pragma: no cover
+    raise ImportError("mfa.units: 'kt' does not mean kilotonne in this pint version")
+
+Quantity = ureg.Quantity
+pint.set_application_registry(ureg)
+
+
+class UnitError(ValueError):
+    """A unit that cannot be read, or that has the wrong dimensionality."""
+
+
+#: Canonical model units by physical meaning (strings written to files).
+CANONICAL: dict[str, str] = {
+    "mass": "t",
+    "mass_flow": "t/yr",
+    "time": "yr",
+    "share": "1",
+    "mass_per_vehicle": "kg/vehicle",
+    "mass_per_power": "kg/MW",
+    "vehicle_flow": "vehicle/yr",
+    "power_flow": "MW/yr",
+}
+
+
+def parse_unit(unit: str | pint.Unit, name: str = "value") -> pint.Unit:
+    """Parse a unit string with the package registry.
+
+    Parameters
+    ----------
+    unit : str or pint.Unit
+        Unit text such as ``"kt/yr"``, ``"kg/vehicle"``, ``"1"`` or ``""`` (dimensionless).
+    name : str
+        What the unit belongs to, used in error messages.
+
+    Returns
+    -------
+    pint.Unit
+
+    Raises
+    ------
+    UnitError
+        If the text is not a unit of this registry.
+    """
+    if isinstance(unit, pint.Unit):
+        return ureg.Unit(str(unit))
+    text = "" if unit is None else str(unit).strip()
+    if text in ("", "1", "-", "dimensionless"):
+        return ureg.dimensionless
+    try:
+        parsed = ureg.parse_units(text)
+    except Exception as exc:  # pint raises several kinds of errors
+        raise UnitError(f"{name}: cannot read unit {text!r} ({exc})") from None
+    return parsed
+
+
+def unit_string(unit: str | pint.Unit) -> str:
+    """Write a unit in a short form that pint (and UDUNITS-style tools) read back.
+
+    ``"1"`` for dimensionless; otherwise pint's compact symbols, e.g. ``"t / yr"``.
+    """
+    u = parse_unit(unit)
+    if u == ureg.dimensionless:
+        return "1"
+    return f"{u:~C}".replace("*", " ")
+
+
+def check_dimensionality(unit: str | pint.Unit, expected: str | pint.Unit, name: str = "value") -> pint.Unit:
+    """Check that ``unit`` has the same dimensionality as ``expected``.
+
+    Parameters
+    ----------
+    unit : str or pint.Unit
+        The unit found.
+    expected : str or pint.Unit
+        A unit of the expected dimensionality (e.g. ``"t/yr"``).
+    name : str
+        Variable name for the error message.
+
+    Returns
+    -------
+    pint.Unit
+        The parsed unit found.
+
+    Raises
+    ------
+    UnitError
+        Naming the variable, the unit found and the unit expected.
+    """
+    found = parse_unit(unit, name)
+    want = parse_unit(expected, name)
+    if found.dimensionality != want.dimensionality:
+        raise UnitError(
+            f"{name}: unit {unit_string(found)!r} has dimensionality {found.dimensionality}, "
+            f"expected a unit like {unit_string(want)!r} ({want.dimensionality})"
+        )
+    return found
+
+
+def conversion_factor(unit: str | pint.Unit, target: str | pint.Unit, name: str = "value") -> float:
+    """Multiplier that converts numbers in ``unit`` to numbers in ``target``.
+
+    Raises :class:`UnitError` if the dimensionalities differ.
+    """
+    found = check_dimensionality(unit, target, name)
+    return float(ureg.Quantity(1.0, found).to(parse_unit(target)).magnitude)
+
+
+def _units_of(obj: xr.DataArray, name: str) -> tuple[np.ndarray | Any, str | pint.Unit]:
+    """Return (magnitude, unit) of a pint-backed or attrs-annotated DataArray."""
+    data = obj.data
+    if isinstance(data, pint.Quantity):
+        return data.magnitude, data.units
+    unit = obj.attrs.get("units")
+    if unit is None:
+        raise UnitError(
+            f"{name}: no units (give a pint Quantity as data or set attrs['units'])"
+        )
+    return data, unit
+
+
+def to_canonical(obj: xr.DataArray, target: str, name: str | None = None) -> xr.DataArray:
+    """Check units of an xarray object and convert it to ``target`` units.
+
+    Accepts a DataArray whose data is a pint Quantity or whose ``attrs["units"]`` is set.
+    Returns a plain-float DataArray with ``attrs["units"] = target`` (written form).
+
+    Parameters
+    ----------
+    obj : xarray.DataArray
+        Input with units.
+    target : str
+        Target unit (e.g. ``"t/yr"``); the input must have the same dimensionality.
+    name : str, optional
+        Name for error messages (defaults to ``obj.name``).
+
+    Raises
+    ------
+    UnitError
+        If the object carries no units or units of the wrong dimensionality.
+    """
+    label = name or (str(obj.name) if obj.name is not None else "value")
+    if not isinstance(obj, xr.DataArray):
+        raise TypeError(f"{label}: expected an xarray.DataArray, got {type(obj).__name__}")
+    magnitude, unit = _units_of(obj, label)
+    factor = conversion_factor(unit, target, label)
+    values = np.asarray(magnitude, dtype=float)
+    if factor != 1.0:
+        values = values * factor
+    out = xr.DataArray(values, coords=obj.coords, dims=obj.dims, name=obj.name, attrs=dict(obj.attrs))
+    out.attrs["units"] = unit_string(target)
+    return out

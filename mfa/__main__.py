@@ -1,0 +1,7 @@
+"""``python -m mfa`` is the ``mfa`` command."""
+
+import sys
+
+from .cli import main
+
+sys.exit(main())

@@ -1,0 +1,549 @@
+"""Scenario files: overrides of the default parameters, written in TOML.
+
+A scenario lives in ``params/scenarios/NAME.toml``::
+
+    name = "high-recycling"
+    base = "baseline"            # optional: the base's overrides are applied first
+    description = "one line"
+    rationale = \"\"\"why, with sources\"\"\"
+    sources = ["key1", "key2"]   # keys into params/sources.csv
+
+    [[override]]
+    parameter = "collection_rate"
+    region = "Europe"            # optional selectors: region, product, stage (string or list)
+    product = ["ev_bev", "ev_phev"]
+    unit = "1"                   # required for value, trajectory and ramp
+    value = 0.5                  # exactly one of value / trajectory / ramp / scale
+    from_year = 2030             # optional with value and scale
+    source = "key1"              # optional
+    note = "free text"           # optional
+
+Override kinds (``t`` = model year, ``v`` = current value of the parameter):
+
+``value = x``
+    ``v = x`` for all years (or for ``t >= from_year``). Optional ``low``/``high`` give the
+    range of the new value; without them the scenario fixes the value: ``low = high = x``.
+``trajectory = {2030 = a, 2050 = b}``
+    From the first point on, the points replace the data, interpolated by the parameter's rule
+    (``interpolation``, and ``after`` beyond the last point); ``low = high =`` the new values.
+``ramp = {from_year = y0, to_year = y1, to_value = x}``
+    Linear from the current value in ``y0`` to ``x`` in ``y1``, ``x`` after ``y1``; years before
+    ``y0`` keep their values. ``low`` and ``high`` ramp the same way from their values in ``y0``
+    to ``to_low``/``to_high`` (both default to ``to_value``, so the range closes at the target).
+``scale = f``
+    Multiply value, low and high by the dimensionless ``f`` (optional ``unit``, e.g. ``"%"``),
+    for all years or for ``t >= from_year``.
+
+Selectors restrict an override to some labels; a selector for a dim the parameter does not have,
+or a label outside the model's labels (or the parameter's ``products``) is an error. After the
+overrides of a file are applied, the bounds, ``low <= value <= high`` and ``sum_to_one_over`` of
+the parameters it touched are checked again. Unknown keys anywhere are errors: typos matter.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import difflib
+import hashlib
+import math
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import xarray as xr
+
+from mfa.errors import ScenarioError
+from mfa.params import (
+    LABEL_DIMS,
+    ParameterSet,
+    check_parameter_values,
+    default_params_dir,
+    interpolate_points,
+)
+from mfa.units import UnitError, conversion_factor
+
+__all__ = ["Scenario", "apply_scenario", "list_scenarios", "load_scenario"]
+
+_TOP_KEYS = ("name", "base", "description", "rationale", "sources", "override")
+_OVERRIDE_KEYS = (
+    "parameter", "region", "product", "stage", "unit", "value", "trajectory", "ramp", "scale",
+    "from_year", "low", "high", "source", "note",
+)
+_KINDS = ("value", "trajectory", "ramp", "scale")
+_RAMP_KEYS = ("from_year", "to_year", "to_value", "to_low", "to_high")
+
+
+@dataclass(frozen=True)
+class Scenario:
+    """A scenario file, with its base chain resolved.
+
+    Attributes
+    ----------
+    name : str
+        Scenario name (``name`` key, default the file stem).
+    description : str
+        One line.
+    base : str or None
+        Name of the base scenario as written in the file.
+    overrides : list of dict
+        This file's overrides, as written (keys checked).
+    sources : list of str
+        Source keys (checked against ``sources.csv`` when applied).
+    path : pathlib.Path or None
+        The file.
+    sha256 : str
+        sha256 of the file.
+    rationale : str
+        Why, with sources.
+    base_scenario : Scenario or None
+        The resolved base (which has its own ``base_scenario``).
+    """
+
+    name: str
+    description: str
+    base: str | None
+    overrides: list[dict]
+    sources: list[str]
+    path: Path | None
+    sha256: str
+    rationale: str = ""
+    base_scenario: Scenario | None = field(default=None, repr=False)
+
+    def chain(self) -> list[Scenario]:
+        """The base chain, root first, ending with this scenario."""
+        out: list[Scenario] = []
+        s: Scenario | None = self
+        while s is not None:
+            out.append(s)
+            s = s.base_scenario
+        return out[::-1]
+
+    @property
+    def files(self) -> dict[str, str]:
+        """File name -> sha256 for this scenario and its bases (root first)."""
+        return {(s.path.name if s.path else s.name): s.sha256 for s in self.chain()}
+
+
+# --------------------------------------------------------------------------------------------
+# Loading
+# --------------------------------------------------------------------------------------------
+def _scenario_dir(params_dir: str | Path | None) -> Path:
+    root = Path(params_dir) if params_dir is not None else default_params_dir()
+    return root / "scenarios"
+
+
+def _suggest(word: str, choices: Any) -> str:
+    close = difflib.get_close_matches(str(word), [str(c) for c in choices], n=1)
+    return f" (did you mean {close[0]!r}?)" if close else ""
+
+
+def _fmt(items: Any) -> str:
+    return ", ".join(repr(str(i)) for i in items)
+
+
+def list_scenarios(params_dir: str | Path | None = None) -> list[Scenario]:
+    """All scenarios in ``params_dir/scenarios/*.toml``, sorted by name.
+
+    Parameters
+    ----------
+    params_dir : str or pathlib.Path, optional
+        Parameter directory (default: the packaged default data).
+
+    Returns
+    -------
+    list of Scenario
+
+    Raises
+    ------
+    ScenarioError
+        If a scenario file is broken.
+    """
+    sdir = _scenario_dir(params_dir)
+    if not sdir.is_dir():
+        return []
+    scenarios = [load_scenario(p, params_dir) for p in sorted(sdir.glob("*.toml"))]
+    return sorted(scenarios, key=lambda s: s.name)
+
+
+def _available(sdir: Path) -> list[str]:
+    return sorted(p.stem for p in sdir.glob("*.toml")) if sdir.is_dir() else []
+
+
+def _is_path(x: str | Path) -> bool:
+    if isinstance(x, Path):
+        return True
+    return x.endswith(".toml") or "/" in x or "\\" in x
+
+
+def load_scenario(name_or_path: str | Path, params_dir: str | Path | None = None) -> Scenario:
+    """Read a scenario file and resolve its ``base`` chain.
+
+    Parameters
+    ----------
+    name_or_path : str or pathlib.Path
+        A scenario name (``params_dir/scenarios/NAME.toml``) or a path to a ``.toml`` file.
+    params_dir : str or pathlib.Path, optional
+        Parameter directory (default: the packaged default data). A ``base`` name is looked up
+        next to the scenario file first, then in ``params_dir/scenarios``.
+
+    Returns
+    -------
+    Scenario
+
+    Raises
+    ------
+    ScenarioError
+        Unknown name (the message lists the available ones), unreadable TOML, unknown keys,
+        malformed overrides, a base cycle.
+    """
+    sdir = _scenario_dir(params_dir)
+    path = _resolve(name_or_path, sdir, None)
+    return _load_chain(path, sdir, [])
+
+
+def _resolve(name_or_path: str | Path, sdir: Path, near: Path | None) -> Path:
+    if _is_path(name_or_path):
+        p = Path(name_or_path)
+        if not p.is_absolute() and near is not None and (near / p).is_file():
+            p = near / p
+        if not p.is_file():
+            raise ScenarioError(f"{p}: scenario file not found")
+        return p
+    name = str(name_or_path)
+    for d in ([near] if near is not None else []) + [sdir]:
+        cand = d / f"{name}.toml"
+        if cand.is_file():
+            return cand
+    # a file whose `name` key differs from its stem
+    for d in ([near] if near is not None else []) + [sdir]:
+        if d.is_dir():
+            for cand in sorted(d.glob("*.toml")):
+                try:
+                    doc = tomllib.loads(cand.read_text(encoding="utf-8"))
+                except (tomllib.TOMLDecodeError, UnicodeDecodeError):
+                    continue
+                if doc.get("name") == name:
+                    return cand
+    avail = sorted(set(_available(sdir)) | set(_available(near) if near else []))
+    raise ScenarioError(
+        f"unknown scenario {name!r}{_suggest(name, avail)}; available in {sdir}: "
+        f"{_fmt(avail) if avail else '(none)'}"
+    )
+
+
+def _load_chain(path: Path, sdir: Path, seen: list[Path]) -> Scenario:
+    rp = path.resolve()
+    if rp in seen:
+        cycle = " -> ".join(p.name for p in [*seen[seen.index(rp):], rp])
+        raise ScenarioError(f"{path}: base cycle: {cycle}")
+    own = _read_file(path)
+    base = None
+    if own["base"] is not None:
+        try:
+            base_path = _resolve(own["base"], sdir, path.parent)
+        except ScenarioError as exc:
+            raise ScenarioError(f"{path}: base {own['base']!r}: {exc}") from None
+        base = _load_chain(base_path, sdir, [*seen, rp])
+    return Scenario(**own, base_scenario=base)
+
+
+def _read_file(path: Path) -> dict:
+    raw = path.read_bytes()
+    try:
+        doc = tomllib.loads(raw.decode("utf-8"))
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+        raise ScenarioError(f"{path}: not valid TOML: {exc}") from None
+    for key in doc:
+        if key not in _TOP_KEYS:
+            raise ScenarioError(
+                f"{path}: unknown key {key!r}{_suggest(key, _TOP_KEYS)}; allowed: {_fmt(_TOP_KEYS)}"
+            )
+    name = doc.get("name", path.stem)
+    for key in ("name", "base", "description", "rationale"):
+        if key in doc and not isinstance(doc[key], str):
+            raise ScenarioError(f"{path}: {key!r} must be a string, got {doc[key]!r}")
+    sources = doc.get("sources", [])
+    if not (isinstance(sources, list) and all(isinstance(s, str) and s for s in sources)):
+        raise ScenarioError(f"{path}: 'sources' must be a list of keys into sources.csv")
+    overrides = doc.get("override", [])
+    if isinstance(overrides, dict):
+        raise ScenarioError(f"{path}: write each override as [[override]] (an array of tables), "
+                            "not [override]")
+    if not isinstance(overrides, list) or not all(isinstance(o, dict) for o in overrides):
+        raise ScenarioError(f"{path}: 'override' must be an array of tables ([[override]])")
+    for i, o in enumerate(overrides, start=1):
+        _check_override_keys(path, i, o)
+    return {
+        "name": name,
+        "description": doc.get("description", ""),
+        "base": doc.get("base"),
+        "overrides": overrides,
+        "sources": list(sources),
+        "path": path,
+        "sha256": hashlib.sha256(raw).hexdigest(),
+        "rationale": doc.get("rationale", ""),
+    }
+
+
+def _where(path: Path, i: int, o: dict) -> str:
+    p = o.get("parameter")
+    return f"{path}, override #{i}" + (f" (parameter {p!r})" if isinstance(p, str) else "")
+
+
+def _is_number(x: Any) -> bool:
+    return isinstance(x, int | float) and not isinstance(x, bool) and math.isfinite(x)
+
+
+def _check_override_keys(path: Path, i: int, o: dict) -> None:
+    where = _where(path, i, o)
+    for key in o:
+        if key not in _OVERRIDE_KEYS:
+            raise ScenarioError(f"{where}: unknown key {key!r}{_suggest(key, _OVERRIDE_KEYS)}; "
+                                f"allowed: {_fmt(_OVERRIDE_KEYS)}")
+    if not isinstance(o.get("parameter"), str):
+        raise ScenarioError(f"{where}: missing key 'parameter' (the parameter name)")
+    kinds = [k for k in _KINDS if k in o]
+    if len(kinds) != 1:
+        found = f"found {_fmt(kinds)}" if kinds else "found none"
+        raise ScenarioError(f"{where}: give exactly one of {_fmt(_KINDS)}; {found}")
+    kind = kinds[0]
+    if kind in ("value", "trajectory", "ramp") and "unit" not in o:
+        raise ScenarioError(f"{where}: missing key 'unit' (required with {kind!r}; '1' for shares)")
+    if "unit" in o and not isinstance(o["unit"], str):
+        raise ScenarioError(f"{where}: 'unit' must be a string such as 't/yr' or '1'")
+    if ("low" in o or "high" in o) and kind != "value":
+        raise ScenarioError(f"{where}: 'low'/'high' are only allowed with 'value' "
+                            f"(a {kind} sets the range itself)")
+    if "from_year" in o and kind not in ("value", "scale"):
+        raise ScenarioError(f"{where}: 'from_year' is only allowed with 'value' or 'scale' "
+                            f"(for a ramp write it inside the ramp table)")
+    if "from_year" in o and type(o["from_year"]) is not int:
+        raise ScenarioError(f"{where}: 'from_year' must be an integer year, got {o['from_year']!r}")
+    for key in ("value", "scale", "low", "high"):
+        if key in o and not _is_number(o[key]):
+            raise ScenarioError(f"{where}: {key!r} must be a number, got {o[key]!r}")
+    for d in LABEL_DIMS:
+        if d in o:
+            sel = o[d]
+            if isinstance(sel, str):
+                continue
+            if not (isinstance(sel, list) and sel and all(isinstance(s, str) for s in sel)):
+                raise ScenarioError(f"{where}: selector {d!r} must be a label or a non-empty list "
+                                    f"of labels, got {sel!r}")
+    if "source" in o and not isinstance(o["source"], str):
+        raise ScenarioError(f"{where}: 'source' must be a key into sources.csv")
+    if "note" in o and not isinstance(o["note"], str):
+        raise ScenarioError(f"{where}: 'note' must be a string")
+    if kind == "trajectory":
+        traj = o["trajectory"]
+        if not isinstance(traj, dict) or not traj:
+            raise ScenarioError(f"{where}: 'trajectory' must be a table of year = value, e.g. "
+                                "{ 2030 = 0.2, 2050 = 0.6 }")
+        for y, v in traj.items():
+            try:
+                int(y)
+            except ValueError:
+                raise ScenarioError(f"{where}: trajectory key {y!r} is not an integer year") from None
+            if not _is_number(v):
+                raise ScenarioError(f"{where}: trajectory value for {y} must be a number, got {v!r}")
+    if kind == "ramp":
+        ramp = o["ramp"]
+        if not isinstance(ramp, dict):
+            raise ScenarioError(f"{where}: 'ramp' must be a table "
+                                "{ from_year = ..., to_year = ..., to_value = ... }")
+        for key in ramp:
+            if key not in _RAMP_KEYS:
+                raise ScenarioError(f"{where}: unknown key {key!r} in 'ramp'"
+                                    f"{_suggest(key, _RAMP_KEYS)}; allowed: {_fmt(_RAMP_KEYS)}")
+        for key in ("from_year", "to_year"):
+            if type(ramp.get(key)) is not int:
+                raise ScenarioError(f"{where}: ramp needs an integer {key!r}, got {ramp.get(key)!r}")
+        if ramp["to_year"] <= ramp["from_year"]:
+            raise ScenarioError(f"{where}: ramp to_year {ramp['to_year']} must be after "
+                                f"from_year {ramp['from_year']}")
+        if "to_value" not in ramp:
+            raise ScenarioError(f"{where}: ramp needs 'to_value'")
+        for key in ("to_value", "to_low", "to_high"):
+            if key in ramp and not _is_number(ramp[key]):
+                raise ScenarioError(f"{where}: ramp {key!r} must be a number, got {ramp[key]!r}")
+
+
+# --------------------------------------------------------------------------------------------
+# Applying
+# --------------------------------------------------------------------------------------------
+def apply_scenario(params: ParameterSet, scenario: Scenario | str | Path) -> ParameterSet:
+    """Apply a scenario (and its bases, root first) to a parameter set.
+
+    Parameters
+    ----------
+    params : ParameterSet
+        Usually the defaults from :func:`mfa.params.load_parameters`.
+    scenario : Scenario, str or pathlib.Path
+        A loaded scenario, or a name / path passed to :func:`load_scenario` (names are looked up
+        in the directory the parameters were read from).
+
+    Returns
+    -------
+    ParameterSet
+        New values (canonical units), ``low``/``high`` set as described in the module docs;
+        ``scenario`` and ``scenario_files`` record what was applied.
+
+    Raises
+    ------
+    ScenarioError
+        Naming the scenario file, the override number and parameter: unknown parameter, labels or
+        selectors, wrong unit dimensionality, years outside the model, bounds or sums broken
+        after applying.
+    """
+    if not isinstance(scenario, Scenario):
+        scenario = load_scenario(scenario, params.path)
+    out = params
+    for sc in scenario.chain():
+        out = _apply_one(out, sc)
+    return _with_meta(out, scenario.name, scenario.files)
+
+
+def _with_meta(ps: ParameterSet, name: str, files: dict[str, str]) -> ParameterSet:
+    values = ps.values.copy()
+    values.attrs["scenario"] = name
+    return dataclasses.replace(ps, values=values, scenario=name, scenario_files=dict(files))
+
+
+def _apply_one(params: ParameterSet, sc: Scenario) -> ParameterSet:
+    path = sc.path if sc.path is not None else Path(f"<scenario {sc.name}>")
+    for key in sc.sources:
+        if key not in params.sources:
+            raise ScenarioError(f"{path}: source {key!r}{_suggest(key, params.sources)} is not a "
+                                "key in sources.csv")
+    touched: dict[str, list[int]] = {}
+    for i, o in enumerate(sc.overrides, start=1):
+        params = _apply_override(params, path, i, o)
+        touched.setdefault(o["parameter"], []).append(i)
+    for name, idx in touched.items():
+        entry = params.registry[name]
+        problems = check_parameter_values(
+            name, entry, params.values[name], params.low[name], params.high[name]
+        )
+        if problems:
+            raise ScenarioError(
+                f"{path}: after applying override(s) #{', #'.join(map(str, idx))}: "
+                + "; ".join(problems[:5])
+            )
+    return params
+
+
+def _apply_override(params: ParameterSet, path: Path, i: int, o: dict) -> ParameterSet:
+    where = _where(path, i, o)
+    name = o["parameter"]
+    if name not in params.registry:
+        raise ScenarioError(f"{where}: unknown parameter {name!r}{_suggest(name, params.registry)}"
+                            f"; known parameters: {_fmt(params.registry)}")
+    entry = params.registry[name]
+    if "source" in o and o["source"] not in params.sources:
+        raise ScenarioError(f"{where}: source {o['source']!r}{_suggest(o['source'], params.sources)}"
+                            " is not a key in sources.csv")
+    dims = entry["dims"]
+    val, low, high = params.values[name], params.low[name], params.high[name]
+    # -- selection mask
+    mask = xr.ones_like(val, dtype=bool)
+    for d in LABEL_DIMS:
+        if d not in o:
+            continue
+        sel = [o[d]] if isinstance(o[d], str) else list(o[d])
+        if d not in dims:
+            raise ScenarioError(f"{where}: selector {d!r} given but the parameter has no {d} dim "
+                                f"(dims {dims})")
+        allowed = params.coords[d]
+        if d == "product" and entry.get("products") is not None:
+            allowed = entry["products"]
+        bad = [s for s in sel if s not in allowed]
+        if bad:
+            raise ScenarioError(f"{where}: unknown {d} {_fmt(bad)}{_suggest(bad[0], allowed)}; "
+                                f"allowed: {_fmt(allowed)}")
+        mask = mask & val[d].isin(sel)
+    products = entry.get("products")
+    if products is not None:
+        mask = mask & val["product"].isin(products)
+    time = np.asarray(params.coords["time"])
+    has_time = "time" in dims
+
+    def need_time(what: str) -> None:
+        if not has_time:
+            raise ScenarioError(f"{where}: {what} needs a parameter with a time dim; "
+                                f"{name!r} has dims {dims}")
+
+    def in_model(year: int, what: str) -> None:
+        if not time[0] <= year <= time[-1]:
+            raise ScenarioError(f"{where}: {what} {year} is outside the model years "
+                                f"{time[0]}-{time[-1]} (model.toml)")
+
+    if "from_year" in o:
+        need_time("'from_year'")
+        mask = mask & (val["time"] >= o["from_year"])
+    # -- unit factor
+    factor = 1.0
+    if "unit" in o:
+        target = "1" if "scale" in o else entry["unit"]
+        try:
+            factor = conversion_factor(o["unit"], target, f"unit of {name!r}")
+        except UnitError as exc:
+            what = "scale factors are dimensionless: " if "scale" in o else ""
+            raise ScenarioError(f"{where}: {what}{exc}") from None
+
+    if "value" in o:
+        v = o["value"] * factor
+        lo = o.get("low", o["value"]) * factor
+        hi = o.get("high", o["value"]) * factor
+        if not lo <= v <= hi:
+            raise ScenarioError(f"{where}: need low <= value <= high, got low={o.get('low')}, "
+                                f"value={o['value']}, high={o.get('high')}")
+        new_v, new_lo, new_hi = (xr.where(mask, x, old) for x, old in
+                                 ((v, val), (lo, low), (hi, high)))
+    elif "scale" in o:
+        f = o["scale"] * factor
+        a, b = low * f, high * f
+        new_v = xr.where(mask, val * f, val)
+        new_lo = xr.where(mask, np.minimum(a, b), low)
+        new_hi = xr.where(mask, np.maximum(a, b), high)
+    elif "trajectory" in o:
+        need_time("a trajectory")
+        pts = sorted((int(y), float(x) * factor) for y, x in o["trajectory"].items())
+        years = np.array([y for y, _ in pts], dtype=np.int64)
+        if len(set(years.tolist())) != len(years):
+            raise ScenarioError(f"{where}: trajectory repeats a year")
+        if years[0] > time[-1]:
+            raise ScenarioError(f"{where}: trajectory starts in {years[0]}, after the last model "
+                                f"year {time[-1]}")
+        series, _, too_late = interpolate_points(
+            np.array([[x for _, x in pts]])[:, :, None], years, time,
+            entry["interpolation"], "constant", entry["after"])
+        if too_late.any():
+            raise ScenarioError(f"{where}: trajectory ends in {years[-1]} but the model runs to "
+                                f"{time[-1]} and registry.toml says after = 'error' for {name!r}")
+        traj = xr.DataArray(series[0, :, 0], dims=["time"], coords={"time": time})
+        m = mask & (val["time"] >= years[0])
+        new_v = xr.where(m, traj, val)
+        new_lo = xr.where(m, traj, low)
+        new_hi = xr.where(m, traj, high)
+    else:  # ramp
+        need_time("a ramp")
+        r = o["ramp"]
+        y0, y1 = r["from_year"], r["to_year"]
+        in_model(y0, "ramp from_year")
+        w = xr.DataArray(np.clip((time - y0) / (y1 - y0), 0.0, 1.0), dims=["time"],
+                         coords={"time": time})
+        m = mask & (val["time"] >= y0)
+        targets = (r["to_value"], r.get("to_low", r["to_value"]), r.get("to_high", r["to_value"]))
+        new = []
+        for old, target in zip((val, low, high), targets, strict=True):
+            start = old.sel(time=y0, drop=True)
+            new.append(xr.where(m, start + (target * factor - start) * w, old))
+        new_v, new_lo, new_hi = new
+        if not targets[1] <= targets[0] <= targets[2]:
+            raise ScenarioError(f"{where}: need to_low <= to_value <= to_high in the ramp")
+    if not bool(mask.any()):
+        raise ScenarioError(f"{where}: the selectors select no values")
+    new_v, new_lo, new_hi = (x.transpose(*val.dims) for x in (new_v, new_lo, new_hi))
+    return params._replace(name, new_v, new_lo, new_hi)

@@ -1,0 +1,61 @@
+"""A small, hand-checkable parameter Dataset for the Nd model (no files, no loader)."""
+
+from __future__ import annotations
+
+import numpy as np
+import xarray as xr
+
+from mfa.neodymium import EV_PRODUCTS, OTHER_PRODUCTS, STAGES, WIND_PRODUCTS
+
+REGIONS = ["China", "Japan", "Rest of Asia", "Europe", "North America", "Rest of World"]
+PRODUCTS = list(EV_PRODUCTS + WIND_PRODUCTS + OTHER_PRODUCTS)
+
+
+def _da(value, dims, coords, units):
+    shape = [len(coords[d]) for d in dims]
+    data = np.broadcast_to(np.asarray(value, dtype=float), shape).copy()
+    return xr.DataArray(data, dims=dims, coords={d: coords[d] for d in dims}, attrs={"units": units})
+
+
+def make_values(years=range(2000, 2031), **overrides) -> xr.Dataset:
+    """Parameter values as ``ParameterSet.values`` would hold them (canonical units).
+
+    Everything constant over time; 1000 EVs/yr of each kind and 10 MW/yr of wind in every
+    region; other uses 6 t/yr each, spread evenly. ``overrides`` replace whole variables.
+    """
+    c = {"time": np.array(list(years), dtype="int64"), "region": REGIONS, "product": PRODUCTS,
+         "stage": list(STAGES)}
+    nan_except = lambda keep: np.array([1.0 if p in keep else np.nan for p in PRODUCTS])  # noqa: E731
+    ev = nan_except(EV_PRODUCTS)
+    wind = nan_except(WIND_PRODUCTS)
+    other = nan_except(OTHER_PRODUCTS)
+    trp = ("time", "region", "product")
+    v = xr.Dataset(
+        {
+            "ev_sales": _da(1000.0 * ev, trp, c, "vehicle/yr"),
+            "wind_additions": _da(10.0 * wind, trp, c, "MW/yr"),
+            "pm_share": _da(np.where(ev == 1, 0.9, np.where(wind == 1, 0.25, np.nan)), trp, c, "1"),
+            "magnet_per_vehicle": _da(2.0 * ev, ("time", "product"), c, "kg/vehicle"),
+            "magnet_per_mw": _da(600.0 * wind, ("time", "product"), c, "kg/MW"),
+            "nd_share_in_magnet": _da(0.25 * np.where(np.isnan(ev) & np.isnan(wind), np.nan, 1.0),
+                                      ("time", "product"), c, "1"),
+            "nd_other_demand": _da(6.0 * other, ("time", "product"), c, "t/yr"),
+            "use_region_share": _da(other / 6.0, trp, c, "1"),
+            "lifetime_mean": _da([12, 12, 8, 20, 20, 5, 15, 10, 3], ("product",), c, "yr"),
+            "lifetime_sd": _da([3, 3, 2, 5, 5, 1.5, 4, 3, 1], ("product",), c, "yr"),
+            "yield_mining": _da(0.6, ("time",), c, "1"),
+            "yield_separation": _da(0.9, ("time",), c, "1"),
+            "yield_metal": _da(0.8, ("time",), c, "1"),
+            "magnet_scrap_rate": _da(0.25, ("time",), c, "1"),
+            "new_scrap_recycling_rate": _da(0.5, ("time",), c, "1"),
+            "new_scrap_recovery_yield": _da(0.9, ("time",), c, "1"),
+            "collection_rate": _da(0.1, trp, c, "1"),
+            "recycling_yield": _da(0.8, ("time", "product"), c, "1"),
+            "production_share": _da(
+                np.array([0.5, 0.1, 0.1, 0.1, 0.1, 0.1])[:, None] * np.ones(len(STAGES)),
+                ("time", "region", "stage"), c, "1"),
+        }
+    )
+    for k, val in overrides.items():
+        v[k] = val
+    return v

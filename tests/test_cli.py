@@ -1,0 +1,121 @@
+"""The `mfa` command: output, exit statuses, atomic writes, clear errors without traceback."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+
+import pytest
+import xarray as xr
+
+from mfa.cli import main
+from mfa.params import default_params_dir
+
+
+def mfa(*args, cwd=None):
+    """Run the command in a subprocess, as a user would (python -m mfa)."""
+    env = dict(os.environ, OPENBLAS_NUM_THREADS="1", MPLBACKEND="Agg")
+    return subprocess.run([sys.executable, "-m", "mfa", *args], capture_output=True, text=True,
+                          cwd=cwd, env=env, timeout=300)
+
+
+@pytest.fixture()
+def params_copy(tmp_path):
+    d = tmp_path / "params"
+    shutil.copytree(default_params_dir(), d)
+    return d
+
+
+def test_run_writes_netcdf_and_prints_summary(tmp_path, capsys):
+    out = tmp_path / "base.nc"
+    assert main(["run", "--out", str(out)]) == 0
+    text = capsys.readouterr().out
+    for label in ["Total demand", "Primary (mined) demand", "Secondary supply",
+                  "Primary demand avoided [t/yr]", "Primary demand avoided [%]",
+                  "China share of mining", "China share of magnet making", "2030", "2040", "2050"]:
+        assert label in text
+    ds = xr.open_dataset(out)
+    assert ds.attrs["scenario"] == "baseline"
+    assert ds["primary_demand"].attrs["units"] == "t/yr"
+    ds.close()
+
+
+def test_run_writes_csv_tables(tmp_path):
+    out = tmp_path / "r.nc"
+    csv = tmp_path / "tables"
+    assert main(["run", "--scenario", "high-recycling", "--out", str(out), "--csv", str(csv)]) == 0
+    iamc = (csv / "iamc.csv").read_text().splitlines()
+    assert iamc[0].startswith("Model,Scenario,Region,Variable,Unit,")
+    assert any("high-recycling" in line for line in iamc[1:])
+
+
+def test_python_dash_m_and_scenarios_listing():
+    r = mfa("scenarios")
+    assert r.returncode == 0, r.stderr
+    names = [line.split()[0] for line in r.stdout.splitlines() if line.strip()]
+    assert {"baseline", "no-recycling", "high-recycling", "net-zero", "net-zero-circular",
+            "diversified-supply"} <= set(names)
+
+
+def test_compare(capsys):
+    assert main(["compare", "baseline", "high-recycling"]) == 0
+    text = capsys.readouterr().out
+    assert "Primary demand [t/yr]" in text and "B - A" in text
+
+
+def _assert_user_error(r, *fragments):
+    assert r.returncode == 2, (r.returncode, r.stdout, r.stderr)
+    assert "Traceback" not in r.stderr
+    for f in fragments:
+        assert f in r.stderr, (f, r.stderr)
+
+
+def test_unknown_scenario_is_a_clear_error(tmp_path):
+    r = mfa("run", "--scenario", "baseline-typo", "--out", str(tmp_path / "x.nc"))
+    _assert_user_error(r, "baseline-typo")
+    assert not (tmp_path / "x.nc").exists()
+
+
+def test_wrong_unit_in_a_parameter_file(tmp_path, params_copy):
+    path = next(p for p in params_copy.glob("*.csv") if "\nmagnet_per_vehicle," in p.read_text())
+    text = path.read_text()
+    lines = text.splitlines()
+    i = next(k for k, line in enumerate(lines) if line.startswith("magnet_per_vehicle,"))
+    lines[i] = lines[i].replace("kg/vehicle", "kg/MW")
+    path.write_text("\n".join(lines) + "\n")
+    out = tmp_path / "x.nc"
+    r = mfa("--params", str(params_copy), "run", "--out", str(out))
+    _assert_user_error(r, path.name, str(i + 1), "kg/MW")
+    assert not out.exists()
+
+
+def test_failed_run_does_not_clobber_earlier_result(tmp_path, params_copy):
+    out = tmp_path / "keep.nc"
+    assert mfa("--params", str(params_copy), "run", "--out", str(out)).returncode == 0
+    before = out.read_bytes()
+    bad = params_copy / "scenarios" / "broken.toml"
+    bad.write_text('name = "broken"\ndescription = "typo"\nbase = "baseline"\ncolour = 3\n')
+    r = mfa("--params", str(params_copy), "run", "--scenario", "broken", "--out", str(out))
+    _assert_user_error(r, "broken.toml", "colour")
+    assert out.read_bytes() == before
+    assert [p.name for p in tmp_path.iterdir() if p.name.startswith("keep")] == ["keep.nc"]
+
+
+def test_text_in_a_number_column(tmp_path, params_copy):
+    path = next(params_copy.glob("*.csv"))
+    lines = path.read_text().splitlines()
+    header = lines[0].split(",")
+    k = next(i for i, line in enumerate(lines) if i > 0 and not line.startswith("#"))
+    cells = lines[k].split(",")
+    cells[header.index("value")] = "twelve"
+    lines[k] = ",".join(cells)
+    path.write_text("\n".join(lines) + "\n")
+    r = mfa("--params", str(params_copy), "run", "--out", str(tmp_path / "x.nc"))
+    _assert_user_error(r, path.name, str(k + 1), "twelve")
+
+
+def test_missing_params_dir(tmp_path):
+    r = mfa("--params", str(tmp_path / "nowhere"), "run", "--out", str(tmp_path / "x.nc"))
+    _assert_user_error(r, "nowhere")

@@ -1,0 +1,141 @@
+"""The Nd model on the default data: schema, provenance, calibration, scenarios."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+
+from mfa.neodymium import FLOWS, RESULT_VARIABLES, run
+from mfa.params import load_parameters
+from mfa.scenarios import list_scenarios
+
+REQUIRED_SCENARIOS = {"baseline", "no-recycling", "high-recycling", "net-zero", "net-zero-circular",
+                      "diversified-supply"}
+
+
+@pytest.fixture(scope="module")
+def params():
+    return load_parameters()
+
+
+@pytest.fixture(scope="module")
+def baseline(params):
+    return run("baseline", params=params)
+
+
+@pytest.fixture(scope="module")
+def all_runs(params):
+    return {s.name: run(s.name, params=params) for s in list_scenarios()}
+
+
+def test_schema(baseline):
+    ds = baseline
+    assert ds["time"].dtype.kind == "i"
+    assert int(ds["time"][0]) == 1980 and int(ds["time"][-1]) == 2050
+    expect_dims = {
+        "in_use_stock": {"time", "region", "product"},
+        "eol_outflow": {"time", "region", "product"},
+        "nd_in_new_products": {"time", "region", "product"},
+        "total_demand": {"time"},
+        "primary_demand": {"time", "region"},
+        "secondary_supply": {"time", "source"},
+        "primary_demand_avoided": {"time"},
+        "recycling_input_rate": {"time"},
+        "production_share": {"time", "region", "stage"},
+        "hhi": {"time", "stage"},
+        "import_reliance": {"time", "region", "stage"},
+    }
+    for name, dims in expect_dims.items():
+        assert set(ds[name].dims) == dims, name
+    for name in list(RESULT_VARIABLES) + list(FLOWS):
+        assert ds[name].attrs.get("units"), name
+    assert ds["in_use_stock"].attrs["units"] == "t"
+    assert set(ds["region"].values) == {"China", "Japan", "Rest of Asia", "Europe",
+                                        "North America", "Rest of World"}
+    assert set(ds["secondary_supply"]["source"].values) == {"new_scrap", "end_of_life"}
+
+
+def test_provenance(baseline, params):
+    attrs = baseline.attrs
+    assert attrs["scenario"] == "baseline"
+    files = json.loads(attrs["parameter_files"])
+    assert files == dict(sorted(params.files.items()))
+    assert all(len(h) == 64 for h in files.values())
+    assert attrs["model_version"]
+
+
+def test_mass_balance_near_zero(all_runs):
+    for name, ds in all_runs.items():
+        scale = float(ds["total_demand"].max())
+        assert ds.attrs["max_abs_mass_balance_residual"] <= 1e-9 * scale, name
+
+
+def test_required_scenarios_exist(all_runs):
+    assert REQUIRED_SCENARIOS <= set(all_runs)
+
+
+def test_values_are_finite_and_non_negative(baseline):
+    for name in ["in_use_stock", "eol_outflow", "nd_in_new_products", "total_demand",
+                 "primary_demand", "secondary_supply"]:
+        v = baseline[name].values
+        assert np.isfinite(v).all(), name
+        assert (v >= -1e-9).all(), name
+
+
+def test_no_recycling_avoids_nothing(all_runs):
+    ds = all_runs["no-recycling"]
+    np.testing.assert_allclose(ds["secondary_supply"], 0.0, atol=1e-9)
+    np.testing.assert_allclose(ds["primary_demand_avoided"], 0.0, atol=1e-9)
+    # ...and its primary demand equals the baseline's no-recycling reference
+    np.testing.assert_allclose(ds["primary_demand"].sum("region"),
+                               all_runs["baseline"]["primary_demand_no_recycling"], rtol=1e-12)
+
+
+def test_recycling_scenarios_rank(all_runs):
+    """More recycling, less mining; net-zero needs more Nd than stated policies."""
+    y = 2050
+    prim = {k: float(v["primary_demand"].sum("region").sel(time=y)) for k, v in all_runs.items()}
+    assert prim["high-recycling"] < prim["baseline"] < prim["no-recycling"]
+    assert prim["net-zero-circular"] < prim["net-zero"]
+    assert prim["net-zero"] > prim["baseline"]
+    rate = {k: float(v["recycling_input_rate"].sel(time=y)) for k, v in all_runs.items()}
+    assert rate["baseline"] < rate["high-recycling"]
+    # end-of-life recycling lags: its 2030 contribution is smaller than its 2050 one
+    hr = all_runs["high-recycling"]["secondary_supply"].sel(source="end_of_life")
+    assert float(hr.sel(time=2050)) > float(hr.sel(time=2030))
+
+
+def test_diversified_supply_lowers_china_share(all_runs):
+    base = all_runs["baseline"]["production_share"].sel(region="China", time=2040)
+    div = all_runs["diversified-supply"]["production_share"].sel(region="China", time=2040)
+    for stage in ["mining", "separation", "magnet"]:
+        assert float(div.sel(stage=stage)) < float(base.sel(stage=stage)), stage
+    assert (all_runs["diversified-supply"]["hhi"].sel(time=2040)
+            <= all_runs["baseline"]["hhi"].sel(time=2040) + 1e-12).all()
+
+
+def test_stocks_follow_sales(baseline):
+    """The EV in-use stock in 2024 holds most Nd put into EVs since 2010 (lifetimes ~15 yr)."""
+    ev = ["ev_bev", "ev_phev"]
+    inflow = float(baseline["nd_in_new_products"].sel(product=ev, time=slice(2010, 2024)).sum())
+    stock = float(baseline["in_use_stock"].sel(product=ev, time=2024).sum())
+    assert 0.8 * inflow < stock <= inflow
+
+
+def test_extending_to_2100_by_parameters_alone(tmp_path, params):
+    import shutil
+
+    from mfa.params import default_params_dir
+
+    d = tmp_path / "params"
+    shutil.copytree(default_params_dir(), d)
+    text = (d / "model.toml").read_text()
+    text = text.replace("end = 2050", "end = 2100")
+    (d / "model.toml").write_text(text)
+    ds = run("baseline", params=d)
+    assert int(ds["time"][-1]) == 2100
+    base = run("baseline", params=params)
+    np.testing.assert_allclose(ds["primary_demand"].sel(time=slice(1980, 2050)),
+                               base["primary_demand"], rtol=1e-12)

@@ -1,0 +1,386 @@
+"""Tests for mfa.system: declarations, validation, units and the mass-balance check."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import xarray as xr
+
+from mfa.errors import MassBalanceError, MfaError
+from mfa.system import (
+    RESIDUAL,
+    RESIDUAL_TOTAL,
+    THROUGHPUT,
+    THROUGHPUT_TOTAL,
+    Flow,
+    ProcessSystem,
+    Stock,
+)
+from mfa.units import UnitError, ureg
+
+YEARS = np.arange(2000, 2006)
+REGIONS = ["China", "Japan", "Europe"]
+PRODUCTS = ["ev_bev", "wind_onshore"]
+
+
+def chain() -> ProcessSystem:
+    """environment -> mining -> manufacturing -> use (stock) -> environment, by region."""
+    return ProcessSystem(
+        "chain",
+        processes=["mining", "manufacturing", "use"],
+        flows=[
+            Flow("mined", "environment", "mining", ("time", "region")),
+            Flow("concentrate", "mining", "manufacturing", ("time", "region")),
+            Flow("mining_losses", "mining", "environment", ("time", "region")),
+            Flow("products", "manufacturing", "use", ("time", "region", "product")),
+            Flow("eol", "use", "environment", ("time", "region", "product")),
+        ],
+        stocks=[Stock("in_use", "use", ("region", "product", "time"))],
+    )
+
+
+def da(values, dims, unit) -> xr.DataArray:
+    coords = {"time": YEARS, "region": REGIONS, "product": PRODUCTS}
+    return xr.DataArray(
+        values, dims=dims, coords={d: coords[d] for d in dims}, attrs={"units": unit}
+    )
+
+
+def chain_values() -> dict[str, xr.DataArray]:
+    """Balanced values: products in t/yr, a stock that accumulates inflow minus outflow."""
+    rng = np.random.default_rng(1)
+    nt, nr, npr = len(YEARS), len(REGIONS), len(PRODUCTS)
+    products = rng.uniform(10, 100, (nt, nr, npr))
+    eol = products * rng.uniform(0.1, 0.5, (nt, nr, npr))
+    stock = np.cumsum(products - eol, axis=0)  # initial stock 0
+    concentrate = products.sum(axis=2)
+    losses = 0.1 * concentrate
+    return {
+        "mined": da(concentrate + losses, ("time", "region"), "t/yr"),
+        "concentrate": da(concentrate, ("time", "region"), "t/yr"),
+        "mining_losses": da(losses, ("time", "region"), "t/yr"),
+        "products": da(products, ("time", "region", "product"), "t/yr"),
+        "eol": da(eol, ("time", "region", "product"), "t/yr"),
+        # declared order is (region, product, time): give it in another order on purpose
+        "in_use": da(stock, ("time", "region", "product"), "t"),
+    }
+
+
+def test_balanced_chain_has_zero_residual():
+    system = chain()
+    ds = system.to_dataset(chain_values())
+    res = ds[RESIDUAL]
+    assert res.dims == ("time", "process", "region")
+    assert list(res["process"].values) == ["mining", "manufacturing", "use"]
+    np.testing.assert_allclose(res.values, 0.0, atol=1e-9)
+    np.testing.assert_allclose(ds[RESIDUAL_TOTAL].values, 0.0, atol=1e-9)
+    assert ds[RESIDUAL].attrs["units"] == "t/yr"
+    assert ds["in_use"].attrs["units"] == "t"
+    assert ds["in_use"].dims == ("region", "product", "time")  # declared order
+    assert ds["products"].attrs["source"] == "manufacturing"
+    assert ds["in_use"].attrs["process"] == "use"
+    assert ds.attrs["max_abs_mass_balance_residual"] < 1e-9
+    # throughput of use = products in (>= eol out + stock addition)
+    expected = chain_values()["products"].sum("product").values
+    np.testing.assert_allclose(ds[THROUGHPUT].sel(process="use").values, expected)
+    system.check_balance(ds)  # no error
+    system.check_balance(chain_values())  # from values too
+    xr.testing.assert_equal(system.residuals(chain_values()), ds[RESIDUAL])
+
+
+def test_leak_is_located_exactly():
+    system = chain()
+    values = chain_values()
+    prod = values["products"].copy()
+    prod.loc[{"time": 2003, "region": "Japan", "product": "wind_onshore"}] += 2.5
+    values["products"] = prod
+    with pytest.raises(MassBalanceError) as info:
+        system.check_balance(values)
+    msg = str(info.value)
+    # manufacturing sends 2.5 t/yr more than it gets and use gets 2.5 t/yr more than it holds;
+    # both have the same throughput (up to rounding): either may be named.
+    assert "process 'manufacturing'" in msg or "process 'use'" in msg
+    assert "year 2003" in msg
+    assert "region 'Japan'" in msg
+    assert "2.5 t/yr" in msg
+    assert "1 other cell(s) also fail" in msg
+    ds = system.to_dataset(values)
+    res = ds[RESIDUAL]
+    bad = np.argwhere(np.abs(res.values) > 1e-9)
+    assert len(bad) == 2
+    assert res.sel(time=2003, region="Japan", process="manufacturing") == pytest.approx(-2.5)
+    assert res.sel(time=2003, region="Japan", process="use") == pytest.approx(2.5)
+
+
+def test_single_leak_message_names_process_year_region_and_gap():
+    system = chain()
+    values = chain_values()
+    losses = values["mining_losses"].copy()
+    losses.loc[{"time": 2001, "region": "Europe"}] -= 0.75  # mining keeps 0.75 t/yr
+    values["mining_losses"] = losses
+    with pytest.raises(MassBalanceError) as info:
+        system.check_balance(values)
+    msg = str(info.value)
+    assert "process 'mining'" in msg
+    assert "year 2001" in msg
+    assert "region 'Europe'" in msg
+    assert "0.75 t/yr" in msg
+    assert "more in than out" in msg
+    throughput = float(values["mined"].sel(time=2001, region="Europe"))
+    assert f"{0.75 / throughput:.3g} of throughput" in msg
+    assert "other cell" not in msg
+
+
+def test_relative_tolerance():
+    system = chain()
+    values = chain_values()
+    mined = values["mined"].copy()
+    mined.loc[{"time": 2000, "region": "China"}] *= 1 + 1e-7
+    values["mined"] = mined
+    with pytest.raises(MassBalanceError):
+        system.check_balance(values)
+    system.check_balance(values, rtol=1e-6)
+
+
+def test_initial_stock():
+    system = chain()
+    values = chain_values()
+    initial = xr.DataArray([1.0, 2.0, 3.0], dims="region", coords={"region": REGIONS})
+    initial.attrs["units"] = "kt"
+    values["in_use"] = values["in_use"] + initial * 1000  # arithmetic drops attrs
+    values["in_use"].attrs["units"] = "t"
+    with pytest.raises(MassBalanceError, match="process 'use', year 2000, region 'Europe'"):
+        system.check_balance(values)
+    system.check_balance(values, initial_stocks={"in_use": initial})
+    with pytest.raises(MfaError, match="unknown stock"):
+        system.check_balance(values, initial_stocks={"stock_x": initial})
+    with pytest.raises(UnitError):
+        system.check_balance(values, initial_stocks={"in_use": initial.assign_attrs(units="t/yr")})
+    # a scalar pint quantity applies to every region and product
+    ds = system.to_dataset(chain_values(), initial_stocks={"in_use": 0.0 * ureg.kg})
+    np.testing.assert_allclose(ds[RESIDUAL].values, 0.0, atol=1e-9)
+
+
+def test_global_flows_balance_over_all_regions():
+    system = ProcessSystem(
+        "market",
+        processes=["mining", "market", "use"],
+        flows=[
+            Flow("mined", "environment", "mining", ("time", "region")),
+            Flow("exports", "mining", "market", ("time", "region")),
+            Flow("supply", "market", "use", ("time",)),  # global: no region
+            Flow("eol", "use", "environment", ("time",)),
+        ],
+        stocks=[Stock("stock", "use", ("time",))],
+    )
+    assert system.regional == {"mining": True, "market": False, "use": False}
+    mined = np.tile([1.0, 2.0, 3.0], (len(YEARS), 1))
+    values = {
+        "mined": da(mined, ("time", "region"), "t/yr"),
+        "exports": da(mined, ("time", "region"), "t/yr"),
+        "supply": da(np.full(len(YEARS), 6.0), ("time",), "t/yr"),
+        "eol": da(np.full(len(YEARS), 4.0), ("time",), "t/yr"),
+        "stock": da(2.0 * np.arange(1, len(YEARS) + 1), ("time",), "t"),
+    }
+    ds = system.to_dataset(values)
+    assert ds[RESIDUAL].dims == ("time", "process", "region")
+    assert np.isnan(ds[RESIDUAL].sel(process="market").values).all()
+    np.testing.assert_allclose(ds[RESIDUAL].sel(process="mining").values, 0.0)
+    np.testing.assert_allclose(ds[RESIDUAL_TOTAL].values, 0.0)
+    np.testing.assert_allclose(ds[THROUGHPUT_TOTAL].sel(process="market").values, 6.0)
+    system.check_balance(ds)
+
+    values["supply"] = da(np.r_[6.0, 6.0, 6.0, 5.5, 6.0, 6.0], ("time",), "t/yr")
+    with pytest.raises(MassBalanceError) as info:
+        system.check_balance(values)
+    msg = str(info.value)
+    # market keeps 0.5 of 6 t/yr, use is short 0.5 of 6 (4 out + 2 into stock): a tie,
+    # the first process in declaration order is named
+    assert "process 'market', year 2003, all regions" in msg
+    assert "= 0.5 t/yr" in msg and "0.0833 of throughput 6 t/yr" in msg
+    assert "1 other cell(s) also fail" in msg
+
+
+def test_no_region_anywhere():
+    system = ProcessSystem(
+        "simple",
+        processes=["a"],
+        flows=[Flow("in", "environment", "a"), Flow("out", "a", "environment")],
+    )
+    one = xr.DataArray(np.ones(3), dims="time", coords={"time": [1, 2, 3]})
+    ds = system.to_dataset(
+        {"in": one.assign_attrs(units="t/yr"), "out": one.assign_attrs(units="t/yr")}
+    )
+    assert ds[RESIDUAL].dims == ("time", "process")
+    system.check_balance(ds)
+
+
+def test_units_are_converted():
+    system = chain()
+    values = chain_values()
+    kt = {k: (v / 1000).assign_attrs(units="kt/yr") for k, v in values.items() if k != "in_use"}
+    kt["in_use"] = (values["in_use"] * 1000).assign_attrs(units="kg")
+    ds = system.to_dataset(kt)
+    np.testing.assert_allclose(ds["mined"].values, values["mined"].values)
+    np.testing.assert_allclose(ds["in_use"].values, values["in_use"].transpose(*ds["in_use"].dims))
+    assert ds["mined"].attrs["units"] == "t/yr"
+    np.testing.assert_allclose(ds[RESIDUAL].values, 0.0, atol=1e-9)
+    # pint-backed data is accepted too: 1 kt/yr -> 1000 t/yr
+    q = values["mined"].copy(data=ureg.Quantity(values["mined"].values / 1000, "kt/yr"))
+    q.attrs = {}
+    ds = system.to_dataset({**values, "mined": q})
+    np.testing.assert_allclose(ds["mined"].values, values["mined"].values)
+
+
+def test_wrong_units():
+    values = chain_values()
+    values["eol"] = values["eol"].assign_attrs(units="t")  # a mass, not a flow
+    with pytest.raises(UnitError, match="flow 'eol'"):
+        chain().to_dataset(values)
+    values = chain_values()
+    values["in_use"] = values["in_use"].assign_attrs(units="kg/yr")
+    with pytest.raises(UnitError, match="stock 'in_use'"):
+        chain().to_dataset(values)
+    values = chain_values()
+    del values["mined"].attrs["units"]
+    with pytest.raises(UnitError, match="no units"):
+        chain().to_dataset(values)
+
+
+def test_missing_and_unknown_names():
+    values = chain_values()
+    del values["eol"]
+    with pytest.raises(MfaError, match="no values for declared flow/stock\\(s\\) 'eol'"):
+        chain().to_dataset(values)
+    values = chain_values()
+    values["eoll"] = values.pop("eol")
+    with pytest.raises(MfaError, match=r"unknown flow/stock name\(s\) 'eoll'.*missing: eol"):
+        chain().to_dataset(values)
+
+
+def test_wrong_dims_and_coords():
+    values = chain_values()
+    values["products"] = values["products"].sum("product").assign_attrs(units="t/yr")
+    with pytest.raises(MfaError, match="flow 'products' has dims \\('time', 'region'\\)"):
+        chain().to_dataset(values)
+    values = chain_values()
+    values["eol"] = values["eol"].assign_coords(region=["China", "Japan", "India"])
+    with pytest.raises(MfaError, match=r"coordinate 'region'.*differs from that of 'mined'"):
+        chain().to_dataset(values)
+    values = chain_values()
+    values = {k: v.isel(time=[0, 1, 3]) for k, v in values.items()}
+    with pytest.raises(MfaError, match="consecutive"):
+        chain().to_dataset(values)
+    values = chain_values()
+    values["mined"] = values["mined"].drop_vars("region")
+    with pytest.raises(MfaError, match="'region' has no coordinate labels"):
+        chain().to_dataset(values)
+    with pytest.raises(MfaError, match="mapping"):
+        chain().to_dataset([1, 2])  # type: ignore[arg-type]
+    values = chain_values()
+    values["mined"] = values["mined"].values  # type: ignore[assignment]
+    with pytest.raises(MfaError, match=r"must be an xarray\.DataArray"):
+        chain().to_dataset(values)
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "message"),
+    [
+        ({"processes": ["a", "a"]}, "process declared twice: 'a'"),
+        (
+            {"flows": [Flow("f", "environment", "a"), Flow("f", "a", "environment")]},
+            "flow/stock name used twice: 'f'",
+        ),
+        ({"flows": [Flow("f", "environment", "b")]}, "flow 'f' .* names unknown process 'b'"),
+        ({"stocks": [Stock("s", "b")]}, "stock 's' is in unknown process 'b'"),
+        ({"processes": ["a", "lonely"]}, "no flow enters or leaves process\\(es\\) lonely"),
+        ({"flows": []}, "at least one flow"),
+        ({"stocks": [Stock(RESIDUAL, "a")]}, "reserved"),
+        ({"processes": "a"}, "sequences of names"),
+    ],
+)
+def test_bad_declarations(kwargs, message):
+    args = {
+        "processes": ["a"],
+        "flows": [Flow("in", "environment", "a"), Flow("out", "a", "environment")],
+        "stocks": (),
+    }
+    args.update(kwargs)
+    with pytest.raises(MfaError, match=message):
+        ProcessSystem("bad", **args)
+
+
+def test_bad_flow_and_stock_declarations():
+    with pytest.raises(MfaError, match="must include 'time'"):
+        Flow("f", "a", "b", ("region",))
+    with pytest.raises(MfaError, match="source and target are both 'a'"):
+        Flow("f", "a", "a")
+    with pytest.raises(MfaError, match="repeated dim"):
+        Stock("s", "a", ("time", "time"))
+    with pytest.raises(MfaError, match="reserved"):
+        Flow("f", "a", "b", ("time", "process"))
+    with pytest.raises(MfaError, match="non-empty string"):
+        Flow("", "a", "b")
+    assert Flow("f", "a", "b", ["time", "region"]).dims == ("time", "region")  # type: ignore[arg-type]
+    assert Flow("f", "a", "b", "time").dims == ("time",)  # type: ignore[arg-type]
+
+
+def test_nan_residual_is_reported():
+    values = chain_values()
+    eol = values["eol"].copy()
+    eol.loc[{"time": 2004, "region": "China", "product": "ev_bev"}] = np.nan
+    values["eol"] = eol
+    with pytest.raises(
+        MassBalanceError, match=r"process 'use', year 2004, region 'China'.*NaN"
+    ) as info:
+        chain().check_balance(values)
+    assert "other cell" not in str(info.value)  # NaN does not spread to other processes
+
+
+def test_describe_and_graph():
+    system = chain()
+    text = system.describe()
+    assert "Process system 'chain': 3 processes, 5 flows, 1 stocks" in text
+    line = next(ln for ln in text.splitlines() if ln.startswith("use "))
+    assert "products (<- manufacturing)" in line and "eol (-> environment)" in line
+    assert "in_use" in line and "by region" in line
+    assert any(ln.startswith("environment (boundary)") for ln in text.splitlines())
+    assert system.to_graph()[0] == ("environment", "mining", "mined")
+    assert len(system.to_graph()) == 5
+    assert "3 processes" in repr(system)
+
+
+def test_boundary_listed_as_process_is_not_balanced():
+    system = ProcessSystem(
+        "s",
+        processes=["environment", "a"],
+        flows=[Flow("in", "environment", "a"), Flow("out", "a", "environment")],
+    )
+    assert system.processes == ("a",)
+
+
+def test_large_system_is_vectorised():
+    """50 regions x 20 products x 201 years: one call, quick, exact."""
+    years = np.arange(1900, 2101)
+    regions = [f"r{i}" for i in range(50)]
+    products = [f"p{i}" for i in range(20)]
+    rng = np.random.default_rng(0)
+    inflow = rng.uniform(0, 1, (201, 50, 20))
+    out = 0.5 * inflow
+    coords = {"time": years, "region": regions, "product": products}
+    dims = ("time", "region", "product")
+    system = ProcessSystem(
+        "big",
+        ["use"],
+        [Flow("i", "environment", "use", dims), Flow("o", "use", "environment", dims)],
+        [Stock("s", "use", dims)],
+    )
+    ds = system.to_dataset(
+        {
+            "i": xr.DataArray(inflow, coords, dims, attrs={"units": "t/yr"}),
+            "o": xr.DataArray(out, coords, dims, attrs={"units": "t/yr"}),
+            "s": xr.DataArray(np.cumsum(inflow - out, 0), coords, dims, attrs={"units": "t"}),
+        }
+    )
+    system.check_balance(ds)
+    assert ds[RESIDUAL].shape == (201, 1, 50)

@@ -21,8 +21,11 @@ for p in (str(DOCS / "_ext"), str(ROOT)):
 os.environ["PYTHONPATH"] = os.pathsep.join(
     [str(ROOT), str(DOCS / "_ext"), *filter(None, [os.environ.get("PYTHONPATH")])]
 )
-# Headless, single-threaded BLAS: predictable timings on small CI machines.
-os.environ.setdefault("MPLBACKEND", "Agg")
+# The notebook kernels must use the inline backend to capture figures: ipykernel selects it
+# only when MPLBACKEND is unset (CI scripts often export MPLBACKEND=Agg, which would silently
+# drop every figure from the pages).
+os.environ.pop("MPLBACKEND", None)
+# Single-threaded BLAS: predictable timings on small CI machines.
 os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
 
 import mfa  # noqa: E402

@@ -69,14 +69,14 @@ from mfa.errors import ParameterError
 from mfa.units import UnitError, check_dimensionality, parse_unit, to_canonical
 
 __all__ = [
-    "LifetimeModel",
-    "Fixed",
-    "Normal",
-    "LogNormal",
-    "Weibull",
-    "Gamma",
-    "Exponential",
     "LIFETIME_MODELS",
+    "Exponential",
+    "Fixed",
+    "Gamma",
+    "LifetimeModel",
+    "LogNormal",
+    "Normal",
+    "Weibull",
     "make_lifetime",
 ]
 

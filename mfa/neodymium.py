@@ -193,6 +193,8 @@ def _world(da: xr.DataArray) -> xr.DataArray:
 def _chain(values: xr.Dataset, new: xr.DataArray, eol: xr.DataArray, recycling: bool) -> dict:
     """Supply-chain flows for given demand and end-of-life flows. Returns plain DataArrays."""
     share = values["production_share"]  # (time, region, stage)
+    # The loader accepts sums within 1e-6 of 1; normalise so that trade cancels exactly.
+    share = share / share.sum("region")
     sig = {s: share.sel(stage=s, drop=True) for s in STAGES}
     scrap_rate = values["magnet_scrap_rate"]
     y_metal = values["yield_metal"]
@@ -395,6 +397,48 @@ def simulate(values: xr.Dataset, *, check: bool = True, rtol: float = 1e-9) -> x
     ds.attrs["max_abs_mass_balance_residual"] = system_ds.attrs["max_abs_mass_balance_residual"]
     ds.attrs["mass_balance_rtol"] = rtol
     return ds
+
+
+ND_PER_ND2O3 = 2 * 144.242 / (2 * 144.242 + 3 * 15.999)
+"""Mass fraction of Nd in Nd2O3 (standard atomic weights: Nd 144.242, O 15.999), ≈ 0.857."""
+
+
+def calibration(results: xr.Dataset, params) -> "pandas.DataFrame":
+    """Compare modelled Nd in mine concentrate with USGS world rare-earth mine production.
+
+    USGS reports mine production as the rare-earth-oxide (REO) content of concentrates. The
+    Nd it implies is ``world_ree_mine_production × nd_share_of_reo × 0.857``, with the Nd2O3
+    share of REO weighted by the model's mining shares of the regions. The model's
+    counterpart is ``flow_concentrate`` (Nd in concentrate, before separation losses).
+
+    Parameters
+    ----------
+    results : xarray.Dataset
+        Results of :func:`run` or :func:`simulate` (single run, no ``sample`` dim).
+    params : ParameterSet
+        The parameters with the calibration targets ``world_ree_mine_production`` [t/yr REO]
+        and ``nd_share_of_reo`` [1].
+
+    Returns
+    -------
+    pandas.DataFrame
+        Indexed by year (years with USGS data): ``usgs_reo`` [t/yr REO], ``nd_share_of_reo``
+        [1], ``usgs_nd`` [t/yr Nd], ``model_nd_concentrate`` [t/yr Nd], ``ratio`` [1].
+    """
+    v = params.values
+    reo = v["world_ree_mine_production"] * conversion_factor(
+        v["world_ree_mine_production"].attrs["units"], "t/yr", "world_ree_mine_production")
+    mining = results["production_share"].sel(stage="mining", drop=True)
+    share = (v["nd_share_of_reo"] * mining).sum("region")
+    usgs_nd = reo * share * ND_PER_ND2O3
+    model = results["flow_concentrate"].sum("region")
+    table = xr.Dataset({"usgs_reo": reo, "nd_share_of_reo": share, "usgs_nd": usgs_nd,
+                        "model_nd_concentrate": model, "ratio": model / usgs_nd}).to_dataframe()
+    rows = params.table[params.table["parameter"] == "world_ree_mine_production"]
+    years = sorted({int(y) for y in rows["year"].dropna()})
+    table = table.loc[[y for y in years if y in table.index and table.loc[y, "usgs_reo"] > 0]]
+    table.index.name = "year"
+    return table
 
 
 def run(scenario: str | Path = "baseline", params=None, *, check: bool = True) -> xr.Dataset:

@@ -699,8 +699,11 @@ def _read_csv(
     consumed = 0
     try:
         for rec in csv.reader(data_lines()):
-            starts.append(numbers[consumed])
+            start = numbers[consumed]
             consumed = len(numbers)
+            if records and not any(c.strip() for c in rec):
+                continue  # a row of empty cells (spreadsheet export): skipped
+            starts.append(start)
             records.append(rec)
     except csv.Error as exc:
         raise ParameterError(f"{path}, line {numbers[-1] if numbers else 1}: {exc}") from None

@@ -399,10 +399,45 @@ def apply_scenario(params: ParameterSet, scenario: Scenario | str | Path) -> Par
     """
     if not isinstance(scenario, Scenario):
         scenario = load_scenario(scenario, params.path)
-    out = params
+    work = _Work(params)
     for sc in scenario.chain():
-        out = _apply_one(out, sc)
-    return _with_meta(out, scenario.name, scenario.files)
+        _apply_one(work, sc)
+    return _with_meta(work.result(), scenario.name, scenario.files)
+
+
+class _Work:
+    """Plain numpy copies of the parameters touched so far (value, low, high)."""
+
+    def __init__(self, params: ParameterSet) -> None:
+        self.params = params
+        self.arrays: dict[str, list[np.ndarray]] = {}
+
+    def get(self, name: str) -> list[np.ndarray]:
+        if name not in self.arrays:
+            self.arrays[name] = [
+                np.array(ds[name].values, dtype=float)
+                for ds in (self.params.values, self.params.low, self.params.high)
+            ]
+        return self.arrays[name]
+
+    def dataarrays(self, name: str) -> list[xr.DataArray]:
+        ref = self.params.values[name]
+        return [ref.copy(data=a) for a in self.get(name)]
+
+    def result(self) -> ParameterSet:
+        ps = self.params
+        if not self.arrays:
+            return ps
+        out = []
+        for k, ds in enumerate((ps.values, ps.low, ps.high)):
+            variables = {}
+            for name in ds.data_vars:
+                var = ds.variables[name]
+                if name in self.arrays:
+                    var = xr.Variable(var.dims, self.arrays[name][k], dict(var.attrs))
+                variables[name] = var
+            out.append(xr.Dataset(variables, coords=ds.coords, attrs=dict(ds.attrs)))
+        return dataclasses.replace(ps, values=out[0], low=out[1], high=out[2])
 
 
 def _with_meta(ps: ParameterSet, name: str, files: dict[str, str]) -> ParameterSet:
@@ -411,7 +446,8 @@ def _with_meta(ps: ParameterSet, name: str, files: dict[str, str]) -> ParameterS
     return dataclasses.replace(ps, values=values, scenario=name, scenario_files=dict(files))
 
 
-def _apply_one(params: ParameterSet, sc: Scenario) -> ParameterSet:
+def _apply_one(work: _Work, sc: Scenario) -> None:
+    params = work.params
     path = sc.path if sc.path is not None else Path(f"<scenario {sc.name}>")
     for key in sc.sources:
         if key not in params.sources:
@@ -419,22 +455,27 @@ def _apply_one(params: ParameterSet, sc: Scenario) -> ParameterSet:
                                 "key in sources.csv")
     touched: dict[str, list[int]] = {}
     for i, o in enumerate(sc.overrides, start=1):
-        params = _apply_override(params, path, i, o)
+        _apply_override(work, path, i, o)
         touched.setdefault(o["parameter"], []).append(i)
     for name, idx in touched.items():
         entry = params.registry[name]
-        problems = check_parameter_values(
-            name, entry, params.values[name], params.low[name], params.high[name]
-        )
+        problems = check_parameter_values(name, entry, *work.dataarrays(name))
         if problems:
             raise ScenarioError(
                 f"{path}: after applying override(s) #{', #'.join(map(str, idx))}: "
                 + "; ".join(problems[:5])
             )
-    return params
 
 
-def _apply_override(params: ParameterSet, path: Path, i: int, o: dict) -> ParameterSet:
+def _along(dims: tuple, dim: str, vec: np.ndarray) -> np.ndarray:
+    """``vec`` (1-D along ``dim``) shaped to broadcast against an array with ``dims``."""
+    shape = [1] * len(dims)
+    shape[dims.index(dim)] = -1
+    return np.asarray(vec).reshape(shape)
+
+
+def _apply_override(work: _Work, path: Path, i: int, o: dict) -> None:
+    params = work.params
     where = _where(path, i, o)
     name = o["parameter"]
     if name not in params.registry:
@@ -444,17 +485,17 @@ def _apply_override(params: ParameterSet, path: Path, i: int, o: dict) -> Parame
     if "source" in o and o["source"] not in params.sources:
         raise ScenarioError(f"{where}: source {o['source']!r}{_suggest(o['source'], params.sources)}"
                             " is not a key in sources.csv")
-    dims = entry["dims"]
-    val, low, high = params.values[name], params.low[name], params.high[name]
+    dims = tuple(params.values[name].dims)
+    shape = params.values[name].shape
     # -- selection mask
-    mask = xr.ones_like(val, dtype=bool)
+    mask = np.ones(shape, dtype=bool)
     for d in LABEL_DIMS:
         if d not in o:
             continue
         sel = [o[d]] if isinstance(o[d], str) else list(o[d])
         if d not in dims:
             raise ScenarioError(f"{where}: selector {d!r} given but the parameter has no {d} dim "
-                                f"(dims {dims})")
+                                f"(dims {list(entry['dims'])})")
         allowed = params.coords[d]
         if d == "product" and entry.get("products") is not None:
             allowed = entry["products"]
@@ -462,26 +503,22 @@ def _apply_override(params: ParameterSet, path: Path, i: int, o: dict) -> Parame
         if bad:
             raise ScenarioError(f"{where}: unknown {d} {_fmt(bad)}{_suggest(bad[0], allowed)}; "
                                 f"allowed: {_fmt(allowed)}")
-        mask = mask & val[d].isin(sel)
+        mask &= _along(dims, d, np.isin(np.asarray(params.coords[d], dtype=object), sel))
     products = entry.get("products")
     if products is not None:
-        mask = mask & val["product"].isin(products)
+        mask &= _along(dims, "product",
+                       np.isin(np.asarray(params.coords["product"], dtype=object), products))
     time = np.asarray(params.coords["time"])
     has_time = "time" in dims
 
     def need_time(what: str) -> None:
         if not has_time:
             raise ScenarioError(f"{where}: {what} needs a parameter with a time dim; "
-                                f"{name!r} has dims {dims}")
-
-    def in_model(year: int, what: str) -> None:
-        if not time[0] <= year <= time[-1]:
-            raise ScenarioError(f"{where}: {what} {year} is outside the model years "
-                                f"{time[0]}-{time[-1]} (model.toml)")
+                                f"{name!r} has dims {list(entry['dims'])}")
 
     if "from_year" in o:
         need_time("'from_year'")
-        mask = mask & (val["time"] >= o["from_year"])
+        mask &= _along(dims, "time", time >= o["from_year"])
     # -- unit factor
     factor = 1.0
     if "unit" in o:
@@ -499,14 +536,12 @@ def _apply_override(params: ParameterSet, path: Path, i: int, o: dict) -> Parame
         if not lo <= v <= hi:
             raise ScenarioError(f"{where}: need low <= value <= high, got low={o.get('low')}, "
                                 f"value={o['value']}, high={o.get('high')}")
-        new_v, new_lo, new_hi = (xr.where(mask, x, old) for x, old in
-                                 ((v, val), (lo, low), (hi, high)))
+        new = [np.full(shape, x) for x in (v, lo, hi)]
     elif "scale" in o:
         f = o["scale"] * factor
+        val, low, high = work.get(name)
         a, b = low * f, high * f
-        new_v = xr.where(mask, val * f, val)
-        new_lo = xr.where(mask, np.minimum(a, b), low)
-        new_hi = xr.where(mask, np.maximum(a, b), high)
+        new = [val * f, np.minimum(a, b), np.maximum(a, b)]
     elif "trajectory" in o:
         need_time("a trajectory")
         pts = sorted((int(y), float(x) * factor) for y, x in o["trajectory"].items())
@@ -522,28 +557,29 @@ def _apply_override(params: ParameterSet, path: Path, i: int, o: dict) -> Parame
         if too_late.any():
             raise ScenarioError(f"{where}: trajectory ends in {years[-1]} but the model runs to "
                                 f"{time[-1]} and registry.toml says after = 'error' for {name!r}")
-        traj = xr.DataArray(series[0, :, 0], dims=["time"], coords={"time": time})
-        m = mask & (val["time"] >= years[0])
-        new_v = xr.where(m, traj, val)
-        new_lo = xr.where(m, traj, low)
-        new_hi = xr.where(m, traj, high)
+        traj = np.broadcast_to(_along(dims, "time", series[0, :, 0]), shape)
+        mask &= _along(dims, "time", time >= years[0])
+        new = [traj, traj, traj]
     else:  # ramp
         need_time("a ramp")
         r = o["ramp"]
         y0, y1 = r["from_year"], r["to_year"]
-        in_model(y0, "ramp from_year")
-        w = xr.DataArray(np.clip((time - y0) / (y1 - y0), 0.0, 1.0), dims=["time"],
-                         coords={"time": time})
-        m = mask & (val["time"] >= y0)
+        if not time[0] <= y0 <= time[-1]:
+            raise ScenarioError(f"{where}: ramp from_year {y0} is outside the model years "
+                                f"{time[0]}-{time[-1]} (model.toml)")
         targets = (r["to_value"], r.get("to_low", r["to_value"]), r.get("to_high", r["to_value"]))
-        new = []
-        for old, target in zip((val, low, high), targets, strict=True):
-            start = old.sel(time=y0, drop=True)
-            new.append(xr.where(m, start + (target * factor - start) * w, old))
-        new_v, new_lo, new_hi = new
         if not targets[1] <= targets[0] <= targets[2]:
             raise ScenarioError(f"{where}: need to_low <= to_value <= to_high in the ramp")
-    if not bool(mask.any()):
+        axis = dims.index("time")
+        w = _along(dims, "time", np.clip((time - y0) / (y1 - y0), 0.0, 1.0))
+        i0 = int(np.searchsorted(time, y0))
+        new = []
+        for old, target in zip(work.get(name), targets, strict=True):
+            start = np.take(old, [i0], axis=axis)
+            new.append(start + (target * factor - start) * w)
+        mask &= _along(dims, "time", time >= y0)
+    if not mask.any():
         raise ScenarioError(f"{where}: the selectors select no values")
-    new_v, new_lo, new_hi = (x.transpose(*val.dims) for x in (new_v, new_lo, new_hi))
-    return params._replace(name, new_v, new_lo, new_hi)
+    arrays = work.get(name)
+    for k in range(3):
+        arrays[k] = np.where(mask, new[k], arrays[k])

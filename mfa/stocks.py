@@ -73,14 +73,14 @@ from mfa.lifetimes import LifetimeModel, _select_cohorts
 from mfa.units import to_canonical
 
 __all__ = [
-    "inflow_driven",
-    "stock_driven",
-    "inflow_driven_array",
-    "stock_driven_array",
-    "outflow_kernel",
+    "TOEPLITZ_MAX_BYTES",
     "NegativeInflowError",
     "NegativeInflowWarning",
-    "TOEPLITZ_MAX_BYTES",
+    "inflow_driven",
+    "inflow_driven_array",
+    "outflow_kernel",
+    "stock_driven",
+    "stock_driven_array",
 ]
 
 #: Largest total size [bytes] of the Toeplitz matrices built by ``method="auto"``; above it the
@@ -239,7 +239,7 @@ def _by_cohort(
     x: np.ndarray, curves: np.ndarray, group: np.ndarray
 ) -> tuple[np.ndarray, np.ndarray]:
     """Stock and outflow by cohort, arrays (E, T time, T cohort)."""
-    E, T = x.shape
+    T = x.shape[1]
     lag = np.arange(T)[:, None] - np.arange(T)[None, :]  # [t, c]
     lower = lag >= 0
     lag0 = np.where(lower, lag, 0)

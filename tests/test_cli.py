@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import csv
+import io
 import os
 import shutil
 import subprocess
@@ -104,16 +106,18 @@ def test_failed_run_does_not_clobber_earlier_result(tmp_path, params_copy):
 
 
 def test_text_in_a_number_column(tmp_path, params_copy):
-    path = next(params_copy.glob("*.csv"))
+    path = params_copy / "drivers.csv"
     lines = path.read_text().splitlines()
-    header = lines[0].split(",")
-    k = next(i for i, line in enumerate(lines) if i > 0 and not line.startswith("#"))
-    cells = lines[k].split(",")
-    cells[header.index("value")] = "twelve"
-    lines[k] = ",".join(cells)
+    h = next(i for i, line in enumerate(lines) if not line.startswith("#"))
+    k = next(i for i, line in enumerate(lines) if i > h and line.startswith("ev_sales,"))
+    row = next(csv.reader([lines[k]]))
+    row[list(csv.reader([lines[h]]))[0].index("value")] = "twelve"
+    buf = io.StringIO()
+    csv.writer(buf, lineterminator="").writerow(row)
+    lines[k] = buf.getvalue()
     path.write_text("\n".join(lines) + "\n")
     r = mfa("--params", str(params_copy), "run", "--out", str(tmp_path / "x.nc"))
-    _assert_user_error(r, path.name, str(k + 1), "twelve")
+    _assert_user_error(r, "drivers.csv", str(k + 1), "twelve")
 
 
 def test_missing_params_dir(tmp_path):

@@ -136,7 +136,7 @@ def test_low_level_array_api_shapes():
     stock, outflow = inflow_driven_array(x, surv)
     assert stock.shape == x.shape
     np.testing.assert_allclose(np.diff(stock, axis=-1, prepend=0), x - outflow, atol=1e-12)
-    inflow, out2, reached = stock_driven_array(stock, surv[None, None, :])
+    inflow, out2, _reached = stock_driven_array(stock, surv[None, None, :])
     np.testing.assert_allclose(inflow, x, rtol=1e-9, atol=1e-12)
     np.testing.assert_allclose(out2, outflow, rtol=1e-9, atol=1e-12)
     with pytest.raises(ValueError, match="needs at least 30"):
@@ -330,7 +330,7 @@ def test_bad_stock_and_options():
                      negative_inflow="ignore")
     with pytest.raises(ParameterError, match=r"s\[0\] = 0"):
         stock_driven(flow([1.0, 1.0], years=[2000, 2001], units="t"), Fixed(mean=0.3))
-    with pytest.raises(ParameterError, match="must be an mfa.lifetimes.LifetimeModel"):
+    with pytest.raises(ParameterError, match=r"must be an mfa\.lifetimes\.LifetimeModel"):
         inflow_driven(flow([1.0], years=[2000]), 10.0)
     other = xr.DataArray([5.0, 6.0], dims="product", coords={"product": ["x", "y"]},
                          attrs={"units": "yr"})

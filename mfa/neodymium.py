@@ -45,14 +45,15 @@ from __future__ import annotations
 import functools
 import json
 import warnings
-from collections.abc import Mapping
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 import xarray as xr
 
 from . import __version__, indicators
 from .lifetimes import Normal
+from .params import ParameterSet
 from .stocks import inflow_driven
 from .system import Flow, ProcessSystem, Stock
 from .units import conversion_factor, parse_unit
@@ -403,7 +404,7 @@ ND_PER_ND2O3 = 2 * 144.242 / (2 * 144.242 + 3 * 15.999)
 """Mass fraction of Nd in Nd2O3 (standard atomic weights: Nd 144.242, O 15.999), ≈ 0.857."""
 
 
-def calibration(results: xr.Dataset, params) -> "pandas.DataFrame":
+def calibration(results: xr.Dataset, params: ParameterSet) -> pd.DataFrame:
     """Compare modelled Nd in mine concentrate with USGS world rare-earth mine production.
 
     USGS reports mine production as the rare-earth-oxide (REO) content of concentrates. The
@@ -441,7 +442,12 @@ def calibration(results: xr.Dataset, params) -> "pandas.DataFrame":
     return table
 
 
-def run(scenario: str | Path = "baseline", params=None, *, check: bool = True) -> xr.Dataset:
+def run(
+    scenario: str | Path = "baseline",
+    params: ParameterSet | str | Path | None = None,
+    *,
+    check: bool = True,
+) -> xr.Dataset:
     """Run the neodymium model for one scenario.
 
     Parameters
@@ -459,7 +465,7 @@ def run(scenario: str | Path = "baseline", params=None, *, check: bool = True) -
     xarray.Dataset
         Results with units in ``attrs`` and provenance in the dataset attributes.
     """
-    from .params import ParameterSet, load_parameters
+    from .params import load_parameters
     from .scenarios import apply_scenario, load_scenario
 
     params_dir = getattr(params, "path", None)

@@ -890,7 +890,7 @@ class _Sankey:
             y0 = top["oxide"] - off("oxide", 1, key)
             self.band(_s_band(right["oxide"], y0, x["manufacturing"], top["manufacturing"]
                               - off("manufacturing", 0, key), w[key]), _C_MAIN, key)
-            self.text(0.5 * (x["magnet"] + x["manufacturing"]), y0 + 0.03,
+            self.text(x["magnet"] - 0.1, y0 + 0.03,
                       f"to non-magnet uses\n{self.lab(self.v[key])}", ha="center",
                       va="bottom", fontsize=9)
         if acc > 0:
@@ -997,11 +997,14 @@ class _Sankey:
                    (x_d + d_i, y_lane_c + d_i), (x_d + d_i, y_e + d_i), (sink_left, y_e + d_i)]
             path = _arc_path(pts, [r, r, r_main + d_i, r_main - d_i])
             self.band(_offset_band(path, -wl / 2, wl / 2), _C_LOSS, key)
-            ym = 0.5 * (top[node] + LH + y_lane_c - w_main / 2)
             left_side = node == "eol"
+            if left_side:  # above the labels of the use and stock nodes
+                ym = top["use"] + LH + 0.08
+            else:
+                ym = 0.5 * (top[node] + LH + y_lane_c - w_main / 2) - 0.17
             self.text(xr + (-1 if left_side else 1) * (wl / 2 + 0.04), ym,
                       f"losses\n{self.lab(self.v[key])}", ha="right" if left_side else "left",
-                      va="center", fontsize=9, color="#555555")
+                      va="bottom", fontsize=9, color="#555555")
         # recycling losses: leave Recycling's left side, turn down, run right at the bottom, up
         if w_rec > 0:
             y_b = rec_top - w_so - w_rec / 2
@@ -1032,10 +1035,11 @@ class _Sankey:
         lines += [f"{lbl}: {_fmt(self.v[k] * self.factor)}" for k, lbl in rec_losses]
         self.text(sink_left + NW + 0.08, sink_top, "\n".join(lines), ha="left", va="top",
                   fontsize=9)
-        self.sink_label_x = sink_left + NW + 0.08
+        self.xlim = (-1.0, sink_left + NW + 1.55)
         self.top_y = y_lane_c + w_main / 2 + 0.1
 
         # ---- trade / imbalance stubs ---------------------------------------------------------
+        self.ylim = (self.bottom, self.top_y)
         for node, side, wd in self.stubs:
             xs, tp, _hh = self.nodes[node][:3]
             reverse = node == "recycling"
@@ -1068,14 +1072,14 @@ class _Sankey:
         for xx, yy, s, kw in self.texts:
             kw = {"fontsize": 9.5, **kw}
             ax.text(xx, yy, s, zorder=4, **kw)
-        ax.set_xlim(-1.0, self.sink_label_x + 1.45)
-        ax.set_ylim(self.bottom, self.top_y)
+        ax.set_xlim(*self.xlim)
+        ax.set_ylim(*self.ylim)
         ax.set_aspect("equal")
         ax.axis("off")
 
 
 def sankey(ds: xr.Dataset, year: int, region: str | None = None, *,
-           figsize: tuple[float, float] = (13.0, 7.5)) -> Figure:
+           figsize: tuple[float, float] | None = None) -> Figure:
     """Sankey diagram of the Nd flows in one year, with the recycling loop drawn.
 
     The chain runs left to right (mining, separation, oxide, metal & alloy, magnet making,
@@ -1094,8 +1098,8 @@ def sankey(ds: xr.Dataset, year: int, region: str | None = None, *,
         Year to show.
     region : str, optional
         Region where the processes run; ``None`` (default) sums over regions (world).
-    figsize : tuple of float
-        Figure size [inch].
+    figsize : tuple of float, optional
+        Figure size [inch]; default 13 inch wide and as high as the diagram needs.
 
     Returns
     -------
@@ -1110,8 +1114,12 @@ def sankey(ds: xr.Dataset, year: int, region: str | None = None, *,
     sk = _Sankey(v, factor, unit)
     sk.layout()
     with matplotlib.rc_context(_STYLE):
+        if figsize is None:
+            xr = sk.xlim[1] - sk.xlim[0]
+            yr = sk.ylim[1] - sk.ylim[0]
+            figsize = (13.0, float(np.clip(13.0 * 0.98 * yr / (0.86 * xr), 5.0, 11.0)))
         fig = Figure(figsize=figsize)
-        ax = fig.add_axes((0.01, 0.06, 0.98, 0.88))
+        ax = fig.add_axes((0.01, 0.07, 0.98, 0.86))
         sk.draw(ax)
         where = region or "world"
         fig.suptitle(f"Neodymium flows, {where}, {int(year)} [{unit} of Nd]", fontsize=12,

@@ -111,7 +111,7 @@ def test_text_in_a_number_column(tmp_path, params_copy):
     h = next(i for i, line in enumerate(lines) if not line.startswith("#"))
     k = next(i for i, line in enumerate(lines) if i > h and line.startswith("ev_sales,"))
     row = next(csv.reader([lines[k]]))
-    row[list(csv.reader([lines[h]]))[0].index("value")] = "twelve"
+    row[next(csv.reader([lines[h]])).index("value")] = "twelve"
     buf = io.StringIO()
     csv.writer(buf, lineterminator="").writerow(row)
     lines[k] = buf.getvalue()

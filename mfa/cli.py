@@ -7,6 +7,7 @@ stderr and exit status 2, without a traceback. Outputs are written atomically.
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 import warnings
 from collections.abc import Sequence
@@ -121,12 +122,13 @@ def _cmd_compare(args: argparse.Namespace) -> int:
         ("China share of magnets [%]", 100 * a["production_share"].sel(region="China", stage="magnet"),
          100 * b["production_share"].sel(region="China", stage="magnet")),
     ]
-    print(f"{'':<32}{'year':>6}{na:>16}{nb:>16}{'B - A':>16}{'change %':>10}")
+    w = max(16, len(na) + 5, len(nb) + 5)
+    print(f"{'':<32}{'year':>6}{'A: ' + na:>{w}}{'B: ' + nb:>{w}}{'B - A':>16}{'change %':>10}")
     for label, va, vb in rows:
         for y in years:
             x, z = float(va.sel(time=y)), float(vb.sel(time=y))
             pct = f"{100 * (z - x) / x:+.1f}" if x else "n/a"
-            print(f"{label:<32}{y:>6}{x:>16,.1f}{z:>16,.1f}{z - x:>+16,.1f}{pct:>10}")
+            print(f"{label:<32}{y:>6}{x:>{w},.1f}{z:>{w},.1f}{z - x:>+16,.1f}{pct:>10}")
     cum_a = float(a["primary_demand"].sum())
     cum_b = float(b["primary_demand"].sum())
     t0, t1 = int(a["time"][0]), int(a["time"][-1])
@@ -200,6 +202,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     except FileNotFoundError as exc:
         print(f"mfa: error: file not found: {exc.filename or exc}", file=sys.stderr)
         return 2
+    except BrokenPipeError:  # output piped into e.g. `head`: stop quietly
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        return 0
     except KeyboardInterrupt:  # pragma: no cover
         print("mfa: interrupted", file=sys.stderr)
         return 130

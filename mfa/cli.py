@@ -141,9 +141,12 @@ def _cmd_plot(args: argparse.Namespace) -> int:
     from .io import read_results
     from .plot import save_all
 
-    ds = read_results(args.results)
-    kinds = args.kind or None
-    paths = save_all(ds, args.out, year=args.year, kinds=kinds, formats=tuple(args.format))
+    results = [read_results(p) for p in args.results]
+    compare = None
+    if len(results) > 1:
+        compare = {str(ds.attrs.get("scenario", f"run {i + 1}")): ds for i, ds in enumerate(results)}
+    paths = save_all(results[0], args.out, year=args.year, region=args.region, kinds=args.kind,
+                     formats=tuple(args.format or ["png"]), compare=compare)
     for p in paths:
         print(p)
     return 0
@@ -176,12 +179,18 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("b", help="scenario B (name or TOML file)")
     p.set_defaults(func=_cmd_compare)
 
-    p = sub.add_parser("plot", help="draw figures from a results file")
-    p.add_argument("results", help="results netCDF written by 'mfa run'")
-    p.add_argument("--kind", action="append", help="figure kind (repeatable; default: all)")
+    from .plot import FIGURE_KINDS
+
+    p = sub.add_parser("plot", help="draw figures from results files")
+    p.add_argument("results", nargs="+", metavar="RESULTS.nc",
+                   help="results written by 'mfa run'; several files add a scenario comparison")
+    p.add_argument("--kind", action="append", choices=FIGURE_KINDS,
+                   help="figure kind (repeatable; default: all)")
     p.add_argument("--year", type=int, help="year of the Sankey diagram (default: last year)")
-    p.add_argument("--out", default="figures", metavar="DIR", help="output directory")
-    p.add_argument("--format", action="append", default=None, help="png, svg, pdf (repeatable)")
+    p.add_argument("--region", help="region of the Sankey diagram (default: world)")
+    p.add_argument("--out", default="figures", metavar="DIR", help="output directory (figures)")
+    p.add_argument("--format", action="append", choices=("png", "svg", "pdf"),
+                   help="file format (repeatable; default png)")
     p.set_defaults(func=_cmd_plot)
     return parser
 
@@ -190,8 +199,6 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``mfa`` command. Returns the exit status."""
     parser = build_parser()
     args = parser.parse_args(argv)
-    if getattr(args, "format", None) is None and args.command == "plot":
-        args.format = ["png"]
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("default")

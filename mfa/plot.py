@@ -25,7 +25,7 @@ sources.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -135,7 +135,9 @@ _STYLE = {
     "axes.spines.right": False,
 }
 
-#: Flow variables drawn in the Sankey diagram (all (time, region) in t/yr).
+#: Flows of the Sankey diagram (all (time, region) in t/yr). ``flow_primary_oxide`` and
+#: ``flow_secondary_oxide`` are derived when the results lack them (see :func:`sankey_flows`);
+#: ``flow_stockpile`` (surplus secondary Nd set aside) is optional and 0 when absent.
 SANKEY_FLOWS = (
     "flow_mined",
     "flow_mining_losses",
@@ -157,7 +159,13 @@ SANKEY_FLOWS = (
     "flow_recycled_new_scrap",
     "flow_recycled_eol",
     "flow_new_scrap_losses",
+    "flow_stockpile",
 )
+_DERIVED = {
+    "flow_primary_oxide": (("flow_concentrate", 1.0), ("flow_separation_losses", -1.0)),
+    "flow_secondary_oxide": (("flow_recycled_new_scrap", 1.0), ("flow_recycled_eol", 1.0)),
+    "flow_stockpile": (),
+}
 
 
 # --------------------------------------------------------------------------------------------
@@ -499,7 +507,7 @@ def scenario_comparison(results: Mapping[str, xr.Dataset], *,
             for n, ds in results.items()}
     allv = np.concatenate([p.values.ravel() for p in prim.values()])
     first = next(iter(prim.values()))
-    factor, unit = _display_unit(allv, _units(first, "t/yr"))
+    _, unit = _display_unit(allv, _units(first, "t/yr"))
     data: dict[str, np.ndarray] = {}
     units: dict[str, str] = {}
     with matplotlib.rc_context(_STYLE):
@@ -637,20 +645,27 @@ def sankey_flows(ds: xr.Dataset, year: int, region: str | None = None) -> dict[s
     Returns
     -------
     dict[str, float]
-        Flow name -> value [t/yr], with ``"stock_accumulation"`` =
-        ``flow_products_to_use - flow_eol`` (net addition to the in-use stock) added.
+        Flow name -> value [t/yr] for every name in :data:`SANKEY_FLOWS`, with
+        ``"stock_accumulation"`` = ``flow_products_to_use - flow_eol`` (net addition to the
+        in-use stock) added. Where the results lack them, ``flow_primary_oxide`` =
+        ``flow_concentrate - flow_separation_losses``, ``flow_secondary_oxide`` =
+        ``flow_recycled_new_scrap + flow_recycled_eol`` and ``flow_stockpile`` = 0.
     """
-    _require(ds, SANKEY_FLOWS, "sankey")
+    _require(ds, [n for n in SANKEY_FLOWS if n not in _DERIVED], "sankey")
     years = [int(t) for t in ds["time"].values]
     if int(year) not in years or year != int(year):
         raise MfaError(f"sankey: year {year!r} is not in the results; expected an integer "
                        f"between {years[0]} and {years[-1]}")
-    sub = ds[list(SANKEY_FLOWS)].sel(time=int(year))
+    present = [n for n in SANKEY_FLOWS if n in ds.data_vars]
+    sub = ds[present].sel(time=int(year))
     out: dict[str, float] = {}
-    for name in SANKEY_FLOWS:
+    for name in present:
         da = _world(sub[name], region, "sankey")
         f = conversion_factor(_units(ds[name], "t/yr"), "t/yr", name)
         out[name] = float(da.values) * f
+    for name, terms in _DERIVED.items():
+        if name not in out:
+            out[name] = sum(sign * out[term] for term, sign in terms)
     out["stock_accumulation"] = out["flow_products_to_use"] - out["flow_eol"]
     return out
 
@@ -722,7 +737,7 @@ class _Sankey:
     R0 = 0.07  # smallest inner corner radius
     LABEL_H = 0.42  # vertical room for a two-line node label
     H = 1.7  # height of the largest node
-    RISER = 0.55  # a loss band rises this far right of its node (room for the node label)
+    RISER = 0.62  # a loss band rises this far right of its node (room for the node label)
 
     def __init__(self, v: dict[str, float], factor: float, unit: str) -> None:
         self.v = {k: max(x, 0.0) for k, x in v.items()}
@@ -763,7 +778,7 @@ class _Sankey:
         self.texts.append((x, y, s, kw))
 
     # ---- layout -------------------------------------------------------------------------
-    def layout(self) -> None:  # noqa: PLR0915 - one fixed diagram, written out in order
+    def layout(self) -> None:  # one fixed diagram, written out in order
         w = self.w
         DX, NW, R0, LH = self.DX, self.NW, self.R0, self.LABEL_H
         acc = w["stock_accumulation"] if not self.neg_stock else 0.0
@@ -779,7 +794,9 @@ class _Sankey:
             "oxide": ([("flow_primary_oxide", w["flow_primary_oxide"]),
                        ("flow_secondary_oxide", w["flow_secondary_oxide"])],
                       [("flow_oxide_to_manufacturing", w["flow_oxide_to_manufacturing"]),
-                       ("flow_oxide_to_metal", w["flow_oxide_to_metal"])]),
+                       ("flow_oxide_to_metal", w["flow_oxide_to_metal"])]
+                      + ([("flow_stockpile", w["flow_stockpile"])]
+                         if w["flow_stockpile"] > 0 else [])),
             "metal": ([("flow_oxide_to_metal", w["flow_oxide_to_metal"])],
                       [("flow_metal_losses", w["flow_metal_losses"]),
                        ("flow_alloy_to_magnet", w["flow_alloy_to_magnet"])]),
@@ -847,7 +864,7 @@ class _Sankey:
         right = {n: x[n] + NW for n in x}
 
         # ---- nodes of the main chain ----------------------------------------------------
-        names = {"mining": "Mining", "separation": "Separation", "oxide": "Oxide (REO)",
+        names = {"mining": "Mining", "separation": "Separation", "oxide": "Oxide",
                  "metal": "Metal & alloy", "magnet": "Magnet making",
                  "manufacturing": "Manufacturing", "use": "In use", "eol": "End of life"}
         for n in col:
@@ -1040,10 +1057,16 @@ class _Sankey:
 
         # ---- trade / imbalance stubs ---------------------------------------------------------
         self.ylim = (self.bottom, self.top_y)
+        if w["flow_stockpile"] > 0:
+            self.stubs.append(("oxide", "stockpile", w["flow_stockpile"]))
         for node, side, wd in self.stubs:
             xs, tp, _hh = self.nodes[node][:3]
             reverse = node == "recycling"
-            if side == "in":
+            colour = _C_TRADE
+            if side == "stockpile":
+                yb = tp - off(node, 1, "flow_stockpile")
+                x0, sgn, lbl, colour = xs + NW, 1.0, "stockpiled", _C_STOCK
+            elif side == "in":
                 yb = tp - sum(xx for kk, xx in ports[node][0] if kk != "import")
                 x0 = xs + NW if reverse else xs
                 sgn = 1.0 if reverse else -1.0
@@ -1056,11 +1079,13 @@ class _Sankey:
             x1 = x0 + sgn * 0.35
             poly = np.array([[x0, yb], [x1, yb], [x1 + sgn * 0.08, yb - wd / 2], [x1, yb - wd],
                              [x0, yb - wd]])
-            self.band(poly, _C_TRADE, None, alpha=0.45)
-            self.widths[f"{lbl.replace(' ', '_')}/{node}"] = wd
+            self.band(poly, colour, None, alpha=0.45)
+            key = "flow_stockpile" if side == "stockpile" else f"{lbl.replace(' ', '_')}/{node}"
+            self.widths[key] = wd
             self.text(x1 + sgn * 0.1, yb - wd / 2, f"{lbl}\n{self.lab(wd / self.k)}",
                       ha="left" if sgn > 0 else "right", va="center", fontsize=9,
-                      color="#7A3A66")
+                      color="#7A3A66", bbox={"boxstyle": "round,pad=0.1", "fc": "white",
+                                             "ec": "none", "alpha": 0.7})
 
     # ---- drawing -----------------------------------------------------------------------
     def draw(self, ax: Any) -> None:
@@ -1070,7 +1095,8 @@ class _Sankey:
             fc = {"losses": "#666666", "stock": _C_STOCK, "recycling": _C_LOOP}.get(name, _C_NODE)
             ax.add_patch(Rectangle((xx, tp - hh), self.NW, hh, fc=fc, ec="none", zorder=3))
         for xx, yy, s, kw in self.texts:
-            kw = {"fontsize": 9.5, **kw}
+            kw = {"fontsize": 9.5, "bbox": {"boxstyle": "round,pad=0.1", "fc": "white",
+                                            "ec": "none", "alpha": 0.6}, **kw}
             ax.text(xx, yy, s, zorder=4, **kw)
         ax.set_xlim(*self.xlim)
         ax.set_ylim(*self.ylim)
@@ -1124,8 +1150,8 @@ def sankey(ds: xr.Dataset, year: int, region: str | None = None, *,
         where = region or "world"
         fig.suptitle(f"Neodymium flows, {where}, {int(year)} [{unit} of Nd]", fontsize=12,
                      y=0.985)
-        _caption(fig, f"Band widths proportional to flows. Blue: primary chain; green: "
-                 f"recycling loop; grey: losses; orange: net addition to the in-use stock"
+        _caption(fig, "Band widths proportional to flows. Blue: primary chain; green: "
+                 "recycling loop; grey: losses; orange: net addition to the in-use stock"
                  + ("; purple: net trade of the region" if region else "")
                  + f". {_model_text(ds).capitalize()}.")
     data: dict[str, np.ndarray] = {k: np.asarray(x * factor) for k, x in v.items()}
@@ -1175,7 +1201,7 @@ def sankey_html(ds: xr.Dataset, year: int, region: str | None = None,
                        "'nd-mfa[plotly]' (or pip install plotly)") from exc
     v = sankey_flows(ds, year, region)
     factor, unit = _display_unit(np.array(list(v.values())), "t/yr")
-    nodes = ["Mining", "Separation", "Oxide (REO)", "Metal & alloy", "Magnet making",
+    nodes = ["Mining", "Separation", "Oxide", "Metal & alloy", "Magnet making",
              "Manufacturing", "In use", "End of life", "Recycling", "Losses",
              "Stock accumulation", "Ore"]
     idx = {n: i for i, n in enumerate(nodes)}
@@ -1183,10 +1209,10 @@ def sankey_html(ds: xr.Dataset, year: int, region: str | None = None,
         ("Ore", "Mining", "flow_mined"),
         ("Mining", "Separation", "flow_concentrate"),
         ("Mining", "Losses", "flow_mining_losses"),
-        ("Separation", "Oxide (REO)", "flow_primary_oxide"),
+        ("Separation", "Oxide", "flow_primary_oxide"),
         ("Separation", "Losses", "flow_separation_losses"),
-        ("Oxide (REO)", "Metal & alloy", "flow_oxide_to_metal"),
-        ("Oxide (REO)", "Manufacturing", "flow_oxide_to_manufacturing"),
+        ("Oxide", "Metal & alloy", "flow_oxide_to_metal"),
+        ("Oxide", "Manufacturing", "flow_oxide_to_manufacturing"),
         ("Metal & alloy", "Magnet making", "flow_alloy_to_magnet"),
         ("Metal & alloy", "Losses", "flow_metal_losses"),
         ("Magnet making", "Manufacturing", "flow_magnet_to_manufacturing"),
@@ -1196,7 +1222,7 @@ def sankey_html(ds: xr.Dataset, year: int, region: str | None = None,
         ("In use", "Stock accumulation", "stock_accumulation"),
         ("End of life", "Recycling", "flow_collected"),
         ("End of life", "Losses", "flow_eol_losses"),
-        ("Recycling", "Oxide (REO)", "flow_secondary_oxide"),
+        ("Recycling", "Oxide", "flow_secondary_oxide"),
         ("Recycling", "Losses", "flow_recycling_losses"),
         ("Recycling", "Losses", "flow_new_scrap_losses"),
     ]
@@ -1235,9 +1261,15 @@ def sankey_html(ds: xr.Dataset, year: int, region: str | None = None,
 # --------------------------------------------------------------------------------------------
 # All figures
 # --------------------------------------------------------------------------------------------
+#: Figure kinds of :func:`save_all` (and ``mfa plot --kind``).
+FIGURE_KINDS = ("sankey", "demand", "supply", "stock-by-product", "stock-by-region",
+                "concentration", "comparison")
+
+
 def save_all(ds: xr.Dataset, out_dir: str | Path, *, year: int | None = None,
              region: str | None = None, formats: Sequence[str] = ("png",),
-             compare: Mapping[str, xr.Dataset] | None = None, dpi: int = 200) -> list[Path]:
+             compare: Mapping[str, xr.Dataset] | None = None, dpi: int = 200,
+             kinds: Sequence[str] | None = None) -> list[Path]:
     """Write the standard figures of one run to ``out_dir``.
 
     Parameters
@@ -1256,6 +1288,9 @@ def save_all(ds: xr.Dataset, out_dir: str | Path, *, year: int | None = None,
         Scenarios for :func:`scenario_comparison` (written as ``scenario_comparison.*``).
     dpi : int
         Resolution of raster formats [dots per inch].
+    kinds : sequence of str, optional
+        Which figures (see :data:`FIGURE_KINDS`); default all (``comparison`` only with
+        ``compare``).
 
     Returns
     -------
@@ -1274,18 +1309,27 @@ def save_all(ds: xr.Dataset, out_dir: str | Path, *, year: int | None = None,
     if year is None:
         year = int(ds["time"].values[-1])
     tag = f"_{region.replace(' ', '_')}" if region else ""
-    figures: list[tuple[str, Figure]] = [
-        (f"sankey_{int(year)}{tag}", sankey(ds, year, region)),
-        ("demand_by_product", demand_by_product(ds)),
-        ("primary_vs_secondary", primary_vs_secondary(ds)),
-        ("in_use_stock_by_product", in_use_stock(ds, by="product")),
-        ("in_use_stock_by_region", in_use_stock(ds, by="region")),
-        ("supply_concentration", supply_concentration(ds)),
-    ]
+    unknown = sorted(set(kinds or ()) - set(FIGURE_KINDS))
+    if unknown:
+        raise MfaError(f"save_all: unknown figure kind(s) {unknown}; expected some of "
+                       f"{list(FIGURE_KINDS)}")
+    if kinds and "comparison" in kinds and not compare:
+        raise MfaError("save_all: the 'comparison' figure needs several scenarios (compare=)")
+    makers: dict[str, tuple[str, Callable[[], Figure]]] = {
+        "sankey": (f"sankey_{int(year)}{tag}", lambda: sankey(ds, year, region)),
+        "demand": ("demand_by_product", lambda: demand_by_product(ds)),
+        "supply": ("primary_vs_secondary", lambda: primary_vs_secondary(ds)),
+        "stock-by-product": ("in_use_stock_by_product", lambda: in_use_stock(ds, by="product")),
+        "stock-by-region": ("in_use_stock_by_region", lambda: in_use_stock(ds, by="region")),
+        "concentration": ("supply_concentration", lambda: supply_concentration(ds)),
+    }
     if compare:
-        figures.append(("scenario_comparison", scenario_comparison(compare)))
+        makers["comparison"] = ("scenario_comparison", lambda: scenario_comparison(compare))
+    selected = [k for k in FIGURE_KINDS if k in makers and (not kinds or k in kinds)]
     written: list[Path] = []
-    for name, fig in figures:
+    for kind in selected:
+        name, make = makers[kind]
+        fig = make()
         for fmt in formats:
             p = out / f"{name}.{fmt}"
             fig.savefig(p, dpi=dpi, metadata={"Title": f"{name} ({_model_text(ds)})"})

@@ -441,11 +441,17 @@ def simulate_samples(
     """
     from mfa.neodymium import simulate
 
-    vals = sample_values(params, u, names, distribution, sample)
+    coord = np.arange(np.shape(u)[0]) if sample is None else np.asarray(sample)
+    # no coordinate on `sample` inside the model: xarray then broadcasts arrays with and
+    # without the dim in concat (a coordinate present on some inputs only is an error there)
+    vals = sample_values(params, u, names, distribution)
+    vals = vals.drop_vars("sample", errors="ignore")
     with warnings.catch_warnings():
         warnings.filterwarnings("ignore", message="secondary Nd exceeds total demand",
                                 category=RuntimeWarning)
         ds = simulate(vals, check=False)
+    if "sample" in ds.dims:
+        ds = ds.assign_coords(sample=coord)
     if "sample" in ds.dims:  # the process system balances the sum over samples: redo per sample
         ds = _per_sample_balance(ds, rtol, check=check)
     return ds
@@ -731,7 +737,7 @@ def _run_chunks(payload: _Payload, n: int, chunk: int, store: _Store, kind: str,
                 futures[client.submit(_chunk_arrays, pay, s, e, pure=False)] = (s, e)
                 if len(futures) >= window:
                     break
-            queue = as_completed(list(futures))
+            queue = as_completed(list(futures), loop=client.loop)
             for fut in queue:
                 s, e = futures.pop(fut)
                 result = fut.result()

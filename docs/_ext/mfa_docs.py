@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import math
 import os
+import re
 import traceback
 from collections.abc import Sequence
 from typing import Any
@@ -440,11 +441,42 @@ def _all_outdated(app: Sphinx, env, added, changed, removed) -> list[str]:
     return sorted(env.found_docs - set(added) - set(changed) - set(removed))
 
 
+_FIGURE_REPR = re.compile(r"^<(matplotlib\.figure\.)?Figure size [0-9.]+x[0-9.]+ with \d+ Axes>$")
+
+
+def _check_figures(app: Sphinx, doctree: nodes.document) -> None:
+    """Warn where a notebook shows a figure as text (``<Figure size ...>``) instead of an image.
+
+    That happens when the inline backend is not active in the kernel (e.g. ``MPLBACKEND=Agg``
+    in the environment, or a pyplot-free figure shown before anything imported pyplot).
+    """
+    for node in doctree.findall(nodes.literal_block):
+        text = node.astext().strip()
+        if not any(_FIGURE_REPR.match(line.strip()) for line in text.splitlines()):
+            continue
+        # myst-nb keeps every mime type of an output until the builder picks one: the text is
+        # fine when an image of the same output sits next to it.
+        parent, bundle = node, None
+        while parent is not None:
+            if parent.get("mime_type") if isinstance(parent, nodes.Element) else None:
+                bundle = parent.parent
+                break
+            parent = parent.parent
+        siblings = bundle.children if bundle is not None else []
+        if not any(str(c.get("mime_type", "")).startswith("image/") for c in siblings
+                   if isinstance(c, nodes.Element)):
+            logger.warning(
+                "a figure was rendered as text (%r), not as an image: use %%matplotlib inline "
+                "in the notebook", text[:60], location=node,
+            )
+
+
 def setup(app: Sphinx) -> dict[str, Any]:
     app.add_directive("mfa-parameter-table", ParameterTable)
     app.add_directive("mfa-sources-table", SourcesTable)
     app.add_directive("mfa-results-schema", ResultsSchema)
     app.add_directive("mfa-cli-help", CliHelp)
     app.connect("env-get-outdated", _all_outdated)
+    app.connect("doctree-read", _check_figures)
     return {"version": "0.1", "parallel_read_safe": True, "parallel_write_safe": True}
 

@@ -192,6 +192,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--format", action="append", choices=("png", "svg", "pdf"),
                    help="file format (repeatable; default png)")
     p.set_defaults(func=_cmd_plot)
+
+    from .uncertainty import add_cli
+
+    add_cli(sub)  # `mc` (Monte Carlo ensembles) and `sensitivity` (Sobol indices)
     return parser
 
 

@@ -266,16 +266,16 @@ def _chain(values: xr.Dataset, new: xr.DataArray, eol: xr.DataArray, recycling: 
     f["flow_recycling_losses"] = f["flow_collected"] - rec_eol
 
     production = xr.concat(
-        [conc_prod, oxide_prod, alloy_prod, magnet_prod, products_prod], dim="stage"
+        xr.broadcast(conc_prod, oxide_prod, alloy_prod, magnet_prod, products_prod), dim="stage"
     ).assign_coords(stage=list(STAGES))
     consumption = xr.concat(
-        [
+        xr.broadcast(
             f["flow_concentrate"],
             f["flow_oxide_to_metal"] + f["flow_oxide_to_manufacturing"],
             f["flow_alloy_to_magnet"],
             f["flow_magnet_to_manufacturing"],
             f["flow_products_to_use"],
-        ],
+        ),
         dim="stage",
     ).assign_coords(stage=list(STAGES))
     return {
@@ -300,7 +300,8 @@ def process_system(extra_dims: tuple[str, ...] = ()) -> ProcessSystem:
     Parameters
     ----------
     extra_dims : tuple of str
-        Further dims every flow and stock carries (e.g. ``("sample",)`` for Monte Carlo).
+        Further dims every flow and stock carries (e.g. ``("sample",)`` for Monte Carlo); the
+        mass balance is checked for each of their labels separately.
     """
     return ProcessSystem(
         "neodymium",
@@ -310,6 +311,7 @@ def process_system(extra_dims: tuple[str, ...] = ()) -> ProcessSystem:
         stocks=[Stock("in_use_stock", "use", ("time", "region", "product", *extra_dims))],
         boundary=("environment",),
         pooled=("trade",),
+        kept_dims=extra_dims,
     )
 
 
@@ -358,7 +360,7 @@ def simulate(values: xr.Dataset, *, check: bool = True, rtol: float = 1e-9) -> x
     ds["total_demand"] = chain["demand"]
     ds["primary_demand"] = chain["mined_by_region"]
     ds["secondary_supply"] = xr.concat(
-        [chain["secondary_new_scrap"], chain["secondary_eol"]], dim="source"
+        xr.broadcast(chain["secondary_new_scrap"], chain["secondary_eol"]), dim="source"
     ).assign_coords(source=["new_scrap", "end_of_life"])
     primary_w = chain["mined_by_region"].sum("region").assign_attrs(units="t/yr")
     ds["primary_demand_no_recycling"] = ref["mined_by_region"].sum("region").assign_attrs(units="t/yr")

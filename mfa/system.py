@@ -191,6 +191,9 @@ class ProcessSystem:
     pooled : sequence of str, optional
         Processes balanced over the sum of all regions even though their flows carry
         ``region``: e.g. a trade pool, whose regional net exports must cancel worldwide.
+    kept_dims : sequence of str, optional
+        Further dims kept in the residuals and checked cell by cell instead of summed, e.g.
+        ``("sample",)`` for a Monte Carlo ensemble. Every flow and stock must carry them.
 
     Raises
     ------
@@ -207,6 +210,7 @@ class ProcessSystem:
         stocks: Sequence[Stock] = (),
         boundary: Sequence[str] = ("environment",),
         pooled: Sequence[str] = (),
+        kept_dims: Sequence[str] = (),
     ) -> None:
         if isinstance(processes, str) or isinstance(boundary, str):
             raise MfaError(f"system {name!r}: processes and boundary must be sequences of names")
@@ -224,6 +228,10 @@ class ProcessSystem:
         dup = _duplicates(procs) + _duplicates(list(self.boundary))
         if dup:
             raise MfaError(f"system {name!r}: process declared twice: {', '.join(map(repr, dup))}")
+        self.kept_dims: tuple[str, ...] = tuple(kept_dims)
+        bad_kept = [d for d in self.kept_dims if d in ("time", "region")]
+        if bad_kept:
+            raise MfaError(f"system {name!r}: {bad_kept[0]!r} cannot be a kept dim (always kept)")
         #: Balanced processes, in declaration order.
         self.processes: tuple[str, ...] = tuple(p for p in procs if p not in self.boundary)
         known = set(self.processes) | set(self.boundary)
@@ -252,6 +260,12 @@ class ProcessSystem:
                 )
         if not self.flows:
             raise MfaError(f"system {name!r}: declare at least one flow")
+        for obj in self.flows + self.stocks:
+            missing_kept = [d for d in self.kept_dims if d not in obj.dims]
+            if missing_kept:
+                raise MfaError(
+                    f"system {name!r}: {obj.name!r} lacks kept dim(s) {', '.join(missing_kept)}"
+                )
         touched = {f.source for f in self.flows} | {f.target for f in self.flows}
         lonely = [p for p in self.processes if p not in touched]
         if lonely:
@@ -436,7 +450,7 @@ class ProcessSystem:
                     f"system {self.name!r}: {label}: coordinates differ ({exc})"
                 ) from None
             value = value.broadcast_like(template).transpose(*template.dims)
-            out[s.name] = _reduce(value.values, dims, keep_region=True)
+            out[s.name] = _reduce(value.values, dims, keep=("region", *self.kept_dims))
         return out
 
     # ------------------------------------------------------------------ balance
@@ -528,24 +542,27 @@ class ProcessSystem:
                 regions = da["region"]
                 break
         n_r = 0 if regions is None else regions.size
+        kept = self.kept_dims
+        extra_shape = tuple(first.sizes[d] for d in kept)
+        keep = ("time", "region", *kept)
         procs = list(self.processes)
         reg_p = [p for p in procs if self.regional[p]]
         glob_p = [p for p in procs if not self.regional[p]]
 
         # Reduce every flow to (T, R) [regional] and (T,) [total]; stock changes likewise.
-        f_total = np.zeros((len(self.flows), n_t))
-        f_reg = np.zeros((len(self.flows), n_t, max(n_r, 0)))
+        f_total = np.zeros((len(self.flows), n_t, *extra_shape))
+        f_reg = np.zeros((len(self.flows), n_t, max(n_r, 0), *extra_shape))
         for k, f in enumerate(self.flows):
-            a = _reduce(arrays[f.name].values, f.dims, keep_region=True)
+            a = _reduce(arrays[f.name].values, f.dims, keep=keep)
             if "region" in f.dims:
                 f_reg[k] = a
                 f_total[k] = a.sum(axis=1)
             else:
                 f_total[k] = a
-        s_total = np.zeros((len(self.stocks), n_t))
-        s_reg = np.zeros((len(self.stocks), n_t, max(n_r, 0)))
+        s_total = np.zeros((len(self.stocks), n_t, *extra_shape))
+        s_reg = np.zeros((len(self.stocks), n_t, max(n_r, 0), *extra_shape))
         for k, s in enumerate(self.stocks):
-            a = _reduce(arrays[s.name].values, s.dims, keep_region=True)
+            a = _reduce(arrays[s.name].values, s.dims, keep=keep)
             a0 = initial.get(s.name, np.zeros(a.shape[1:]))
             change = np.diff(a, axis=0, prepend=a0[np.newaxis, ...])
             if "region" in s.dims:
@@ -564,8 +581,8 @@ class ProcessSystem:
 
         def balance(a_in, a_out, a_st, flows, changes, sub):
             """Residual and throughput; NaN/inf only where a touching flow/stock has them."""
-            spec_f = f"pf,f{sub}->{sub[0]}p{sub[1:]}"
-            spec_s = f"ps,s{sub}->{sub[0]}p{sub[1:]}"
+            spec_f = f"pf,f{sub}...->{sub[0]}p{sub[1:]}..."
+            spec_s = f"ps,s{sub}...->{sub[0]}p{sub[1:]}..."
             bad_f, bad_s = ~np.isfinite(flows), ~np.isfinite(changes)
             flows, changes = np.where(bad_f, 0.0, flows), np.where(bad_s, 0.0, changes)
             inflow = np.einsum(spec_f, a_in, flows)
@@ -579,8 +596,8 @@ class ProcessSystem:
             return res, thr
 
         n_p = len(procs)
-        total = np.zeros((n_t, n_p))
-        thr_total = np.zeros((n_t, n_p))
+        total = np.zeros((n_t, n_p, *extra_shape))
+        thr_total = np.zeros((n_t, n_p, *extra_shape))
         idx_g = [procs.index(p) for p in glob_p]
         idx_r = [procs.index(p) for p in reg_p]
         if glob_p:
@@ -589,18 +606,22 @@ class ProcessSystem:
             thr_total[:, idx_g] = t
         attrs = {"units": unit_string(FLOW_UNIT)}
         coords: dict[str, Any] = {"time": time.values, "process": procs}
+        kept_coords = {d: first[d].values for d in kept if d in first.coords}
+        total_coords = {**coords, **kept_coords}
+        total_dims = ("time", "process", *kept)
         if reg_p:
-            res = np.full((n_t, n_p, n_r), np.nan)
-            thr = np.full((n_t, n_p, n_r), np.nan)
+            res = np.full((n_t, n_p, n_r, *extra_shape), np.nan)
+            thr = np.full((n_t, n_p, n_r, *extra_shape), np.nan)
             r, t = balance(*incidence(reg_p), f_reg, s_reg, "tr")
-            res[:, idx_r, :] = r
-            thr[:, idx_r, :] = t
+            res[:, idx_r] = r
+            thr[:, idx_r] = t
             total[:, idx_r] = r.sum(axis=2)
             thr_total[:, idx_r] = t.sum(axis=2)
-            dims: tuple[str, ...] = ("time", "process", "region")
+            dims: tuple[str, ...] = ("time", "process", "region", *kept)
             coords["region"] = regions.values
+            coords.update(kept_coords)
         else:
-            res, thr, dims = total, thr_total, ("time", "process")
+            res, thr, dims, coords = total, thr_total, total_dims, total_coords
         residual = xr.DataArray(
             res,
             coords=coords,
@@ -614,8 +635,8 @@ class ProcessSystem:
         )
         total_da = xr.DataArray(
             total,
-            coords={"time": time.values, "process": procs},
-            dims=("time", "process"),
+            coords=total_coords,
+            dims=total_dims,
             name=RESIDUAL_TOTAL,
             attrs={**attrs, "long_name": "mass balance residual summed over regions"},
         )
@@ -631,8 +652,8 @@ class ProcessSystem:
         )
         throughput_total = xr.DataArray(
             thr_total,
-            coords={"time": time.values, "process": procs},
-            dims=("time", "process"),
+            coords=total_coords,
+            dims=total_dims,
             name=THROUGHPUT_TOTAL,
             attrs={**attrs, "long_name": "process throughput summed over regions"},
         )
@@ -679,38 +700,43 @@ class ProcessSystem:
         res, thr = ds[RESIDUAL], ds[THROUGHPUT]
         years = res["time"].values
         procs = [str(p) for p in res["process"].values]
+        kept = [d for d in self.kept_dims if d in res.dims]
         # Cells to check: processes balanced by region per region, the others on their totals.
+        # Arrays are (time, process[, region], *kept).
         parts: list[tuple[np.ndarray, np.ndarray, np.ndarray, bool]] = []
         if "region" in res.dims:
             mask = np.array([self.regional.get(p, False) for p in procs], dtype=bool)
-            order = ("time", "process", "region")
+            order = ("time", "process", "region", *kept)
             parts.append(
                 (
-                    res.transpose(*order).values[:, mask, :],
-                    thr.transpose(*order).values[:, mask, :],
+                    res.transpose(*order).values[:, mask],
+                    thr.transpose(*order).values[:, mask],
                     np.flatnonzero(mask),
                     True,
                 )
             )
             if not mask.all():
+                order = ("time", "process", *kept)
                 parts.append(
                     (
-                        ds[RESIDUAL_TOTAL].transpose("time", "process").values[:, ~mask],
-                        ds[THROUGHPUT_TOTAL].transpose("time", "process").values[:, ~mask],
+                        ds[RESIDUAL_TOTAL].transpose(*order).values[:, ~mask],
+                        ds[THROUGHPUT_TOTAL].transpose(*order).values[:, ~mask],
                         np.flatnonzero(~mask),
                         False,
                     )
                 )
         else:
+            order = ("time", "process", *kept)
             parts.append(
                 (
-                    res.transpose("time", "process").values,
-                    thr.transpose("time", "process").values,
+                    res.transpose(*order).values,
+                    thr.transpose(*order).values,
                     np.arange(len(procs)),
                     False,
                 )
             )
-        candidates: list[tuple[float, tuple[int, int, int | None], float, float]] = []
+        candidates: list[tuple[float, tuple[int, int, int | None, tuple[int, ...]], float, float]]
+        candidates = []
         n_fail = 0
         for r, t, pidx, by_region in parts:
             if r.size == 0:
@@ -723,12 +749,17 @@ class ProcessSystem:
             if not failing.any():
                 continue
             pos = np.unravel_index(int(np.argmax(score)), score.shape)
-            cell = (int(pos[0]), int(pidx[pos[1]]), int(pos[2]) if by_region else None)
+            n_lead = 3 if by_region else 2
+            cell = (int(pos[0]), int(pidx[pos[1]]), int(pos[2]) if by_region else None,
+                    tuple(int(i) for i in pos[n_lead:]))
             candidates.append((float(score[pos]), cell, float(r[pos]), float(t[pos])))
         if not candidates:
             return
-        _, (it, ip, ir), value, through = max(candidates, key=lambda c: c[0])
+        _, (it, ip, ir, ik), value, through = max(candidates, key=lambda c: c[0])
         region = "all regions" if ir is None else f"region {_label(res['region'].values[ir])!r}"
+        for d, i in zip(kept, ik, strict=True):
+            label = res[d].values[i] if d in res.coords else i
+            region += f", {d} {_label(label)}"
         if np.isnan(value):
             gap = "residual is NaN (a flow or stock touching it has missing values)"
         else:
@@ -746,12 +777,12 @@ class ProcessSystem:
         )
 
 
-def _reduce(values: np.ndarray, dims: Sequence[str], *, keep_region: bool) -> np.ndarray:
-    """Sum all axes except ``time`` and ``region``; return (time, region), (time,), (region,) or ()."""
-    keep = [d for d in ("time", "region") if d in dims and (d == "time" or keep_region)]
-    order = [dims.index(d) for d in keep] + [i for i, d in enumerate(dims) if d not in keep]
+def _reduce(values: np.ndarray, dims: Sequence[str], *, keep: Sequence[str]) -> np.ndarray:
+    """Sum all axes except those in ``keep`` (present in ``dims``), returned in ``keep`` order."""
+    kept = [d for d in keep if d in dims]
+    order = [dims.index(d) for d in kept] + [i for i, d in enumerate(dims) if d not in kept]
     arr = np.transpose(np.asarray(values, dtype=float), order)
-    shape = arr.shape[: len(keep)]
+    shape = arr.shape[: len(kept)]
     return arr.reshape((*shape, -1)).sum(axis=-1)
 
 

@@ -317,96 +317,6 @@ def sample_values(
     return out
 
 
-def _per_sample_balance(ds: xr.Dataset, rtol: float, atol: float = 1e-6,
-                        check: bool = True) -> xr.Dataset:
-    """Mass balance of every process for every sample; replaces the system's residuals.
-
-    :meth:`mfa.system.ProcessSystem.to_dataset` sums extra dims (such as ``sample``) before
-    balancing; here the residual ``inputs - outputs - stock change`` and the throughput are
-    computed per sample with the same rules (regional processes per region, pooled ones over
-    the sum of regions; a cell fails when ``|residual| > atol + rtol * throughput``).
-    """
-    from mfa.neodymium import process_system
-
-    system = process_system(())
-    flows = [f for f in system.flows]
-    stocks = [s_ for s_ in system.stocks]
-    procs = list(system.processes)
-    time = ds["time"].values
-    regions = ds["region"].values
-    n_s = ds.sizes.get("sample", 1)
-    sample = ds["sample"].values if "sample" in ds.coords else np.arange(n_s)
-
-    def arr(da: xr.DataArray, dims: tuple[str, ...]) -> np.ndarray:
-        if "sample" not in da.dims:
-            da = da.expand_dims(sample=n_s)
-        return np.asarray(da.transpose(*dims, "sample").values, dtype=float)
-
-    F = np.stack([arr(ds[f.name], ("time", "region")) for f in flows])  # (F, T, R, S)
-    ch = []
-    for st in stocks:
-        a = arr(ds[st.name], ("time", "region", "product")).sum(axis=2)  # (T, R, S)
-        ch.append(np.diff(a, axis=0, prepend=np.zeros_like(a[:1])))
-    C = np.stack(ch)  # (K, T, R, S)
-    a_in = np.array([[f.target == p for f in flows] for p in procs], float)
-    a_out = np.array([[f.source == p for f in flows] for p in procs], float)
-    a_st = np.array([[s_.process == p for s_ in stocks] for p in procs], float)
-    inflow = np.einsum("pf,ftrs->tprs", a_in, F)
-    outflow = np.einsum("pf,ftrs->tprs", a_out, F)
-    change = np.einsum("pk,ktrs->tprs", a_st, C)
-
-    def thr(i, o, c):
-        return np.maximum(i + np.maximum(-c, 0.0), o + np.maximum(c, 0.0))
-
-    res = inflow - outflow - change
-    thr_r = thr(inflow, outflow, change)
-    res_t = res.sum(axis=2)
-    regional = np.array([bool(system.regional.get(p, False)) for p in procs])
-    thr_t = np.where(regional[None, :, None], thr_r.sum(axis=2),
-                     thr(inflow.sum(axis=2), outflow.sum(axis=2), change.sum(axis=2)))
-    res[:, ~regional] = np.nan
-    thr_r[:, ~regional] = np.nan
-    if check:
-        with np.errstate(invalid="ignore", divide="ignore"):
-            score_r = np.abs(res[:, regional]) / (atol + rtol * np.abs(thr_r[:, regional]))
-            score_t = np.abs(res_t[:, ~regional]) / (atol + rtol * np.abs(thr_t[:, ~regional]))
-        score_r = np.where(np.isnan(score_r), np.inf, score_r)
-        score_t = np.where(np.isnan(score_t), np.inf, score_t)
-        worst_r = score_r.max(axis=(0, 1, 2)) if score_r.size else np.zeros(n_s)
-        worst_t = score_t.max(axis=(0, 1)) if score_t.size else np.zeros(n_s)
-        bad = np.flatnonzero(np.maximum(worst_r, worst_t) > 1.0)
-        if bad.size:
-            s_ = int(bad[0])
-            if worst_r[s_] >= worst_t[s_]:
-                t, p, r = np.unravel_index(int(np.argmax(score_r[..., s_])), score_r.shape[:3])
-                proc, region = np.array(procs)[regional][p], regions[r]
-                value, through = res[:, regional][t, p, r, s_], thr_r[:, regional][t, p, r, s_]
-            else:
-                t, p = np.unravel_index(int(np.argmax(score_t[..., s_])), score_t.shape[:2])
-                proc, region = np.array(procs)[~regional][p], "all regions"
-                value, through = res_t[:, ~regional][t, p, s_], thr_t[:, ~regional][t, p, s_]
-            raise MassBalanceError(
-                f"mass balance violated in Monte Carlo sample {int(sample[s_])}: process "
-                f"'{proc}', year {int(time[t])}, region '{region}': inputs - outputs - stock "
-                f"change = {float(value):.6g} t/yr (throughput {float(through):.6g} t/yr, "
-                f"tolerance {atol:g} + {rtol:g} x throughput); {bad.size} sample(s) fail"
-            )
-    coords = {"time": time, "process": procs, "region": regions, "sample": sample}
-    out = ds.copy()
-    units = {"units": "t/yr"}
-    for name, data, dims in (
-        ("mass_balance_residual", res, ("time", "process", "region", "sample")),
-        ("process_throughput", thr_r, ("time", "process", "region", "sample")),
-        ("mass_balance_residual_total", res_t, ("time", "process", "sample")),
-        ("process_throughput_total", thr_t, ("time", "process", "sample")),
-    ):
-        if name in ds:
-            attrs = {**ds[name].attrs, **units}
-            out[name] = xr.DataArray(data, dims=dims,
-                                     coords={d: coords[d] for d in dims}, attrs=attrs)
-    return out
-
-
 def simulate_samples(
     params: Any,
     u: np.ndarray,
@@ -441,20 +351,12 @@ def simulate_samples(
     """
     from mfa.neodymium import simulate
 
-    coord = np.arange(np.shape(u)[0]) if sample is None else np.asarray(sample)
-    # no coordinate on `sample` inside the model: xarray then broadcasts arrays with and
-    # without the dim in concat (a coordinate present on some inputs only is an error there)
-    vals = sample_values(params, u, names, distribution)
-    vals = vals.drop_vars("sample", errors="ignore")
+    vals = sample_values(params, u, names, distribution, sample=sample)
     with warnings.catch_warnings():
         warnings.filterwarnings("ignore", message="secondary Nd exceeds total demand",
                                 category=RuntimeWarning)
-        ds = simulate(vals, check=False)
-    if "sample" in ds.dims:
-        ds = ds.assign_coords(sample=coord)
-    if "sample" in ds.dims:  # the process system balances the sum over samples: redo per sample
-        ds = _per_sample_balance(ds, rtol, check=check)
-    return ds
+        # the process system keeps `sample` and checks every sample's balance separately
+        return simulate(vals, check=check, rtol=rtol)
 
 
 # =============================================================================================
@@ -615,7 +517,7 @@ def _executor(scheduler: Any) -> Iterator[tuple[str, Any]]:
     try:
         from distributed import Client
     except ImportError:
-        Client = None  # noqa: N806
+        Client = None
     if Client is not None and isinstance(scheduler, Client):
         yield "distributed", scheduler
         return
@@ -1210,7 +1112,7 @@ def sobol_indices(
         raise UncertaintyError("sensitivity analysis needs at least one uncertain input")
     if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 2:
         raise UncertaintyError(f"base sample size must be an integer >= 2, got {n!r}")
-    m = int(math.ceil(math.log2(int(n))))
+    m = math.ceil(math.log2(int(n)))
     nb = 2**m
     base = qmc.Sobol(d=2 * D, scramble=True, seed=seed).random_base2(m)
     A, B = base[:, :D], base[:, D:]
@@ -1305,8 +1207,7 @@ def sensitivity(
 
     seed = _check_seed(seed)
     p = _prepare(scenario, params)
-    _, chunk, names = _validate(1, chunk or DEFAULT_CHUNK, factors, p, distribution)
-    chunk = int(chunk if chunk is not None else DEFAULT_CHUNK)
+    _, chunk, names = _validate(2**31, chunk, factors, p, distribution)
     if not names:
         raise UncertaintyError("no uncertain parameters: give low/high ranges in params/ or "
                                "choose factors")
@@ -1589,7 +1490,7 @@ def _cmd_sensitivity(args: argparse.Namespace) -> int:
                   f"{float(s['std']):,.0f} t/yr)")
             print(f"  {'parameter':<30}{'ST':>8}{'±':>7}{'S1':>8}{'±':>7}")
             for i in order:
-                print(f"  {str(s['parameter'].values[i]):<30}{float(s['ST'][i]):>8.3f}"
+                print(f"  {s['parameter'].values[i]!s:<30}{float(s['ST'][i]):>8.3f}"
                       f"{float(s['ST_conf'][i]):>7.3f}{float(s['S1'][i]):>8.3f}"
                       f"{float(s['S1_conf'][i]):>7.3f}")
     if args.out:

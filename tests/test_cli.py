@@ -123,3 +123,22 @@ def test_text_in_a_number_column(tmp_path, params_copy):
 def test_missing_params_dir(tmp_path):
     r = mfa("--params", str(tmp_path / "nowhere"), "run", "--out", str(tmp_path / "x.nc"))
     _assert_user_error(r, "nowhere")
+
+
+def test_plot_command_writes_figures(tmp_path):
+    a, b = tmp_path / "a.nc", tmp_path / "b.nc"
+    assert main(["run", "--out", str(a)]) == 0
+    assert main(["run", "--scenario", "no-recycling", "--out", str(b)]) == 0
+    out = tmp_path / "figs"
+    assert main(["plot", str(a), str(b), "--kind", "sankey", "--kind", "comparison",
+                 "--year", "2040", "--out", str(out)]) == 0
+    names = sorted(p.name for p in out.iterdir())
+    assert names == ["sankey_2040.png", "scenario_comparison.png"]
+    assert all((out / n).stat().st_size > 10_000 for n in names)
+
+
+def test_plot_bad_year_is_a_user_error(tmp_path):
+    a = tmp_path / "a.nc"
+    assert main(["run", "--out", str(a)]) == 0
+    r = mfa("plot", str(a), "--kind", "sankey", "--year", "1900", "--out", str(tmp_path / "f"))
+    _assert_user_error(r, "1900")

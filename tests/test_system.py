@@ -384,3 +384,29 @@ def test_large_system_is_vectorised():
     )
     system.check_balance(ds)
     assert ds[RESIDUAL].shape == (201, 1, 50)
+
+
+def test_kept_dim_is_checked_per_label():
+    """With kept_dims=("sample",) a leak in one sample is found and named, not summed away."""
+    system = ProcessSystem(
+        "mc", processes=["use"],
+        flows=[Flow("inflow", "environment", "use", ("time", "sample")),
+               Flow("outflow", "use", "environment", ("time", "sample"))],
+        kept_dims=("sample",),
+    )
+    coords = {"time": [2000, 2001], "sample": [0, 1, 2]}
+    inflow = xr.DataArray(np.ones((2, 3)), coords=coords, dims=("time", "sample"),
+                          attrs={"units": "t/yr"})
+    outflow = inflow.copy()
+    outflow[1, 1] = 0.5   # sample 1 leaks in 2001 ...
+    outflow[1, 2] = 1.5   # ... and sample 2 has the opposite gap: a sum would cancel them
+    ds = system.to_dataset({"inflow": inflow, "outflow": outflow})
+    assert ds["mass_balance_residual"].dims == ("time", "process", "sample")
+    with pytest.raises(MassBalanceError, match=r"process 'use', year 2001, all regions, sample [12]"):
+        system.check_balance(ds)
+
+
+def test_kept_dim_must_be_on_every_flow():
+    with pytest.raises(MfaError, match="lacks kept dim"):
+        ProcessSystem("x", ["use"], [Flow("a", "environment", "use", ("time",))],
+                      kept_dims=("sample",))

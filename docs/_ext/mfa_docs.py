@@ -226,7 +226,10 @@ class ParameterTable(_MfaDirective):
         for rec in summary.to_dict("records"):
             name = rec["parameter"]
             spec = ps.registry[name]
-            if role and rec.get("role", "model") != role:
+            this = rec.get("role") or "model"
+            # ``:role: model`` takes every role but "calibration", so that the two tables on the
+            # parameters page list every parameter of the registry between them.
+            if role and not (this == role or (role == "model" and this != "calibration")):
                 continue
             vmin, vmax = float(rec["min"]), float(rec["max"])
             _, _, lo, hi = _value_range(ps, name)

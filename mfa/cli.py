@@ -196,6 +196,9 @@ def build_parser() -> argparse.ArgumentParser:
     from .uncertainty import add_cli
 
     add_cli(sub)  # `mc` (Monte Carlo ensembles) and `sensitivity` (Sobol indices)
+    for sp in sub.choices.values():  # `mfa run --params DIR` works as well as `mfa --params DIR run`
+        sp.add_argument("--params", metavar="DIR", default=argparse.SUPPRESS,
+                        help="parameter directory (default: the data shipped with the package)")
     return parser
 
 

@@ -3,17 +3,17 @@
 A lifetime model gives, for a product put into use, the probability that it is still in use at
 a given age. Six models are available, each parametrised as a user would read it in a source:
 
-=================  =========================  ===============================================
-class              parameters                 survival function ``sf(x)`` at age ``x`` [yr]
-=================  =========================  ===============================================
-:class:`Fixed`       ``mean`` [yr]              ``1 if x < mean else 0``
-:class:`Normal`      ``mean``, ``sd`` [yr]      ``1 - Phi((x - mean) / sd)``
-:class:`LogNormal`   ``mean``, ``sd`` [yr]      lognormal whose *lifetime* (not its log) has this
-                                                mean and standard deviation
-:class:`Weibull`     ``shape`` [1], ``scale``   ``exp(-(x / scale) ** shape)``
-:class:`Gamma`       ``shape`` [1], ``scale``   regularised upper incomplete gamma
-:class:`Exponential` ``mean`` [yr]              ``exp(-x / mean)``
-=================  =========================  ===============================================
+====================  =========================  ===============================================
+class                 parameters                 survival function ``sf(x)`` at age ``x`` [yr]
+====================  =========================  ===============================================
+:class:`Fixed`        ``mean`` [yr]              ``1 if x < mean else 0``
+:class:`Normal`       ``mean``, ``sd`` [yr]      ``1 - Phi((x - mean) / sd)``
+:class:`LogNormal`    ``mean``, ``sd`` [yr]      lognormal whose *lifetime* (not its log) has this
+                                                 mean and standard deviation
+:class:`Weibull`      ``shape`` [1], ``scale``   ``exp(-(x / scale) ** shape)``
+:class:`Gamma`        ``shape`` [1], ``scale``   regularised upper incomplete gamma
+:class:`Exponential`  ``mean`` [yr]              ``exp(-x / mean)``
+====================  =========================  ===============================================
 
 Yearly discretisation (the ODYM / flodym convention)
 ----------------------------------------------------
@@ -38,8 +38,8 @@ flodym to rounding (tested). Consequences:
   conserved; for ``sd <= mean / 3`` the affected share is below 0.14 %. Use :class:`LogNormal`,
   :class:`Weibull` or :class:`Gamma` if that matters.
 
-Parameters
-----------
+Lifetime parameters
+-------------------
 Parameters are plain numbers (read as years; shapes are dimensionless), pint quantities, or
 :class:`xarray.DataArray` over any named dims (``region``, ``product``, ``sample``, ...). A
 DataArray with a time-like parameter must carry units (``attrs["units"]`` or pint data) of

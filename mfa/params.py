@@ -1115,10 +1115,10 @@ def load_parameters(path: str | Path | None = None) -> ParameterSet:
             below = ok_num & (arr < bmin[pj])
             above = ok_num & (arr > bmax[pj])
         add_rows(below, lambda i, what=what, arr=arr: (
-            f"{what} {arr[i]:g} {unit_string(registry[names[pidx[i]]]['unit'])} of parameter "
+            f"{what} {_with_unit(arr[i], registry[names[pidx[i]]]['unit'])} of parameter "
             f"{names[pidx[i]]!r} is below its minimum {bmin[pidx[i]]:g}"))
         add_rows(above, lambda i, what=what, arr=arr: (
-            f"{what} {arr[i]:g} {unit_string(registry[names[pidx[i]]]['unit'])} of parameter "
+            f"{what} {_with_unit(arr[i], registry[names[pidx[i]]]['unit'])} of parameter "
             f"{names[pidx[i]]!r} is above its maximum {bmax[pidx[i]]:g}"))
     # ---- duplicate rows ---------------------------------------------------------------------
     ykey = np.where(year_given, year, _ALL_YEARS)
@@ -1214,6 +1214,12 @@ def load_parameters(path: str | Path | None = None) -> ParameterSet:
         coords={k: list(v) for k, v in coords.items()},
         path=root,
     )
+
+
+def _with_unit(value: float, unit: str) -> str:
+    """``"1.5 t/yr"``, or just ``"1.5"`` for a dimensionless (share) parameter."""
+    u = unit_string(unit)
+    return f"{value:g}" if u == "1" else f"{value:g} {u}"
 
 
 def _nan_if_none(x: float | None) -> float:

@@ -382,7 +382,7 @@ def test_share_outside_0_1(tmp_path):
     edit(d, "products.csv", "ev_bev,,2010,0.5,1", "ev_bev,,2010,1.5,1")
     msg = load_error(d)
     assert "products.csv, line 9:" in msg
-    assert "value 1.5 1 of parameter 'collection_rate' is above its maximum 1" in msg
+    assert "value 1.5 of parameter 'collection_rate' is above its maximum 1" in msg
 
 
 def test_sum_to_one_share_implies_bounds(tmp_path):

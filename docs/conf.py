@@ -32,7 +32,7 @@ import mfa  # noqa: E402
 
 project = "nd-mfa"
 author = "nd-mfa contributors"
-copyright = "nd-mfa contributors, BSD-3-Clause"  # noqa: A001
+copyright = "nd-mfa contributors, BSD-3-Clause"
 release = mfa.__version__
 version = ".".join(release.split(".")[:2])
 

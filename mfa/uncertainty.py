@@ -105,7 +105,7 @@ from typing import Any
 import numpy as np
 import xarray as xr
 
-from mfa.errors import MassBalanceError, MfaError
+from mfa.errors import MfaError
 
 __all__ = [
     "DEFAULT_QUANTILES",

@@ -210,7 +210,7 @@ class ParameterTable(_MfaDirective):
     the registry (products, bounds) and the low/high datasets (uncertainty range).
     """
 
-    option_spec = {"role": directives.unchanged}
+    option_spec = {"role": directives.unchanged}  # noqa: RUF012 (Sphinx API)
 
     def dependencies(self) -> list[str]:
         return _param_dependencies()
@@ -345,7 +345,7 @@ def _baseline():
 class ResultsSchema(_MfaDirective):
     """Variables of the Nd model results: name, dims, units, meaning (and flow direction)."""
 
-    option_spec = {"kind": directives.unchanged}
+    option_spec = {"kind": directives.unchanged}  # noqa: RUF012 (Sphinx API)
 
     def dependencies(self) -> list[str]:
         return _param_dependencies()

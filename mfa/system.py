@@ -579,20 +579,30 @@ class ProcessSystem:
             a_st = np.array([[s.process == p for s in self.stocks] for p in plist], float)
             return a_in.reshape(n_p, n_f), a_out.reshape(n_p, n_f), a_st.reshape(n_p, n_s)
 
-        def balance(a_in, a_out, a_st, flows, changes, sub):
-            """Residual and throughput; NaN/inf only where a touching flow/stock has them."""
-            spec_f = f"pf,f{sub}...->{sub[0]}p{sub[1:]}..."
-            spec_s = f"ps,s{sub}...->{sub[0]}p{sub[1:]}..."
+        def balance(a_in, a_out, a_st, flows, changes):
+            """Residual and throughput (T, P, ...); NaN only where a touching flow/stock has it.
+
+            ``flows`` is (F, T, ...), ``changes`` (S, T, ...); incidence matrices are applied
+            with ``tensordot`` (BLAS) and the process axis is moved behind time.
+            """
+
+            def apply(a, x):
+                return np.moveaxis(np.tensordot(a, x, axes=(1, 0)), 0, 1)
+
             bad_f, bad_s = ~np.isfinite(flows), ~np.isfinite(changes)
-            flows, changes = np.where(bad_f, 0.0, flows), np.where(bad_s, 0.0, changes)
-            inflow = np.einsum(spec_f, a_in, flows)
-            outflow = np.einsum(spec_f, a_out, flows)
-            change = np.einsum(spec_s, a_st, changes)
+            any_bad = bool(bad_f.any() or bad_s.any())
+            if any_bad:
+                flows, changes = np.where(bad_f, 0.0, flows), np.where(bad_s, 0.0, changes)
+            inflow = apply(a_in, flows)
+            outflow = apply(a_out, flows)
+            change = apply(a_st, changes)
             res = inflow - outflow - change
             thr = np.maximum(inflow + np.maximum(-change, 0.0), outflow + np.maximum(change, 0.0))
-            bad = np.einsum(spec_f, a_in + a_out, bad_f) + np.einsum(spec_s, a_st, bad_s) > 0
-            res[bad] = np.nan
-            thr[bad] = np.nan
+            if any_bad:
+                bad = (apply(a_in + a_out, bad_f.astype(float))
+                       + apply(a_st, bad_s.astype(float))) > 0
+                res[bad] = np.nan
+                thr[bad] = np.nan
             return res, thr
 
         n_p = len(procs)
@@ -601,7 +611,7 @@ class ProcessSystem:
         idx_g = [procs.index(p) for p in glob_p]
         idx_r = [procs.index(p) for p in reg_p]
         if glob_p:
-            r, t = balance(*incidence(glob_p), f_total, s_total, "t")
+            r, t = balance(*incidence(glob_p), f_total, s_total)
             total[:, idx_g] = r
             thr_total[:, idx_g] = t
         attrs = {"units": unit_string(FLOW_UNIT)}
@@ -612,7 +622,7 @@ class ProcessSystem:
         if reg_p:
             res = np.full((n_t, n_p, n_r, *extra_shape), np.nan)
             thr = np.full((n_t, n_p, n_r, *extra_shape), np.nan)
-            r, t = balance(*incidence(reg_p), f_reg, s_reg, "tr")
+            r, t = balance(*incidence(reg_p), f_reg, s_reg)
             res[:, idx_r] = r
             thr[:, idx_r] = t
             total[:, idx_r] = r.sum(axis=2)

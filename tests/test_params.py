@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import hashlib
 import shutil
-import time
 from pathlib import Path
 
 import numpy as np
@@ -598,50 +597,6 @@ def test_missing_files(tmp_path):
     (d / "sources.csv").unlink()
     assert "sources.csv: file not found" in load_error(d)
     assert "parameter directory not found" in load_error(tmp_path / "nowhere")
-
-
-# ---------------------------------------------------------------------------------------------
-# Speed: a synthetic set of the size of the default data
-# ---------------------------------------------------------------------------------------------
-def write_synthetic(d: Path, n_params: int = 40) -> int:
-    """~5,000 rows: 40 parameters, 6 regions x 9 products, 10 given years each."""
-    regions = ["China", "Japan", "Rest of Asia", "Europe", "North America", "Rest of World"]
-    products = ["ev_bev", "ev_phev", "e_two_wheeler", "wind_onshore", "wind_offshore",
-                "electronics", "industrial_motors", "other_magnets", "non_magnet"]
-    d.mkdir(parents=True)
-    (d / "model.toml").write_text(
-        "[time]\nstart = 1980\nend = 2050\n[dimensions]\n"
-        f"region = {regions!r}\nproduct = {products!r}\n"
-        "stage = ['mining', 'separation', 'metal', 'magnet', 'manufacturing']\n".replace("'", '"')
-    )
-    (d / "sources.csv").write_text("key,citation,url,licence,tag,note\ns,Source,,,P,\n")
-    reg, rows = [], [",".join(DATA_COLUMNS)]
-    years = list(range(1980, 2060, 8))
-    rng = np.random.default_rng(0)
-    for k in range(n_params):
-        dims = '["region", "product", "time"]' if k % 2 == 0 else '["product", "time"]'
-        reg.append(f'[parameters.p{k}]\ndescription = "p{k}"\ndims = {dims}\nunit = "t/yr"\n'
-                   f'min = 0.0\ninterpolation = "{"linear" if k % 3 else "step"}"\n')
-        regs = regions if k % 2 == 0 else [""]
-        for r in regs:
-            for p in products:
-                for y in years[: 2 if k % 2 == 0 else 10]:
-                    rows.append(f"p{k},{r},{p},,{y},{rng.uniform(1, 9):.4f},kt/yr,,,s,")
-        rows.append(f"p{k},,,,2060,5,t/yr,,,s,wildcard")
-    (d / "registry.toml").write_text("\n".join(reg))
-    (d / "data.csv").write_text("\n".join(rows) + "\n")
-    return len(rows) - 1
-
-
-def test_load_speed_synthetic(tmp_path):
-    n = write_synthetic(tmp_path / "syn")
-    assert n > 3000
-    load_parameters(tmp_path / "syn")  # first call pays one-time imports inside xarray
-    t0 = time.perf_counter()
-    ps = load_parameters(tmp_path / "syn")
-    elapsed = time.perf_counter() - t0
-    assert len(ps.names) == 40
-    assert elapsed < 0.3, f"load took {elapsed:.3f} s for {n} rows"
 
 
 # ---------------------------------------------------------------------------------------------

@@ -6,7 +6,6 @@ Every figure exposes what it drew in ``fig.plotted_data`` (displayed units in
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 
 import matplotlib
@@ -18,21 +17,15 @@ matplotlib.use("Agg")
 
 from mfa import plot
 from mfa.errors import MfaError
+from mfa.neodymium import run
 from mfa.units import conversion_factor
-
-sys.path.insert(0, str(Path(__file__).parent))
-from synthetic_results import synthetic_results
 
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 
 
 @pytest.fixture(scope="module")
 def results() -> xr.Dataset:
-    """Baseline results: the real model when it is available, else the synthetic stand-in."""
-    try:
-        from mfa.neodymium import run
-    except ImportError:  # TODO(lead): remove this fallback once mfa.neodymium lands
-        return synthetic_results("baseline")
+    """Baseline results of the default data."""
     return run("baseline")
 
 
@@ -213,10 +206,7 @@ def test_supply_concentration(results: xr.Dataset, tmp_path: Path) -> None:
 
 
 def test_scenario_comparison(tmp_path: Path) -> None:
-    runs = {"baseline": synthetic_results("baseline"),
-            "high-recycling": synthetic_results("high-recycling", collection_end=0.8),
-            "no-recycling": synthetic_results("no-recycling", collection_end=0.0,
-                                              new_scrap_recycling=0.0)}
+    runs = {name: run(name) for name in ("baseline", "high-recycling", "no-recycling")}
     fig = plot.scenario_comparison(runs)
     fig.savefig(tmp_path / "cmp.png")
     _check_png(tmp_path / "cmp.png")
@@ -262,7 +252,7 @@ def test_fan_chart(tmp_path: Path) -> None:
 # ---- all figures, palettes ------------------------------------------------------------------
 def test_save_all_formats(results: xr.Dataset, tmp_path: Path) -> None:
     files = plot.save_all(results, tmp_path / "fig", formats=("png", "svg", "pdf"),
-                          compare={"a": results, "b": synthetic_results("b", collection_end=0.7)})
+                          compare={"a": results, "b": run("high-recycling")})
     assert len(files) == 7 * 3
     for f in files:
         assert f.exists() and f.stat().st_size > 5000

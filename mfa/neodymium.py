@@ -51,7 +51,8 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
-from . import __version__, indicators
+from . import indicators
+from .io import provenance_attrs
 from .lifetimes import Normal
 from .params import ParameterSet
 from .stocks import inflow_driven
@@ -478,15 +479,17 @@ def run(
     scenario_params = apply_scenario(params, scen)
     ds = simulate(scenario_params.values, check=check)
     ds.attrs.update(
-        {
-            "title": f"Neodymium dynamic MFA, scenario {scen.name}",
-            "scenario": scen.name,
-            "scenario_description": scen.description,
-            "scenario_sha256": scen.sha256 or "",
-            "model": "nd-mfa",
-            "model_version": __version__,
-            "parameter_files": json.dumps(dict(sorted(params.files.items()))),
-            "conventions": "units in attrs['units'] (pint-readable); Nd element mass",
-        }
+        provenance_attrs(
+            scen.name,
+            params.files,
+            extra={
+                "title": f"Neodymium dynamic MFA, scenario {scen.name}",
+                "model": "nd-mfa",
+                "scenario_description": scen.description,
+                "scenario_sha256": scen.sha256 or "",
+                "scenario_files": json.dumps(dict(sorted(scen.files.items()))),
+                "conventions": "units in attrs['units'] (pint-readable); Nd element mass",
+            },
+        )
     )
     return ds

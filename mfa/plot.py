@@ -306,19 +306,9 @@ def demand_by_product(ds: xr.Dataset, *, region: str | None = None,
     """
     _require(ds, ["nd_in_new_products"], "demand_by_product")
     da = _world(ds["nd_in_new_products"], region, "demand_by_product")
-    time = da["time"].values
-    factor, unit = _display_unit(da.sum("product").values, _units(da, "t/yr"))
-    series = {str(p): da.sel(product=p).values * factor for p in da["product"].values}
-    with matplotlib.rc_context(_STYLE):
-        fig, (ax,) = _new_figure()
-        total = _stacked(ax, time, series, PRODUCT_COLOURS, PRODUCT_LABELS)
-        ax.set_ylabel(f"Nd in new products [{unit}]")
-        ax.set_title(f"Nd in new products by end use, {region or 'world'}")
-        _legend_outside(ax)
-        _caption(fig, f"Inputs: {sources or ds.attrs.get('input_sources', INPUT_SOURCES)}; "
-                 f"{_model_text(ds)}. Nd element mass.")
-    data = {"time": time, **series, "total": total}
-    return _finish(fig, data, {k: ("yr" if k == "time" else unit) for k in data})
+    return _stacked_figure(ds, da, "product", "t/yr", ylabel="Nd in new products",
+                           title=f"Nd in new products by end use, {region or 'world'}",
+                           sources=sources)
 
 
 def primary_vs_secondary(ds: xr.Dataset, *, sources: str | None = None) -> Figure:
@@ -398,16 +388,23 @@ def in_use_stock(ds: xr.Dataset, by: str = "product", *, sources: str | None = N
     da = ds["in_use_stock"]
     other = "region" if by == "product" else "product"
     da = da.sum(other) if other in da.dims else da
+    return _stacked_figure(ds, da, by, "t", ylabel="Nd in use stock",
+                           title=f"Nd in the in-use stock by {by}, world", sources=sources)
+
+
+def _stacked_figure(ds: xr.Dataset, da: xr.DataArray, by: str, default_unit: str, *,
+                    ylabel: str, title: str, sources: str | None) -> Figure:
+    """Stacked areas of ``da`` (time, ``by``) with legend, caption and ``plotted_data``."""
     time = da["time"].values
-    factor, unit = _display_unit(da.sum(by).values, _units(da, "t"))
+    factor, unit = _display_unit(da.sum(by).values, _units(da, default_unit))
     series = {str(k): da.sel({by: k}).values * factor for k in da[by].values}
     colours = PRODUCT_COLOURS if by == "product" else REGION_COLOURS
     labels = PRODUCT_LABELS if by == "product" else {}
     with matplotlib.rc_context(_STYLE):
         fig, (ax,) = _new_figure()
         total = _stacked(ax, time, series, colours, labels)
-        ax.set_ylabel(f"Nd in use stock [{unit}]")
-        ax.set_title(f"Nd in the in-use stock by {by}, world")
+        ax.set_ylabel(f"{ylabel} [{unit}]")
+        ax.set_title(title)
         _legend_outside(ax)
         _caption(fig, f"Inputs: {sources or ds.attrs.get('input_sources', INPUT_SOURCES)}; "
                  f"{_model_text(ds)}. Nd element mass.")

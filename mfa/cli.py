@@ -189,8 +189,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--year", type=int, help="year of the Sankey diagram (default: last year)")
     p.add_argument("--region", help="region of the Sankey diagram (default: world)")
     p.add_argument("--out", default="figures", metavar="DIR", help="output directory (figures)")
-    p.add_argument("--format", action="append", choices=("png", "svg", "pdf"),
-                   help="file format (repeatable; default png)")
+    p.add_argument("--format", action="append", choices=("png", "svg", "pdf", "html"),
+                   help="file format (repeatable; default png); html: interactive Sankey "
+                   "(extra plotly)")
     p.set_defaults(func=_cmd_plot)
 
     from .uncertainty import add_cli

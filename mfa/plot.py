@@ -1280,7 +1280,9 @@ def save_all(ds: xr.Dataset, out_dir: str | Path, *, year: int | None = None,
     region : str, optional
         Region of the Sankey diagram; ``None`` = world.
     formats : sequence of str
-        File formats matplotlib writes (``"png"``, ``"svg"``, ``"pdf"``).
+        File formats matplotlib writes (``"png"``, ``"svg"``, ``"pdf"``), and ``"html"`` for an
+        interactive, self-contained Sankey diagram (:func:`sankey_html`, extra ``plotly``;
+        the other figures have no HTML form).
     compare : Mapping[str, xarray.Dataset], optional
         Scenarios for :func:`scenario_comparison` (written as ``scenario_comparison.*``).
     dpi : int
@@ -1296,7 +1298,7 @@ def save_all(ds: xr.Dataset, out_dir: str | Path, *, year: int | None = None,
         ``primary_vs_secondary``, ``in_use_stock_by_product``, ``in_use_stock_by_region``,
         ``supply_concentration`` (and ``scenario_comparison``), one per format.
     """
-    allowed = {"png", "svg", "pdf"}
+    allowed = {"png", "svg", "pdf", "html"}
     bad = [f for f in formats if f not in allowed]
     if bad:
         raise MfaError(f"save_all: unknown figure format(s) {bad}; expected some of "
@@ -1324,10 +1326,16 @@ def save_all(ds: xr.Dataset, out_dir: str | Path, *, year: int | None = None,
         makers["comparison"] = ("scenario_comparison", lambda: scenario_comparison(compare))
     selected = [k for k in FIGURE_KINDS if k in makers and (not kinds or k in kinds)]
     written: list[Path] = []
+    static = [f for f in formats if f != "html"]
     for kind in selected:
         name, make = makers[kind]
+        if "html" in formats and kind == "sankey":
+            written.append(sankey_html(ds, year, region, out / f"{name}.html",
+                                       include_plotlyjs=True))
+        if not static:
+            continue
         fig = make()
-        for fmt in formats:
+        for fmt in static:
             p = out / f"{name}.{fmt}"
             fig.savefig(p, dpi=dpi, metadata={"Title": f"{name} ({_model_text(ds)})"})
             written.append(p)

@@ -142,3 +142,17 @@ def test_plot_bad_year_is_a_user_error(tmp_path):
     assert main(["run", "--out", str(a)]) == 0
     r = mfa("plot", str(a), "--kind", "sankey", "--year", "1900", "--out", str(tmp_path / "f"))
     _assert_user_error(r, "1900")
+
+
+def test_interactive_sankey_and_excel(tmp_path):
+    pytest.importorskip("plotly")
+    pytest.importorskip("openpyxl")
+    a = tmp_path / "a.nc"
+    xlsx = tmp_path / "a.xlsx"
+    assert main(["run", "--out", str(a), "--excel", str(xlsx)]) == 0
+    assert xlsx.stat().st_size > 10_000
+    out = tmp_path / "figs"
+    assert main(["plot", str(a), "--kind", "sankey", "--format", "html", "--year", "2030",
+                 "--out", str(out)]) == 0
+    html = (out / "sankey_2030.html").read_text()
+    assert "plotly" in html.lower() and "Recycling" in html

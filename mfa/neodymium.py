@@ -52,6 +52,7 @@ import pandas as pd
 import xarray as xr
 
 from . import indicators
+from .errors import ParameterError
 from .io import provenance_attrs
 from .lifetimes import Normal
 from .params import ParameterSet
@@ -168,7 +169,7 @@ def nd_in_new_products(values: xr.Dataset) -> xr.DataArray:
     out = out.transpose("time", "region", "product", ...)
     if bool(out.isnull().any()):
         bad = out.isnull().any([d for d in out.dims if d != "product"])
-        raise ValueError(
+        raise ParameterError(
             "nd_in_new_products: missing parameter values for products "
             f"{list(out['product'].values[bad.values])}"
         )
@@ -178,6 +179,7 @@ def nd_in_new_products(values: xr.Dataset) -> xr.DataArray:
 
 
 def _product_of(values: xr.Dataset, names: list[str], products: tuple[str, ...]) -> xr.DataArray:
+    """Product of the parameters ``names`` on ``products`` (plain numbers, units dropped)."""
     out = None
     for n in names:
         da = values[n]
@@ -186,10 +188,6 @@ def _product_of(values: xr.Dataset, names: list[str], products: tuple[str, ...])
         da = da.drop_attrs() if hasattr(da, "drop_attrs") else da
         out = da if out is None else out * da
     return out
-
-
-def _world(da: xr.DataArray) -> xr.DataArray:
-    return da.sum([d for d in ("region", "product") if d in da.dims])
 
 
 def _chain(values: xr.Dataset, new: xr.DataArray, eol: xr.DataArray, recycling: bool) -> dict:

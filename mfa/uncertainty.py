@@ -106,6 +106,7 @@ import numpy as np
 import xarray as xr
 
 from mfa.errors import MfaError
+from mfa.io import write_netcdf
 
 __all__ = [
     "DEFAULT_QUANTILES",
@@ -1321,29 +1322,11 @@ def plot_sensitivity(si: xr.Dataset, *, index: str = "ST", top: int | None = 15)
     return fig
 
 
-def _fallback_fan_chart(summary: xr.Dataset, var: str):
-    import matplotlib.pyplot as plt
-
-    da = summary[var]
-    q = np.asarray(da["quantile"].values, dtype=float)
-    fig, ax = plt.subplots(figsize=(7, 4), constrained_layout=True)
-    t = da["time"].values
-    order = np.argsort(q)
-    lo, hi = da.isel(quantile=order[0]).values, da.isel(quantile=order[-1]).values
-    ax.fill_between(t, lo, hi, alpha=0.3, label=f"{q[order[0]]:.0%}-{q[order[-1]]:.0%}")
-    mid = int(np.argmin(np.abs(q - 0.5)))
-    ax.plot(t, da.isel(quantile=mid).values, lw=2, label=f"{q[mid]:.0%}")
-    ax.set_ylabel(f"{da.attrs.get('long_name', var)} [{da.attrs.get('units', '')}]")
-    ax.set_xlabel("year")
-    ax.legend()
-    return fig
-
-
 def plot_fan_charts(summary: xr.Dataset, directory: str | os.PathLike,
                     variables: Sequence[str] | None = None, formats: Sequence[str] = ("png",)) -> list[Path]:
     """Fan charts (quantile bands over time) of the world totals, one file per variable.
 
-    Uses :func:`mfa.plot.fan_chart` when available (else a simple built-in chart).
+    Drawn with :func:`mfa.plot.fan_chart`.
 
     Parameters
     ----------
@@ -1360,12 +1343,8 @@ def plot_fan_charts(summary: xr.Dataset, directory: str | os.PathLike,
     -------
     list of pathlib.Path
     """
-    import matplotlib.pyplot as plt
+    from mfa.plot import fan_chart
 
-    try:
-        from mfa.plot import fan_chart
-    except ImportError:
-        fan_chart = None
     directory = Path(directory)
     directory.mkdir(parents=True, exist_ok=True)
     names = list(variables) if variables is not None else [
@@ -1374,33 +1353,17 @@ def plot_fan_charts(summary: xr.Dataset, directory: str | os.PathLike,
     for v in names:
         if v not in summary:
             raise UncertaintyError(f"no variable {v!r} in the Monte Carlo summary")
-        fig = fan_chart(summary, v) if fan_chart is not None else _fallback_fan_chart(summary, v)
-        fig = getattr(fig, "figure", fig)
+        fig = fan_chart(summary, v)
         for fmt in formats:
             path = directory / f"fan_{v}.{fmt}"
             fig.savefig(path, dpi=120)
             paths.append(path)
-        plt.close(fig)
     return paths
 
 
 # =============================================================================================
 # Command line
 # =============================================================================================
-def _atomic_write(ds: xr.Dataset, path: Path) -> Path:
-    try:
-        from mfa.io import write_netcdf
-    except ImportError:  # pragma: no cover - io is part of the package
-        write_netcdf = None
-    if write_netcdf is not None:
-        return write_netcdf(ds, path)
-    path.parent.mkdir(parents=True, exist_ok=True)  # pragma: no cover
-    tmp = path.with_name(f".{path.name}.tmp")  # pragma: no cover
-    ds.to_netcdf(tmp)  # pragma: no cover
-    os.replace(tmp, path)  # pragma: no cover
-    return path  # pragma: no cover
-
-
 def _floats(text: str) -> list[float]:
     try:
         return [float(x) for x in text.replace(";", ",").split(",") if x.strip()]
@@ -1443,7 +1406,7 @@ def _cmd_mc(args: argparse.Namespace) -> int:
         factors=args.factors, distribution=args.distribution, progress=not args.no_progress,
         tmpdir=args.tmpdir,
     )
-    _atomic_write(summary, out)
+    write_netcdf(summary, out)
     elapsed = _time.perf_counter() - t0
     names = json.loads(summary.attrs["mc_factors"])
     print(f"Monte Carlo: scenario {summary.attrs['scenario']}, {args.samples} samples, seed "
@@ -1494,7 +1457,7 @@ def _cmd_sensitivity(args: argparse.Namespace) -> int:
                       f"{float(s['ST_conf'][i]):>7.3f}{float(s['S1'][i]):>8.3f}"
                       f"{float(s['S1_conf'][i]):>7.3f}")
     if args.out:
-        _atomic_write(si, Path(args.out))
+        write_netcdf(si, Path(args.out))
         print(f"\nIndices written to {args.out}")
     if args.figure:
         import matplotlib.pyplot as plt

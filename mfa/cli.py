@@ -179,13 +179,14 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("b", help="scenario B (name or TOML file)")
     p.set_defaults(func=_cmd_compare)
 
-    from .plot import FIGURE_KINDS
-
     p = sub.add_parser("plot", help="draw figures from results files")
     p.add_argument("results", nargs="+", metavar="RESULTS.nc",
                    help="results written by 'mfa run'; several files add a scenario comparison")
-    p.add_argument("--kind", action="append", choices=FIGURE_KINDS,
-                   help="figure kind (repeatable; default: all)")
+    # Kinds are checked by mfa.plot.save_all (its error lists them): importing mfa.plot here
+    # would load matplotlib on every command.
+    p.add_argument("--kind", action="append",
+                   help="figure kind: sankey, demand, supply, stock-by-product, stock-by-region, "
+                   "concentration, comparison (repeatable; default: all)")
     p.add_argument("--year", type=int, help="year of the Sankey diagram (default: last year)")
     p.add_argument("--region", help="region of the Sankey diagram (default: world)")
     p.add_argument("--out", default="figures", metavar="DIR", help="output directory (figures)")

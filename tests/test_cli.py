@@ -12,7 +12,7 @@ import sys
 import pytest
 import xarray as xr
 
-from mfa.cli import main
+from mfa.cli import build_parser, main
 from mfa.params import default_params_dir
 
 
@@ -156,3 +156,18 @@ def test_interactive_sankey_and_excel(tmp_path):
                  "--out", str(out)]) == 0
     html = (out / "sankey_2030.html").read_text()
     assert "plotly" in html.lower() and "Recycling" in html
+
+
+def test_plot_kinds_in_help_and_unknown_kind(tmp_path, capsys):
+    from mfa.plot import FIGURE_KINDS
+
+    build_parser().parse_args(["plot", "x.nc"])  # builds without importing matplotlib's figures
+    sub = build_parser()._subparsers._group_actions[0].choices["plot"]
+    kind_help = next(a.help for a in sub._actions if "--kind" in a.option_strings)
+    assert all(k in kind_help for k in FIGURE_KINDS)
+    a = tmp_path / "a.nc"
+    assert main(["run", "--out", str(a)]) == 0
+    capsys.readouterr()
+    assert main(["plot", str(a), "--kind", "sankee", "--out", str(tmp_path / "f")]) == 2
+    err = capsys.readouterr().err
+    assert "sankee" in err and "concentration" in err

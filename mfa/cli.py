@@ -72,7 +72,6 @@ def _cmd_run(args: argparse.Namespace) -> int:
     ds = run(args.scenario, params=args.params)
     name = str(ds.attrs["scenario"])
     out = Path(args.out) if args.out else Path("results") / f"{name}.nc"
-    out.parent.mkdir(parents=True, exist_ok=True)
     write_netcdf(ds, out)
     print(summary_table(ds))
     print(f"\nResults written to {out}")

@@ -279,7 +279,6 @@ def _chain(values: xr.Dataset, new: xr.DataArray, eol: xr.DataArray, recycling: 
     ).assign_coords(stage=list(STAGES))
     return {
         "flows": f,
-        "mined_by_region": f["flow_mined"],
         "demand": demand,
         "secondary_new_scrap": rec_ns_w,
         "secondary_eol": rec_eol.sum("region"),
@@ -357,12 +356,12 @@ def simulate(values: xr.Dataset, *, check: bool = True, rtol: float = 1e-9) -> x
     ds["in_use_stock"] = stock
     ds["eol_outflow"] = eol
     ds["total_demand"] = chain["demand"]
-    ds["primary_demand"] = chain["mined_by_region"]
+    ds["primary_demand"] = chain["flows"]["flow_mined"]
     ds["secondary_supply"] = xr.concat(
         xr.broadcast(chain["secondary_new_scrap"], chain["secondary_eol"]), dim="source"
     ).assign_coords(source=["new_scrap", "end_of_life"])
-    primary_w = chain["mined_by_region"].sum("region").assign_attrs(units="t/yr")
-    ds["primary_demand_no_recycling"] = ref["mined_by_region"].sum("region").assign_attrs(units="t/yr")
+    primary_w = chain["flows"]["flow_mined"].sum("region").assign_attrs(units="t/yr")
+    ds["primary_demand_no_recycling"] = ref["flows"]["flow_mined"].sum("region").assign_attrs(units="t/yr")
     ds["primary_demand_avoided"] = indicators.avoided(ds["primary_demand_no_recycling"], primary_w)
     ds["recycling_input_rate"] = indicators.recycling_input_rate(
         ds["secondary_supply"].sum("source").assign_attrs(units="t/yr"),

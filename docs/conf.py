@@ -41,6 +41,8 @@ extensions = [
     "sphinx.ext.autodoc",
     "sphinx.ext.napoleon",
     "sphinx.ext.mathjax",
+    # MathJax shipped with the site (copied into _static/mathjax): equations render offline.
+    "sphinx-mathjax-offline",
     "mfa_docs",
 ]
 
@@ -58,6 +60,7 @@ root_doc = "index"
 myst_enable_extensions = ["dollarmath", "amsmath", "colon_fence", "deflist", "substitution"]
 myst_heading_anchors = 3
 myst_dmath_double_inline = True
+myst_substitutions = {"version_string": release}
 
 # Execute every notebook page on every build (the docs build is a test of the tutorials):
 # "force" ignores any cache, mfa_docs marks notebook pages outdated so that an incremental

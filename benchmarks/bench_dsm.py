@@ -1,4 +1,4 @@
-"""Benchmark: mfa.stocks against flodym 1.1.0 on identical dynamic stock models.
+"""Benchmark: mfa.core.stocks against flodym 1.1.0 on identical dynamic stock models.
 
 Run::
 
@@ -7,7 +7,7 @@ Run::
 Cases: T = 201 years (1900-2100), normal lifetimes with a mean per product (5-30 yr) and
 sd = 0.3 x mean, logistic inflows (inflow-driven) or logistic stocks (stock-driven), sizes
 12 regions x 6 products and 50 regions x 20 products. Each case runs the full public call on
-both sides (lifetime model set-up, survival curves, solve): ``mfa.stocks.inflow_driven`` /
+both sides (lifetime model set-up, survival curves, solve): ``mfa.core.stocks.inflow_driven`` /
 ``stock_driven`` on xarray inputs, and flodym's ``InflowDrivenDSM`` / ``StockDrivenDSM``
 (``NormalLifetime``, default ``inflow_at="middle"``, solver "manual"). Times are the best of
 several repeats; peak extra memory is the tracemalloc peak of one call (numpy reports its
@@ -35,8 +35,8 @@ import numpy as np  # noqa: E402
 import xarray as xr  # noqa: E402
 from threadpoolctl import threadpool_limits  # noqa: E402
 
-from mfa.lifetimes import Normal  # noqa: E402
-from mfa.stocks import inflow_driven, stock_driven  # noqa: E402
+from mfa.core.lifetimes import Normal  # noqa: E402
+from mfa.core.stocks import inflow_driven, stock_driven  # noqa: E402
 
 YEARS = np.arange(1900, 2101)
 SIZES = [(12, 6), (50, 20)]

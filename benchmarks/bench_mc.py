@@ -7,7 +7,7 @@ array" variant (all samples in one chunk, in memory) at a smaller sample count.
 
 Every case runs in a fresh Python process (so each RSS peak is its own; measured both with
 ``resource.getrusage`` and by sampling ``psutil`` every 20 ms when available). The timing
-covers :func:`mfa.uncertainty.monte_carlo` end to end: loading the parameters, drawing the
+covers :func:`mfa.analysis.uncertainty.monte_carlo` end to end: loading the parameters, drawing the
 samples inside each chunk, the model, the per-sample mass-balance check, the temporary
 ensemble file and the quantiles of every result variable. BLAS is pinned to one thread.
 
@@ -54,7 +54,7 @@ def _child(scheduler: str, n: int, chunk: int, store: str, seed: int) -> dict:
     except ImportError:
         psutil = None
 
-    from mfa import uncertainty as U
+    from mfa.analysis import uncertainty as U
 
     t0 = time.perf_counter()
     out = U.monte_carlo("baseline", n=n, seed=seed, chunk=chunk, scheduler=scheduler,

@@ -1,6 +1,6 @@
 """Time one scenario of the Nd model, 1980-2050, all regions and products (after import).
 
-Target (issue 3): under 0.5 s for `mfa.neodymium.run` on this 2-core machine. BLAS is pinned to
+Target (issue 3): under 0.5 s for `mfa.models.neodymium.run` on this 2-core machine. BLAS is pinned to
 one thread (two OpenBLAS pools on 2 cores made BLAS calls ~60x slower here).
 
 Run:  python benchmarks/bench_nd.py [--repeat N]
@@ -17,9 +17,9 @@ import statistics
 import time
 import tracemalloc
 
-from mfa.neodymium import run, simulate
-from mfa.params import load_parameters
-from mfa.scenarios import apply_scenario, load_scenario
+from mfa.models.neodymium import run, simulate
+from mfa.data.params import load_parameters
+from mfa.data.scenarios import apply_scenario, load_scenario
 
 
 def timed(fn, repeat):

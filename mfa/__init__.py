@@ -1,7 +1,7 @@
 """nd-mfa: a unit-aware dynamic material-flow analysis, with a model of neodymium.
 
-The generic core (:mod:`mfa.units`, :mod:`mfa.lifetimes`, :mod:`mfa.stocks`, :mod:`mfa.system`)
-knows nothing about neodymium; :mod:`mfa.neodymium` builds the Nd model on it.
+The generic core (:mod:`mfa.core.units`, :mod:`mfa.core.lifetimes`, :mod:`mfa.core.stocks`, :mod:`mfa.core.system`)
+knows nothing about neodymium; :mod:`mfa.models.neodymium` builds the Nd model on it.
 """
 
 from importlib.metadata import PackageNotFoundError, version

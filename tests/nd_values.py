@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import xarray as xr
 
-from mfa.neodymium import EV_PRODUCTS, OTHER_PRODUCTS, STAGES, WIND_PRODUCTS
+from mfa.models.neodymium import EV_PRODUCTS, OTHER_PRODUCTS, STAGES, WIND_PRODUCTS
 
 REGIONS = ["China", "Japan", "Rest of Asia", "Europe", "North America", "Rest of World"]
 PRODUCTS = list(EV_PRODUCTS + WIND_PRODUCTS + OTHER_PRODUCTS)

@@ -13,8 +13,8 @@ from __future__ import annotations
 
 import pytest
 
-from mfa.neodymium import calibration, run
-from mfa.params import load_parameters
+from mfa.models.neodymium import calibration, run
+from mfa.data.params import load_parameters
 
 
 @pytest.fixture(scope="module")

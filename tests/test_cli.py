@@ -13,7 +13,7 @@ import pytest
 import xarray as xr
 
 from mfa.cli import build_parser, main
-from mfa.params import default_params_dir
+from mfa.data.params import default_params_dir
 
 
 def mfa(*args, cwd=None):

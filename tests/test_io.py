@@ -13,9 +13,9 @@ import xarray as xr
 
 import mfa
 from mfa import io
-from mfa.errors import MfaError
-from mfa.system import Flow, ProcessSystem
-from mfa.units import ureg
+from mfa.core.errors import MfaError
+from mfa.core.system import Flow, ProcessSystem
+from mfa.core.units import ureg
 
 YEARS = np.arange(2020, 2025)
 REGIONS = ["China", "Japan", "Europe"]

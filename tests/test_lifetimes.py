@@ -1,4 +1,4 @@
-"""Tests of the lifetime models and their discretised survival curves (mfa.lifetimes)."""
+"""Tests of the lifetime models and their discretised survival curves (mfa.core.lifetimes)."""
 
 from __future__ import annotations
 
@@ -7,8 +7,8 @@ import pytest
 import scipy.stats
 import xarray as xr
 
-from mfa.errors import ParameterError
-from mfa.lifetimes import (
+from mfa.core.errors import ParameterError
+from mfa.core.lifetimes import (
     Exponential,
     Fixed,
     Gamma,
@@ -17,7 +17,7 @@ from mfa.lifetimes import (
     Weibull,
     make_lifetime,
 )
-from mfa.units import UnitError, ureg
+from mfa.core.units import UnitError, ureg
 
 PRODUCTS = ["a", "b", "c"]
 

@@ -7,9 +7,9 @@ import json
 import numpy as np
 import pytest
 
-from mfa.neodymium import FLOWS, RESULT_VARIABLES, run
-from mfa.params import load_parameters
-from mfa.scenarios import list_scenarios
+from mfa.models.neodymium import FLOWS, RESULT_VARIABLES, run
+from mfa.data.params import load_parameters
+from mfa.data.scenarios import list_scenarios
 
 REQUIRED_SCENARIOS = {"baseline", "no-recycling", "high-recycling", "net-zero", "net-zero-circular",
                       "diversified-supply"}
@@ -127,7 +127,7 @@ def test_stocks_follow_sales(baseline):
 def test_extending_to_2100_by_parameters_alone(tmp_path, params):
     import shutil
 
-    from mfa.params import default_params_dir
+    from mfa.data.params import default_params_dir
 
     d = tmp_path / "params"
     shutil.copytree(default_params_dir(), d)

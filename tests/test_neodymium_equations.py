@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 import xarray as xr
 
-from mfa.errors import MassBalanceError
-from mfa.neodymium import FLOWS, RESULT_VARIABLES, simulate
+from mfa.core.errors import MassBalanceError
+from mfa.models.neodymium import FLOWS, RESULT_VARIABLES, simulate
 from tests.nd_values import make_values
 
 
@@ -100,7 +100,7 @@ def test_no_recycling_means_nothing_avoided(values):
 
 
 def test_leak_in_a_flow_is_caught(values, monkeypatch):
-    import mfa.neodymium as nd
+    import mfa.models.neodymium as nd
 
     original = nd._chain
 
@@ -126,7 +126,7 @@ def test_units_of_parameters_are_used(values):
 
 
 def test_wrong_unit_is_an_error(values):
-    from mfa.units import UnitError
+    from mfa.core.units import UnitError
 
     v = values.copy()
     v["magnet_per_vehicle"] = values["magnet_per_vehicle"].assign_attrs(units="kg/MW")

@@ -1,4 +1,4 @@
-"""Tests of mfa.params: reading, validating and interpolating parameter files.
+"""Tests of mfa.data.params: reading, validating and interpolating parameter files.
 
 The fixture ``tests/data/params_small`` is a small, complete parameter directory (years
 2000-2010, three regions, four products, two stages). Error tests copy it to ``tmp_path``, break
@@ -16,8 +16,8 @@ import pandas as pd
 import pytest
 import xarray as xr
 
-from mfa.errors import MfaError, ParameterError
-from mfa.params import DATA_COLUMNS, ParameterSet, default_params_dir, load_parameters
+from mfa.core.errors import MfaError, ParameterError
+from mfa.data.params import DATA_COLUMNS, ParameterSet, default_params_dir, load_parameters
 
 FIXTURE = Path(__file__).parent / "data" / "params_small"
 REPO_PARAMS = Path(__file__).resolve().parents[1] / "params"

@@ -16,9 +16,9 @@ import xarray as xr
 matplotlib.use("Agg")
 
 from mfa import plot
-from mfa.errors import MfaError
-from mfa.neodymium import run
-from mfa.units import conversion_factor
+from mfa.core.errors import MfaError
+from mfa.models.neodymium import run
+from mfa.core.units import conversion_factor
 
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 

@@ -1,4 +1,4 @@
-"""Tests of mfa.scenarios: reading scenario files and applying overrides.
+"""Tests of mfa.data.scenarios: reading scenario files and applying overrides.
 
 Uses the fixture ``tests/data/params_small`` (years 2000-2010). Numbers are checked by hand
 against the fixture data: China collection rate 0.01 (all years), Europe 0.05 -> 0.5 (ev_bev),
@@ -13,9 +13,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from mfa.errors import ScenarioError
-from mfa.params import load_parameters
-from mfa.scenarios import Scenario, apply_scenario, list_scenarios, load_scenario
+from mfa.core.errors import ScenarioError
+from mfa.data.params import load_parameters
+from mfa.data.scenarios import Scenario, apply_scenario, list_scenarios, load_scenario
 
 FIXTURE = Path(__file__).parent / "data" / "params_small"
 REPO_PARAMS = Path(__file__).resolve().parents[1] / "params"

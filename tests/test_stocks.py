@@ -1,4 +1,4 @@
-"""Tests of the dynamic stock models (mfa.stocks)."""
+"""Tests of the dynamic stock models (mfa.core.stocks)."""
 
 from __future__ import annotations
 
@@ -10,9 +10,9 @@ import xarray as xr
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from mfa.errors import ParameterError
-from mfa.lifetimes import Exponential, Fixed, Gamma, LogNormal, Normal, Weibull
-from mfa.stocks import (
+from mfa.core.errors import ParameterError
+from mfa.core.lifetimes import Exponential, Fixed, Gamma, LogNormal, Normal, Weibull
+from mfa.core.stocks import (
     NegativeInflowError,
     NegativeInflowWarning,
     inflow_driven,
@@ -20,7 +20,7 @@ from mfa.stocks import (
     stock_driven,
     stock_driven_array,
 )
-from mfa.units import UnitError, ureg
+from mfa.core.units import UnitError, ureg
 
 YEARS = np.arange(2000, 2030)
 REGIONS = ["China", "Europe"]

@@ -1,4 +1,4 @@
-"""Tests for mfa.system: declarations, validation, units and the mass-balance check."""
+"""Tests for mfa.core.system: declarations, validation, units and the mass-balance check."""
 
 from __future__ import annotations
 
@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 import xarray as xr
 
-from mfa.errors import MassBalanceError, MfaError
-from mfa.system import (
+from mfa.core.errors import MassBalanceError, MfaError
+from mfa.core.system import (
     RESIDUAL,
     RESIDUAL_TOTAL,
     THROUGHPUT,
@@ -16,7 +16,7 @@ from mfa.system import (
     ProcessSystem,
     Stock,
 )
-from mfa.units import UnitError, ureg
+from mfa.core.units import UnitError, ureg
 
 YEARS = np.arange(2000, 2006)
 REGIONS = ["China", "Japan", "Europe"]

@@ -1,4 +1,4 @@
-"""Monte Carlo ensembles and Sobol sensitivity (mfa.uncertainty)."""
+"""Monte Carlo ensembles and Sobol sensitivity (mfa.analysis.uncertainty)."""
 
 from __future__ import annotations
 
@@ -11,11 +11,11 @@ import pytest
 import scipy.stats
 import xarray as xr
 
-from mfa import uncertainty as U
-from mfa.errors import MassBalanceError, MfaError
-from mfa.neodymium import simulate
-from mfa.params import load_parameters
-from mfa.scenarios import apply_scenario
+from mfa.analysis import uncertainty as U
+from mfa.core.errors import MassBalanceError, MfaError
+from mfa.models.neodymium import simulate
+from mfa.data.params import load_parameters
+from mfa.data.scenarios import apply_scenario
 
 # A few factors keep the tests fast; the full set is exercised by the CLI test and the benchmark.
 FACTORS = ["magnet_per_vehicle", "lifetime_mean", "lifetime_sd", "collection_rate", "yield_mining"]
@@ -177,7 +177,7 @@ def test_dask_threaded_and_distributed_equal_numpy(params, ens):
 
 
 def test_per_sample_mass_balance_check_names_the_sample(params, monkeypatch):
-    import mfa.neodymium as nd
+    import mfa.models.neodymium as nd
 
     u = U.draw_quantiles(0, FACTORS, 0, 3)
     vals = U.sample_values(params, u, FACTORS, sample=[10, 11, 12])

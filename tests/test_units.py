@@ -1,4 +1,4 @@
-"""Tests of the package unit registry and the boundary helpers (mfa.units)."""
+"""Tests of the package unit registry and the boundary helpers (mfa.core.units)."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import pint
 import pytest
 import xarray as xr
 
-from mfa.units import (
+from mfa.core.units import (
     UnitError,
     check_dimensionality,
     conversion_factor,

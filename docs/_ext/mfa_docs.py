@@ -4,13 +4,13 @@ Directives (all take their content from the package at build time, so the pages 
 from the code or the data):
 
 ``mfa-parameter-table``
-    Every parameter of the default data (``mfa.params.load_parameters()``): name, description,
+    Every parameter of the default data (``mfa.data.params.load_parameters()``): name, description,
     unit, dims, products, value range (over regions, products, stages and model years, and the
     low/high uncertainty range) and the source keys of its rows, linked to the bibliography.
 ``mfa-sources-table``
     The bibliography ``params/sources.csv``: key, citation (linked), licence, tag.
 ``mfa-results-schema``
-    Every result variable of the Nd model (``mfa.neodymium.RESULT_VARIABLES`` and ``FLOWS``)
+    Every result variable of the Nd model (``mfa.models.neodymium.RESULT_VARIABLES`` and ``FLOWS``)
     with its dims (read from a baseline run), units and meaning.
 ``mfa-cli-help``
     ``--help`` of the ``mfa`` command and of every subcommand, from ``mfa.cli.build_parser()``.
@@ -141,13 +141,13 @@ class _MfaDirective(SphinxDirective):
 
 
 def _load_params():
-    from mfa.params import load_parameters
+    from mfa.data.params import load_parameters
 
     return load_parameters()
 
 
 def _params_dir() -> str:
-    from mfa.params import default_params_dir
+    from mfa.data.params import default_params_dir
 
     return str(default_params_dir())
 
@@ -206,7 +206,7 @@ def _source_links(keys: Sequence[str], known: dict) -> list[nodes.Node]:
 class ParameterTable(_MfaDirective):
     """Table of every parameter of the default data with units, dims, ranges and sources.
 
-    Built from :meth:`mfa.params.ParameterSet.parameter_table` (one row per registry entry),
+    Built from :meth:`mfa.data.params.ParameterSet.parameter_table` (one row per registry entry),
     the registry (products, bounds) and the low/high datasets (uncertainty range).
     """
 
@@ -334,7 +334,7 @@ def _baseline():
     if "ds" not in _BASELINE:
         import warnings
 
-        from mfa.neodymium import run
+        from mfa.models.neodymium import run
 
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
@@ -351,7 +351,7 @@ class ResultsSchema(_MfaDirective):
         return _param_dependencies()
 
     def make(self) -> list[nodes.Node]:
-        from mfa import neodymium as nd
+        from mfa.models import neodymium as nd
 
         kind = self.options.get("kind", "variables")
         ds = _baseline()

@@ -1,6 +1,6 @@
 """The process diagram of the Nd model, drawn with matplotlib only (no graphviz).
 
-Used by ``docs/model/description.md``. The edges are checked against ``mfa.neodymium.FLOWS`` so
+Used by ``docs/model/description.md``. The edges are checked against ``mfa.models.neodymium.FLOWS`` so
 the picture cannot silently drift from the model: every flow between two drawn processes must be
 drawn, and every drawn arrow must be a flow of the model.
 """
@@ -50,8 +50,8 @@ DRAWN = {
 
 
 def check_against_model() -> None:
-    """Raise if the drawing and ``mfa.neodymium.FLOWS`` disagree."""
-    from mfa.neodymium import FLOWS
+    """Raise if the drawing and ``mfa.models.neodymium.FLOWS`` disagree."""
+    from mfa.models.neodymium import FLOWS
 
     for name in DRAWN:
         if name not in FLOWS:
@@ -63,7 +63,7 @@ def check_against_model() -> None:
 
 def draw(ax: plt.Axes | None = None) -> plt.Figure:
     """Draw the system: processes, the flows between them, losses and the system boundary."""
-    from mfa.neodymium import FLOWS
+    from mfa.models.neodymium import FLOWS
 
     check_against_model()
     if ax is None:

@@ -9,7 +9,7 @@ from __future__ import annotations
 import numpy as np
 import xarray as xr
 
-from .units import check_dimensionality
+from mfa.core.units import check_dimensionality
 
 __all__ = ["production_share", "hhi", "import_reliance", "recycling_input_rate", "avoided"]
 

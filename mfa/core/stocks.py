@@ -1,6 +1,6 @@
 """Dynamic stock models: inflow-driven and stock-driven, with an optional initial stock by age.
 
-Conventions (see :mod:`mfa.lifetimes`): years are whole; the inflow of year ``c`` enters in the
+Conventions (see :mod:`mfa.core.lifetimes`): years are whole; the inflow of year ``c`` enters in the
 middle of the year; ``stock[t]`` is the stock at the end of year ``t``; the share of cohort ``c``
 in use at the end of year ``t`` is ``S[t, c] = sf(t - c + 0.5)``, or ``s[t - c]`` for a lifetime
 that does not vary with the cohort. Then::
@@ -16,7 +16,7 @@ Speed
 -----
 Inside, everything is plain float64 numpy over an ``(elements, time)`` array, where *elements* are
 all other dims flattened (region x product x sample ...). Survival curves are computed once per
-distinct lifetime parameter set (:meth:`mfa.lifetimes.LifetimeModel.survival_curves`). For a
+distinct lifetime parameter set (:meth:`mfa.core.lifetimes.LifetimeModel.survival_curves`). For a
 lifetime that does not vary with cohort, ``S`` is Toeplitz and the stock is a convolution:
 
 * few distinct curves (``K * T * T`` small): one lower-triangular Toeplitz matrix per distinct
@@ -68,9 +68,9 @@ from typing import Any, Literal
 import numpy as np
 import xarray as xr
 
-from mfa.errors import MfaError, ParameterError
-from mfa.lifetimes import LifetimeModel, _select_cohorts
-from mfa.units import to_canonical
+from mfa.core.errors import MfaError, ParameterError
+from mfa.core.lifetimes import LifetimeModel, _select_cohorts
+from mfa.core.units import to_canonical
 
 __all__ = [
     "TOEPLITZ_MAX_BYTES",
@@ -527,7 +527,7 @@ class _Layout:
     def __init__(self, da: xr.DataArray, lifetime: LifetimeModel, years: np.ndarray, name: str):
         if not isinstance(lifetime, LifetimeModel):
             raise ParameterError(
-                f"lifetime must be an mfa.lifetimes.LifetimeModel (e.g. Normal(mean=10, sd=3)), "
+                f"lifetime must be an mfa.core.lifetimes.LifetimeModel (e.g. Normal(mean=10, sd=3)), "
                 f"got {type(lifetime).__name__}"
             )
         self.years = years
@@ -642,7 +642,7 @@ def inflow_driven(
         Dims ``time`` (consecutive integer years, ascending) plus any others; a mass-flow unit
         (``attrs["units"]`` or pint data, e.g. ``"kt/yr"``), converted to t/yr. Must be finite
         and >= 0.
-    lifetime : mfa.lifetimes.LifetimeModel
+    lifetime : mfa.core.lifetimes.LifetimeModel
         Parameters over any subset of the inflow's other dims, ``cohort`` (covering all model
         years) and/or extra dims such as ``sample`` (the result is broadcast over them).
     initial_stock_by_age : xarray.DataArray, optional
@@ -661,9 +661,9 @@ def inflow_driven(
 
     Raises
     ------
-    mfa.units.UnitError
+    mfa.core.units.UnitError
         Missing units or not a mass flow.
-    mfa.errors.ParameterError
+    mfa.core.errors.ParameterError
         NaN, negative values, unsorted or gappy time, incompatible lifetime parameters.
     """
     da, years = _prepare(inflow, "inflow", "t/yr")
@@ -721,7 +721,7 @@ def stock_driven(
     stock : xarray.DataArray
         Target stock at the end of each year, dims ``time`` (consecutive integer years) plus
         any others; a mass unit (converted to t). Finite and >= 0.
-    lifetime : mfa.lifetimes.LifetimeModel
+    lifetime : mfa.core.lifetimes.LifetimeModel
         As in :func:`inflow_driven`. ``s[0] = sf(0.5)`` must be > 0.
     initial_stock_by_age : xarray.DataArray, optional
         Stock at the start of the first year by ``age`` [mass]; new cohorts make up the rest.
@@ -743,7 +743,7 @@ def stock_driven(
     ------
     NegativeInflowError
         With ``negative_inflow="raise"``, naming the year and the element.
-    mfa.units.UnitError, mfa.errors.ParameterError
+    mfa.core.units.UnitError, mfa.core.errors.ParameterError
         For bad units or values, as :func:`inflow_driven`.
     """
     _check_rule(negative_inflow)

@@ -50,7 +50,7 @@ ureg.define("year = 365.25 * day = yr = a = julian_year")
 ureg.define("percent = 0.01 = %")
 # Kept away from the knot, whatever pint version runs: fail loudly at import if not.
 if not ureg("kt").dimensionality == ureg("t").dimensionality:  # pragma: no cover
-    raise ImportError("mfa.units: 'kt' does not mean kilotonne in this pint version")
+    raise ImportError("mfa.core.units: 'kt' does not mean kilotonne in this pint version")
 
 Quantity = ureg.Quantity
 pint.set_application_registry(ureg)

@@ -11,7 +11,7 @@ Nd in new products, by region of use ``r`` and product ``p`` [t/yr]::
     other  N[r,p] = nd_other_demand[p] × use_region_share[r,p]
 
 In-use stock and end-of-life outflow: an inflow-driven dynamic stock model with a normal
-lifetime (``lifetime_mean``, ``lifetime_sd``) per product (:func:`mfa.stocks.inflow_driven`).
+lifetime (``lifetime_mean``, ``lifetime_sd``) per product (:func:`mfa.core.stocks.inflow_driven`).
 
 The supply chain, world totals (``s`` = magnet_scrap_rate)::
 
@@ -51,14 +51,14 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
-from . import indicators
-from .errors import ParameterError
-from .io import provenance_attrs
-from .lifetimes import Normal
-from .params import ParameterSet
-from .stocks import inflow_driven
-from .system import Flow, ProcessSystem, Stock
-from .units import conversion_factor, parse_unit
+from mfa.analysis import indicators
+from mfa.core.errors import ParameterError
+from mfa.io import provenance_attrs
+from mfa.core.lifetimes import Normal
+from mfa.data.params import ParameterSet
+from mfa.core.stocks import inflow_driven
+from mfa.core.system import Flow, ProcessSystem, Stock
+from mfa.core.units import conversion_factor, parse_unit
 
 __all__ = [
     "EV_PRODUCTS",
@@ -323,7 +323,7 @@ def simulate(values: xr.Dataset, *, check: bool = True, rtol: float = 1e-9) -> x
         Any parameter may carry an extra ``sample`` dimension (Monte Carlo); the whole
         computation broadcasts over it.
     check : bool
-        Check the mass balance of every process (raises :class:`mfa.errors.MassBalanceError`).
+        Check the mass balance of every process (raises :class:`mfa.core.errors.MassBalanceError`).
     rtol : float
         Relative tolerance of the mass-balance check, against each process's throughput
         (plus an absolute 1e-6 t/yr).
@@ -465,8 +465,8 @@ def run(
     xarray.Dataset
         Results with units in ``attrs`` and provenance in the dataset attributes.
     """
-    from .params import load_parameters
-    from .scenarios import apply_scenario, load_scenario
+    from mfa.data.params import load_parameters
+    from mfa.data.scenarios import apply_scenario, load_scenario
 
     params_dir = getattr(params, "path", None)
     if not isinstance(params, ParameterSet):
@@ -490,3 +490,37 @@ def run(
         )
     )
     return ds
+
+
+class NeodymiumModel:
+    """The neodymium model as a :class:`mfa.core.model.Model` (registered as ``"neodymium"``)."""
+
+    name = "neodymium"
+    material = "Nd"
+    #: Result variables summarised by default (world totals in Monte Carlo, Sobol outputs).
+    headline: tuple[str, ...] = ("primary_demand", "primary_demand_avoided", "total_demand",
+                                 "secondary_supply", "in_use_stock", "eol_outflow")
+
+    @property
+    def default_params(self) -> Path:
+        """The packaged default data (``params/`` in the repository)."""
+        from mfa.data.params import default_params_dir
+
+        return default_params_dir()
+
+    def system(self, extra_dims: tuple[str, ...] = ()) -> ProcessSystem:
+        """The Nd process system (:func:`process_system`)."""
+        return process_system(tuple(extra_dims))
+
+    def simulate(self, values: xr.Dataset, *, check: bool = True) -> xr.Dataset:
+        """Results of the Nd model for parameter values (:func:`simulate`)."""
+        ds = simulate(values, check=check)
+        ds.attrs.update(model=self.name, material=self.material)
+        return ds
+
+    def __repr__(self) -> str:
+        return "<model 'neodymium' (Nd)>"
+
+
+#: The model object found by ``mfa.models.get("neodymium")`` (entry point ``mfa.models``).
+MODEL = NeodymiumModel()

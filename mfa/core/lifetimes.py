@@ -23,7 +23,7 @@ end of year ``t >= c`` is therefore::
 
     S[t, c] = sf(t - c + 0.5)
 
-and the discretised survival curve used by :mod:`mfa.stocks` is ``s[k] = sf(k + 0.5)`` for integer
+and the discretised survival curve used by :mod:`mfa.core.stocks` is ``s[k] = sf(k + 0.5)`` for integer
 ages ``k = t - c = 0, 1, 2, ...`` (``k = 0`` is the year of inflow). This is exactly what flodym
 1.1.0 computes with its default ``inflow_at="middle"`` and ``n_pts_per_interval=1`` (its time
 bounds are the mid-points between years, so its ages are ``t - c + 0.5``); results agree with
@@ -43,7 +43,7 @@ Lifetime parameters
 Parameters are plain numbers (read as years; shapes are dimensionless), pint quantities, or
 :class:`xarray.DataArray` over any named dims (``region``, ``product``, ``sample``, ...). A
 DataArray with a time-like parameter must carry units (``attrs["units"]`` or pint data) of
-dimension time; it is converted to years with :mod:`mfa.units`. A parameter with a ``cohort``
+dimension time; it is converted to years with :mod:`mfa.core.units`. A parameter with a ``cohort``
 dim (integer years of inflow) makes the lifetime *cohort-varying*: then ``S[t, c]`` is not a
 function of ``t - c`` alone, and :meth:`LifetimeModel.survival_matrix` builds it.
 
@@ -65,8 +65,8 @@ import pint
 import scipy.stats
 import xarray as xr
 
-from mfa.errors import ParameterError
-from mfa.units import UnitError, check_dimensionality, parse_unit, to_canonical
+from mfa.core.errors import ParameterError
+from mfa.core.units import UnitError, check_dimensionality, parse_unit, to_canonical
 
 __all__ = [
     "LIFETIME_MODELS",

@@ -1,6 +1,6 @@
 """Figures of Nd model results (matplotlib; no display needed).
 
-Every function takes the results :class:`xarray.Dataset` of :func:`mfa.neodymium.run` (variable
+Every function takes the results :class:`xarray.Dataset` of :func:`mfa.models.neodymium.run` (variable
 names and units as documented for the results) and returns a :class:`matplotlib.figure.Figure`
 built without :mod:`matplotlib.pyplot`, so it works with any backend (Agg included) and leaves
 no global figure state behind. :func:`save_all` writes the standard set of figures to files.
@@ -35,8 +35,8 @@ import xarray as xr
 from matplotlib.figure import Figure
 from matplotlib.patches import Polygon, Rectangle
 
-from mfa.errors import MfaError
-from mfa.units import conversion_factor
+from mfa.core.errors import MfaError
+from mfa.core.units import conversion_factor
 
 __all__ = [
     "OKABE_ITO",
@@ -178,7 +178,7 @@ def _require(ds: xr.Dataset, names: Iterable[str], what: str) -> None:
     if missing:
         raise MfaError(
             f"{what}: the results Dataset lacks variable(s) {', '.join(missing)} "
-            "(expected the results of mfa.neodymium.run)"
+            "(expected the results of mfa.models.neodymium.run)"
         )
 
 

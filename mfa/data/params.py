@@ -13,7 +13,7 @@ A parameter directory holds
 :func:`load_parameters` reads all of it, checks every row (labels, units, numbers, bounds, sources,
 duplicates, gaps, missing combinations, sums) and returns a :class:`ParameterSet`: one
 ``xarray`` variable per parameter in its canonical unit, interpolated onto the model years.
-Every user mistake raises one :class:`~mfa.errors.ParameterError` that names the file, the line
+Every user mistake raises one :class:`~mfa.core.errors.ParameterError` that names the file, the line
 (the header is line 1; comment lines count) or the registry key, and what was expected.
 
 Rules (see also ``params/README.md``)
@@ -55,8 +55,8 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
-from mfa.errors import ParameterError
-from mfa.units import UnitError, conversion_factor, parse_unit, to_canonical, unit_string
+from mfa.core.errors import ParameterError
+from mfa.core.units import UnitError, conversion_factor, parse_unit, to_canonical, unit_string
 
 __all__ = [
     "DATA_COLUMNS",
@@ -166,7 +166,7 @@ class ParameterSet:
     path : pathlib.Path or None
         The parameter directory read (scenario names are looked up in ``path / "scenarios"``).
     scenario : str or None
-        Name of the scenario applied by :func:`mfa.scenarios.apply_scenario` (None: defaults).
+        Name of the scenario applied by :func:`mfa.data.scenarios.apply_scenario` (None: defaults).
     scenario_files : dict of str to str
         Scenario file name -> sha256 for the scenario and its bases.
     """
@@ -633,8 +633,8 @@ def default_params_dir() -> Path:
         candidates += [Path(p) for p in getattr(mod, "__path__", [])]
     except ImportError:
         pass
-    here = Path(__file__).resolve().parent
-    candidates += [here / "_params", here.parent / "params"]
+    package = Path(__file__).resolve().parents[1]  # the mfa/ directory
+    candidates += [package / "_params", package.parent / "params"]
     for c in candidates:
         if (c / "registry.toml").is_file():
             return c

@@ -26,7 +26,7 @@ and are not balanced.
 Example
 -------
 >>> import numpy as np, xarray as xr
->>> from mfa.system import Flow, Stock, ProcessSystem
+>>> from mfa.core.system import Flow, Stock, ProcessSystem
 >>> system = ProcessSystem(
 ...     "toy",
 ...     processes=["use"],
@@ -54,8 +54,8 @@ import numpy as np
 import pint
 import xarray as xr
 
-from mfa.errors import MassBalanceError, MfaError
-from mfa.units import to_canonical, unit_string
+from mfa.core.errors import MassBalanceError, MfaError
+from mfa.core.units import to_canonical, unit_string
 
 __all__ = [
     "RESIDUAL",
@@ -495,7 +495,7 @@ class ProcessSystem:
         MfaError
             Unknown or missing names, wrong dims, mismatched coordinates, non-consecutive
             years with stocks.
-        mfa.units.UnitError
+        mfa.core.units.UnitError
             Missing units or units of the wrong dimensionality.
         """
         arrays = self._validate(values)

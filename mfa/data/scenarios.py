@@ -54,15 +54,15 @@ from typing import Any
 import numpy as np
 import xarray as xr
 
-from mfa.errors import ScenarioError
-from mfa.params import (
+from mfa.core.errors import ScenarioError
+from mfa.data.params import (
     LABEL_DIMS,
     ParameterSet,
     check_parameter_values,
     default_params_dir,
     interpolate_points,
 )
-from mfa.units import UnitError, conversion_factor
+from mfa.core.units import UnitError, conversion_factor
 
 __all__ = ["Scenario", "apply_scenario", "list_scenarios", "load_scenario"]
 
@@ -379,7 +379,7 @@ def apply_scenario(params: ParameterSet, scenario: Scenario | str | Path) -> Par
     Parameters
     ----------
     params : ParameterSet
-        Usually the defaults from :func:`mfa.params.load_parameters`.
+        Usually the defaults from :func:`mfa.data.params.load_parameters`.
     scenario : Scenario, str or pathlib.Path
         A loaded scenario, or a name / path passed to :func:`load_scenario` (names are looked up
         in the directory the parameters were read from).

@@ -16,8 +16,8 @@ from pathlib import Path
 import numpy as np
 import xarray as xr
 
-from .errors import MfaError
-from .units import UnitError
+from mfa.core.errors import MfaError
+from mfa.core.units import UnitError
 
 SUMMARY_YEARS = (2030, 2040, 2050)
 
@@ -66,8 +66,8 @@ def summary_table(ds: xr.Dataset, years: Sequence[int] = SUMMARY_YEARS) -> str:
 
 
 def _cmd_run(args: argparse.Namespace) -> int:
-    from .io import write_csv_tables, write_excel, write_netcdf
-    from .neodymium import run
+    from mfa.io import write_csv_tables, write_excel, write_netcdf
+    from mfa.models.neodymium import run
 
     ds = run(args.scenario, params=args.params)
     name = str(ds.attrs["scenario"])
@@ -83,7 +83,7 @@ def _cmd_run(args: argparse.Namespace) -> int:
         write_excel(ds, args.excel)
         print(f"Excel workbook written to {args.excel}")
     if getattr(args, "plots", None):
-        from .plot import save_all
+        from mfa.plot import save_all
 
         paths = save_all(ds, args.plots)
         print(f"{len(paths)} figures written to {args.plots}")
@@ -91,7 +91,7 @@ def _cmd_run(args: argparse.Namespace) -> int:
 
 
 def _cmd_scenarios(args: argparse.Namespace) -> int:
-    from .scenarios import list_scenarios
+    from mfa.data.scenarios import list_scenarios
 
     scenarios = list_scenarios(args.params)
     width = max((len(s.name) for s in scenarios), default=0)
@@ -102,7 +102,7 @@ def _cmd_scenarios(args: argparse.Namespace) -> int:
 
 
 def _cmd_compare(args: argparse.Namespace) -> int:
-    from .neodymium import run
+    from mfa.models.neodymium import run
 
     a = run(args.a, params=args.params)
     b = run(args.b, params=args.params)
@@ -137,8 +137,8 @@ def _cmd_compare(args: argparse.Namespace) -> int:
 
 
 def _cmd_plot(args: argparse.Namespace) -> int:
-    from .io import read_results
-    from .plot import save_all
+    from mfa.io import read_results
+    from mfa.plot import save_all
 
     results = [read_results(p) for p in args.results]
     compare = None
@@ -194,7 +194,7 @@ def build_parser() -> argparse.ArgumentParser:
                    "(extra plotly)")
     p.set_defaults(func=_cmd_plot)
 
-    from .uncertainty import add_cli
+    from mfa.analysis.uncertainty import add_cli
 
     add_cli(sub)  # `mc` (Monte Carlo ensembles) and `sensitivity` (Sobol indices)
     for sp in sub.choices.values():  # `mfa run --params DIR` works as well as `mfa --params DIR run`

@@ -36,7 +36,7 @@ Shares that must sum to 1 (registry ``sum_to_one_over``, e.g. ``production_share
     regions proportionally; the sums stay 1 to rounding.
 Lifetimes
     ``lifetime_mean``/``lifetime_sd`` are factors like any other: every sample has its own
-    lifetime, and :func:`mfa.stocks.inflow_driven` uses its convolution form (cohort-independent
+    lifetime, and :func:`mfa.core.stocks.inflow_driven` uses its convolution form (cohort-independent
     lifetimes, O(T) memory per distinct curve; no ``T x T x sample`` arrays).
 
 Random numbers (reproducible and chunk-invariant)
@@ -61,7 +61,7 @@ stays at a few chunks plus one variable of the ensemble (about 300 MB for
 return chunk results to the client, which writes them (no shared filesystem needed).
 
 Mass balance is checked per sample (residual against ``rtol`` times that sample's largest
-total demand), raising :class:`mfa.errors.MassBalanceError` naming the sample.
+total demand), raising :class:`mfa.core.errors.MassBalanceError` naming the sample.
 
 Output of :func:`monte_carlo`
 -----------------------------
@@ -105,7 +105,7 @@ from typing import Any
 import numpy as np
 import xarray as xr
 
-from mfa.errors import MfaError
+from mfa.core.errors import MfaError
 from mfa.io import write_netcdf
 
 __all__ = [
@@ -339,18 +339,18 @@ def simulate_samples(
     names, distribution, sample
         As in :func:`sample_values`.
     check : bool
-        Check the mass balance of every sample (:class:`mfa.errors.MassBalanceError`).
+        Check the mass balance of every sample (:class:`mfa.core.errors.MassBalanceError`).
     rtol : float
         Relative tolerance of the check (against the sample's largest total demand).
 
     Returns
     -------
     xarray.Dataset
-        :func:`mfa.neodymium.simulate` results; variables depending on a factor carry a
+        :func:`mfa.models.neodymium.simulate` results; variables depending on a factor carry a
         ``sample`` dim. ``attrs["stockpile_samples"]``: samples where secondary Nd exceeded
-        demand (stockpiled; :func:`~mfa.neodymium.simulate` warns once per block otherwise).
+        demand (stockpiled; :func:`~mfa.models.neodymium.simulate` warns once per block otherwise).
     """
-    from mfa.neodymium import simulate
+    from mfa.models.neodymium import simulate
 
     vals = sample_values(params, u, names, distribution, sample=sample)
     with warnings.catch_warnings():
@@ -661,8 +661,8 @@ def _run_chunks(payload: _Payload, n: int, chunk: int, store: _Store, kind: str,
 # =============================================================================================
 def _prepare(scenario: Any, params: Any) -> Any:
     """ParameterSet for ``scenario`` (name, path, Scenario, or None = params as they are)."""
-    from mfa.params import ParameterSet, load_parameters
-    from mfa.scenarios import apply_scenario, load_scenario
+    from mfa.data.params import ParameterSet, load_parameters
+    from mfa.data.scenarios import apply_scenario, load_scenario
 
     params_dir = None
     if not isinstance(params, ParameterSet):
@@ -698,7 +698,7 @@ def _validate(n: int, chunk: int | None, names: Sequence[str] | None, params: An
 
 def _template(params: Any, variables: Sequence[str] | None, check: bool) -> xr.Dataset:
     """Deterministic run (checks the inputs early; gives dims, coords and attrs)."""
-    from mfa.neodymium import simulate
+    from mfa.models.neodymium import simulate
 
     with warnings.catch_warnings():
         warnings.filterwarnings("ignore", message="secondary Nd exceeds total demand",

@@ -33,8 +33,8 @@ import pandas as pd
 import pint
 import xarray as xr
 
-from mfa.errors import MfaError
-from mfa.units import parse_unit, unit_string, ureg
+from mfa.core.errors import MfaError
+from mfa.core.units import parse_unit, unit_string, ureg
 
 __all__ = [
     "IAMC_COLUMNS",

@@ -1,0 +1,1 @@
+"""Data layer: parameter tables, registry, model dimensions and scenarios (imports only core)."""

@@ -68,6 +68,7 @@ __all__ = [
     "STAGES",
     "PROCESSES",
     "FLOWS",
+    "SIGNED_FLOWS",
     "process_system",
     "RESULT_VARIABLES",
     "nd_in_new_products",
@@ -132,6 +133,10 @@ FLOWS: dict[str, tuple[str, str, str]] = {
     "flow_net_export_magnet": ("magnet", "trade", "Net export of magnets"),
     "flow_net_export_products": ("manufacturing", "trade", "Net export of Nd in products"),
 }
+
+#: Flows that may be negative: a region's net export of a stage's product to the pooled
+#: ``trade`` process is negative where the region is a net importer. Every other flow is >= 0.
+SIGNED_FLOWS: frozenset[str] = frozenset(n for n in FLOWS if n.startswith("flow_net_export_"))
 
 
 def _factor(ds: xr.Dataset, names: list[str], target: str) -> float:
@@ -293,7 +298,8 @@ def process_system(extra_dims: tuple[str, ...] = ()) -> ProcessSystem:
     """The Nd process system: every flow of ``FLOWS`` by (time, region) and the in-use stock.
 
     Regional processes balance per region; ``trade`` receives each region's net exports of every
-    stage's product and balances over the sum of regions (net exports cancel worldwide).
+    stage's product and balances over the sum of regions (net exports cancel worldwide). The
+    net exports are the only flows that may be negative (:data:`SIGNED_FLOWS`).
 
     Parameters
     ----------
@@ -304,7 +310,7 @@ def process_system(extra_dims: tuple[str, ...] = ()) -> ProcessSystem:
     return ProcessSystem(
         "neodymium",
         processes=list(PROCESSES),
-        flows=[Flow(name, src, dst, ("time", "region", *extra_dims))
+        flows=[Flow(name, src, dst, ("time", "region", *extra_dims), signed=name in SIGNED_FLOWS)
                for name, (src, dst, _) in FLOWS.items()],
         stocks=[Stock("in_use_stock", "use", ("time", "region", "product", *extra_dims))],
         boundary=("environment",),

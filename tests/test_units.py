@@ -120,10 +120,18 @@ def test_definitions_are_listed():
         assert n in names
 
 
+def _is_counting(name):
+    """A counting unit, prefixed or not (pint adds e.g. `kilovehicle` once it is used)."""
+    try:
+        return any(base in COUNTING_UNITS for _, base, _ in ureg.parse_unit_name(name))
+    except Exception:
+        return False
+
+
 def _names_to_check():
-    return sorted({*_defined_names(), *list(ureg), *[p + b for p in PREFIXES for b in BASES],
-                   "Gg", "Mt", "Gt", "kt", "Tg", "kyr", "Gg/yr", "kt/yr", "Mt/yr", "kg/yr",
-                   "g/yr"} - set(COUNTING_UNITS))
+    names = {*_defined_names(), *list(ureg), *[p + b for p in PREFIXES for b in BASES],
+             "Gg", "Mt", "Gt", "kt", "Tg", "kyr", "Gg/yr", "kt/yr", "Mt/yr", "kg/yr", "g/yr"}
+    return sorted(n for n in names if not _is_counting(n))
 
 
 def test_every_unit_agrees_with_stock_pint():

@@ -341,6 +341,27 @@ def test_non_redundant_measurements_are_left_unchanged():
     assert "not redundant" in r.report() and "a: 2001" in r.report()
 
 
+def test_a_measurement_that_is_not_redundant_is_exactly_kept_next_to_redundant_ones():
+    system = ProcessSystem("two", ["p", "q"], [
+        Flow("a", E, "p"), Flow("b", "p", E), Flow("c", "p", E), Flow("d", E, "q"),
+        Flow("e", "q", E)])
+    y = {"a": da(100.0), "b": da(60.0), "c": da(31.0), "d": da(7.123456789)}
+    s = {"a": da(2.0), "b": da(2.0), "c": da(2.0), "d": da(0.7)}
+    r = reconcile(system, y, s)
+    assert float(r.flows["d"][0]) == 7.123456789  # bit for bit
+    assert float(r.flows["e"][0]) == pytest.approx(7.123456789, rel=1e-14)
+    assert float(r.sd.sel(variable="d")[0]) == pytest.approx(0.7, rel=1e-14)
+    assert float(r.flows["a"][0]) == pytest.approx(97.0)
+    assert r.redundant.sel(variable=["a", "b", "c", "d"]).values.ravel().tolist() == [
+        True, True, True, False]
+    # Coupled balances: with tailings unknown, nothing checks ore; the rest is adjusted.
+    y, s = measure(chain_truth(len(YEARS)), skip=("tailings",))
+    r = reconcile(chain(), y, s, negative="report")
+    assert not bool(r.redundant.sel(variable="ore").any())
+    np.testing.assert_array_equal(r.flows["ore"].values, y["ore"].values)
+    assert float(abs(r.flows["oxide"] - y["oxide"]).min()) > 0
+
+
 def test_boundary_stock_is_unconstrained():
     system = ProcessSystem("b", ["p"], [Flow("a", E, "p"), Flow("b", "p", E)],
                            stocks=[Stock("landfill", E)])
@@ -433,6 +454,9 @@ def test_unsupported_systems_and_arguments_are_refused():
     with pytest.raises(MfaError, match=r"process\(es\) 'trade' are balanced over the sum of "
                                        r"all regions \(pooled\)"):
         reconcile(pooled, *_ok())
+    clash = ProcessSystem("k", ["p"], [Flow("a", E, "p", ("time", "kind"))])
+    with pytest.raises(MfaError, match=r"dim 'kind' is used by the results; rename it"):
+        reconcile(clash, *_ok())
     with pytest.raises(MfaError, match=r"alpha must be in \(0, 1\), got 1.5"):
         reconcile(one_process(), *_ok(), alpha=1.5)
     with pytest.raises(MfaError, match=r"negative must be 'raise' or 'report', got 'clip'"):

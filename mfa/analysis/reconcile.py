@@ -114,7 +114,7 @@ def _field(name: str, doc: str) -> property:
 
 
 # ------------------------------------------------------------------------------ result
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class Reconciliation:
     """Result of :func:`reconcile`.
 
@@ -348,6 +348,12 @@ def _variables(system: ProcessSystem) -> tuple[list[str], list[str], tuple[str, 
             f"region on its own and does not support pooled processes"
         )
     dims = ("time", *(d for d in ref_dims if d != "time"))
+    clash = sorted(set(dims) & {"variable", "variable_2", *_META})
+    if clash:
+        raise MfaError(
+            f"reconcile: system {system.name!r}: dim {clash[0]!r} is used by the results; "
+            f"rename it"
+        )
     kinds = ["flow" if k == "flow" else "stock_change" for _, k, _ in decl]
     return [n for n, _, _ in decl], kinds, dims
 
@@ -518,6 +524,7 @@ def _structure(a: np.ndarray, mask: np.ndarray) -> dict[str, np.ndarray]:
     else:
         b = np.zeros((0, a_y.shape[1]))
     redundant = np.linalg.norm(b, axis=0) > 1e-8
+    b[:, ~redundant] = 0.0  # exactly: measurements that are not redundant stay as given
     return {"b": b, "g": g, "redundant": redundant, "observable": observable}
 
 
@@ -533,7 +540,7 @@ def _solve(st: dict[str, np.ndarray], y: np.ndarray, var: np.ndarray, want_cov: 
         lam = np.linalg.solve(w, r[..., None])[..., 0]
         w_inv_bs = np.linalg.solve(w, bs)                        # W^-1 B S (c, k, m)
         y_hat = y - np.einsum("ckn,ck->cn", bs, lam)
-        chi2 = np.einsum("ck,ck->c", r, lam)
+        chi2 = np.maximum(np.einsum("ck,ck->c", r, lam), 0.0)
         v_diag = np.einsum("ckn,ckn->cn", bs, w_inv_bs)
         h = np.einsum("ckn,un->cku", bs, g)                     # B S G'   (c, k, u)
         z_var = var @ (g**2).T - np.einsum("cku,cku->cu", h, np.linalg.solve(w, h))

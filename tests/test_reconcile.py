@@ -21,7 +21,7 @@ YEARS = np.arange(2001, 2051)  # 50 years
 def da(values, unit="t/yr", years=None, dims=("time",), coords=None) -> xr.DataArray:
     values = np.atleast_1d(np.asarray(values, dtype=float))
     coords = dict(coords or {})
-    coords.setdefault("time", YEARS[: values.shape[0]] if years is None else years)
+    coords.setdefault("time", 2001 + np.arange(values.shape[0]) if years is None else years)
     return xr.DataArray(values, dims=dims, coords={d: coords[d] for d in dims},
                         attrs={"units": unit})
 
@@ -233,6 +233,25 @@ def test_consistent_data_are_unchanged_with_zero_chi2():
     assert float(r.chi2.max()) < 1e-20
     assert bool(r.consistent.all())
     np.testing.assert_allclose(r.normalised_residual.values, 0.0, atol=1e-9)
+
+
+def test_statistics_are_calibrated_without_gross_errors():
+    """2000 years of pure measurement noise: the chi-square test rejects about alpha of them,
+    normalised residuals have unit variance, and the stated sds match the actual errors of
+    the estimates (measured and computed alike)."""
+    n = 2000
+    truth = chain_truth(n, seed=8)
+    y, s = measure({k: v for k, v in truth.items()}, seed=9, skip=("oxide", "collected"))
+    years = 2001 + np.arange(n)
+    r = reconcile(chain(), y, s, negative="report")
+    assert 0.035 < float((~r.consistent).mean()) < 0.065
+    nr = r.normalised_residual.where(r.redundant)
+    np.testing.assert_allclose((nr**2).mean("time").dropna("variable"), 1.0, atol=0.1)
+    truth_da = xr.DataArray(np.stack([truth[k] for k in r.dataset["variable"].values]),
+                            dims=("variable", "time"), coords={"time": years})
+    z = (r.estimate - truth_da) / r.sd
+    np.testing.assert_allclose((z**2).mean("time"), 1.0, atol=0.1)
+    assert float(r.sd.sel(variable="oxide").mean()) > 0  # computed, with an sd
 
 
 def test_a_measurement_with_a_tiny_sd_is_kept():

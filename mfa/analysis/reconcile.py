@@ -190,9 +190,10 @@ class Reconciliation:
     def to_dataframe(self) -> Any:
         """All per-variable results as a pandas DataFrame, one row per variable and cell.
 
-        Index ``(variable, time, *batch)``; columns ``kind``, ``measured``, ``measured_sd``,
-        ``estimate``, ``sd``, ``normalised_residual``, ``redundant``, ``observable``,
-        ``suspect``, ``negative`` (values in t/yr).
+        Index ``(variable, time, *batch)``; columns ``measured``, ``measured_sd``,
+        ``estimate``, ``sd`` (t/yr), ``normalised_residual``, ``redundant``, ``observable``,
+        ``suspect``, ``negative``, and the variable's ``kind``, ``source``, ``target`` (flows)
+        and ``process`` (stock changes).
         """
         return self.dataset[list(_PER_VARIABLE)].to_dataframe()
 

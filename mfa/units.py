@@ -156,12 +156,13 @@ def _ambiguous_word(text: str) -> tuple[str, str, str] | None:
 def unit_string(unit: str | pint.Unit) -> str:
     """Write a unit in a short form that pint (and UDUNITS-style tools) read back.
 
-    ``"1"`` for dimensionless; otherwise pint's compact symbols, e.g. ``"t / yr"``.
+    ``"1"`` for dimensionless; otherwise pint's compact symbols, e.g. ``"t / yr"`` or
+    ``"t^2/yr^2"`` (products written with a space, powers with ``^``).
     """
     u = parse_unit(unit)
     if u == ureg.dimensionless:
         return "1"
-    return f"{u:~C}".replace("*", " ")
+    return f"{u:~C}".replace("**", "^").replace("*", " ")
 
 
 def check_dimensionality(unit: str | pint.Unit, expected: str | pint.Unit, name: str = "value") -> pint.Unit:

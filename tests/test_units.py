@@ -230,3 +230,11 @@ def test_unit_error_is_an_mfa_error():
     from mfa.errors import MfaError
 
     assert issubclass(UnitError, MfaError) and issubclass(UnitError, ValueError)
+
+
+def test_unit_string_keeps_powers_and_round_trips() -> None:
+    for text in ("t**2/yr**2", "kg/vehicle", "t/yr", "MW/yr", "1/yr"):
+        written = unit_string(text)
+        assert "  " not in written, written
+        assert parse_unit(written) == parse_unit(text), (text, written)
+    assert unit_string("t**2/yr**2") == "t^2/yr^2"

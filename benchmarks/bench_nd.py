@@ -17,9 +17,9 @@ import statistics
 import time
 import tracemalloc
 
-from mfa.models.neodymium import run, simulate
 from mfa.data.params import load_parameters
 from mfa.data.scenarios import apply_scenario, load_scenario
+from mfa.models.neodymium import run, simulate
 
 
 def timed(fn, repeat):

@@ -11,10 +11,11 @@ params/sources.csv); see docs/model/data.md for the full table and discussion.
 
 from __future__ import annotations
 
+import pandas as pd
 import pytest
 
-from mfa.models.neodymium import calibration, run
 from mfa.data.params import load_parameters
+from mfa.models.neodymium import calibration, run
 
 
 @pytest.fixture(scope="module")
@@ -44,3 +45,17 @@ def test_growth_2015_2024_matches(table):
     model = table.loc[2024, "model_nd_concentrate"] / table.loc[2015, "model_nd_concentrate"]
     usgs = table.loc[2024, "usgs_nd"] / table.loc[2015, "usgs_nd"]
     assert abs(model / usgs - 1) < 1 / 3, (model, usgs)
+
+
+def test_calibration_reads_the_units_of_its_targets(table):
+    """nd_share_of_reo given in % (and REO production in kt/yr) gives the same table."""
+    import dataclasses
+
+    params = load_parameters()
+    v = params.values.copy()
+    v["nd_share_of_reo"] = (v["nd_share_of_reo"] * 100).assign_attrs(units="%")
+    v["world_ree_mine_production"] = (v["world_ree_mine_production"] / 1000).assign_attrs(
+        units="kt/yr")
+    other = dataclasses.replace(params, values=v)
+    again = calibration(run("baseline", params=params), other)
+    pd.testing.assert_frame_equal(again, table, rtol=1e-12)

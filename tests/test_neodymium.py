@@ -7,9 +7,9 @@ import json
 import numpy as np
 import pytest
 
-from mfa.models.neodymium import FLOWS, RESULT_VARIABLES, run
 from mfa.data.params import load_parameters
 from mfa.data.scenarios import list_scenarios
+from mfa.models.neodymium import FLOWS, RESULT_VARIABLES, run
 
 REQUIRED_SCENARIOS = {"baseline", "no-recycling", "high-recycling", "net-zero", "net-zero-circular",
                       "diversified-supply"}
@@ -139,3 +139,62 @@ def test_extending_to_2100_by_parameters_alone(tmp_path, params):
     base = run("baseline", params=params)
     np.testing.assert_allclose(ds["primary_demand"].sel(time=slice(1980, 2050)),
                                base["primary_demand"], rtol=1e-12)
+
+
+# --------------------------------------------------------------------------------------------
+# Issue 8: a parameter declared in % in the registry; bad arguments to run()
+# --------------------------------------------------------------------------------------------
+def _yield_mining_in_percent(directory):
+    """Declare yield_mining in % in registry.toml and write its row as 70 % (was 0.7, 1)."""
+    reg = directory / "registry.toml"
+    text = reg.read_text()
+    block = text[text.index("[parameters.yield_mining]"):]
+    block = block[:block.index("\n\n")]
+    assert 'unit = "1"\nmin = 0.01\nmax = 1.0' in block
+    reg.write_text(text.replace(block, block.replace('unit = "1"\nmin = 0.01\nmax = 1.0',
+                                                     'unit = "%"\nmin = 1\nmax = 100')))
+    csv = directory / "processing.csv"
+    text = csv.read_text()
+    assert "\nyield_mining,,,,,0.7,1,0.5,0.85," in text
+    csv.write_text(text.replace("\nyield_mining,,,,,0.7,1,0.5,0.85,",
+                                "\nyield_mining,,,,,70,%,50,85,"))
+
+
+def test_parameter_declared_in_percent_gives_the_default_results(tmp_path, params, baseline):
+    """Before: the chain divided by 70 instead of 0.7 and a loss flow went to -95 kt/yr."""
+    import shutil
+
+    from mfa.data.params import default_params_dir
+
+    d = tmp_path / "params"
+    shutil.copytree(default_params_dir(), d)
+    _yield_mining_in_percent(d)
+    percent = load_parameters(d)
+    assert float(percent.values["yield_mining"].isel(time=0)) == 70.0
+    assert percent.values["yield_mining"].attrs["units"] == "%"
+    ds = run("baseline", params=d)
+    for name in [*FLOWS, *RESULT_VARIABLES, "process_throughput"]:
+        np.testing.assert_allclose(ds[name], baseline[name], rtol=1e-12, atol=1e-9, err_msg=name)
+    assert float(ds["flow_mining_losses"].min()) >= 0
+
+
+@pytest.mark.parametrize(("kwargs", "error", "message"), [
+    ({"scenario": 123}, "ScenarioError",
+     r"run: scenario must be a scenario name or the path of a scenario TOML file, got int 123"),
+    ({"scenario": None}, "ScenarioError", r"got NoneType None"),
+    ({"params": {}}, "ParameterError",
+     r"run: params must be a ParameterSet, a parameter directory or None, got dict \{\}"),
+    ({"params": 123}, "ParameterError", r"got int 123"),
+    ({"check": "no"}, "MfaError", r"run: check must be True or False, got 'no'"),
+    ({"check": 0}, "MfaError", r"run: check must be True or False, got 0"),
+])
+def test_bad_run_arguments_are_clear_errors(kwargs, error, message):
+    import mfa.core.errors
+
+    with pytest.raises(getattr(mfa.core.errors, error), match=message):
+        run(**kwargs)
+
+
+def test_run_check_false_skips_the_check(params):
+    ds = run("baseline", params=params, check=False)
+    assert "mass_balance_residual" in ds  # residuals are still reported

@@ -146,3 +146,158 @@ def test_sample_dimension_broadcasts(values):
     single = simulate(values)
     np.testing.assert_allclose(r["primary_demand"].isel(sample=0).transpose(*single["primary_demand"].dims),
                                single["primary_demand"], rtol=1e-12)
+
+
+# --------------------------------------------------------------------------------------------
+# Issue 8: units reach the equations, no negative flows, clear API errors, warning classes
+# --------------------------------------------------------------------------------------------
+def _in_percent(da):
+    return (da * 100).assign_attrs({**da.attrs, "units": "%"})
+
+
+def test_yield_in_percent_gives_the_same_result(values, res):
+    """A yield given in % (70, not 0.7) reaches the equations as 0.7 (was: divided by 70)."""
+    v = values.copy()
+    for name in ["yield_mining", "yield_separation", "collection_rate", "production_share"]:
+        v[name] = _in_percent(values[name])
+    r = simulate(v)
+    for name in [*FLOWS, "primary_demand", "total_demand", "secondary_supply"]:
+        np.testing.assert_allclose(r[name], res[name], rtol=1e-12, atol=1e-12, err_msg=name)
+    assert float(r["flow_mining_losses"].min()) >= 0
+
+
+def test_every_parameter_unit_is_converted(values, res):
+    """Each parameter in another unit of the same dimensionality gives the same result."""
+    from mfa.models.neodymium import PARAMETER_UNITS
+
+    other = {"1": ("%", 100.0), "yr": ("month", 12.0), "vehicle/yr": ("kvehicle/yr", 1e-3),
+             "MW/yr": ("GW/yr", 1e-3), "kg/vehicle": ("g/vehicle", 1e3), "kg/MW": ("t/GW", 1.0),
+             "t/yr": ("kt/yr", 1e-3)}
+    v = values.copy()
+    for name, unit in PARAMETER_UNITS.items():
+        new_unit, factor = other[unit]
+        v[name] = (values[name] * factor).assign_attrs({**values[name].attrs, "units": new_unit})
+    r = simulate(v)
+    for name in ["nd_in_new_products", "in_use_stock", "primary_demand", *FLOWS]:
+        np.testing.assert_allclose(r[name], res[name], rtol=1e-10, atol=1e-12, err_msg=name)
+
+
+def test_parameter_units_are_declared_for_every_model_parameter():
+    from mfa.core.units import check_dimensionality
+    from mfa.data.params import load_parameters
+    from mfa.models.neodymium import PARAMETER_UNITS
+
+    params = load_parameters()
+    model = {n for n, e in params.registry.items() if e.get("role", "model") == "model"}
+    assert set(PARAMETER_UNITS) == model
+    for name, unit in PARAMETER_UNITS.items():
+        check_dimensionality(params.unit(name), unit, name)
+
+
+@pytest.mark.parametrize(("name", "unit", "message"), [
+    ("yield_mining", "kg", r"simulate: parameter 'yield_mining': unit 'kg'.*expected a unit like '1'"),
+    ("lifetime_mean", "t", r"simulate: parameter 'lifetime_mean': unit 't'.*like 'yr'"),
+    ("ev_sales", "MW/yr", r"simulate: parameter 'ev_sales': unit 'MW/yr'.*'vehicle/yr'"),
+])
+def test_wrong_parameter_unit_names_the_parameter(values, name, unit, message):
+    from mfa.core.units import UnitError
+
+    v = values.copy()
+    v[name] = values[name].assign_attrs(units=unit)
+    with pytest.raises(UnitError, match=message):
+        simulate(v)
+
+
+def test_missing_units_name_the_parameter(values):
+    from mfa.core.units import UnitError
+
+    v = values.copy()
+    v["yield_metal"] = xr.DataArray(values["yield_metal"].values, coords=values["yield_metal"].coords)
+    with pytest.raises(UnitError, match=r"simulate: parameter 'yield_metal' has no units .*'1'"):
+        simulate(v)
+
+
+def test_yield_above_one_gives_a_negative_flow_error(values):
+    """Out-of-bounds numbers that make a loss flow negative are an error, not a result."""
+    v = values.copy()
+    v["yield_mining"] = values["yield_mining"].copy(data=np.full(values.sizes["time"], 1.5))
+    with pytest.raises(MassBalanceError,
+                       match=r"flow 'flow_mining_losses' \(mining -> environment\) is negative "
+                             r"in year 2000, region 'China': -\d"):
+        simulate(v)
+    simulate(v, check=False)  # the check is what catches it
+
+
+def test_net_exports_are_the_only_signed_flows(res):
+    from mfa.models.neodymium import SIGNED_FLOWS, process_system
+
+    assert SIGNED_FLOWS == {n for n in FLOWS if n.startswith("flow_net_export_")}
+    assert {f.name for f in process_system().flows if f.signed} == SIGNED_FLOWS
+    assert float(res["flow_net_export_products"].min()) < 0  # net importers exist here
+    for name in set(FLOWS) - SIGNED_FLOWS:
+        assert float(res[name].min()) >= 0, name
+
+
+def test_random_trade_patterns_pass_the_balance_check(values):
+    """The pooled trade process: net exports cancel over regions, so its net throughput is ~0;
+    its tolerance is relative to the gross trade (before: 'throughput 0 t/yr', atol 1e-6 t/yr,
+    which rounding exceeds once flows are large)."""
+    rng = np.random.default_rng(8)
+    share = values["production_share"]
+    for scale in [1e9, 1e11, 1.0, 1e6]:  # rounding of flows of 1e10 t/yr exceeds 1e-6 t/yr
+        x = rng.uniform(0, 1, share.shape) * 10.0 ** rng.integers(-3, 3, share.shape)
+        v = values.copy()
+        v["production_share"] = share.copy(data=x / x.sum(axis=share.dims.index("region"),
+                                                       keepdims=True))
+        for name in ["ev_sales", "wind_additions", "nd_other_demand"]:
+            v[name] = (values[name] * scale * rng.uniform(0.5, 2)).assign_attrs(values[name].attrs)
+        r = simulate(v)
+        gross = r["process_throughput_total"].sel(process="trade")
+        assert float(gross.min()) > 0
+        assert (abs(r["mass_balance_residual_total"].sel(process="trade")) <= 1e-9 * gross).all()
+
+
+@pytest.mark.parametrize(("call", "error", "message"), [
+    (lambda: simulate(xr.Dataset()), "ParameterError",
+     r"simulate: values lack parameters \['ev_sales', 'wind_additions', .*'production_share'\]"),
+    (lambda: simulate({}), "ParameterError",
+     r"simulate: values must be an xarray.Dataset of parameter values, got dict"),
+    (lambda: simulate(None), "ParameterError", r"got NoneType"),
+    (lambda: simulate(make_values(), check="no"), "MfaError",
+     r"simulate: check must be True or False, got 'no'"),
+    (lambda: simulate(make_values(), rtol="tiny"), "MfaError",
+     r"simulate: rtol must be a number >= 0, got 'tiny'"),
+    (lambda: simulate(make_values().drop_vars("stage")), "ParameterError",
+     r"simulate: values lack the coordinate 'stage'"),
+    (lambda: simulate(make_values().isel(product=slice(1, None))), "ParameterError",
+     r"simulate: the 'product' labels of values lack \['ev_bev'\]"),
+])
+def test_bad_simulate_arguments_are_clear_errors(call, error, message):
+    import mfa.core.errors
+
+    with pytest.raises(getattr(mfa.core.errors, error), match=message):
+        call()
+
+
+def test_parameter_set_instead_of_values_gets_a_hint():
+    from mfa.core.errors import ParameterError
+    from mfa.data.params import load_parameters
+
+    with pytest.raises(ParameterError, match=r"\(ParameterSet.values\), got ParameterSet"):
+        simulate(load_parameters())
+
+
+def test_secondary_surplus_warns_with_its_own_class(values):
+    from mfa.core.errors import MfaWarning, SecondaryExceedsDemandWarning
+
+    v = values.copy()
+    # demand stops in 2015 while products keep reaching end of life, all of it recycled
+    v["ev_sales"] = values["ev_sales"].where(values["time"] <= 2015, 0.0)
+    v["ev_sales"].attrs = values["ev_sales"].attrs
+    for name in ["wind_additions", "nd_other_demand"]:
+        v[name] = (values[name] * 0).assign_attrs(values[name].attrs)
+    v["collection_rate"] = (values["collection_rate"] * 0 + 1).assign_attrs(units="1")
+    with pytest.warns(SecondaryExceedsDemandWarning, match="secondary Nd exceeds total demand") as w:
+        r = simulate(v)
+    assert issubclass(w[0].category, MfaWarning) and issubclass(w[0].category, UserWarning)
+    assert float(r["flow_stockpile"].sum()) > 0

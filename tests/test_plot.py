@@ -17,8 +17,8 @@ matplotlib.use("Agg")
 
 from mfa import plot
 from mfa.core.errors import MfaError
-from mfa.models.neodymium import run
 from mfa.core.units import conversion_factor
+from mfa.models.neodymium import run
 
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 

@@ -330,7 +330,7 @@ def test_bad_stock_and_options():
                      negative_inflow="ignore")
     with pytest.raises(ParameterError, match=r"s\[0\] = 0"):
         stock_driven(flow([1.0, 1.0], years=[2000, 2001], units="t"), Fixed(mean=0.3))
-    with pytest.raises(ParameterError, match=r"must be an mfa\.lifetimes\.LifetimeModel"):
+    with pytest.raises(ParameterError, match=r"must be an mfa\.core\.lifetimes\.LifetimeModel"):
         inflow_driven(flow([1.0], years=[2000]), 10.0)
     other = xr.DataArray([5.0, 6.0], dims="product", coords={"product": ["x", "y"]},
                          attrs={"units": "yr"})

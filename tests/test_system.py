@@ -410,3 +410,124 @@ def test_kept_dim_must_be_on_every_flow():
     with pytest.raises(MfaError, match="lacks kept dim"):
         ProcessSystem("x", ["use"], [Flow("a", "environment", "use", ("time",))],
                       kept_dims=("sample",))
+
+
+# --------------------------------------------------------------------------------------------
+# Negative flows (issue 8) and the tolerance of pooled processes (issue 8, item 13)
+# --------------------------------------------------------------------------------------------
+def traded() -> ProcessSystem:
+    """mining -> use by region; each region's net export goes to a pooled trade process."""
+    dims = ("time", "region", "sample")
+    return ProcessSystem(
+        "traded",
+        processes=["mining", "use", "trade"],
+        flows=[
+            Flow("mined", "environment", "mining", dims),
+            Flow("local", "mining", "use", dims),  # what region r uses, wherever mined
+            Flow("net_export", "mining", "trade", dims, signed=True),
+            Flow("losses", "use", "environment", dims),
+        ],
+        pooled=("trade",),
+        kept_dims=("sample",),
+    )
+
+
+def traded_values(scale: float = 1.0, n_sample: int = 2) -> dict[str, xr.DataArray]:
+    """China mines for all (100), Japan uses 30 and Europe 60: net exports +90, -30, -60."""
+    use = np.array([10.0, 30.0, 60.0])[None, :, None] * np.ones((len(YEARS), 1, n_sample))
+    use = use * scale
+    mined = np.zeros_like(use)
+    mined[:, 0] = use.sum(axis=1)
+    coords = {"time": YEARS, "region": REGIONS, "sample": np.arange(n_sample)}
+
+    def arr(x):
+        return xr.DataArray(x, coords=coords, dims=("time", "region", "sample"),
+                            attrs={"units": "t/yr"})
+
+    return {"mined": arr(mined), "local": arr(use), "net_export": arr(mined - use),
+            "losses": arr(use)}
+
+
+def _shift(values, name, cell, amount):
+    values[name] = values[name].copy()
+    values[name][cell] += amount
+
+
+def test_pooled_process_has_the_gross_throughput():
+    system = traded()
+    ds = system.to_dataset(traded_values())
+    system.check_balance(ds)
+    # trade: China exports 90 t/yr, Japan and Europe import 30 + 60: the gross trade is
+    # 90 t/yr, not the net sum 0
+    np.testing.assert_allclose(ds[THROUGHPUT_TOTAL].sel(process="trade").values, 90.0)
+    np.testing.assert_allclose(ds[RESIDUAL_TOTAL].sel(process="trade").values, 0.0)
+    # Japan mines nothing but passes 30 t/yr of imports on: its throughput counts them
+    np.testing.assert_allclose(ds[THROUGHPUT].sel(process="mining", region="Japan").values, 30.0)
+    np.testing.assert_allclose(ds[THROUGHPUT].sel(process="mining", region="China").values, 100.0)
+
+
+def test_pooled_process_tolerance_is_relative_to_gross_flows():
+    """A gap far above atol but below 1e-9 of the gross trade passes; a real gap fails and is
+    reported against the gross trade."""
+    system = traded()
+    values = traded_values(scale=1e7)  # gross trade 9e8 t/yr
+    _shift(values, "mined", (2, 1, 0), 0.4)  # Japan mines 0.4 t/yr more and exports it ...
+    _shift(values, "net_export", (2, 1, 0), 0.4)  # ... but no one imports it: 4.4e-10 of 9e8
+    system.check_balance(values)  # failed before: throughput 0.4 t/yr, atol 1e-6 t/yr
+    _shift(values, "mined", (3, 2, 1), 5.0)
+    _shift(values, "net_export", (3, 2, 1), 5.0)
+    with pytest.raises(MassBalanceError) as info:
+        system.check_balance(values)
+    msg = str(info.value)
+    assert "process 'trade', year 2003, all regions, sample 1: inputs - outputs - stock " \
+           "change = 5 t/yr (more in than out; 5.56e-09 of throughput 9e+08 t/yr)" in msg
+
+
+def test_negative_flow_is_rejected_naming_flow_year_region_sample():
+    """Japan 'mines' -7.5 t/yr and China 7.5 more: every process balances, a flow is < 0."""
+    system = traded()
+    values = traded_values()
+    _shift(values, "mined", (4, 1, 1), -7.5)
+    _shift(values, "net_export", (4, 1, 1), -7.5)
+    _shift(values, "mined", (4, 0, 1), 7.5)
+    _shift(values, "net_export", (4, 0, 1), 7.5)
+    ds = system.to_dataset(values)  # building the dataset is fine, and it balances
+    assert float(abs(ds[RESIDUAL_TOTAL]).max()) < 1e-12
+    with pytest.raises(MassBalanceError) as info:
+        system.check_balance(values)
+    assert str(info.value) == (
+        "system 'traded': flow 'mined' (environment -> mining) is negative in year 2004, region "
+        "'Japan', sample 1: -7.5 t/yr; flows must be >= 0 (tolerance rtol=1e-09 of throughput, "
+        "atol=1e-06 t/yr; only flows declared signed may be negative)")
+
+
+def test_negative_flow_within_rounding_passes_and_signed_flows_are_exempt():
+    system = traded()
+    values = traded_values()
+    _shift(values, "mined", (0, 1, 0), -1e-12)  # rounding of a zero flow
+    _shift(values, "net_export", (0, 1, 0), -1e-12)
+    system.check_balance(values)
+    # the net exports of two regions of three are negative, and signed: no error
+    assert float(values["net_export"].min()) == -60.0
+    system.check_balance(system.to_dataset(traded_values()))
+
+
+def test_negative_flow_with_other_dims_names_the_label():
+    values = chain_values()
+    eol = values["eol"].copy()
+    eol.loc[{"time": 2002, "region": "China", "product": "wind_onshore"}] *= -1
+    values["eol"] = eol
+    stock = values["in_use"].copy()  # keep the balance: the stock takes what eol gave back
+    diff = 2 * values["eol"].sel(time=2002, region="China", product="wind_onshore")
+    stock.loc[{"time": slice(2002, None), "region": "China", "product": "wind_onshore"}] -= diff
+    values["in_use"] = stock
+    with pytest.raises(MassBalanceError,
+                       match=r"flow 'eol' \(use -> environment\) is negative in year 2002, "
+                             r"region 'China', product wind_onshore: -\d"):
+        chain().check_balance(values)
+
+
+def test_signed_must_be_a_bool():
+    with pytest.raises(MfaError, match="signed must be True or False"):
+        Flow("f", "a", "b", signed="yes")  # type: ignore[arg-type]
+    assert Flow("f", "a", "b", signed=True).signed and not Flow("f", "a", "b").signed

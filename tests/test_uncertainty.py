@@ -13,9 +13,9 @@ import xarray as xr
 
 from mfa.analysis import uncertainty as U
 from mfa.core.errors import MassBalanceError, MfaError
-from mfa.models.neodymium import simulate
 from mfa.data.params import load_parameters
 from mfa.data.scenarios import apply_scenario
+from mfa.models.neodymium import simulate
 
 # A few factors keep the tests fast; the full set is exercised by the CLI test and the benchmark.
 FACTORS = ["magnet_per_vehicle", "lifetime_mean", "lifetime_sd", "collection_rate", "yield_mining"]

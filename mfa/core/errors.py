@@ -1,8 +1,20 @@
-"""Exceptions for user mistakes. The command line turns each into one message and exit status 2."""
+"""Exceptions for user mistakes, and the warnings the models emit.
+
+The command line turns each :class:`MfaError` into one message and exit status 2, and each
+:class:`MfaWarning` into one ``mfa: warning: ...`` line. Warnings are classes so that callers
+can filter them by class (``warnings.filterwarnings("ignore", category=...)``), not by message.
+"""
 
 from __future__ import annotations
 
-__all__ = ["MfaError", "ParameterError", "ScenarioError", "MassBalanceError"]
+__all__ = [
+    "MfaError",
+    "ParameterError",
+    "ScenarioError",
+    "MassBalanceError",
+    "MfaWarning",
+    "SecondaryExceedsDemandWarning",
+]
 
 
 class MfaError(ValueError):
@@ -18,4 +30,19 @@ class ScenarioError(MfaError):
 
 
 class MassBalanceError(MfaError):
-    """A process or stock does not balance: the message names process, year, region and gap."""
+    """A process or stock does not balance, or a flow is negative.
+
+    The message names the process (or flow), year, region (and sample) and the size of the gap.
+    """
+
+
+class MfaWarning(UserWarning):
+    """Base class of the warnings of this package: something the user should know about a run."""
+
+
+class SecondaryExceedsDemandWarning(MfaWarning, RuntimeWarning):
+    """Secondary (recycled) supply exceeds total demand in some year; the excess is stockpiled.
+
+    Also a :class:`RuntimeWarning`, the class this warning had before it got its own, so that
+    filters written for it keep working; filter on this class instead.
+    """

@@ -17,6 +17,18 @@ summed over all stocks of ``p``. For the first model year the stock change is
 ``stock[t0] - initial_stock`` where ``initial_stock`` is 0 unless given
 (``initial_stocks=`` argument). Years must therefore be consecutive when there are stocks.
 
+The check (:meth:`ProcessSystem.check_balance`) compares each residual with
+``atol + rtol * throughput``, where the *throughput* of a process is
+``max(inputs + stock release, outputs + stock addition)`` and a negative flow counts on the
+other side (a negative outflow is an inflow). For a process balanced over all regions (below)
+the throughput is taken from the regional flows before they are summed: a trade pool that
+receives every region's net exports has a residual near 0 because the net exports cancel, and
+its scale is the gross trade (total exports), not their sum (0).
+
+Flows are never negative, except flows declared ``signed=True`` (e.g. a region's net export
+to a trade pool, negative for a net importer): the check also rejects any other flow below
+``-(atol + rtol * throughput)`` of its source and target processes.
+
 A process is *balanced by region* when every flow and stock touching it has a ``region`` dim;
 its residual keeps ``time`` and ``region``. Otherwise (e.g. global trade, a world market) its
 residual is computed for the sum over all regions. All other dims (product, source, ...) are
@@ -118,15 +130,24 @@ class Flow:
     dims : tuple of str
         Dims of the flow values; must include ``"time"``, e.g. ``("time", "region")``.
         Values are in a mass per time unit and are stored in ``t/yr``.
+    signed : bool
+        Whether values may be negative, meaning material moving from ``target`` to ``source``.
+        Only for net flows, e.g. a region's net export to a trade pool (negative for a net
+        importer). Default ``False``: :meth:`ProcessSystem.check_balance` rejects negative
+        values, since a negative flow is almost always a wrong number (a yield above 1, a
+        unit read wrongly).
     """
 
     name: str
     source: str
     target: str
     dims: tuple[str, ...] = ("time",)
+    signed: bool = False
 
     def __post_init__(self) -> None:
         _check_name("flow", self.name)
+        if not isinstance(self.signed, (bool, np.bool_)):
+            raise MfaError(f"flow {self.name!r}: signed must be True or False, got {self.signed!r}")
         for end in (self.source, self.target):
             if not isinstance(end, str) or not end:
                 raise MfaError(f"flow {self.name!r}: source and target must be process names")
@@ -485,8 +506,11 @@ class ProcessSystem:
             - ``mass_balance_residual_total`` (time, process) [t/yr]: the residual summed
               over regions (for every process).
             - ``process_throughput`` (same dims as the residual) [t/yr]:
-              ``max(inputs + stock release, outputs + stock addition)``.
-            - ``process_throughput_total`` (time, process) [t/yr]: summed over regions.
+              ``max(inputs + stock release, outputs + stock addition)``, a negative flow
+              counted on the other side.
+            - ``process_throughput_total`` (time, process) [t/yr]: summed over regions; for
+              processes balanced over all regions, from the regional flows (gross, before
+              net flows cancel over regions).
 
             ``attrs``: ``system`` and ``max_abs_mass_balance_residual`` [t/yr].
 
@@ -550,15 +574,19 @@ class ProcessSystem:
         glob_p = [p for p in procs if not self.regional[p]]
 
         # Reduce every flow to (T, R) [regional] and (T,) [total]; stock changes likewise.
-        f_total = np.zeros((len(self.flows), n_t, *extra_shape))
-        f_reg = np.zeros((len(self.flows), n_t, max(n_r, 0), *extra_shape))
+        # Index 0: the flow, 1: its positive part, 2: its negative part (as a positive number),
+        # each summed over regions only after the split (the throughput of a trade pool).
+        f_total = np.zeros((3, len(self.flows), n_t, *extra_shape))
+        f_reg = np.zeros((3, len(self.flows), n_t, max(n_r, 0), *extra_shape))
         for k, f in enumerate(self.flows):
             a = _reduce(arrays[f.name].values, f.dims, keep=keep)
-            if "region" in f.dims:
-                f_reg[k] = a
-                f_total[k] = a.sum(axis=1)
-            else:
-                f_total[k] = a
+            parts = (a, np.maximum(a, 0.0), np.maximum(-a, 0.0))
+            for i, part in enumerate(parts):
+                if "region" in f.dims:
+                    f_reg[i, k] = part
+                    f_total[i, k] = part.sum(axis=1)
+                else:
+                    f_total[i, k] = part
         s_total = np.zeros((len(self.stocks), n_t, *extra_shape))
         s_reg = np.zeros((len(self.stocks), n_t, max(n_r, 0), *extra_shape))
         for k, s in enumerate(self.stocks):
@@ -582,22 +610,27 @@ class ProcessSystem:
         def balance(a_in, a_out, a_st, flows, changes):
             """Residual and throughput (T, P, ...); NaN only where a touching flow/stock has it.
 
-            ``flows`` is (F, T, ...), ``changes`` (S, T, ...); incidence matrices are applied
-            with ``tensordot`` (BLAS) and the process axis is moved behind time.
+            ``flows`` is (3, F, T, ...): flows, their positive and their negative parts;
+            ``changes`` (S, T, ...); incidence matrices are applied with ``tensordot`` (BLAS)
+            and the process axis is moved behind time.
             """
 
             def apply(a, x):
                 return np.moveaxis(np.tensordot(a, x, axes=(1, 0)), 0, 1)
 
-            bad_f, bad_s = ~np.isfinite(flows), ~np.isfinite(changes)
+            bad_f, bad_s = ~np.isfinite(flows[0]), ~np.isfinite(changes)
             any_bad = bool(bad_f.any() or bad_s.any())
             if any_bad:
                 flows, changes = np.where(bad_f, 0.0, flows), np.where(bad_s, 0.0, changes)
-            inflow = apply(a_in, flows)
-            outflow = apply(a_out, flows)
+            inflow = apply(a_in, flows[0])
+            outflow = apply(a_out, flows[0])
             change = apply(a_st, changes)
             res = inflow - outflow - change
-            thr = np.maximum(inflow + np.maximum(-change, 0.0), outflow + np.maximum(change, 0.0))
+            # a negative outflow is an inflow and vice versa (signed flows)
+            gross_in = apply(a_in, flows[1]) + apply(a_out, flows[2])
+            gross_out = apply(a_out, flows[1]) + apply(a_in, flows[2])
+            thr = np.maximum(gross_in + np.maximum(-change, 0.0),
+                             gross_out + np.maximum(change, 0.0))
             if any_bad:
                 bad = (apply(a_in + a_out, bad_f.astype(float))
                        + apply(a_st, bad_s.astype(float))) > 0
@@ -677,10 +710,15 @@ class ProcessSystem:
         rtol: float = 1e-9,
         atol: float = 1e-6,
     ) -> None:
-        """Raise if any process does not balance.
+        """Raise if any process does not balance or any flow not declared signed is negative.
 
         A cell (process, year[, region]) fails when
-        ``|residual| > atol + rtol * throughput`` or when the residual is NaN.
+        ``|residual| > atol + rtol * throughput`` or when the residual is NaN. A flow cell
+        fails when the flow is below ``-(atol + rtol * throughput)``, the throughput being the
+        larger of those of its source and target processes (flows declared ``signed=True``
+        are exempt). Processes balanced over all regions are checked against their gross
+        throughput (module docstring), so net flows that cancel over regions do not make the
+        tolerance vanish.
 
         Parameters
         ----------
@@ -697,16 +735,18 @@ class ProcessSystem:
         Raises
         ------
         MassBalanceError
-            Naming the worst cell (largest ``|residual| / (atol + rtol * throughput)``): its
-            process, year and region (``all regions`` for processes balanced over the sum of
-            regions), the residual in t/yr and relative to the throughput, and how many other
-            cells fail.
+            For a negative flow: the flow, the worst cell (year, region, other labels) and its
+            value in t/yr. Else for the balance: the worst cell (largest
+            ``|residual| / (atol + rtol * throughput)``): its process, year and region
+            (``all regions`` for processes balanced over the sum of regions), the residual in
+            t/yr and relative to the throughput, and how many other cells fail.
         """
         stored = (RESIDUAL, RESIDUAL_TOTAL, THROUGHPUT, THROUGHPUT_TOTAL)
         if isinstance(data, xr.Dataset) and all(v in data for v in stored):
             ds = data
         else:
             ds = self.to_dataset(data, initial_stocks=initial_stocks)
+        self._check_non_negative(ds, rtol=rtol, atol=atol)
         res, thr = ds[RESIDUAL], ds[THROUGHPUT]
         years = res["time"].values
         procs = [str(p) for p in res["process"].values]
@@ -784,6 +824,55 @@ class ProcessSystem:
             f"mass balance of system {self.name!r} fails: process {procs[ip]!r}, year "
             f"{_label(years[it])}, {region}: {gap}; tolerance rtol={rtol:g}, atol={atol:g} t/yr"
             f"{others}"
+        )
+
+
+    def _flow_scale(self, ds: xr.Dataset, flow: Flow) -> xr.DataArray | float:
+        """Larger throughput of the balanced processes at either end of ``flow`` [t/yr]."""
+        scales = []
+        for p in (flow.source, flow.target):
+            if p not in self.processes:
+                continue
+            by_region = self.regional[p] and "region" in ds[THROUGHPUT].dims
+            scales.append(ds[THROUGHPUT if by_region else THROUGHPUT_TOTAL].sel(process=p, drop=True))
+        if not scales:
+            return 0.0
+        return scales[0] if len(scales) == 1 else np.fmax(scales[0], scales[1])
+
+    def _check_non_negative(self, ds: xr.Dataset, *, rtol: float, atol: float) -> None:
+        """Raise MassBalanceError for the most negative flow not declared ``signed``."""
+        worst: tuple[float, Flow, xr.DataArray, tuple[int, ...]] | None = None
+        n_fail = 0
+        for f in self.flows:
+            values = ds[f.name]
+            if f.signed or not bool((values < -atol).any()):
+                continue
+            scale = xr.DataArray(self._flow_scale(ds, f)).fillna(0.0)
+            score = (-values / (atol + rtol * np.abs(scale))).transpose(*values.dims)
+            failing = score.values > 1.0
+            n_fail += int(failing.sum())
+            if not failing.any():
+                continue
+            pos = np.unravel_index(int(np.argmax(np.where(failing, score.values, -np.inf))),
+                                   failing.shape)
+            if worst is None or score.values[pos] > worst[0]:
+                worst = (float(score.values[pos]), f, values, tuple(int(i) for i in pos))
+        if worst is None:
+            return
+        _, f, values, pos = worst
+        where = []
+        for d, i in zip(values.dims, pos, strict=True):
+            label = _label(values[d].values[i] if d in values.coords else i)
+            if d == "time":
+                where.append(f"year {label}")
+            else:
+                where.append(f"{d} {label!r}" if d == "region" else f"{d} {label}")
+        others = f"; {n_fail - 1} other cell(s) of negative flows" if n_fail > 1 else ""
+        raise MassBalanceError(
+            f"system {self.name!r}: flow {f.name!r} ({f.source} -> {f.target}) is negative in "
+            f"{', '.join(where)}: {float(values.values[pos]):.6g} t/yr; flows must be >= 0 "
+            f"(tolerance rtol={rtol:g} of throughput, atol={atol:g} t/yr; only flows declared "
+            f"signed may be negative){others}"
         )
 
 

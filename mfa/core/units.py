@@ -16,14 +16,20 @@ Two traps are closed here:
 
 from __future__ import annotations
 
+import functools
+import re
 from typing import Any
 
 import numpy as np
 import pint
 import xarray as xr
 
+from mfa.core.errors import MfaError
+
 __all__ = [
     "ureg",
+    "DEFINITIONS",
+    "AMBIGUOUS_UNITS",
     "Quantity",
     "UnitError",
     "parse_unit",
@@ -34,30 +40,46 @@ __all__ = [
     "CANONICAL",
 ]
 
+#: Every definition this package adds to (or changes in) pint's defaults, in order. Each one
+#: agrees with stock pint (``pint.UnitRegistry()``) except ``kt``, which is the knot there; the
+#: tests check every name against stock pint, prefixed forms (``Gg``, ``Mt``, ``kyr``) included.
+DEFINITIONS: tuple[str, ...] = (
+    # Mass: tonne-based prefixes. Redefining `kt` replaces pint's knot (kt = knot) on purpose.
+    "tonne = 1e3 * kilogram = t = metric_ton",
+    "kilotonne = 1e3 * tonne = kt",
+    "megatonne = 1e6 * tonne = Mt",
+    # Its own name, so that an explicit `short_ton` is told apart from the ambiguous `ton`
+    # (in stock pint `short_ton` is an alias of `ton`); same value as stock pint's.
+    "short_ton = 2e3 * pound",
+    # Counting units for drivers. Each is its own dimension, so they never mix silently.
+    "vehicle = [vehicle] = vehicle = veh",
+    "unit = [item] = unit = units",
+    "turbine = [turbine] = turbine",
+    # Years: the Julian year (365.25 d), written `yr` (as in stock pint). The model only uses
+    # whole years, so the length of a year never enters a t <-> t/yr conversion.
+    "year = 365.25 * day = yr = a = julian_year",
+    "percent = 0.01 = %",
+)
+
 ureg = pint.UnitRegistry(on_redefinition="ignore", cache_folder=None)
-# Mass: tonne-based prefixes. Redefining `kt` replaces pint's knot (kt = knot) on purpose.
-ureg.define("tonne = 1e3 * kilogram = t = metric_ton")
-ureg.define("kilotonne = 1e3 * tonne = kt")
-ureg.define("megatonne = 1e6 * tonne = Mt")
-ureg.define("gigagram = 1e6 * gram = Gg")
-# Counting units for drivers. Each is its own dimension, so they never mix silently.
-ureg.define("vehicle = [vehicle] = vehicle = veh")
-ureg.define("unit = [item] = unit = units")
-ureg.define("turbine = [turbine] = turbine")
-# Years: the Julian year (365.25 d), written `yr` (pint's default symbol is `a`). The model
-# only uses whole years, so the length of a year never enters a t <-> t/yr conversion.
-ureg.define("year = 365.25 * day = yr = a = julian_year")
-ureg.define("percent = 0.01 = %")
+for _definition in DEFINITIONS:
+    ureg.define(_definition)
 # Kept away from the knot, whatever pint version runs: fail loudly at import if not.
 if not ureg("kt").dimensionality == ureg("t").dimensionality:  # pragma: no cover
     raise ImportError("mfa.core.units: 'kt' does not mean kilotonne in this pint version")
+
+#: Unit names that mean different masses in different countries; rejected by :func:`parse_unit`
+#: with any prefix (``ton``, ``tons``, ``kiloton``, ``kton``, ``megaton``, ...).
+AMBIGUOUS_UNITS: dict[str, str] = {
+    "ton": "US short ton 907 kg, long ton 1016 kg, metric tonne 1000 kg",
+}
 
 Quantity = ureg.Quantity
 pint.set_application_registry(ureg)
 
 
-class UnitError(ValueError):
-    """A unit that cannot be read, or that has the wrong dimensionality."""
+class UnitError(MfaError):
+    """A unit that cannot be read, is ambiguous, or has the wrong dimensionality."""
 
 
 #: Canonical model units by physical meaning (strings written to files).
@@ -90,10 +112,10 @@ def parse_unit(unit: str | pint.Unit, name: str = "value") -> pint.Unit:
     Raises
     ------
     UnitError
-        If the text is not a unit of this registry.
+        If the text is not a unit of this registry, or names an ambiguous unit
+        (:data:`AMBIGUOUS_UNITS`: ``ton``, ``kiloton``, ...; write ``t``, ``kt``, ``short_ton``
+        or ``long_ton``).
     """
-    if isinstance(unit, pint.Unit):
-        return ureg.Unit(str(unit))
     text = "" if unit is None else str(unit).strip()
     if text in ("", "1", "-", "dimensionless"):
         return ureg.dimensionless
@@ -101,18 +123,46 @@ def parse_unit(unit: str | pint.Unit, name: str = "value") -> pint.Unit:
         parsed = ureg.parse_units(text)
     except Exception as exc:  # pint raises several kinds of errors
         raise UnitError(f"{name}: cannot read unit {text!r} ({exc})") from None
+    _reject_ambiguous(text, name)
     return parsed
+
+
+def _reject_ambiguous(text: str, name: str) -> None:
+    """Raise :class:`UnitError` if a word of ``text`` is an ambiguous unit, with any prefix."""
+    word = _ambiguous_word(text)
+    if word is not None:
+        prefix, base = word[1], word[2]
+        metric = ureg.get_symbol(f"{prefix}tonne")
+        raise UnitError(
+            f"{name}: unit {text!r}: {word[0]!r} is ambiguous ({AMBIGUOUS_UNITS[base]}): "
+            f"write {metric!r} for the metric {prefix}tonne or 'short_ton'/'long_ton'"
+        )
+
+
+@functools.lru_cache(maxsize=1024)
+def _ambiguous_word(text: str) -> tuple[str, str, str] | None:
+    """(word, prefix, base) of the first ambiguous unit word in ``text``, or None."""
+    for word in re.findall(r"[^\W\d]\w*", text):
+        try:
+            candidates = ureg.parse_unit_name(word)
+        except Exception:  # not a unit name (pint already read the whole text)
+            continue
+        for prefix, base, _suffix in candidates:
+            if base in AMBIGUOUS_UNITS:
+                return word, prefix, base
+    return None
 
 
 def unit_string(unit: str | pint.Unit) -> str:
     """Write a unit in a short form that pint (and UDUNITS-style tools) read back.
 
-    ``"1"`` for dimensionless; otherwise pint's compact symbols, e.g. ``"t / yr"``.
+    ``"1"`` for dimensionless; otherwise pint's compact symbols, e.g. ``"t / yr"`` or
+    ``"t^2/yr^2"`` (products written with a space, powers with ``^``).
     """
     u = parse_unit(unit)
     if u == ureg.dimensionless:
         return "1"
-    return f"{u:~C}".replace("*", " ")
+    return f"{u:~C}".replace("**", "^").replace("*", " ")
 
 
 def check_dimensionality(unit: str | pint.Unit, expected: str | pint.Unit, name: str = "value") -> pint.Unit:

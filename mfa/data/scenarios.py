@@ -55,6 +55,7 @@ import numpy as np
 import xarray as xr
 
 from mfa.core.errors import ScenarioError
+from mfa.core.units import UnitError, conversion_factor
 from mfa.data.params import (
     LABEL_DIMS,
     ParameterSet,
@@ -62,7 +63,6 @@ from mfa.data.params import (
     default_params_dir,
     interpolate_points,
 )
-from mfa.core.units import UnitError, conversion_factor
 
 __all__ = ["Scenario", "apply_scenario", "list_scenarios", "load_scenario"]
 

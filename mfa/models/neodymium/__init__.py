@@ -44,6 +44,7 @@ from __future__ import annotations
 
 import functools
 import json
+import os
 import warnings
 from pathlib import Path
 
@@ -52,13 +53,13 @@ import pandas as pd
 import xarray as xr
 
 from mfa.analysis import indicators
-from mfa.core.errors import ParameterError
-from mfa.io import provenance_attrs
+from mfa.core.errors import MfaError, ParameterError, ScenarioError, SecondaryExceedsDemandWarning
 from mfa.core.lifetimes import Normal
-from mfa.data.params import ParameterSet
 from mfa.core.stocks import inflow_driven
 from mfa.core.system import Flow, ProcessSystem, Stock
-from mfa.core.units import conversion_factor, parse_unit
+from mfa.core.units import UnitError, conversion_factor, parse_unit
+from mfa.data.params import ParameterSet
+from mfa.io import provenance_attrs
 
 __all__ = [
     "EV_PRODUCTS",
@@ -68,6 +69,8 @@ __all__ = [
     "STAGES",
     "PROCESSES",
     "FLOWS",
+    "SIGNED_FLOWS",
+    "PARAMETER_UNITS",
     "process_system",
     "RESULT_VARIABLES",
     "nd_in_new_products",
@@ -133,13 +136,81 @@ FLOWS: dict[str, tuple[str, str, str]] = {
     "flow_net_export_products": ("manufacturing", "trade", "Net export of Nd in products"),
 }
 
+#: Flows that may be negative: a region's net export of a stage's product to the pooled
+#: ``trade`` process is negative where the region is a net importer. Every other flow is >= 0.
+SIGNED_FLOWS: frozenset[str] = frozenset(n for n in FLOWS if n.startswith("flow_net_export_"))
 
-def _factor(ds: xr.Dataset, names: list[str], target: str) -> float:
-    """Conversion factor of the product of parameters ``names`` (by their units) to ``target``."""
+#: The unit each equation assumes for each parameter it reads. :func:`simulate` converts the
+#: values it is given (``attrs["units"]``) to these units first, so a yield written in % or a
+#: magnet mass in g/vehicle gives the same result as in 1 or kg/vehicle.
+PARAMETER_UNITS: dict[str, str] = {
+    "ev_sales": "vehicle/yr",
+    "wind_additions": "MW/yr",
+    "pm_share": "1",
+    "magnet_per_vehicle": "kg/vehicle",
+    "magnet_per_mw": "kg/MW",
+    "nd_share_in_magnet": "1",
+    "nd_other_demand": "t/yr",
+    "use_region_share": "1",
+    "lifetime_mean": "yr",
+    "lifetime_sd": "yr",
+    "yield_mining": "1",
+    "yield_separation": "1",
+    "yield_metal": "1",
+    "magnet_scrap_rate": "1",
+    "new_scrap_recycling_rate": "1",
+    "new_scrap_recovery_yield": "1",
+    "collection_rate": "1",
+    "recycling_yield": "1",
+    "production_share": "1",
+}
+
+#: Parameters multiplied to give Nd in new products [t/yr], by end-use group, and the products.
+_NEW_PRODUCT_TERMS: tuple[tuple[list[str], tuple[str, ...]], ...] = (
+    (["ev_sales", "pm_share", "magnet_per_vehicle", "nd_share_in_magnet"], EV_PRODUCTS),
+    (["wind_additions", "pm_share", "magnet_per_mw", "nd_share_in_magnet"], WIND_PRODUCTS),
+    (["nd_other_demand", "use_region_share"], OTHER_PRODUCTS),
+)
+
+
+def _product_factor(names: list[str], target: str = "t/yr") -> float:
+    """Conversion factor to ``target`` of the product of ``names`` in :data:`PARAMETER_UNITS`."""
     unit = parse_unit("1")
     for n in names:
-        unit = unit * parse_unit(ds[n].attrs.get("units", "1"), n)
+        unit = unit * parse_unit(PARAMETER_UNITS[n], n)
     return conversion_factor(unit, target, " × ".join(names))
+
+
+def _in_model_units(values: xr.Dataset, names: list[str], what: str) -> xr.Dataset:
+    """``values`` with the parameters ``names`` converted to :data:`PARAMETER_UNITS`.
+
+    Raises
+    ------
+    ParameterError
+        If ``values`` is not a Dataset or lacks some of ``names`` (all are listed).
+    mfa.core.units.UnitError
+        Naming the parameter, if its units are missing or of the wrong dimensionality.
+    """
+    if not isinstance(values, xr.Dataset):
+        hint = " (ParameterSet.values)" if isinstance(values, ParameterSet) else ""
+        raise ParameterError(
+            f"{what}: values must be an xarray.Dataset of parameter values{hint}, "
+            f"got {type(values).__name__}"
+        )
+    missing = [n for n in names if n not in values.data_vars]
+    if missing:
+        raise ParameterError(f"{what}: values lack parameters {missing}")
+    out = values.copy()
+    for n in names:
+        unit = values[n].attrs.get("units")
+        if unit is None:
+            raise UnitError(f"{what}: parameter {n!r} has no units (set attrs['units'], "
+                            f"e.g. {PARAMETER_UNITS[n]!r})")
+        factor = conversion_factor(unit, PARAMETER_UNITS[n], f"{what}: parameter {n!r}")
+        if factor != 1.0:
+            out[n] = (values[n] * factor).assign_attrs(values[n].attrs)
+        out[n].attrs["units"] = PARAMETER_UNITS[n]
+    return out
 
 
 def nd_in_new_products(values: xr.Dataset) -> xr.DataArray:
@@ -148,22 +219,25 @@ def nd_in_new_products(values: xr.Dataset) -> xr.DataArray:
     Parameters
     ----------
     values : xarray.Dataset
-        Parameter values (``ParameterSet.values``) with units in ``attrs``.
+        Parameter values (``ParameterSet.values``) with units in ``attrs`` (any unit of the
+        dimensionality of :data:`PARAMETER_UNITS`).
 
     Returns
     -------
     xarray.DataArray
         ``nd_in_new_products`` (time, region, product[, sample]) in t/yr.
+
+    Raises
+    ------
+    ParameterError
+        Missing parameters or values.
+    mfa.core.units.UnitError
+        A parameter without units or in units of the wrong dimensionality.
     """
-    ev_names = ["ev_sales", "pm_share", "magnet_per_vehicle", "nd_share_in_magnet"]
-    wind_names = ["wind_additions", "pm_share", "magnet_per_mw", "nd_share_in_magnet"]
-    other_names = ["nd_other_demand", "use_region_share"]
-    ev = _product_of(values, ev_names, EV_PRODUCTS)
-    wind = _product_of(values, wind_names, WIND_PRODUCTS)
-    other = _product_of(values, other_names, OTHER_PRODUCTS)
-    ev = ev * _factor(values, ev_names, "t/yr")
-    wind = wind * _factor(values, wind_names, "t/yr")
-    other = other * _factor(values, other_names, "t/yr")
+    names = list(dict.fromkeys(n for group, _ in _NEW_PRODUCT_TERMS for n in group))
+    values = _in_model_units(values, names, "nd_in_new_products")
+    ev, wind, other = (_product_of(values, group, products) * _product_factor(group)
+                       for group, products in _NEW_PRODUCT_TERMS)
     out = xr.concat([ev, wind, other], dim="product", coords="minimal", compat="override")
     out = out.reindex(product=values["product"].values)
     out = out.transpose("time", "region", "product", ...)
@@ -288,12 +362,34 @@ def _chain(values: xr.Dataset, new: xr.DataArray, eol: xr.DataArray, recycling: 
     }
 
 
+def _check_options(what: str, check: object, rtol: object = 0.0) -> None:
+    """``check`` must be a bool and ``rtol`` a finite number >= 0 (MfaError otherwise)."""
+    if not isinstance(check, (bool, np.bool_)):
+        raise MfaError(f"{what}: check must be True or False, got {check!r}")
+    if (isinstance(rtol, (bool, np.bool_)) or not isinstance(rtol, (int, float, np.number))
+            or not np.isfinite(rtol) or rtol < 0):
+        raise MfaError(f"{what}: rtol must be a number >= 0, got {rtol!r}")
+
+
+def _check_coords(values: xr.Dataset, what: str) -> None:
+    """The dims the equations index by label must be there, with the labels they use."""
+    needed = {"time": (), "region": (), "product": EV_PRODUCTS + WIND_PRODUCTS + OTHER_PRODUCTS,
+              "stage": STAGES}
+    for dim, labels in needed.items():
+        if dim not in values.coords:
+            raise ParameterError(f"{what}: values lack the coordinate {dim!r}")
+        lacking = [x for x in labels if x not in set(values[dim].values.tolist())]
+        if lacking:
+            raise ParameterError(f"{what}: the {dim!r} labels of values lack {lacking}")
+
+
 @functools.lru_cache(maxsize=8)
 def process_system(extra_dims: tuple[str, ...] = ()) -> ProcessSystem:
     """The Nd process system: every flow of ``FLOWS`` by (time, region) and the in-use stock.
 
     Regional processes balance per region; ``trade`` receives each region's net exports of every
-    stage's product and balances over the sum of regions (net exports cancel worldwide).
+    stage's product and balances over the sum of regions (net exports cancel worldwide). The
+    net exports are the only flows that may be negative (:data:`SIGNED_FLOWS`).
 
     Parameters
     ----------
@@ -304,7 +400,7 @@ def process_system(extra_dims: tuple[str, ...] = ()) -> ProcessSystem:
     return ProcessSystem(
         "neodymium",
         processes=list(PROCESSES),
-        flows=[Flow(name, src, dst, ("time", "region", *extra_dims))
+        flows=[Flow(name, src, dst, ("time", "region", *extra_dims), signed=name in SIGNED_FLOWS)
                for name, (src, dst, _) in FLOWS.items()],
         stocks=[Stock("in_use_stock", "use", ("time", "region", "product", *extra_dims))],
         boundary=("environment",),
@@ -319,11 +415,14 @@ def simulate(values: xr.Dataset, *, check: bool = True, rtol: float = 1e-9) -> x
     Parameters
     ----------
     values : xarray.Dataset
-        Interpolated parameter values with canonical units in ``attrs`` (``ParameterSet.values``).
-        Any parameter may carry an extra ``sample`` dimension (Monte Carlo); the whole
-        computation broadcasts over it.
+        Interpolated parameter values (``ParameterSet.values``): every parameter of
+        :data:`PARAMETER_UNITS`, with units in ``attrs["units"]`` (any unit of the same
+        dimensionality; converted to :data:`PARAMETER_UNITS` first), coordinates ``time``,
+        ``region``, ``product`` and ``stage``. Any parameter may carry an extra ``sample``
+        dimension (Monte Carlo); the whole computation broadcasts over it.
     check : bool
-        Check the mass balance of every process (raises :class:`mfa.core.errors.MassBalanceError`).
+        Check the mass balance of every process and that no flow but the net exports
+        (:data:`SIGNED_FLOWS`) is negative (raises :class:`mfa.core.errors.MassBalanceError`).
     rtol : float
         Relative tolerance of the mass-balance check, against each process's throughput
         (plus an absolute 1e-6 t/yr).
@@ -332,7 +431,26 @@ def simulate(values: xr.Dataset, *, check: bool = True, rtol: float = 1e-9) -> x
     -------
     xarray.Dataset
         The result variables of :data:`RESULT_VARIABLES` and the flows of ``FLOWS``.
+
+    Raises
+    ------
+    ParameterError
+        ``values`` is not a Dataset, lacks parameters, coordinates or labels.
+    mfa.core.units.UnitError
+        A parameter without units or with units of the wrong dimensionality.
+    MfaError
+        ``check`` is not a bool or ``rtol`` not a number >= 0.
+    MassBalanceError
+        A process does not balance or a flow is negative (only with ``check=True``).
+
+    Warns
+    -----
+    SecondaryExceedsDemandWarning
+        Secondary Nd exceeds total demand in some year: the excess is stockpiled.
     """
+    _check_options("simulate", check, rtol)
+    values = _in_model_units(values, list(PARAMETER_UNITS), "simulate")
+    _check_coords(values, "simulate")
     new = nd_in_new_products(values)
     lifetime = Normal(mean=values["lifetime_mean"], sd=values["lifetime_sd"])
     dsm = inflow_driven(new, lifetime)
@@ -347,7 +465,7 @@ def simulate(values: xr.Dataset, *, check: bool = True, rtol: float = 1e-9) -> x
         warnings.warn(
             f"secondary Nd exceeds total demand in {years.tolist()}: the excess is stockpiled "
             "(flow_stockpile)",
-            RuntimeWarning,
+            SecondaryExceedsDemandWarning,
             stacklevel=2,
         )
     flows = chain["flows"]
@@ -429,8 +547,10 @@ def calibration(results: xr.Dataset, params: ParameterSet) -> pd.DataFrame:
     v = params.values
     reo = v["world_ree_mine_production"] * conversion_factor(
         v["world_ree_mine_production"].attrs["units"], "t/yr", "world_ree_mine_production")
+    nd_share = v["nd_share_of_reo"] * conversion_factor(
+        v["nd_share_of_reo"].attrs["units"], "1", "nd_share_of_reo")
     mining = results["production_share"].sel(stage="mining", drop=True)
-    share = (v["nd_share_of_reo"] * mining).sum("region")
+    share = (nd_share * mining).sum("region")
     usgs_nd = reo * share * ND_PER_ND2O3
     model = results["flow_concentrate"].sum("region")
     table = xr.Dataset({"usgs_reo": reo, "nd_share_of_reo": share, "usgs_nd": usgs_nd,
@@ -464,10 +584,26 @@ def run(
     -------
     xarray.Dataset
         Results with units in ``attrs`` and provenance in the dataset attributes.
+
+    Raises
+    ------
+    ScenarioError
+        ``scenario`` is not a name or path, or the scenario is unknown or wrong.
+    ParameterError
+        ``params`` is not a ParameterSet, directory or None, or the parameters are wrong.
+    MfaError
+        ``check`` is not a bool; and the errors of :func:`simulate`.
     """
     from mfa.data.params import load_parameters
     from mfa.data.scenarios import apply_scenario, load_scenario
 
+    _check_options("run", check)
+    if isinstance(scenario, bool) or not isinstance(scenario, (str, os.PathLike)):
+        raise ScenarioError(f"run: scenario must be a scenario name or the path of a scenario "
+                            f"TOML file, got {type(scenario).__name__} {scenario!r}")
+    if params is not None and not isinstance(params, (ParameterSet, str, os.PathLike)):
+        raise ParameterError(f"run: params must be a ParameterSet, a parameter directory or "
+                             f"None, got {type(params).__name__} {params!r}")
     params_dir = getattr(params, "path", None)
     if not isinstance(params, ParameterSet):
         params_dir = params

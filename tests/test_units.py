@@ -7,8 +7,10 @@ import pint
 import pytest
 import xarray as xr
 
+import mfa.models.neodymium  # noqa: F401  (defines the Nd counting units used below)
 from mfa.core.units import (
     UnitError,
+    define_units,
     check_dimensionality,
     conversion_factor,
     parse_unit,
@@ -116,8 +118,10 @@ def _defined_names():
 
 def test_definitions_are_listed():
     names = _defined_names()
-    for n in ["t", "tonne", "kt", "Mt", "yr", "a", "%", "percent", "vehicle", "short_ton"]:
+    for n in ["t", "tonne", "kt", "Mt", "yr", "a", "%", "percent", "short_ton"]:
         assert n in names
+    # counting units belong to the model that needs them, not to the core
+    assert "vehicle" not in names
 
 
 def _is_counting(name):
@@ -238,3 +242,29 @@ def test_unit_string_keeps_powers_and_round_trips() -> None:
         assert "  " not in written, written
         assert parse_unit(written) == parse_unit(text), (text, written)
     assert unit_string("t**2/yr**2") == "t^2/yr^2"
+
+
+def test_the_registry_is_the_package_own():
+    """Importing mfa changes nothing for other pint users in the process (issue 9)."""
+    import subprocess
+    import sys
+
+    code = ("import pint; before = pint.get_application_registry(); import mfa.core.units, "
+            "mfa.models.neodymium; assert pint.get_application_registry() is before; "
+            "assert str(pint.get_application_registry()('kt').dimensionality) == "
+            "'[length] / [time]'; print('ok')")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert out.returncode == 0 and out.stdout.strip() == "ok", out.stderr
+
+
+def test_define_units_adds_and_guards():
+    assert define_units(["widget_i9 = [widget_i9] = wdg_i9"], source="test") == ["widget_i9"]
+    assert str(parse_unit("kg/wdg_i9").dimensionality) == "[mass] / [widget_i9]"
+    assert define_units(["widget_i9 = [widget_i9] = wdg_i9"], source="test") == []  # same: fine
+    with pytest.raises(UnitError, match=r"other: unit 'widget_i9' is already defined as "
+                       r"'widget_i9 = \[widget_i9\] = wdg_i9' by test"):
+        define_units(["widget_i9 = 3 * kg"], source="other")
+    with pytest.raises(UnitError, match=r"unit 'kilotonne' is defined by the package"):
+        define_units(["kilotonne = 5 * kg"], source="other")
+    with pytest.raises(UnitError, match=r"cannot read unit definition 'nonsense'"):
+        define_units(["nonsense"], source="x")

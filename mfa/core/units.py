@@ -1,23 +1,34 @@
-"""One pint unit registry for the whole package, and helpers used at the boundaries.
+"""The package's pint unit registry, and helpers used at the boundaries.
 
 Inside the model every number is a plain float64 in one unit system: mass in tonnes
 (``t``), flows in tonnes per year (``t/yr``), time in years (``yr``). Units live in pint only
 at the edges: when parameters are loaded, when a public function receives an xarray object,
 and in the ``attrs["units"]`` of results.
 
-Two traps are closed here:
+Traps closed here:
 
 * pint's default ``kt`` is the *knot* (a speed), so ``"kt/yr"`` would parse as an
   acceleration. In this registry ``kt`` is the kilotonne (and ``Mt`` the megatonne).
-* Counting units for the demand drivers are their own base dimensions: ``vehicle``
-  ([vehicle]) and ``unit`` ([item]), so ``vehicle/yr * kg/vehicle`` is ``kg/yr`` and
-  ``kg/MW * vehicle/yr`` is not a mass flow.
+* ``ton``, ``kiloton`` ... are US short tons in pint: rejected as ambiguous.
+
+The registry is the package's own: it is not made pint's application registry, so other code
+in the same process (pint-xarray, flodym, user code) keeps pint's defaults. Quantities from
+another registry are read by their unit names.
+
+Units that belong to a model (counting units such as ``vehicle``, each its own dimension so
+that ``kg/vehicle * MW/yr`` is never a mass flow) are added by the model or by its data
+(``[units]`` in ``model.toml``) through :func:`define_units`.
+
+Parsing pint's default definitions is cached on disk (pint's ``cache_folder=":auto:"``), which
+takes about 0.1 s off every start; without a writable cache folder the registry is built
+without it.
 """
 
 from __future__ import annotations
 
 import functools
 import re
+from collections.abc import Iterable
 from typing import Any
 
 import numpy as np
@@ -29,6 +40,7 @@ from mfa.core.errors import MfaError
 __all__ = [
     "ureg",
     "DEFINITIONS",
+    "define_units",
     "AMBIGUOUS_UNITS",
     "Quantity",
     "UnitError",
@@ -51,17 +63,22 @@ DEFINITIONS: tuple[str, ...] = (
     # Its own name, so that an explicit `short_ton` is told apart from the ambiguous `ton`
     # (in stock pint `short_ton` is an alias of `ton`); same value as stock pint's.
     "short_ton = 2e3 * pound",
-    # Counting units for drivers. Each is its own dimension, so they never mix silently.
-    "vehicle = [vehicle] = vehicle = veh",
-    "unit = [item] = unit = units",
-    "turbine = [turbine] = turbine",
     # Years: the Julian year (365.25 d), written `yr` (as in stock pint). The model only uses
     # whole years, so the length of a year never enters a t <-> t/yr conversion.
     "year = 365.25 * day = yr = a = julian_year",
     "percent = 0.01 = %",
 )
 
-ureg = pint.UnitRegistry(on_redefinition="ignore", cache_folder=None)
+
+
+def _new_registry() -> pint.UnitRegistry:
+    try:
+        return pint.UnitRegistry(on_redefinition="ignore", cache_folder=":auto:")
+    except Exception:  # pragma: no cover - no writable cache folder (read-only home...)
+        return pint.UnitRegistry(on_redefinition="ignore", cache_folder=None)
+
+
+ureg = _new_registry()
 for _definition in DEFINITIONS:
     ureg.define(_definition)
 # Kept away from the knot, whatever pint version runs: fail loudly at import if not.
@@ -75,7 +92,6 @@ AMBIGUOUS_UNITS: dict[str, str] = {
 }
 
 Quantity = ureg.Quantity
-pint.set_application_registry(ureg)
 
 
 class UnitError(MfaError):
@@ -88,11 +104,63 @@ CANONICAL: dict[str, str] = {
     "mass_flow": "t/yr",
     "time": "yr",
     "share": "1",
-    "mass_per_vehicle": "kg/vehicle",
-    "mass_per_power": "kg/MW",
-    "vehicle_flow": "vehicle/yr",
-    "power_flow": "MW/yr",
 }
+
+
+#: Units added by :func:`define_units`: name -> (definition, who asked).
+_DEFINED: dict[str, tuple[str, str]] = {}
+
+
+def define_units(definitions: Iterable[str], *, source: str = "define_units") -> list[str]:
+    """Add unit definitions (pint syntax) to the package registry, e.g. a model's counting units.
+
+    A definition may replace one of pint's defaults (``unit`` is a micro-nit in pint; a model
+    may make it a counting unit). Defining again a name that a model or data set already
+    defined is accepted only with the same definition, so that two models cannot give one
+    name two meanings.
+
+    Parameters
+    ----------
+    definitions : iterable of str
+        Pint definitions, e.g. ``"vehicle = [vehicle] = veh"`` (a new base dimension) or
+        ``"turbine_set = 3 * turbine"``.
+    source : str
+        Who asks (a file or model name), for error messages.
+
+    Returns
+    -------
+    list of str
+        The names newly defined.
+
+    Raises
+    ------
+    UnitError
+        For a definition pint cannot read, one that changes a package unit (:data:`DEFINITIONS`),
+        or one that conflicts with an earlier :func:`define_units` call.
+    """
+    added = []
+    own = {d.split("=", 1)[0].strip() for d in DEFINITIONS}
+    for text in definitions:
+        text = " ".join(str(text).split())
+        name = text.split("=", 1)[0].strip()
+        if not name or "=" not in text:
+            raise UnitError(f"{source}: cannot read unit definition {text!r} (expected 'name = ...')")
+        if name in own:
+            raise UnitError(f"{source}: unit {name!r} is defined by the package; choose another name")
+        if name in _DEFINED:
+            earlier, who = _DEFINED[name]
+            if earlier != text:
+                raise UnitError(f"{source}: unit {name!r} is already defined as {earlier!r} by "
+                                f"{who}; choose another name")
+            continue
+        try:
+            ureg.define(text)
+        except Exception as exc:  # pint raises several kinds of errors
+            raise UnitError(f"{source}: cannot define unit {text!r} ({exc})") from None
+        _DEFINED[name] = (text, source)
+        _ambiguous_word.cache_clear()
+        added.append(name)
+    return added
 
 
 def parse_unit(unit: str | pint.Unit, name: str = "value") -> pint.Unit:

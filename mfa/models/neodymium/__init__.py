@@ -57,9 +57,19 @@ from mfa.core.errors import MfaError, ParameterError, ScenarioError, SecondaryEx
 from mfa.core.lifetimes import Normal
 from mfa.core.stocks import inflow_driven
 from mfa.core.system import Flow, ProcessSystem, Stock
-from mfa.core.units import UnitError, conversion_factor, parse_unit
+from mfa.core.units import UnitError, conversion_factor, define_units, parse_unit
 from mfa.data.params import ParameterSet
 from mfa.io import provenance_attrs
+
+#: Counting units of the Nd drivers, each its own dimension so that they never mix silently
+#: (``kg/MW * vehicle/yr`` is not a mass flow). The default data declare them too
+#: (``[units]`` in ``params/model.toml``).
+UNITS: tuple[str, ...] = (
+    "vehicle = [vehicle] = vehicle = veh",
+    "unit = [item] = unit = units",
+    "turbine = [turbine] = turbine",
+)
+define_units(UNITS, source="model 'neodymium'")
 
 __all__ = [
     "EV_PRODUCTS",

@@ -10,9 +10,9 @@ import xarray as xr
 import mfa.models.neodymium  # noqa: F401  (defines the Nd counting units used below)
 from mfa.core.units import (
     UnitError,
-    define_units,
     check_dimensionality,
     conversion_factor,
+    define_units,
     parse_unit,
     to_canonical,
     unit_string,

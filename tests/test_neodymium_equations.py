@@ -101,8 +101,9 @@ def test_no_recycling_means_nothing_avoided(values):
 
 def test_leak_in_a_flow_is_caught(values, monkeypatch):
     import mfa.models.neodymium as nd
+    import mfa.models.neodymium.simulation as chain
 
-    original = nd._chain
+    original = chain.supply_chain
 
     def leaky(*args, **kwargs):
         out = original(*args, **kwargs)
@@ -111,7 +112,7 @@ def test_leak_in_a_flow_is_caught(values, monkeypatch):
             ~((f["time"] == 2010) & (f["region"] == "Japan")), f * 0.5)
         return out
 
-    monkeypatch.setattr(nd, "_chain", leaky)
+    monkeypatch.setattr(chain, "supply_chain", leaky)
     with pytest.raises(MassBalanceError, match=r"process 'metal', year 2010, region 'Japan'.* t/yr"):
         nd.simulate(values)
 

@@ -177,14 +177,14 @@ def test_dask_threaded_and_distributed_equal_numpy(params, ens):
 
 
 def test_per_sample_mass_balance_check_names_the_sample(params, monkeypatch):
-    import mfa.models.neodymium as nd
+    import mfa.models.neodymium.simulation as nd
 
     u = U.draw_quantiles(0, FACTORS, 0, 3)
     vals = U.sample_values(params, u, FACTORS, sample=[10, 11, 12])
     with np.errstate(all="ignore"):
         ok = simulate(vals)
     assert ok["mass_balance_residual"].sizes["sample"] == 3
-    original = nd._chain
+    original = nd.supply_chain
 
     def leaky(*args, **kwargs):
         out = original(*args, **kwargs)
@@ -193,7 +193,7 @@ def test_per_sample_mass_balance_check_names_the_sample(params, monkeypatch):
         out["flows"]["flow_mining_losses"] = f + 5.0 * hit
         return out
 
-    monkeypatch.setattr(nd, "_chain", leaky)
+    monkeypatch.setattr(nd, "supply_chain", leaky)
     with pytest.raises(MassBalanceError,
                        match=r"process 'mining', year 2030, region 'China', sample 11:"):
         simulate(vals)

@@ -1,0 +1,152 @@
+"""The relations of the neodymium model, one per function, each with its source.
+
+All quantities are Nd element mass: flows in t/yr, stocks in t. Arguments are plain-number
+xarray objects already in the units the relation assumes (:data:`~.structure.PARAMETER_UNITS`;
+:func:`~.simulation.simulate` converts parameters first); they broadcast over any dim, so one
+call covers every year, region, product and Monte Carlo sample. Source keys refer to
+``params/sources.csv``; the data behind each parameter are described in ``docs/model/data.md``.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import xarray as xr
+
+from mfa.core.lifetimes import Normal
+from mfa.core.stocks import inflow_driven
+
+__all__ = [
+    "alloy_for_magnets",
+    "collected_end_of_life",
+    "concentrate_for_oxide",
+    "in_use_and_end_of_life",
+    "nd_in_products",
+    "new_scrap",
+    "ore_for_concentrate",
+    "oxide_for_metal",
+    "primary_oxide",
+    "recovered_from_end_of_life",
+    "recovered_from_new_scrap",
+    "secondary_surplus",
+]
+
+
+def nd_in_products(*factors: xr.DataArray, unit_factor: float = 1.0) -> xr.DataArray:
+    """Nd in new products [t/yr] as the product of activity and intensity factors.
+
+    EVs: ``sales [vehicle/yr] × PM-motor share [1] × NdFeB per vehicle [kg/vehicle] × Nd share
+    of NdFeB [1]`` (sales: IEA Global EV Outlook 2025 data, ``iea-gevo2025-data``; PM share:
+    ERMA 2021; magnet mass and Nd share: Yang et al. 2017, doi:10.1007/s40831-016-0090-4).
+    Wind: ``additions [MW/yr] × PM-generator share × NdFeB per MW [kg/MW] × Nd share`` (IRENA
+    2024 via OWID; Heim & Vander Wal 2023, doi:10.3390/min13101274). Other uses: world Nd in
+    new products [t/yr] × regional use share [1] (``assumption-nd-other-demand``).
+
+    Parameters
+    ----------
+    *factors : xarray.DataArray
+        The factors, multiplied in the order given (broadcast by dim name).
+    unit_factor : float
+        Conversion of the product of the factors' units to t/yr (e.g. kg → t: 1e-3).
+    """
+    out = factors[0]
+    for f in factors[1:]:
+        out = out * f
+    return out * unit_factor
+
+
+def in_use_and_end_of_life(
+    nd_in_new_products: xr.DataArray, lifetime_mean: xr.DataArray, lifetime_sd: xr.DataArray
+) -> tuple[xr.DataArray, xr.DataArray]:
+    """In-use stock [t] and end-of-life outflow [t/yr] of products put into use.
+
+    An inflow-driven dynamic stock model (Müller 2006, doi:10.1016/j.ecolecon.2005.09.025;
+    flodym's discretisation: inflow at mid-year) with a normal lifetime per product (lifetimes:
+    ``pmbusch-dmfa`` for EVs, ``cawindmfa`` for wind, ``yang-2017`` for electronics).
+
+    Returns
+    -------
+    stock, outflow : xarray.DataArray
+        ``in_use_stock`` [t] at the end of each year and ``eol_outflow`` [t/yr].
+    """
+    dsm = inflow_driven(nd_in_new_products, Normal(mean=lifetime_mean, sd=lifetime_sd))
+    return dsm["stock"], dsm["outflow"]
+
+
+def alloy_for_magnets(magnets: xr.DataArray, scrap_rate: xr.DataArray) -> xr.DataArray:
+    """Nd in alloy entering magnet making [t/yr]: ``magnets / (1 - scrap_rate)``.
+
+    A share ``scrap_rate`` of the alloy becomes new (manufacturing) scrap: swarf and rejects are
+    20-30 % of sintered NdFeB feedstock (Roskill, ``roskill-swarf``; Argus 2025: 25-30 % of
+    China's magnet output, ``argus-2025-recycling``). Finished magnets go into products
+    without further loss (assumption).
+    """
+    return magnets / (1.0 - scrap_rate)
+
+
+def new_scrap(alloy: xr.DataArray, scrap_rate: xr.DataArray) -> xr.DataArray:
+    """Nd in new scrap from magnet making [t/yr]: ``alloy × scrap_rate`` (as above)."""
+    return alloy * scrap_rate
+
+
+def oxide_for_metal(alloy: xr.DataArray, yield_metal: xr.DataArray) -> xr.DataArray:
+    """Nd oxide reduced to metal and alloy [t/yr]: ``alloy / yield_metal``.
+
+    About 20 % of the Nd is lost from oxide to metal (Heim & Vander Wal 2023, ``heim-2023``).
+    """
+    return alloy / yield_metal
+
+
+def recovered_from_new_scrap(
+    scrap: xr.DataArray, recycling_rate: xr.DataArray, recovery_yield: xr.DataArray
+) -> xr.DataArray:
+    """Nd recovered as oxide from new scrap [t/yr]: ``scrap × rate × yield``.
+
+    Most new scrap is recycled in China (Argus 2025: 31,730 t PrNd oxide from NdFeB scrap in
+    2023, ``argus-2025-recycling``); rate and yield are assumptions with ranges.
+    """
+    return scrap * (recycling_rate * recovery_yield)
+
+
+def collected_end_of_life(eol: xr.DataArray, collection_rate: xr.DataArray) -> xr.DataArray:
+    """Nd in end-of-life products collected for recovery [t/yr]: ``eol × collection_rate``.
+
+    End-of-life recycling of rare earths is below 1 % (UNEP 2011, ``unep-2011``).
+    """
+    return eol * collection_rate
+
+
+def recovered_from_end_of_life(collected: xr.DataArray, recycling_yield: xr.DataArray
+                               ) -> xr.DataArray:
+    """Nd recovered as oxide from collected end-of-life products [t/yr]: ``collected × yield``."""
+    return collected * recycling_yield
+
+
+def primary_oxide(demand: xr.DataArray, secondary: xr.DataArray) -> xr.DataArray:
+    """Separated oxide that must come from ore [t/yr]: ``max(demand - secondary, 0)``.
+
+    Secondary Nd displaces primary oxide one to one at the oxide stage (it re-enters as oxide
+    after hydrometallurgical recovery); secondary supply beyond demand is stockpiled
+    (:func:`secondary_surplus`).
+    """
+    return np.maximum(demand - secondary, 0.0)
+
+
+def secondary_surplus(demand: xr.DataArray, secondary: xr.DataArray) -> xr.DataArray:
+    """Secondary Nd in excess of demand, stockpiled [t/yr]: ``max(secondary - demand, 0)``."""
+    return np.maximum(secondary - demand, 0.0)
+
+
+def concentrate_for_oxide(oxide: xr.DataArray, yield_separation: xr.DataArray) -> xr.DataArray:
+    """Nd in concentrate consumed by separation [t/yr]: ``oxide / yield_separation``.
+
+    Separation and refining recover 85-97 % of the Nd (assumption with range).
+    """
+    return oxide / yield_separation
+
+
+def ore_for_concentrate(concentrate: xr.DataArray, yield_mining: xr.DataArray) -> xr.DataArray:
+    """Nd in ore mined [t/yr]: ``concentrate / yield_mining``.
+
+    Beneficiation recovers 50-85 % of the Nd in ore into concentrate (assumption with range).
+    """
+    return concentrate / yield_mining

@@ -1,0 +1,389 @@
+"""The neodymium model chain: parameters -> Nd in new products -> stocks -> supply chain.
+
+:func:`simulate` chains the relations of :mod:`.equations` (as pvlib's ModelChain does) and
+returns every flow, stock and indicator with units, after checking the mass balance of every
+process.
+"""
+
+from __future__ import annotations
+
+import warnings
+
+import numpy as np
+import xarray as xr
+
+from mfa.analysis import indicators
+from mfa.core.errors import MfaError, ParameterError, SecondaryExceedsDemandWarning
+from mfa.core.units import UnitError, conversion_factor, parse_unit
+from mfa.data.params import ParameterSet
+from mfa.models.neodymium.equations import (
+    alloy_for_magnets,
+    collected_end_of_life,
+    concentrate_for_oxide,
+    in_use_and_end_of_life,
+    nd_in_products,
+    new_scrap,
+    ore_for_concentrate,
+    oxide_for_metal,
+    primary_oxide,
+    recovered_from_end_of_life,
+    recovered_from_new_scrap,
+    secondary_surplus,
+)
+from mfa.models.neodymium.structure import (
+    EV_PRODUCTS,
+    FLOWS,
+    MAGNET_PRODUCTS,
+    NON_MAGNET,
+    OTHER_PRODUCTS,
+    PARAMETER_UNITS,
+    RESULT_VARIABLES,
+    STAGES,
+    WIND_PRODUCTS,
+    process_system,
+)
+
+__all__ = [
+    "nd_in_new_products",
+    "simulate",
+    "supply_chain",
+    "without_end_of_life_and_new_scrap_recycling",
+]
+
+#: Parameters multiplied to give Nd in new products [t/yr], by end-use group, and the products.
+_NEW_PRODUCT_TERMS: tuple[tuple[list[str], tuple[str, ...]], ...] = (
+    (["ev_sales", "pm_share", "magnet_per_vehicle", "nd_share_in_magnet"], EV_PRODUCTS),
+    (["wind_additions", "pm_share", "magnet_per_mw", "nd_share_in_magnet"], WIND_PRODUCTS),
+    (["nd_other_demand", "use_region_share"], OTHER_PRODUCTS),
+)
+
+
+def _product_factor(names: list[str], target: str = "t/yr") -> float:
+    """Conversion factor to ``target`` of the product of ``names`` in :data:`PARAMETER_UNITS`."""
+    unit = parse_unit("1")
+    for n in names:
+        unit = unit * parse_unit(PARAMETER_UNITS[n], n)
+    return conversion_factor(unit, target, " × ".join(names))
+
+
+def _in_model_units(values: xr.Dataset, names: list[str], what: str) -> xr.Dataset:
+    """``values`` with the parameters ``names`` converted to :data:`PARAMETER_UNITS`.
+
+    Raises
+    ------
+    ParameterError
+        If ``values`` is not a Dataset or lacks some of ``names`` (all are listed).
+    mfa.core.units.UnitError
+        Naming the parameter, if its units are missing or of the wrong dimensionality.
+    """
+    if not isinstance(values, xr.Dataset):
+        hint = " (ParameterSet.values)" if isinstance(values, ParameterSet) else ""
+        raise ParameterError(
+            f"{what}: values must be an xarray.Dataset of parameter values{hint}, "
+            f"got {type(values).__name__}"
+        )
+    missing = [n for n in names if n not in values.data_vars]
+    if missing:
+        raise ParameterError(f"{what}: values lack parameters {missing}")
+    out = values.copy()
+    for n in names:
+        unit = values[n].attrs.get("units")
+        if unit is None:
+            raise UnitError(f"{what}: parameter {n!r} has no units (set attrs['units'], "
+                            f"e.g. {PARAMETER_UNITS[n]!r})")
+        factor = conversion_factor(unit, PARAMETER_UNITS[n], f"{what}: parameter {n!r}")
+        if factor != 1.0:
+            out[n] = (values[n] * factor).assign_attrs(values[n].attrs)
+        out[n].attrs["units"] = PARAMETER_UNITS[n]
+    return out
+
+
+def nd_in_new_products(values: xr.Dataset) -> xr.DataArray:
+    """Nd in new products put into use, by time, region (of use) and product [t/yr].
+
+    Parameters
+    ----------
+    values : xarray.Dataset
+        Parameter values (``ParameterSet.values``) with units in ``attrs`` (any unit of the
+        dimensionality of :data:`PARAMETER_UNITS`).
+
+    Returns
+    -------
+    xarray.DataArray
+        ``nd_in_new_products`` (time, region, product[, sample]) in t/yr.
+
+    Raises
+    ------
+    ParameterError
+        Missing parameters or values.
+    mfa.core.units.UnitError
+        A parameter without units or in units of the wrong dimensionality.
+    """
+    names = list(dict.fromkeys(n for group, _ in _NEW_PRODUCT_TERMS for n in group))
+    values = _in_model_units(values, names, "nd_in_new_products")
+    ev, wind, other = (nd_in_products(*_factors(values, group, products),
+                                      unit_factor=_product_factor(group))
+                       for group, products in _NEW_PRODUCT_TERMS)
+    out = xr.concat([ev, wind, other], dim="product", coords="minimal", compat="override")
+    out = out.reindex(product=values["product"].values)
+    out = out.transpose("time", "region", "product", ...)
+    if bool(out.isnull().any()):
+        bad = out.isnull().any([d for d in out.dims if d != "product"])
+        raise ParameterError(
+            "nd_in_new_products: missing parameter values for products "
+            f"{list(out['product'].values[bad.values])}"
+        )
+    out.name = "nd_in_new_products"
+    out.attrs = {"units": "t/yr", "long_name": RESULT_VARIABLES["nd_in_new_products"][1]}
+    return out
+
+
+def _factors(values: xr.DataArray, names: list[str], products: tuple[str, ...]
+             ) -> list[xr.DataArray]:
+    """The parameters ``names`` on ``products`` (plain numbers, units dropped)."""
+    out = []
+    for n in names:
+        da = values[n]
+        if "product" in da.dims:
+            da = da.sel(product=list(products))
+        out.append(da.drop_attrs() if hasattr(da, "drop_attrs") else da)
+    return out
+
+
+def without_end_of_life_and_new_scrap_recycling(values: xr.Dataset) -> xr.Dataset:
+    """Scenario transform: the same values with all recycling switched off.
+
+    ``collection_rate`` and ``new_scrap_recycling_rate`` are set to 0; everything else is
+    unchanged. The counterfactual behind ``primary_demand_no_recycling`` and
+    ``primary_demand_avoided``.
+    """
+    out = values.copy()
+    for name in ("collection_rate", "new_scrap_recycling_rate"):
+        out[name] = xr.zeros_like(values[name]).assign_attrs(values[name].attrs)
+    return out
+
+
+def supply_chain(values: xr.Dataset, new: xr.DataArray, eol: xr.DataArray) -> dict:
+    """Supply-chain flows for Nd in new products ``new`` and end-of-life flows ``eol``.
+
+    World totals follow the relations of :mod:`.equations`; each stage's output is then split
+    over regions by ``production_share`` (where the stage runs; secondary Nd arises where it is
+    recycled: end of life in the region of use, new scrap where magnets are made), and each
+    region's net export of a stage's product is its production minus its consumption.
+
+    Returns
+    -------
+    dict
+        ``flows`` (name -> DataArray, t/yr, by region), ``demand``, ``secondary_new_scrap``,
+        ``secondary_eol``, ``surplus`` (world, t/yr), ``production`` and ``consumption``
+        (stage, region; t/yr).
+    """
+    share = values["production_share"]  # (time, region, stage)
+    # The loader accepts sums within 1e-6 of 1; normalise so that trade cancels exactly.
+    share = share / share.sum("region")
+    sig = {s: share.sel(stage=s, drop=True) for s in STAGES}
+    scrap_rate = values["magnet_scrap_rate"]
+
+    M = new.sel(product=list(MAGNET_PRODUCTS)).sum("product").sum("region")
+    N_w = new.sel(product=NON_MAGNET, drop=True).sum("region")
+    A = alloy_for_magnets(M, scrap_rate)
+    scrap = new_scrap(A, scrap_rate)
+    O_m = oxide_for_metal(A, values["yield_metal"])
+    demand = O_m + N_w
+
+    rec_ns_w = recovered_from_new_scrap(scrap, values["new_scrap_recycling_rate"],
+                                        values["new_scrap_recovery_yield"])
+    collected = collected_end_of_life(eol, values["collection_rate"])
+    rec_ns = rec_ns_w * sig["magnet"]                                       # where magnets are made
+    rec_eol = recovered_from_end_of_life(collected, values["recycling_yield"]).sum("product")
+    secondary = rec_ns + rec_eol                                            # (time, region)
+    R = secondary.sum("region")
+
+    P = primary_oxide(demand, R)
+    surplus = secondary_surplus(demand, R)
+    C = concentrate_for_oxide(P, values["yield_separation"])
+    X = ore_for_concentrate(C, values["yield_mining"])
+
+    f: dict[str, xr.DataArray] = {}
+    f["flow_mined"] = X * sig["mining"]
+    f["flow_concentrate"] = C * sig["separation"]        # consumed by separation in r
+    conc_prod = C * sig["mining"]
+    f["flow_mining_losses"] = f["flow_mined"] - conc_prod
+    f["flow_net_export_concentrate"] = conc_prod - f["flow_concentrate"]
+    f["flow_separation_losses"] = (C - P) * sig["separation"]
+    # surplus secondary is stockpiled where it arises, in proportion to secondary supply
+    with np.errstate(invalid="ignore", divide="ignore"):
+        sec_frac = (secondary / R).fillna(0.0)
+    f["flow_stockpile"] = surplus * sec_frac
+    oxide_prod = P * sig["separation"] + secondary - f["flow_stockpile"]
+    f["flow_oxide_to_metal"] = O_m * sig["metal"]
+    f["flow_oxide_to_manufacturing"] = N_w * sig["manufacturing"]
+    f["flow_net_export_oxide"] = oxide_prod - f["flow_oxide_to_metal"] - f["flow_oxide_to_manufacturing"]
+    alloy_prod = A * sig["metal"]
+    f["flow_metal_losses"] = f["flow_oxide_to_metal"] - alloy_prod
+    f["flow_alloy_to_magnet"] = A * sig["magnet"]
+    f["flow_net_export_alloy"] = alloy_prod - f["flow_alloy_to_magnet"]
+    f["flow_new_scrap"] = scrap * sig["magnet"]
+    magnet_prod = M * sig["magnet"]
+    f["flow_magnet_to_manufacturing"] = M * sig["manufacturing"]
+    f["flow_net_export_magnet"] = magnet_prod - f["flow_magnet_to_manufacturing"]
+    products_prod = (M + N_w) * sig["manufacturing"]
+    f["flow_products_to_use"] = new.sum("product")
+    f["flow_net_export_products"] = products_prod - f["flow_products_to_use"]
+    f["flow_eol"] = eol.sum("product")
+    f["flow_collected"] = collected.sum("product")
+    f["flow_eol_losses"] = f["flow_eol"] - f["flow_collected"]
+    f["flow_recycled_new_scrap"] = rec_ns
+    f["flow_recycled_eol"] = rec_eol
+    f["flow_new_scrap_losses"] = f["flow_new_scrap"] - rec_ns
+    f["flow_recycling_losses"] = f["flow_collected"] - rec_eol
+
+    production = xr.concat(
+        xr.broadcast(conc_prod, oxide_prod, alloy_prod, magnet_prod, products_prod), dim="stage"
+    ).assign_coords(stage=list(STAGES))
+    consumption = xr.concat(
+        xr.broadcast(
+            f["flow_concentrate"],
+            f["flow_oxide_to_metal"] + f["flow_oxide_to_manufacturing"],
+            f["flow_alloy_to_magnet"],
+            f["flow_magnet_to_manufacturing"],
+            f["flow_products_to_use"],
+        ),
+        dim="stage",
+    ).assign_coords(stage=list(STAGES))
+    return {
+        "flows": f,
+        "demand": demand,
+        "secondary_new_scrap": rec_ns_w,
+        "secondary_eol": rec_eol.sum("region"),
+        "surplus": surplus,
+        "production": production,
+        "consumption": consumption,
+    }
+
+
+def _check_options(what: str, check: object, rtol: object = 0.0) -> None:
+    """``check`` must be a bool and ``rtol`` a finite number >= 0 (MfaError otherwise)."""
+    if not isinstance(check, (bool, np.bool_)):
+        raise MfaError(f"{what}: check must be True or False, got {check!r}")
+    if (isinstance(rtol, (bool, np.bool_)) or not isinstance(rtol, (int, float, np.number))
+            or not np.isfinite(rtol) or rtol < 0):
+        raise MfaError(f"{what}: rtol must be a number >= 0, got {rtol!r}")
+
+
+def _check_coords(values: xr.Dataset, what: str) -> None:
+    """The dims the equations index by label must be there, with the labels they use."""
+    needed = {"time": (), "region": (), "product": EV_PRODUCTS + WIND_PRODUCTS + OTHER_PRODUCTS,
+              "stage": STAGES}
+    for dim, labels in needed.items():
+        if dim not in values.coords:
+            raise ParameterError(f"{what}: values lack the coordinate {dim!r}")
+        lacking = [x for x in labels if x not in set(values[dim].values.tolist())]
+        if lacking:
+            raise ParameterError(f"{what}: the {dim!r} labels of values lack {lacking}")
+
+
+def simulate(values: xr.Dataset, *, check: bool = True, rtol: float = 1e-9) -> xr.Dataset:
+    """Run the Nd model on parameter values.
+
+    Parameters
+    ----------
+    values : xarray.Dataset
+        Interpolated parameter values (``ParameterSet.values``): every parameter of
+        :data:`PARAMETER_UNITS`, with units in ``attrs["units"]`` (any unit of the same
+        dimensionality; converted to :data:`PARAMETER_UNITS` first), coordinates ``time``,
+        ``region``, ``product`` and ``stage``. Any parameter may carry an extra ``sample``
+        dimension (Monte Carlo); the whole computation broadcasts over it.
+    check : bool
+        Check the mass balance of every process and that no flow but the net exports
+        (:data:`SIGNED_FLOWS`) is negative (raises :class:`mfa.core.errors.MassBalanceError`).
+    rtol : float
+        Relative tolerance of the mass-balance check, against each process's throughput
+        (plus an absolute 1e-6 t/yr).
+
+    Returns
+    -------
+    xarray.Dataset
+        The result variables of :data:`RESULT_VARIABLES` and the flows of ``FLOWS``.
+
+    Raises
+    ------
+    ParameterError
+        ``values`` is not a Dataset, lacks parameters, coordinates or labels.
+    mfa.core.units.UnitError
+        A parameter without units or with units of the wrong dimensionality.
+    MfaError
+        ``check`` is not a bool or ``rtol`` not a number >= 0.
+    MassBalanceError
+        A process does not balance or a flow is negative (only with ``check=True``).
+
+    Warns
+    -----
+    SecondaryExceedsDemandWarning
+        Secondary Nd exceeds total demand in some year: the excess is stockpiled.
+    """
+    _check_options("simulate", check, rtol)
+    values = _in_model_units(values, list(PARAMETER_UNITS), "simulate")
+    _check_coords(values, "simulate")
+    new = nd_in_new_products(values)
+    stock, eol = in_use_and_end_of_life(new, values["lifetime_mean"], values["lifetime_sd"])
+
+    chain = supply_chain(values, new, eol)
+    ref = supply_chain(without_end_of_life_and_new_scrap_recycling(values), new, eol)
+    if bool((chain["surplus"] > 0).any()):
+        years = chain["surplus"]["time"].values[(chain["surplus"] > 0).any(
+            [d for d in chain["surplus"].dims if d != "time"]).values]
+        warnings.warn(
+            f"secondary Nd exceeds total demand in {years.tolist()}: the excess is stockpiled "
+            "(flow_stockpile)",
+            SecondaryExceedsDemandWarning,
+            stacklevel=2,
+        )
+    flows = chain["flows"]
+    ds = xr.Dataset()
+    ds["nd_in_new_products"] = new
+    ds["in_use_stock"] = stock
+    ds["eol_outflow"] = eol
+    ds["total_demand"] = chain["demand"]
+    ds["primary_demand"] = chain["flows"]["flow_mined"]
+    ds["secondary_supply"] = xr.concat(
+        xr.broadcast(chain["secondary_new_scrap"], chain["secondary_eol"]), dim="source"
+    ).assign_coords(source=["new_scrap", "end_of_life"])
+    primary_w = chain["flows"]["flow_mined"].sum("region").assign_attrs(units="t/yr")
+    ds["primary_demand_no_recycling"] = ref["flows"]["flow_mined"].sum("region").assign_attrs(units="t/yr")
+    ds["primary_demand_avoided"] = indicators.avoided(ds["primary_demand_no_recycling"], primary_w)
+    ds["recycling_input_rate"] = indicators.recycling_input_rate(
+        ds["secondary_supply"].sum("source").assign_attrs(units="t/yr"),
+        chain["demand"].assign_attrs(units="t/yr"))
+    prod = chain["production"].assign_attrs(units="t/yr")
+    cons = chain["consumption"].assign_attrs(units="t/yr")
+    ds["production"] = prod
+    ds["consumption"] = cons
+    ds["production_share"] = indicators.production_share(prod)
+    ds["hhi"] = indicators.hhi(ds["production_share"])
+    ds["import_reliance"] = indicators.import_reliance(prod, cons)
+    ds["secondary_stockpile_addition"] = chain["surplus"]
+    system_values = {name: da.assign_attrs(units="t/yr") for name, da in flows.items()}
+    system_values["in_use_stock"] = stock
+    extra = tuple(sorted({d for da in system_values.values() for d in da.dims}
+                         - {"time", "region", "product"}))
+    if extra:  # every flow carries the extra dims (e.g. sample) so the system can check them
+        holders = {d: next(da for da in system_values.values() if d in da.dims) for d in extra}
+        zero = xr.DataArray(np.zeros([holders[d].sizes[d] for d in extra]), dims=extra,
+                            coords={d: holders[d][d] for d in extra if d in holders[d].coords})
+        system_values = {n: (da + zero).assign_attrs(da.attrs) for n, da in system_values.items()}
+    system = process_system(extra)
+    system_ds = system.to_dataset(system_values)
+    if check:
+        system.check_balance(system_ds, rtol=rtol)
+    ds = ds.merge(system_ds, compat="override")
+
+    for name, (units, long_name) in RESULT_VARIABLES.items():
+        ds[name].attrs.update({"units": units, "long_name": long_name})
+    for name, (_, _, long_name) in FLOWS.items():
+        ds[name].attrs["long_name"] = long_name
+    ds = ds.transpose("time", ...)
+    ds["time"] = ds["time"].astype("int64")
+    ds.attrs["max_abs_mass_balance_residual"] = system_ds.attrs["max_abs_mass_balance_residual"]
+    ds.attrs["mass_balance_rtol"] = rtol
+    return ds

@@ -1,0 +1,155 @@
+"""Structure of the neodymium model, declared once: products, stages, processes, flows, units.
+
+Everything that draws or checks the topology (the process system and its mass balance, the
+Sankey layout, the docs diagram, the results schema) reads it from here.
+"""
+
+from __future__ import annotations
+
+import functools
+
+from mfa.core.system import Flow, ProcessSystem, Stock
+from mfa.core.units import define_units
+
+__all__ = [
+    "EV_PRODUCTS",
+    "FLOWS",
+    "HEADLINE",
+    "MAGNET_PRODUCTS",
+    "NON_MAGNET",
+    "OTHER_PRODUCTS",
+    "PARAMETER_UNITS",
+    "PROCESSES",
+    "RESULT_VARIABLES",
+    "SIGNED_FLOWS",
+    "STAGES",
+    "UNITS",
+    "WIND_PRODUCTS",
+    "process_system",
+]
+
+#: Counting units of the Nd drivers, each its own dimension so that they never mix silently
+#: (``kg/MW * vehicle/yr`` is not a mass flow). The default data declare them too
+#: (``[units]`` in ``params/model.toml``).
+UNITS: tuple[str, ...] = (
+    "vehicle = [vehicle] = vehicle = veh",
+    "unit = [item] = unit = units",
+    "turbine = [turbine] = turbine",
+)
+define_units(UNITS, source="model 'neodymium'")
+
+EV_PRODUCTS = ("ev_bev", "ev_phev", "e_two_wheeler")
+WIND_PRODUCTS = ("wind_onshore", "wind_offshore")
+OTHER_PRODUCTS = ("electronics", "industrial_motors", "other_magnets", "non_magnet")
+NON_MAGNET = "non_magnet"
+MAGNET_PRODUCTS = EV_PRODUCTS + WIND_PRODUCTS + ("electronics", "industrial_motors", "other_magnets")
+STAGES = ("mining", "separation", "metal", "magnet", "manufacturing")
+PROCESSES = ("mining", "separation", "metal", "magnet", "manufacturing", "use", "collection",
+             "recycling", "trade")
+
+#: Result variables: name -> (units, long name). Every run returns at least these.
+RESULT_VARIABLES: dict[str, tuple[str, str]] = {
+    "nd_in_new_products": ("t/yr", "Nd in new products put into use, by region of use"),
+    "in_use_stock": ("t", "Nd in products in use (end of year)"),
+    "eol_outflow": ("t/yr", "Nd in products reaching end of life"),
+    "total_demand": ("t/yr", "Nd entering the oxide/metal stage from all sources"),
+    "primary_demand": ("t/yr", "Nd that must be mined (in ore), by mining region"),
+    "secondary_supply": ("t/yr", "Recycled Nd returned to the oxide stage, by source"),
+    "primary_demand_no_recycling": ("t/yr", "Mined Nd of the same scenario with all recycling off"),
+    "primary_demand_avoided": ("t/yr", "Mined Nd avoided by recycling (no-recycling minus this)"),
+    "recycling_input_rate": ("1", "Secondary Nd / (primary + secondary) at the oxide stage"),
+    "production": ("t/yr", "Nd output of each stage by region where it is produced"),
+    "consumption": ("t/yr", "Nd input of each stage's product by region where it is used"),
+    "production_share": ("1", "Share of each stage's output produced in a region"),
+    "hhi": ("1", "Herfindahl-Hirschman index of each stage over the model regions"),
+    "import_reliance": ("1", "Net imports / consumption of each stage's product by region"),
+    "secondary_stockpile_addition": ("t/yr", "Secondary Nd in excess of demand, stockpiled"),
+    "mass_balance_residual": ("t/yr", "Inputs - outputs - stock change, by process and region"),
+    "mass_balance_residual_total": ("t/yr", "Inputs - outputs - stock change, summed over regions"),
+}
+
+#: Result variables summarised by default (Monte Carlo world totals, Sobol outputs).
+HEADLINE: tuple[str, ...] = ("primary_demand", "primary_demand_avoided", "total_demand",
+                             "secondary_supply", "in_use_stock", "eol_outflow")
+
+# name: (source process, target process, long name)
+FLOWS: dict[str, tuple[str, str, str]] = {
+    "flow_mined": ("environment", "mining", "Nd in ore mined"),
+    "flow_mining_losses": ("mining", "environment", "Nd lost in mining and beneficiation (tailings)"),
+    "flow_concentrate": ("mining", "separation", "Nd in concentrate (consumed by separation)"),
+    "flow_separation_losses": ("separation", "environment", "Nd lost in separation/refining"),
+    "flow_oxide_to_metal": ("separation", "metal", "Nd oxide to metal and alloy making"),
+    "flow_oxide_to_manufacturing": ("separation", "manufacturing", "Nd oxide to non-magnet uses"),
+    "flow_metal_losses": ("metal", "environment", "Nd lost in oxide-to-metal reduction"),
+    "flow_alloy_to_magnet": ("metal", "magnet", "Nd in alloy to magnet making"),
+    "flow_new_scrap": ("magnet", "recycling", "Nd in new (manufacturing) scrap"),
+    "flow_magnet_to_manufacturing": ("magnet", "manufacturing", "Nd in magnets to product making"),
+    "flow_products_to_use": ("manufacturing", "use", "Nd in new products put into use"),
+    "flow_eol": ("use", "collection", "Nd in end-of-life products"),
+    "flow_collected": ("collection", "recycling", "Nd in end-of-life products collected for recovery"),
+    "flow_eol_losses": ("collection", "environment", "Nd in end-of-life products not collected"),
+    "flow_recycled_new_scrap": ("recycling", "separation", "Nd recovered from new scrap"),
+    "flow_recycled_eol": ("recycling", "separation", "Nd recovered from end-of-life products"),
+    "flow_new_scrap_losses": ("recycling", "environment", "New-scrap Nd not recovered"),
+    "flow_recycling_losses": ("recycling", "environment", "Collected end-of-life Nd not recovered"),
+    "flow_stockpile": ("separation", "environment", "Secondary Nd in excess of demand (stockpiled)"),
+    "flow_net_export_concentrate": ("mining", "trade", "Net export of concentrate"),
+    "flow_net_export_oxide": ("separation", "trade", "Net export of oxide"),
+    "flow_net_export_alloy": ("metal", "trade", "Net export of metal/alloy"),
+    "flow_net_export_magnet": ("magnet", "trade", "Net export of magnets"),
+    "flow_net_export_products": ("manufacturing", "trade", "Net export of Nd in products"),
+}
+
+#: Flows that may be negative: a region's net export of a stage's product to the pooled
+#: ``trade`` process is negative where the region is a net importer. Every other flow is >= 0.
+SIGNED_FLOWS: frozenset[str] = frozenset(n for n in FLOWS if n.startswith("flow_net_export_"))
+
+#: The unit each equation assumes for each parameter it reads. :func:`simulate` converts the
+#: values it is given (``attrs["units"]``) to these units first, so a yield written in % or a
+#: magnet mass in g/vehicle gives the same result as in 1 or kg/vehicle.
+PARAMETER_UNITS: dict[str, str] = {
+    "ev_sales": "vehicle/yr",
+    "wind_additions": "MW/yr",
+    "pm_share": "1",
+    "magnet_per_vehicle": "kg/vehicle",
+    "magnet_per_mw": "kg/MW",
+    "nd_share_in_magnet": "1",
+    "nd_other_demand": "t/yr",
+    "use_region_share": "1",
+    "lifetime_mean": "yr",
+    "lifetime_sd": "yr",
+    "yield_mining": "1",
+    "yield_separation": "1",
+    "yield_metal": "1",
+    "magnet_scrap_rate": "1",
+    "new_scrap_recycling_rate": "1",
+    "new_scrap_recovery_yield": "1",
+    "collection_rate": "1",
+    "recycling_yield": "1",
+    "production_share": "1",
+}
+
+@functools.lru_cache(maxsize=8)
+def process_system(extra_dims: tuple[str, ...] = ()) -> ProcessSystem:
+    """The Nd process system: every flow of ``FLOWS`` by (time, region) and the in-use stock.
+
+    Regional processes balance per region; ``trade`` receives each region's net exports of every
+    stage's product and balances over the sum of regions (net exports cancel worldwide). The
+    net exports are the only flows that may be negative (:data:`SIGNED_FLOWS`).
+
+    Parameters
+    ----------
+    extra_dims : tuple of str
+        Further dims every flow and stock carries (e.g. ``("sample",)`` for Monte Carlo); the
+        mass balance is checked for each of their labels separately.
+    """
+    return ProcessSystem(
+        "neodymium",
+        processes=list(PROCESSES),
+        flows=[Flow(name, src, dst, ("time", "region", *extra_dims), signed=name in SIGNED_FLOWS)
+               for name, (src, dst, _) in FLOWS.items()],
+        stocks=[Stock("in_use_stock", "use", ("time", "region", "product", *extra_dims))],
+        boundary=("environment",),
+        pooled=("trade",),
+        kept_dims=extra_dims,
+    )

@@ -531,3 +531,58 @@ def test_signed_must_be_a_bool():
     with pytest.raises(MfaError, match="signed must be True or False"):
         Flow("f", "a", "b", signed="yes")  # type: ignore[arg-type]
     assert Flow("f", "a", "b", signed=True).signed and not Flow("f", "a", "b").signed
+
+
+# ------------------------------------------------------------------------------------------
+# Generic place dim and kept-dim broadcasting (issue 9: no dim name special-cased)
+# ------------------------------------------------------------------------------------------
+def _two_country_values(leak: float = 0.0, sample: bool = False):
+    c = {"time": [2000, 2001], "country": ["A", "B"]}
+    inflow = xr.DataArray([[2.0, 1.0], [2.0, 1.0]], coords=c, dims=("time", "country"),
+                          attrs={"units": "t/yr"})
+    out = (inflow - xr.DataArray([[0.0, leak], [0.0, 0.0]], coords=c, dims=("time", "country"))
+           ).assign_attrs(units="t/yr")
+    if sample:
+        out = (out * xr.DataArray([1.0, 1.0, 1.0], coords={"sample": [0, 1, 2]}, dims="sample")
+               ).assign_attrs(units="t/yr")
+    return {"in": inflow, "out": out}
+
+
+def _country_system(region_dim, kept=()):
+    dims = ("time", "country", *kept)
+    return ProcessSystem("countries", ["plant"],
+                         [Flow("in", "environment", "plant", dims),
+                          Flow("out", "plant", "environment", dims)],
+                         region_dim=region_dim, kept_dims=kept)
+
+
+def test_place_dim_is_a_parameter():
+    system = _country_system("country")
+    assert system.regional == {"plant": True}
+    ds = system.to_dataset(_two_country_values())
+    assert ds["mass_balance_residual"].dims == ("time", "process", "country")
+    with pytest.raises(MassBalanceError, match=r"process 'plant', year 2000, country 'B':"):
+        system.check_balance(_two_country_values(leak=0.5))
+
+
+def test_without_place_dim_processes_balance_in_total():
+    system = _country_system(None)
+    assert system.regional == {"plant": False}
+    with pytest.raises(MassBalanceError, match=r"process 'plant', year 2000, whole system:"):
+        system.check_balance(_two_country_values(leak=0.5))
+
+
+def test_kept_dims_are_broadcast_by_the_system():
+    system = _country_system("country", kept=("sample",))
+    values = _two_country_values(sample=True)  # `in` has no sample dim: same in every sample
+    ds = system.to_dataset(values)
+    assert ds["in"].dims == ("time", "country", "sample")
+    np.testing.assert_array_equal(ds["in"].isel(sample=2).values, values["in"].values)
+    system.check_balance(ds)
+    with pytest.raises(MassBalanceError, match=r"country 'B', sample \d"):
+        system.check_balance(_two_country_values(leak=0.5, sample=True))
+
+
+def test_bad_place_dim_is_refused():
+    with pytest.raises(MfaError, match="region_dim must be a dim name or None"):
+        _country_system("")

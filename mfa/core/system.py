@@ -214,7 +214,13 @@ class ProcessSystem:
         ``region``: e.g. a trade pool, whose regional net exports must cancel worldwide.
     kept_dims : sequence of str, optional
         Further dims kept in the residuals and checked cell by cell instead of summed, e.g.
-        ``("sample",)`` for a Monte Carlo ensemble. Every flow and stock must carry them.
+        ``("sample",)`` for a Monte Carlo ensemble. Every flow and stock must carry them; a
+        flow or stock computed without them (a parameter without a ``sample`` dim) is broadcast
+        over them by :meth:`to_dataset`.
+    region_dim : str or None, optional
+        The dim of places (default ``"region"``): a process whose flows and stocks all carry it
+        is balanced place by place; the others (and ``pooled`` ones) over the sum of places.
+        ``None``: every process is balanced over all its dims summed.
 
     Raises
     ------
@@ -232,6 +238,7 @@ class ProcessSystem:
         boundary: Sequence[str] = ("environment",),
         pooled: Sequence[str] = (),
         kept_dims: Sequence[str] = (),
+        region_dim: str | None = "region",
     ) -> None:
         if isinstance(processes, str) or isinstance(boundary, str):
             raise MfaError(f"system {name!r}: processes and boundary must be sequences of names")
@@ -249,8 +256,14 @@ class ProcessSystem:
         dup = _duplicates(procs) + _duplicates(list(self.boundary))
         if dup:
             raise MfaError(f"system {name!r}: process declared twice: {', '.join(map(repr, dup))}")
+        if region_dim is not None and (not isinstance(region_dim, str) or not region_dim):
+            raise MfaError(f"system {name!r}: region_dim must be a dim name or None, got "
+                           f"{region_dim!r}")
+        #: The dim of places along which processes are balanced (or None).
+        self.region_dim: str | None = region_dim
+        rd = region_dim or "region"
         self.kept_dims: tuple[str, ...] = tuple(kept_dims)
-        bad_kept = [d for d in self.kept_dims if d in ("time", "region")]
+        bad_kept = [d for d in self.kept_dims if d in ("time", rd)]
         if bad_kept:
             raise MfaError(f"system {name!r}: {bad_kept[0]!r} cannot be a kept dim (always kept)")
         #: Balanced processes, in declaration order.
@@ -263,7 +276,7 @@ class ProcessSystem:
             raise MfaError(
                 f"system {name!r}: flow/stock name used twice: {', '.join(map(repr, dup))}"
             )
-        reserved = sorted(set(variables) & (_RESERVED_NAMES | {"time", "region", "process"}))
+        reserved = sorted(set(variables) & (_RESERVED_NAMES | {"time", rd, "process"}))
         if reserved:
             raise MfaError(f"system {name!r}: name {reserved[0]!r} is reserved for results")
         for f in self.flows:
@@ -293,17 +306,29 @@ class ProcessSystem:
             raise MfaError(
                 f"system {name!r}: no flow enters or leaves process(es) {', '.join(lonely)}"
             )
-        # A process is balanced by region when every flow and stock touching it has `region`.
+        # A process is balanced by place when every flow and stock touching it has region_dim.
         self.regional: dict[str, bool] = {}
         for p in self.processes:
             dims = [f.dims for f in self.flows if p in (f.source, f.target)]
             dims += [s.dims for s in self.stocks if s.process == p]
-            self.regional[p] = p not in pooled and all("region" in d for d in dims)
+            self.regional[p] = (region_dim is not None and p not in pooled
+                                and all(region_dim in d for d in dims))
         unknown_pooled = sorted(set(pooled) - set(self.processes))
         if unknown_pooled:
             raise MfaError(
                 f"system {name!r}: pooled process(es) {', '.join(unknown_pooled)} not declared"
             )
+
+    @property
+    def _rd(self) -> str:
+        """The region dim's name (a name no flow can carry when ``region_dim`` is None)."""
+        return self.region_dim if self.region_dim is not None else "\0no region dim"
+
+    @property
+    def _all_places(self) -> str:
+        if self.region_dim is None:
+            return "whole system"
+        return "all regions" if self.region_dim == "region" else f"all {self.region_dim} labels"
 
     # ------------------------------------------------------------------ description
     def __repr__(self) -> str:
@@ -342,7 +367,7 @@ class ProcessSystem:
                 label, balance = f"{p} (boundary)", "-"
             else:
                 label = p
-                balance = "by region" if self.regional[p] else "all regions"
+                balance = f"by {self.region_dim}" if self.regional[p] else self._all_places
             rows.append((label, ins or "-", outs or "-", stocks or "-", balance))
         widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
         lines = [
@@ -354,6 +379,28 @@ class ProcessSystem:
             if k == 0:
                 lines.append("  ".join("-" * w for w in widths))
         return "\n".join(lines)
+
+    # ------------------------------------------------------------------ validation
+    def _broadcast_kept(self, values: Mapping[str, xr.DataArray]) -> dict[str, xr.DataArray]:
+        """Broadcast values lacking a kept dim (e.g. ``sample``) over it, attrs kept.
+
+        A flow computed only from parameters without a ``sample`` dim is the same in every
+        sample; the labels of the kept dim come from the values that have it.
+        """
+        out = dict(values)
+        if not self.kept_dims:
+            return out
+        have = {d: next((da[d] for da in values.values() if d in da.dims), None)
+                for d in self.kept_dims}
+        for key, da in values.items():
+            lacking = [d for d in self.kept_dims if d not in da.dims and have[d] is not None]
+            if lacking:
+                shape = [have[d].size for d in lacking]
+                ones = xr.DataArray(np.ones(shape), dims=lacking,
+                                    coords={d: have[d].values for d in lacking if d in have[d].coords})
+                out[key] = (da * ones).assign_attrs(da.attrs)
+                out[key].name = da.name
+        return out
 
     # ------------------------------------------------------------------ validation
     def _validate(self, values: Mapping[str, Any]) -> dict[str, xr.DataArray]:
@@ -381,14 +428,17 @@ class ProcessSystem:
             )
         out: dict[str, xr.DataArray] = {}
         coords: dict[str, tuple[str, np.ndarray | None, int]] = {}  # dim -> (owner, labels, size)
+        for key, (decl, _) in declared.items():
+            if not isinstance(values[key], xr.DataArray):
+                kind = "flow" if isinstance(decl, Flow) else "stock"
+                raise MfaError(
+                    f"system {self.name!r}: {kind} {key!r} must be an xarray.DataArray with "
+                    f"units, got {type(values[key]).__name__}"
+                )
+        values = self._broadcast_kept(values)
         for key, (decl, unit) in declared.items():
             kind = "flow" if isinstance(decl, Flow) else "stock"
             da = values[key]
-            if not isinstance(da, xr.DataArray):
-                raise MfaError(
-                    f"system {self.name!r}: {kind} {key!r} must be an xarray.DataArray with "
-                    f"units, got {type(da).__name__}"
-                )
             if set(da.dims) != set(decl.dims) or len(da.dims) != len(decl.dims):
                 raise MfaError(
                     f"system {self.name!r}: {kind} {key!r} has dims {tuple(da.dims)}, "
@@ -398,7 +448,7 @@ class ProcessSystem:
             da.name = key
             for dim in decl.dims:
                 labels = np.asarray(da[dim].values) if dim in da.coords else None
-                if dim in ("time", "region") and labels is None:
+                if dim in ("time", self.region_dim) and labels is None:
                     raise MfaError(
                         f"system {self.name!r}: {kind} {key!r}: dim {dim!r} has no coordinate labels"
                     )
@@ -471,7 +521,7 @@ class ProcessSystem:
                     f"system {self.name!r}: {label}: coordinates differ ({exc})"
                 ) from None
             value = value.broadcast_like(template).transpose(*template.dims)
-            out[s.name] = _reduce(value.values, dims, keep=("region", *self.kept_dims))
+            out[s.name] = _reduce(value.values, dims, keep=(self._rd, *self.kept_dims))
         return out
 
     # ------------------------------------------------------------------ balance
@@ -560,15 +610,16 @@ class ProcessSystem:
         first = arrays[self.flows[0].name]
         time = first["time"]
         n_t = time.size
+        rd = self._rd
         regions = None
         for da in arrays.values():
-            if "region" in da.dims:
-                regions = da["region"]
+            if rd in da.dims:
+                regions = da[rd]
                 break
         n_r = 0 if regions is None else regions.size
         kept = self.kept_dims
         extra_shape = tuple(first.sizes[d] for d in kept)
-        keep = ("time", "region", *kept)
+        keep = ("time", rd, *kept)
         procs = list(self.processes)
         reg_p = [p for p in procs if self.regional[p]]
         glob_p = [p for p in procs if not self.regional[p]]
@@ -582,7 +633,7 @@ class ProcessSystem:
             a = _reduce(arrays[f.name].values, f.dims, keep=keep)
             parts = (a, np.maximum(a, 0.0), np.maximum(-a, 0.0))
             for i, part in enumerate(parts):
-                if "region" in f.dims:
+                if rd in f.dims:
                     f_reg[i, k] = part
                     f_total[i, k] = part.sum(axis=1)
                 else:
@@ -593,7 +644,7 @@ class ProcessSystem:
             a = _reduce(arrays[s.name].values, s.dims, keep=keep)
             a0 = initial.get(s.name, np.zeros(a.shape[1:]))
             change = np.diff(a, axis=0, prepend=a0[np.newaxis, ...])
-            if "region" in s.dims:
+            if rd in s.dims:
                 s_reg[k] = change
                 s_total[k] = change.sum(axis=1)
             else:
@@ -660,8 +711,8 @@ class ProcessSystem:
             thr[:, idx_r] = t
             total[:, idx_r] = r.sum(axis=2)
             thr_total[:, idx_r] = t.sum(axis=2)
-            dims: tuple[str, ...] = ("time", "process", "region", *kept)
-            coords["region"] = regions.values
+            dims: tuple[str, ...] = ("time", "process", rd, *kept)
+            coords[rd] = regions.values
             coords.update(kept_coords)
         else:
             res, thr, dims, coords = total, thr_total, total_dims, total_coords
@@ -754,9 +805,10 @@ class ProcessSystem:
         # Cells to check: processes balanced by region per region, the others on their totals.
         # Arrays are (time, process[, region], *kept).
         parts: list[tuple[np.ndarray, np.ndarray, np.ndarray, bool]] = []
-        if "region" in res.dims:
+        rd = self._rd
+        if rd in res.dims:
             mask = np.array([self.regional.get(p, False) for p in procs], dtype=bool)
-            order = ("time", "process", "region", *kept)
+            order = ("time", "process", rd, *kept)
             parts.append(
                 (
                     res.transpose(*order).values[:, mask],
@@ -806,7 +858,7 @@ class ProcessSystem:
         if not candidates:
             return
         _, (it, ip, ir, ik), value, through = max(candidates, key=lambda c: c[0])
-        region = "all regions" if ir is None else f"region {_label(res['region'].values[ir])!r}"
+        region = self._all_places if ir is None else f"{rd} {_label(res[rd].values[ir])!r}"
         for d, i in zip(kept, ik, strict=True):
             label = res[d].values[i] if d in res.coords else i
             region += f", {d} {_label(label)}"
@@ -833,7 +885,7 @@ class ProcessSystem:
         for p in (flow.source, flow.target):
             if p not in self.processes:
                 continue
-            by_region = self.regional[p] and "region" in ds[THROUGHPUT].dims
+            by_region = self.regional[p] and self._rd in ds[THROUGHPUT].dims
             scales.append(ds[THROUGHPUT if by_region else THROUGHPUT_TOTAL].sel(process=p, drop=True))
         if not scales:
             return 0.0
@@ -866,7 +918,7 @@ class ProcessSystem:
             if d == "time":
                 where.append(f"year {label}")
             else:
-                where.append(f"{d} {label!r}" if d == "region" else f"{d} {label}")
+                where.append(f"{d} {label!r}" if d == self._rd else f"{d} {label}")
         others = f"; {n_fail - 1} other cell(s) of negative flows" if n_fail > 1 else ""
         raise MassBalanceError(
             f"system {self.name!r}: flow {f.name!r} ({f.source} -> {f.target}) is negative in "

@@ -365,13 +365,9 @@ def simulate(values: xr.Dataset, *, check: bool = True, rtol: float = 1e-9) -> x
     ds["secondary_stockpile_addition"] = chain["surplus"]
     system_values = {name: da.assign_attrs(units="t/yr") for name, da in flows.items()}
     system_values["in_use_stock"] = stock
+    # extra dims (e.g. sample) are kept and checked cell by cell; the system broadcasts them
     extra = tuple(sorted({d for da in system_values.values() for d in da.dims}
                          - {"time", "region", "product"}))
-    if extra:  # every flow carries the extra dims (e.g. sample) so the system can check them
-        holders = {d: next(da for da in system_values.values() if d in da.dims) for d in extra}
-        zero = xr.DataArray(np.zeros([holders[d].sizes[d] for d in extra]), dims=extra,
-                            coords={d: holders[d][d] for d in extra if d in holders[d].coords})
-        system_values = {n: (da + zero).assign_attrs(da.attrs) for n, da in system_values.items()}
     system = process_system(extra)
     system_ds = system.to_dataset(system_values)
     if check:

@@ -47,16 +47,15 @@ of the same scenario with all recycling switched off (the scenario transform
 
 from __future__ import annotations
 
-import json
 import os
 from pathlib import Path
 
 import xarray as xr
 
+from mfa.analysis.run import run_scenario
 from mfa.core.errors import ParameterError, ScenarioError
 from mfa.core.system import ProcessSystem
 from mfa.data.params import ParameterSet
-from mfa.io import provenance_attrs
 from mfa.models.neodymium.calibration import ND_PER_ND2O3, calibration
 from mfa.models.neodymium.simulation import (
     _check_options,
@@ -141,9 +140,6 @@ def run(
     MfaError
         ``check`` is not a bool; and the errors of :func:`simulate`.
     """
-    from mfa.data.params import load_parameters
-    from mfa.data.scenarios import apply_scenario, load_scenario
-
     _check_options("run", check)
     if isinstance(scenario, bool) or not isinstance(scenario, (str, os.PathLike)):
         raise ScenarioError(f"run: scenario must be a scenario name or the path of a scenario "
@@ -151,28 +147,7 @@ def run(
     if params is not None and not isinstance(params, (ParameterSet, str, os.PathLike)):
         raise ParameterError(f"run: params must be a ParameterSet, a parameter directory or "
                              f"None, got {type(params).__name__} {params!r}")
-    params_dir = getattr(params, "path", None)
-    if not isinstance(params, ParameterSet):
-        params_dir = params
-        params = load_parameters(params)
-    scen = load_scenario(scenario, params_dir=params_dir)
-    scenario_params = apply_scenario(params, scen)
-    ds = simulate(scenario_params.values, check=check)
-    ds.attrs.update(
-        provenance_attrs(
-            scen.name,
-            params.files,
-            extra={
-                "title": f"Neodymium dynamic MFA, scenario {scen.name}",
-                "model": "nd-mfa",
-                "scenario_description": scen.description,
-                "scenario_sha256": scen.sha256 or "",
-                "scenario_files": json.dumps(dict(sorted(scen.files.items()))),
-                "conventions": "units in attrs['units'] (pint-readable); Nd element mass",
-            },
-        )
-    )
-    return ds
+    return run_scenario(MODEL, scenario, params, check=check)
 
 
 class NeodymiumModel:

@@ -117,6 +117,7 @@ _BEFORE = ("constant", "zero", "error")
 _AFTER = ("constant", "error")
 _ROLES = ("model", "calibration")
 _ALL_YEARS = np.iinfo(np.int64).min  # year key of an empty-year (constant) row
+_SPREADSHEETS = (".xlsx", ".xlsm", ".xls", ".ods")  # refused: their edits would be ignored
 
 
 # --------------------------------------------------------------------------------------------
@@ -1124,6 +1125,12 @@ def _list_data_files(root: Path) -> list[Path]:
     except OSError as exc:
         raise ParameterError(f"{root}: cannot read the parameter directory: "
                              f"{exc.strerror or exc}") from None
+    sheets = sorted(n for n in names if n.lower().endswith(_SPREADSHEETS))
+    if sheets:
+        raise ParameterError(
+            f"{root / sheets[0]}: a spreadsheet in the parameter directory is not read (only "
+            f"*.csv files are): edits made in it would be ignored; save the sheet as CSV "
+            f"(UTF-8) or move the workbook out of {root}")
     return [root / n for n in sorted(names)
             if n.lower().endswith(".csv") and n.lower() != "sources.csv"]
 

@@ -676,11 +676,11 @@ def _apply_override(work: _Work, path: Path, i: int, o: dict) -> None:
     elif "trajectory" in o:
         need_time("a trajectory")
         pts = sorted((int(y), float(x) * factor) for y, x in o["trajectory"].items())
+        for y, _ in pts:  # before numpy: a year of 30 digits does not fit an int64
+            check_year(y, "'trajectory'")
         years = np.array([y for y, _ in pts], dtype=np.int64)
         if len(set(years.tolist())) != len(years):
             raise ScenarioError(f"{where}: trajectory repeats a year")
-        for y in years.tolist():
-            check_year(y, "'trajectory'")
         if years[0] > time[-1]:
             raise ScenarioError(f"{where}: trajectory starts in {years[0]}, after the last model "
                                 f"year {time[-1]}")

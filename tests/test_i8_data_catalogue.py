@@ -133,6 +133,10 @@ CASES: list[Case] = [
         ["--scenario", str(scenario(t, override(
             "collection_rate", "trajectory = { 2030 = 0.2, 20500 = 0.9 }")))],
         ["mine.toml", "override #1", "'trajectory'", "year 20500"])),
+    Case("year-trajectory-30-digits", lambda t, p: (  # was an OverflowError
+        ["--scenario", str(scenario(t, override(
+            "collection_rate", "trajectory = { 2030 = 0.2, 999999999999999999999999999999 = 0.9 }")))],
+        ["mine.toml", "override #1", "'trajectory'", "year 999999999999999999999999999999"])),
     Case("year-from-year-2105", lambda t, p: (
         ["--scenario", str(scenario(t, override(
             "collection_rate", "value = 0.5\nfrom_year = 2105")))],
@@ -197,6 +201,10 @@ CASES: list[Case] = [
         ["--scenario", str(scenario(t, ""))],
         [str(t / "s" / "mine.toml"), "cannot read the scenario file: Permission denied"]),
         inject=lambda mp, t, p: inject_oserror(mp, "open", t / "s" / "mine.toml")),
+    Case("permission-scenarios-dir", lambda t, p: (
+        ["--scenario", str(scenario(t, ""))],
+        [str(p / "scenarios"), "cannot read the scenario directory: Permission denied"]),
+        inject=lambda mp, t, p: inject_oserror(mp, "scandir", p / "scenarios")),
     Case("eio-data-file", lambda t, p: ([], [str(p / "technology.csv"), "Input/output error"]),
          inject=lambda mp, t, p: inject_oserror(mp, "open", p / "technology.csv", errno.EIO)),
     Case("directory-named-csv", lambda t, p: after(
@@ -292,6 +300,9 @@ CASES: list[Case] = [
         (p / "more.CSV").write_text(",".join(HEADER) + "\n"
                                     + (p / "lifetimes.csv").read_text().splitlines()[2] + "\n"),
         ([], ["more.CSV, line 2", "duplicate row"]))),
+    Case("spreadsheet-in-params", lambda t, p: after(  # its edits were silently ignored
+        (p / "drivers.xlsx").write_bytes(b"PK\x03\x04"),
+        ([], [str(p / "drivers.xlsx"), "is not read", "save the sheet as CSV"]))),
     Case("value-overflow", lambda t, p: ([], [
         "end_uses.csv",
         f"line {set_value(p / 'end_uses.csv', 'nd_other_demand,,electronics,,1984', '1e308', unit='Mt/yr')}",

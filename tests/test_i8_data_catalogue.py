@@ -11,6 +11,7 @@ that hung the old loader (FIFOs) run ``python -m mfa`` in a subprocess with a ti
 
 from __future__ import annotations
 
+import builtins
 import csv
 import errno
 import io
@@ -77,15 +78,20 @@ def override(parameter: str, text: str, unit: str = "1") -> str:
 
 def inject_oserror(monkeypatch: pytest.MonkeyPatch, func: str, target: Path,
                    err: int = errno.EACCES) -> None:
-    """Make ``os.<func>(target)`` fail with ``err`` (chmod does not stop root)."""
-    real = getattr(os, func)
+    """Make ``os.<func>(target)`` fail with ``err`` (chmod does not stop root).
 
-    def fake(path, *args, **kwargs):
-        if os.fspath(path) == os.fspath(target):
-            raise OSError(err, os.strerror(err), os.fspath(path))
-        return real(path, *args, **kwargs)
+    ``"open"`` also patches the built-in ``open`` (what ``Path.read_bytes`` calls).
+    """
+    modules = [(os, func)] + ([(builtins, "open"), (io, "open")] if func == "open" else [])
+    for module, name in modules:
+        real = getattr(module, name)
 
-    monkeypatch.setattr(os, func, fake)
+        def fake(path, *args, real=real, **kwargs):
+            if isinstance(path, str | os.PathLike) and os.fspath(path) == os.fspath(target):
+                raise OSError(err, os.strerror(err), os.fspath(path))
+            return real(path, *args, **kwargs)
+
+        monkeypatch.setattr(module, name, fake)
 
 
 # ---------------------------------------------------------------------------------------------

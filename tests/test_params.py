@@ -414,6 +414,8 @@ def test_sum_to_one_checked_after_interpolation(tmp_path):
 
 def test_max_gap(tmp_path):
     d = copy_fixture(tmp_path)
+    # a point after the model years (2000-2010) must be allowed by the registry first
+    edit(d, "registry.toml", "max_gap = 10\n", "max_gap = 10\nallow_years = [2000, 2020]\n")
     append(d, "drivers.csv", "ev_sales,China,ev_bev,,2020,900,vehicle/yr,,,iea,")
     msg = load_error(d)
     assert "drivers.csv, line 13:" in msg

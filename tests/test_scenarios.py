@@ -68,7 +68,7 @@ def test_load_by_name_and_by_path():
     assert len(s.sha256) == 64
     assert s.sources == ["assumption"]
     assert s.description.startswith("Collection rates")
-    t = load_scenario(FIXTURE / "scenarios" / "high-recycling.toml")
+    t = load_scenario(FIXTURE / "scenarios" / "high-recycling.toml", FIXTURE)
     assert t.sha256 == s.sha256 and t.overrides == s.overrides
 
 
@@ -415,7 +415,8 @@ def test_value_low_high_order(ps, pdir):
         ('parameter = "collection_rate"\nunit = "1"\nramp = { from_year = 1990, to_year = 2006, to_value = 0.5 }',
          "ramp from_year 1990 is outside the model years 2000-2010"),
         ('parameter = "collection_rate"\nunit = "1"\nvalue = 0.5\nfrom_year = 2030',
-         "the selectors select no values"),
+         "'from_year': year 2030 of parameter 'collection_rate' is outside the model years "
+         "2000-2010"),
         ('parameter = "collection_rate"\nunit = "1"\nvalue = 0.5\nsource = "nope"',
          "source 'nope' is not a key in sources.csv"),
     ],

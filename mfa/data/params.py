@@ -35,6 +35,16 @@ Interpolation
     the last: ``after = "constant" | "error"``. ``max_gap`` limits the distance between given
     years. ``low``/``high`` are interpolated the same way; where a row gives no range they equal
     the value.
+Years
+    A data year outside the model years is an error (a typo such as 2102 for 2012), unless the
+    registry's ``allow_years = [first, last]`` admits it for that parameter.
+Bounds
+    ``min``/``max`` are hard limits; ``plausible_min``/``plausible_max`` are order-of-magnitude
+    limits against typos and unit mix-ups (reasons in ``params/README.md``). Both are checked on
+    every row and again on the values after interpolation or a scenario.
+Files
+    Only regular files are read (a FIFO or directory named ``x.csv`` is refused, never waited
+    on); UTF-8 with or without a byte-order mark; data files are ``*.csv`` in any letter case.
 """
 
 from __future__ import annotations
@@ -45,8 +55,11 @@ import difflib
 import hashlib
 import importlib
 import math
+import os
+import re
+import stat
 import tomllib
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -60,13 +73,19 @@ from mfa.core.units import UnitError, conversion_factor, parse_unit, to_canonica
 
 __all__ = [
     "DATA_COLUMNS",
+    "ambiguous_unit_message",
     "LABEL_DIMS",
     "SOURCE_COLUMNS",
     "ParameterSet",
     "check_parameter_values",
+    "decode_toml",
     "default_params_dir",
+    "implausible_message",
     "interpolate_points",
     "load_parameters",
+    "read_input_file",
+    "year_outside_message",
+    "year_span",
 ]
 
 #: Header of every data CSV file (order free, but exactly these columns).
@@ -83,10 +102,14 @@ SOURCE_TAGS: tuple[str, ...] = ("P", "A", "S", "U", "assumption")
 
 SUM_TOLERANCE = 1e-6
 MAX_MESSAGES = 10
+#: Model years (``model.toml`` ``[time]``) and data years must be calendar years in this range.
+YEAR_RANGE: tuple[int, int] = (1000, 9999)
+#: Longest model run in years (the stock models hold (years x years) survival matrices).
+MAX_MODEL_YEARS = 1000
 
 _REGISTRY_KEYS = {
-    "description", "dims", "products", "unit", "min", "max", "sum_to_one_over", "interpolation",
-    "before", "after", "max_gap", "role",
+    "description", "dims", "products", "unit", "min", "max", "plausible_min", "plausible_max",
+    "sum_to_one_over", "interpolation", "before", "after", "max_gap", "role", "allow_years",
 }
 _REQUIRED_REGISTRY_KEYS = ("description", "dims", "unit")
 _INTERPOLATION = ("linear", "step")
@@ -94,6 +117,7 @@ _BEFORE = ("constant", "zero", "error")
 _AFTER = ("constant", "error")
 _ROLES = ("model", "calibration")
 _ALL_YEARS = np.iinfo(np.int64).min  # year key of an empty-year (constant) row
+_SPREADSHEETS = (".xlsx", ".xlsm", ".xls", ".ods")  # refused: their edits would be ignored
 
 
 # --------------------------------------------------------------------------------------------
@@ -451,8 +475,21 @@ def check_parameter_values(
     -------
     list of str
         Problems found (empty if all is well): non-finite values, bounds (``min``/``max``;
-        ``[0, 1]`` for shares), ``low <= value <= high``, ``sum_to_one_over``.
+        ``[0, 1]`` for shares), plausibility bounds (``plausible_min``/``plausible_max``),
+        ``low <= value <= high``, ``sum_to_one_over``.
     """
+    return _check_values(name, entry, values, low, high)
+
+
+def _check_values(
+    name: str,
+    entry: dict,
+    values: xr.DataArray,
+    low: xr.DataArray | None = None,
+    high: xr.DataArray | None = None,
+    rows_at: Callable[[dict], str] | None = None,
+) -> list[str]:
+    """:func:`check_parameter_values`; ``rows_at`` names the rows of a cell whose sum fails."""
     problems: list[str] = []
     products = entry.get("products")
     arrays = {"value": values}
@@ -498,6 +535,22 @@ def check_parameter_values(
                         f"parameter {name!r}: {what} {found:g} above the maximum {hi_b:g} at "
                         f"{'; '.join(_where(da, bad))}"
                     )
+            if problems:
+                continue
+            for side, bound in (("min", entry.get("plausible_min")),
+                                ("max", entry.get("plausible_max"))):
+                if bound is None:
+                    continue
+                bad = app & ((data < bound) if side == "min" else (data > bound))
+                if bad.any():
+                    found = data[bad].min() if side == "min" else data[bad].max()
+                    problems.append(
+                        f"parameter {name!r}: {what} {_with_unit(found, entry['unit'])} "
+                        f"{'below' if side == 'min' else 'above'} the plausible "
+                        f"{'minimum' if side == 'min' else 'maximum'} "
+                        f"{_with_unit(bound, entry['unit'])} (registry.toml plausible_{side}) "
+                        f"at {'; '.join(_where(da, bad))}"
+                    )
     if not problems:
         for what, other in (("low", low), ("high", high)):
             if other is None:
@@ -512,27 +565,47 @@ def check_parameter_values(
                     f"parameter {name!r}: {what} {rel} value at "
                     f"{'; '.join(_describe(dims, labels, flags))}"
                 )
-    dim = entry.get("sum_to_one_over")
-    if dim and dim in values.dims and not problems:
-        dims = list(values.dims)
-        axis = dims.index(dim)
-        data = np.asarray(values.values, dtype=float)
-        count = np.isfinite(data).sum(axis=axis)
-        sdata = np.where(count > 0, np.nansum(data, axis=axis), np.nan)
-        with np.errstate(invalid="ignore"):
-            bad = np.isfinite(sdata) & (np.abs(sdata - 1.0) > SUM_TOLERANCE)
-        if bad.any():
-            rest = [d for d in dims if d != dim]
-            labels = {d: values[d].values for d in rest if d in values.coords}
-            locs = _describe(rest, labels, bad)
-            found = sdata[bad][: len(locs)]
-            detail = "; ".join(f"{loc}: sum {f:.6g}" for loc, f in zip(locs, found, strict=True))
-            n = int(bad.sum())
-            problems.append(
-                f"parameter {name!r}: values must sum to 1 (±{SUM_TOLERANCE:g}) over {dim}, "
-                f"but at {detail}" + (f" (and {n - len(locs)} more)" if n > len(locs) else "")
-            )
+    if not problems:
+        msg = _sum_to_one_problem(name, entry, values, rows_at)
+        if msg:
+            problems.append(msg)
     return problems
+
+
+def _sum_to_one_problem(
+    name: str, entry: dict, values: xr.DataArray, rows_at: Callable[[dict], str] | None = None
+) -> str | None:
+    """Check ``sum_to_one_over``; ``rows_at(position)`` names the data rows of a failing cell.
+
+    ``position`` maps every dim of ``values`` except the summed one to a label index.
+    """
+    dim = entry.get("sum_to_one_over")
+    if not dim or dim not in values.dims:
+        return None
+    dims = list(values.dims)
+    axis = dims.index(dim)
+    data = np.asarray(values.values, dtype=float)
+    count = np.isfinite(data).sum(axis=axis)
+    sdata = np.where(count > 0, np.nansum(data, axis=axis), np.nan)
+    with np.errstate(invalid="ignore"):
+        bad = np.isfinite(sdata) & (np.abs(sdata - 1.0) > SUM_TOLERANCE)
+    if not bad.any():
+        return None
+    rest = [d for d in dims if d != dim]
+    labels = {d: values[d].values for d in rest if d in values.coords}
+    locs = _describe(rest, labels, bad)
+    found = sdata[bad][: len(locs)]
+    parts = []
+    for loc, f, pos in zip(locs, found, np.argwhere(bad)[: len(locs)], strict=True):
+        part = f"{loc}: sum {f:.6g}"
+        if rows_at is not None and not parts:  # the rows of the first failing cell
+            part += f" ({rows_at(dict(zip(rest, (int(i) for i in pos), strict=True)))})"
+        parts.append(part)
+    n = int(bad.sum())
+    return (
+        f"parameter {name!r}: values must sum to 1 (±{SUM_TOLERANCE:g}) over {dim}, "
+        f"but at {'; '.join(parts)}" + (f" (and {n - len(locs)} more)" if n > len(locs) else "")
+    )
 
 
 def _bounds(entry: dict) -> tuple[float | None, float | None]:
@@ -651,15 +724,86 @@ def _sha256(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
 
 
-def _read_toml(path: Path, files: dict[str, str], root: Path) -> dict:
-    if not path.is_file():
-        raise ParameterError(f"{path}: file not found (every parameter directory needs it)")
-    data = path.read_bytes()
-    files[_relname(path, root)] = _sha256(data)
+def _kind_of(mode: int) -> str:
+    """A file type for messages: ``"a directory"``, ``"a FIFO (named pipe)"``, ..."""
+    for test, kind in ((stat.S_ISDIR, "a directory"), (stat.S_ISFIFO, "a FIFO (named pipe)"),
+                       (stat.S_ISSOCK, "a socket"), (stat.S_ISCHR, "a character device"),
+                       (stat.S_ISBLK, "a block device")):
+        if test(mode):
+            return kind
+    return "not a regular file"
+
+
+def read_input_file(path: str | Path, error: type[Exception] = ParameterError,
+                    what: str = "file", hint: str = "") -> bytes:
+    """Read an input file that must be a regular file, without ever blocking.
+
+    A FIFO, device, socket or directory with the name of an input file is refused (reading a
+    FIFO would wait forever for a writer); unreadable files give a clear message instead of an
+    ``OSError``.
+
+    Parameters
+    ----------
+    path : str or pathlib.Path
+        The file.
+    error : type of Exception
+        Raised for every problem (``ParameterError``, or ``ScenarioError`` for scenarios).
+    what : str
+        What the file is, for the messages (e.g. ``"scenario file"``).
+    hint : str
+        Added to the "not found" message (e.g. ``" (every parameter directory needs it)"``).
+
+    Returns
+    -------
+    bytes
+        The whole file.
+
+    Raises
+    ------
+    error
+        ``"<path>: file not found"``, ``"<path>: is a directory, expected a <what>"``,
+        ``"<path>: cannot read: Permission denied"`` and the like.
+    """
+    path = Path(path)
+    if "\0" in str(path):
+        raise error(f"{str(path)!r}: a file name cannot contain a NUL character")
+    flags = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_BINARY", 0)
     try:
-        return tomllib.loads(data.decode("utf-8"))
-    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
-        raise ParameterError(f"{path}: not valid TOML: {exc}") from None
+        fd = os.open(path, flags)
+    except FileNotFoundError:
+        raise error(f"{path}: {what} not found{hint}") from None
+    except IsADirectoryError:
+        raise error(f"{path}: is a directory, expected a {what}") from None
+    except OSError as exc:
+        raise error(f"{path}: cannot read the {what}: {exc.strerror or exc}") from None
+    try:
+        mode = os.fstat(fd).st_mode
+        if not stat.S_ISREG(mode):
+            raise error(f"{path}: is {_kind_of(mode)}, expected a {what} (a regular file)")
+        chunks = []
+        while chunk := os.read(fd, 1 << 20):
+            chunks.append(chunk)
+        return b"".join(chunks)
+    except OSError as exc:
+        raise error(f"{path}: cannot read the {what}: {exc.strerror or exc}") from None
+    finally:
+        os.close(fd)
+
+
+def decode_toml(raw: bytes, path: Path, error: type[Exception] = ParameterError) -> dict:
+    """Parse TOML bytes (UTF-8, a leading byte-order mark is accepted) or raise ``error``."""
+    try:
+        return tomllib.loads(raw.decode("utf-8-sig"))
+    except UnicodeDecodeError as exc:
+        raise error(f"{path}: not UTF-8 text ({exc})") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise error(f"{path}: not valid TOML: {exc}") from None
+
+
+def _read_toml(path: Path, files: dict[str, str], root: Path) -> dict:
+    data = read_input_file(path, hint=" (every parameter directory needs it)")
+    files[_relname(path, root)] = _sha256(data)
+    return decode_toml(data, path)
 
 
 def _relname(path: Path, root: Path) -> str:
@@ -670,14 +814,14 @@ def _relname(path: Path, root: Path) -> str:
 
 
 def _read_csv(
-    path: Path, expected: tuple[str, ...], files: dict[str, str], root: Path
+    path: Path, expected: tuple[str, ...], files: dict[str, str], root: Path, hint: str = ""
 ) -> tuple[np.ndarray, dict[str, np.ndarray]]:
     """Read a CSV file with ``#`` comment lines.
 
     Returns the line number of each record (header = line of the header, usually 1) and the
     columns (stripped strings) by header name.
     """
-    raw = path.read_bytes()
+    raw = read_input_file(path, what="file", hint=hint)
     files[_relname(path, root)] = _sha256(raw)
     try:
         text = raw.decode("utf-8-sig")
@@ -771,6 +915,12 @@ def _read_model(path: Path, files: dict[str, str], root: Path) -> dict[str, list
                          f"start={start!r}, end={end!r}")
         elif start > end:
             problems.add(f"{path}, [time]: start {start} is after end {end}")
+        elif not (YEAR_RANGE[0] <= start and end <= YEAR_RANGE[1]):
+            problems.add(f"{path}, [time]: start {start} and end {end} must be calendar years "
+                         f"between {YEAR_RANGE[0]} and {YEAR_RANGE[1]} (a typo such as 20500?)")
+        elif end - start + 1 > MAX_MODEL_YEARS:
+            problems.add(f"{path}, [time]: {end - start + 1} model years from {start} to {end}; "
+                         f"at most {MAX_MODEL_YEARS} are supported")
         else:
             coords["time"] = list(range(start, end + 1))
     dims = doc.get("dimensions")
@@ -844,6 +994,9 @@ def _read_registry(
             "after": entry.get("after", "constant"),
             "max_gap": entry.get("max_gap"),
             "role": entry.get("role", "model"),
+            "plausible_min": entry.get("plausible_min"),
+            "plausible_max": entry.get("plausible_max"),
+            "allow_years": entry.get("allow_years"),
         }
         if not isinstance(e["description"], str):
             bad("'description' must be a string")
@@ -858,6 +1011,8 @@ def _read_registry(
                 bad(f"'dims' repeats a dim: {dims}")
         if not isinstance(e["unit"], str):
             bad("'unit' must be a string such as 't/yr' or '1'")
+        elif ambiguous_unit_message(e["unit"]):
+            bad(f"'unit': {ambiguous_unit_message(e['unit'])}")
         else:
             try:
                 parse_unit(e["unit"], f"{where} unit")
@@ -875,14 +1030,23 @@ def _read_registry(
                 if isinstance(dims, list) and "product" not in dims:
                     bad("'products' given but 'product' is not in 'dims'")
                 e["products"] = [p for p in coords["product"] if p in prods]
-        for key in ("min", "max"):
+        for key in ("min", "max", "plausible_min", "plausible_max"):
             v = e[key]
             if v is not None and (isinstance(v, bool) or not isinstance(v, int | float)
                                   or not math.isfinite(v)):
                 bad(f"{key!r} must be a number, got {v!r}")
-        if (isinstance(e["min"], int | float) and isinstance(e["max"], int | float)
-                and e["min"] > e["max"]):
-            bad(f"'min' {e['min']} is larger than 'max' {e['max']}")
+        for lo_key, hi_key in (("min", "max"), ("plausible_min", "plausible_max")):
+            if (isinstance(e[lo_key], int | float) and isinstance(e[hi_key], int | float)
+                    and e[lo_key] > e[hi_key]):
+                bad(f"{lo_key!r} {e[lo_key]} is larger than {hi_key!r} {e[hi_key]}")
+        ay = e["allow_years"]
+        if ay is not None:
+            if not (isinstance(ay, list) and len(ay) == 2 and all(type(y) is int for y in ay)
+                    and ay[0] <= ay[1] and YEAR_RANGE[0] <= ay[0] and ay[1] <= YEAR_RANGE[1]):
+                bad(f"'allow_years' must be [first, last], two calendar years with first <= "
+                    f"last, got {ay!r}")
+            elif isinstance(dims, list) and "time" not in dims:
+                bad("'allow_years' given but 'time' is not in 'dims'")
         s1 = e["sum_to_one_over"]
         if s1 is not None:
             if not isinstance(s1, str) or s1 not in LABEL_DIMS:
@@ -897,18 +1061,16 @@ def _read_registry(
         if mg is not None and (type(mg) is not int or mg < 1):
             bad(f"'max_gap' must be a positive integer number of years, got {mg!r}")
         if ok:
-            e["min"] = None if e["min"] is None else float(e["min"])
-            e["max"] = None if e["max"] is None else float(e["max"])
+            for key in ("min", "max", "plausible_min", "plausible_max"):
+                e[key] = None if e[key] is None else float(e[key])
             registry[name] = e
     problems.raise_if_any()
     return registry
 
 
 def _read_sources(path: Path, files: dict[str, str], root: Path) -> dict[str, dict]:
-    if not path.is_file():
-        raise ParameterError(f"{path}: file not found (the bibliography; header "
-                             f"{','.join(SOURCE_COLUMNS)})")
-    lines, cols = _read_csv(path, SOURCE_COLUMNS, files, root)
+    lines, cols = _read_csv(path, SOURCE_COLUMNS, files, root,
+                            hint=f" (the bibliography; header {','.join(SOURCE_COLUMNS)})")
     problems = _Problems()
     sources: dict[str, dict] = {}
     first_line: dict[str, int] = {}
@@ -943,6 +1105,36 @@ def _to_float(col: np.ndarray) -> np.ndarray:
     return pd.to_numeric(pd.Series(col, dtype=object), errors="coerce").to_numpy(dtype=float)
 
 
+def _list_data_files(root: Path) -> list[Path]:
+    """The data files ``*.csv`` (any case of the suffix) of a parameter directory, by name.
+
+    Raises
+    ------
+    ParameterError
+        If ``root`` is missing, not a directory or cannot be listed.
+    """
+    if "\0" in str(root):
+        raise ParameterError(f"{str(root)!r}: a directory name cannot contain a NUL character")
+    try:
+        with os.scandir(root) as it:
+            names = [e.name for e in it]
+    except FileNotFoundError:
+        raise ParameterError(f"{root}: parameter directory not found") from None
+    except NotADirectoryError:
+        raise ParameterError(f"{root}: not a directory (expected a parameter directory)") from None
+    except OSError as exc:
+        raise ParameterError(f"{root}: cannot read the parameter directory: "
+                             f"{exc.strerror or exc}") from None
+    sheets = sorted(n for n in names if n.lower().endswith(_SPREADSHEETS))
+    if sheets:
+        raise ParameterError(
+            f"{root / sheets[0]}: a spreadsheet in the parameter directory is not read (only "
+            f"*.csv files are): edits made in it would be ignored; save the sheet as CSV "
+            f"(UTF-8) or move the workbook out of {root}")
+    return [root / n for n in sorted(names)
+            if n.lower().endswith(".csv") and n.lower() != "sources.csv"]
+
+
 def load_parameters(path: str | Path | None = None) -> ParameterSet:
     """Read and validate a parameter directory.
 
@@ -965,13 +1157,11 @@ def load_parameters(path: str | Path | None = None) -> ParameterSet:
         listed at once.
     """
     root = Path(path) if path is not None else default_params_dir()
-    if not root.is_dir():
-        raise ParameterError(f"{root}: parameter directory not found")
+    data_files = _list_data_files(root)
     files: dict[str, str] = {}
     coords = _read_model(root / "model.toml", files, root)
     registry = _read_registry(root / "registry.toml", coords, files, root)
     sources = _read_sources(root / "sources.csv", files, root)
-    data_files = sorted(p for p in root.glob("*.csv") if p.name != "sources.csv")
     if not data_files:
         raise ParameterError(f"{root}: no data files (*.csv other than sources.csv)")
 
@@ -1063,7 +1253,15 @@ def load_parameters(path: str | Path | None = None) -> ParameterSet:
     add_rows(no_time & ~bad_year, lambda i: (
         f"year {cols['year'][i]} given, but parameter {cols['parameter'][i]!r} has no time dim "
         f"(dims {registry[cols['parameter'][i]]['dims']}); leave the year cell empty"))
-    year = np.where(year_given & ~bad_year, np.nan_to_num(year_f), 0).astype(np.int64)
+    year_ok = year_given & ~bad_year
+    year = np.where(year_ok & (np.abs(year_f) < 1e9), np.nan_to_num(year_f), 0).astype(np.int64)
+    # data years outside the model years: a typo (2102 for 2012) unless the registry allows them
+    span_lo = np.array([year_span(registry[p], coords)[0] for p in names] + [0])
+    span_hi = np.array([year_span(registry[p], coords)[1] for p in names] + [0])
+    pk = np.where(known, pidx, len(names))
+    outside = known & year_ok & ~no_time & ((year_f < span_lo[pk]) | (year_f > span_hi[pk]))
+    add_rows(outside, lambda i: year_outside_message(
+        cols["year"][i], names[pidx[i]], registry[names[pidx[i]]], coords))
     # ---- sources ----------------------------------------------------------------------------
     src = cols["source"]
     add_rows(known & (src == ""), lambda i: (
@@ -1085,8 +1283,26 @@ def load_parameters(path: str | Path | None = None) -> ParameterSet:
             j = pidx[rows_i[0]]
             if j < 0:
                 continue
+            if ucol[rows_i[0]] == "":
+                r = rows_i[0]
+                more = len(rows_i) - 1
+                problems.add(
+                    f"{fnames[fidx[r]]}, line {line[r]}: empty unit for parameter "
+                    f"{names[j]!r}; every value needs a unit (e.g. "
+                    f"{unit_string(registry[names[j]]['unit'])!r}; '1' for a share)"
+                    + (f" (same on {more} more rows)" if more else ""),
+                    int(fidx[r]), int(line[r]))
+                continue
             p = names[j]
             target = registry[p]["unit"]
+            ambiguous = ambiguous_unit_message(ucol[rows_i[0]])
+            if ambiguous:
+                r = rows_i[0]
+                more = len(rows_i) - 1
+                problems.add(f"{fnames[fidx[r]]}, line {line[r]}: {ambiguous}"
+                             + (f" (same unit on {more} more rows)" if more else ""),
+                             int(fidx[r]), int(line[r]))
+                continue
             try:
                 factor[rows_i] = conversion_factor(ucol[rows_i[0]], target,
                                                    f"unit of parameter {p!r}")
@@ -1098,11 +1314,17 @@ def load_parameters(path: str | Path | None = None) -> ParameterSet:
                         f"{fnames[fidx[r]]}, line {line[r]}: {msg}"
                         + (f" (same unit on {more} more rows)" if more else ""),
                         int(fidx[r]), int(line[r]))
-    value_c = value * factor
-    low_c = np.where(np.isfinite(low_raw), low_raw, value) * factor
-    high_c = np.where(np.isfinite(high_raw), high_raw, value) * factor
+    with np.errstate(over="ignore"):  # an overflow to inf is reported below
+        value_c = value * factor
+        low_c = np.where(np.isfinite(low_raw), low_raw, value) * factor
+        high_c = np.where(np.isfinite(high_raw), high_raw, value) * factor
     # ---- bounds and ranges (row level) ------------------------------------------------------
-    ok_num = known & np.isfinite(value_c) & np.isfinite(low_c) & np.isfinite(high_c)
+    ok_num = known & ~np.isnan(value_c) & ~np.isnan(low_c) & ~np.isnan(high_c)
+    overflow = ok_num & ~(np.isfinite(value_c) & np.isfinite(low_c) & np.isfinite(high_c))
+    add_rows(overflow, lambda i: (
+        f"value {cols['value'][i]} {cols['unit'][i]} (or its low/high) is too large: not a finite "
+        f"number in {unit_string(registry[names[pidx[i]]]['unit'])}"))
+    ok_num &= ~overflow
     add_rows(ok_num & (low_c > value_c), lambda i: (
         f"low {cols['low'][i]} is larger than value {cols['value'][i]}"))
     add_rows(ok_num & (high_c < value_c), lambda i: (
@@ -1111,15 +1333,24 @@ def load_parameters(path: str | Path | None = None) -> ParameterSet:
     bmax = np.array([_nan_if_none(_bounds(registry[p])[1]) for p in names] + [np.nan])
     pj = np.where(known, pidx, len(names))
     for what, arr in (("value", value_c), ("low", low_c), ("high", high_c)):
+        # an empty low/high cell equals the value: report the value only
+        given = np.ones(n, dtype=bool) if what == "value" else cols[what] != ""
         with np.errstate(invalid="ignore"):
-            below = ok_num & (arr < bmin[pj])
-            above = ok_num & (arr > bmax[pj])
+            below = ok_num & given & (arr < bmin[pj])
+            above = ok_num & given & (arr > bmax[pj])
         add_rows(below, lambda i, what=what, arr=arr: (
             f"{what} {_with_unit(arr[i], registry[names[pidx[i]]]['unit'])} of parameter "
             f"{names[pidx[i]]!r} is below its minimum {bmin[pidx[i]]:g}"))
         add_rows(above, lambda i, what=what, arr=arr: (
             f"{what} {_with_unit(arr[i], registry[names[pidx[i]]]['unit'])} of parameter "
             f"{names[pidx[i]]!r} is above its maximum {bmax[pidx[i]]:g}"))
+        pmin = np.array([_nan_if_none(registry[p]["plausible_min"]) for p in names] + [np.nan])
+        pmax = np.array([_nan_if_none(registry[p]["plausible_max"]) for p in names] + [np.nan])
+        with np.errstate(invalid="ignore"):
+            low_p = ok_num & given & ~below & (arr < pmin[pj])
+            high_p = ok_num & given & ~above & (arr > pmax[pj])
+        add_rows(low_p | high_p, lambda i, what=what, arr=arr: implausible_message(
+            what, arr[i], names[pidx[i]], registry[names[pidx[i]]]))
     # ---- duplicate rows ---------------------------------------------------------------------
     ykey = np.where(year_given, year, _ALL_YEARS)
     if n:
@@ -1151,13 +1382,14 @@ def load_parameters(path: str | Path | None = None) -> ParameterSet:
     low_ds: dict[str, xr.Variable] = {}
     high_ds: dict[str, xr.Variable] = {}
     ctx = _Context(fnames, fidx, line, cols, problems, coords, time)
+    provenance: dict[str, _Provenance] = {}
     for j, p in enumerate(names):
         rows = order_all[bounds_idx[j]:bounds_idx[j + 1]]
         entry = registry[p]
         built = _build_parameter(p, entry, rows, lab, year_given, year, value_c, low_c, high_c, ctx)
         if built is None:
             continue
-        v, lo, hi = built
+        v, lo, hi, provenance[p] = built
         used = sorted(set(src[rows]))
         attrs = {
             "units": unit_string(entry["unit"]),
@@ -1182,7 +1414,11 @@ def load_parameters(path: str | Path | None = None) -> ParameterSet:
     high_dset = xr.Dataset(high_ds, coords=ds_coords, attrs=ds_attrs)
     # ---- checks after interpolation ---------------------------------------------------------
     for p in names:
-        for msg in check_parameter_values(p, registry[p], values_ds[p], low_dset[p], high_dset[p]):
+        entry = registry[p]
+        rows_at = None
+        if entry["sum_to_one_over"]:
+            rows_at = provenance[p].rows_text(entry["sum_to_one_over"], ctx)
+        for msg in _check_values(p, entry, values_ds[p], low_dset[p], high_dset[p], rows_at):
             problems.add(f"after interpolation onto the model years "
                          f"{coords['time'][0]}-{coords['time'][-1]}: {msg}")
     problems.raise_if_any()
@@ -1222,6 +1458,62 @@ def _with_unit(value: float, unit: str) -> str:
     return f"{value:g}" if u == "1" else f"{value:g} {u}"
 
 
+def year_span(entry: dict, coords: Mapping[str, list]) -> tuple[int, int]:
+    """First and last year a data row or scenario point of this parameter may name.
+
+    The model years (``model.toml`` ``[time]``), widened by the registry's ``allow_years``.
+    """
+    lo, hi = coords["time"][0], coords["time"][-1]
+    allow = entry.get("allow_years")
+    if allow:
+        lo, hi = min(lo, allow[0]), max(hi, allow[1])
+    return lo, hi
+
+
+def year_outside_message(year: Any, name: str, entry: dict, coords: Mapping[str, list]) -> str:
+    """Message for a data or scenario year outside the years allowed for parameter ``name``."""
+    lo, hi = coords["time"][0], coords["time"][-1]
+    allow = entry.get("allow_years")
+    extra = f" or its registry allow_years {list(allow)}" if allow else ""
+    return (f"year {year} of parameter {name!r} is outside the model years {lo}-{hi} "
+            f"(model.toml [time]){extra}; a typo? If points beyond the model years are meant "
+            f"(for interpolation), declare allow_years = [first, last] for {name!r} in "
+            f"registry.toml")
+
+
+
+def implausible_message(what: str, value: float, name: str, entry: dict) -> str:
+    """Message for a value outside the registry's ``plausible_min``/``plausible_max``."""
+    lo, hi = entry.get("plausible_min"), entry.get("plausible_max")
+    unit = entry["unit"]
+    if hi is not None and value > hi:
+        side = f"above the plausible maximum {_with_unit(hi, unit)}"
+    else:
+        side = f"below the plausible minimum {_with_unit(lo, unit)}"
+    return (f"{what} {_with_unit(value, unit)} of parameter {name!r} is {side} (registry.toml "
+            f"plausible_min/plausible_max, reasons in params/README.md); check the number and "
+            f"its unit")
+
+
+
+_AMBIGUOUS_TON = re.compile(r"(?<![A-Za-z_])((?:kilo|mega|giga|k|M|G)?tons?)(?![A-Za-z_])")
+
+
+def ambiguous_unit_message(unit: str) -> str | None:
+    """Why ``unit`` is ambiguous, or None.
+
+    pint reads ``ton`` (and ``kton``, ``megaton``...) as the US short ton of 907.18 kg, while a
+    data table written in tonnes often says "ton": refused, so that ``t`` (tonne), ``short_ton``
+    or ``long_ton`` must be written out.
+    """
+    m = _AMBIGUOUS_TON.search(unit)
+    if m is None:
+        return None
+    return (f"unit {unit!r}: {m.group(1)!r} is ambiguous (pint reads it as the US short ton "
+            f"of 907.18 kg); write 't' (or 'kt', 'Mt') for metric tonnes, or 'short_ton' / "
+            f"'long_ton'")
+
+
 def _nan_if_none(x: float | None) -> float:
     return math.nan if x is None else x
 
@@ -1248,6 +1540,69 @@ class _Context:
         self.problems.add(f"{self.at(r)}: {msg}", int(self.fidx[r]), int(self.line[r]))
 
 
+@dataclass
+class _Provenance:
+    """Which data row gives each (cell, year) point of one parameter after precedence.
+
+    Cells are raveled over ``ldims`` (the parameter's label dims, declared order) with sizes
+    ``full``; a constant row has the year ``_ALL_YEARS``.
+    """
+
+    ldims: list[str]
+    full: list[int]
+    cell: np.ndarray
+    year: np.ndarray
+    row: np.ndarray
+
+    def rows_of(self, cell: int, year: int | None) -> list[int]:
+        """Rows that give the value of ``cell`` in ``year`` (bracketing points, or a constant)."""
+        sel = self.cell == cell
+        years, rows = self.year[sel], self.row[sel]
+        if years.size == 0:
+            return []
+        if year is None or (years == _ALL_YEARS).any():
+            return [int(r) for r in rows[years == _ALL_YEARS][:1]] or [int(rows[0])]
+        before, after = years <= year, years >= year
+        out = []
+        if before.any():
+            out.append(int(rows[before][np.argmax(years[before])]))
+        if after.any():
+            out.append(int(rows[after][np.argmin(years[after])]))
+        return sorted(set(out))
+
+    def rows_text(self, dim: str, ctx: _Context) -> Callable[[dict], str]:
+        """``position -> "rows: FILE lines a, b; FILE2 line c"`` for the cells summed over ``dim``."""
+
+        def text(position: dict) -> str:
+            year = int(ctx.time[position["time"]]) if "time" in position else None
+            rows: list[int] = []
+            k_dim = self.ldims.index(dim)
+            for k in range(self.full[k_dim]):
+                idx = [k if d == dim else position[d] for d in self.ldims]
+                rows += self.rows_of(int(np.ravel_multi_index(idx, self.full)), year)
+            by_file: dict[str, list[int]] = {}
+            for r in sorted(set(rows), key=lambda r: (ctx.fidx[r], ctx.line[r])):
+                by_file.setdefault(ctx.fnames[ctx.fidx[r]], []).append(int(ctx.line[r]))
+            return "rows: " + "; ".join(
+                f"{f}, line{'s' if len(ls) > 1 else ''} {_ranges(ls)}" for f, ls in by_file.items())
+
+        return text
+
+
+def _ranges(numbers: list[int]) -> str:
+    """``[3, 4, 5, 9]`` -> ``"3-5, 9"`` (sorted input)."""
+    out: list[str] = []
+    start = prev = numbers[0]
+    for x in [*numbers[1:], None]:
+        if x is not None and x == prev + 1:
+            prev = x
+            continue
+        out.append(str(start) if start == prev else f"{start}-{prev}")
+        if x is not None:
+            start = prev = x
+    return ", ".join(out)
+
+
 def _build_parameter(
     name: str,
     entry: dict,
@@ -1259,7 +1614,7 @@ def _build_parameter(
     low: np.ndarray,
     high: np.ndarray,
     ctx: _Context,
-) -> tuple[xr.Variable, xr.Variable, xr.Variable] | None:
+) -> tuple[xr.Variable, xr.Variable, xr.Variable, _Provenance] | None:
     """Expand wildcards, resolve precedence, interpolate one parameter onto the model years."""
     coords = ctx.coords
     dims = list(entry["dims"])
@@ -1406,7 +1761,7 @@ def _build_parameter(
     arr = arr.reshape(*shape, 3)
     adims = [*ldims, "time"] if has_time else ldims
     result = [xr.Variable(adims, arr[..., k]).transpose(*dims) for k in range(3)]
-    return result[0], result[1], result[2]
+    return result[0], result[1], result[2], _Provenance(ldims, full, w_cell, w_year, w_row)
 
 
 def _cell_text(ldims: list[str], coords: dict[str, list], cell: int, full: list[int]) -> str:

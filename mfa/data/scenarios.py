@@ -34,6 +34,12 @@ Override kinds (``t`` = model year, ``v`` = current value of the parameter):
     Multiply value, low and high by the dimensionless ``f`` (optional ``unit``, e.g. ``"%"``),
     for all years or for ``t >= from_year``.
 
+The ``name`` is a plain label (it names the default output ``results/<name>.nc``): see
+:func:`check_scenario_name`. A file outside the scenario directory cannot take the name of a
+scenario inside it. A ``base`` chain is at most ``MAX_BASE_DEPTH`` files long. Every year in an
+override lies within the model years (or the parameter's registry ``allow_years``), and
+calibration-only parameters (registry ``role = "calibration"``) cannot be overridden.
+
 Selectors restrict an override to some labels; a selector for a dim the parameter does not have,
 or a label outside the model's labels (or the parameter's ``products``) is an error. After the
 overrides of a file are applied, the bounds, ``low <= value <= high`` and ``sum_to_one_over`` of
@@ -46,7 +52,8 @@ import dataclasses
 import difflib
 import hashlib
 import math
-import tomllib
+import os
+import unicodedata
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -59,12 +66,17 @@ from mfa.core.units import UnitError, conversion_factor
 from mfa.data.params import (
     LABEL_DIMS,
     ParameterSet,
+    ambiguous_unit_message,
     check_parameter_values,
+    decode_toml,
     default_params_dir,
     interpolate_points,
+    read_input_file,
+    year_outside_message,
+    year_span,
 )
 
-__all__ = ["Scenario", "apply_scenario", "list_scenarios", "load_scenario"]
+__all__ = ["Scenario", "apply_scenario", "check_scenario_name", "list_scenarios", "load_scenario"]
 
 _TOP_KEYS = ("name", "base", "description", "rationale", "sources", "override")
 _OVERRIDE_KEYS = (
@@ -73,6 +85,12 @@ _OVERRIDE_KEYS = (
 )
 _KINDS = ("value", "trajectory", "ramp", "scale")
 _RAMP_KEYS = ("from_year", "to_year", "to_value", "to_low", "to_high")
+#: Longest ``base`` chain (a scenario and its bases); deeper chains are refused.
+MAX_BASE_DEPTH = 50
+#: Longest scenario name (it becomes an output file name, ``results/<name>.nc``).
+MAX_NAME_LENGTH = 100
+#: Characters a scenario name cannot contain (paths, and characters Windows forbids in names).
+_NAME_FORBIDDEN = '/\\:*?"<>|'
 
 
 @dataclass(frozen=True)
@@ -161,14 +179,71 @@ def list_scenarios(params_dir: str | Path | None = None) -> list[Scenario]:
         If a scenario file is broken.
     """
     sdir = _scenario_dir(params_dir)
-    if not sdir.is_dir():
-        return []
-    scenarios = [load_scenario(p, params_dir) for p in sorted(sdir.glob("*.toml"))]
+    scenarios = [load_scenario(p, params_dir) for p in _toml_files(sdir, missing_ok=True)]
     return sorted(scenarios, key=lambda s: s.name)
 
 
+def _toml_files(d: Path, missing_ok: bool = False) -> list[Path]:
+    """The ``*.toml`` entries of directory ``d``, by name (a missing ``d``: none)."""
+    try:
+        with os.scandir(d) as it:
+            names = [e.name for e in it if e.name.endswith(".toml")]
+    except (FileNotFoundError, NotADirectoryError):
+        if missing_ok:
+            return []
+        raise ScenarioError(f"{d}: scenario directory not found") from None
+    except OSError as exc:
+        raise ScenarioError(f"{d}: cannot read the scenario directory: "
+                            f"{exc.strerror or exc}") from None
+    return [d / n for n in sorted(names)]
+
+
 def _available(sdir: Path) -> list[str]:
-    return sorted(p.stem for p in sdir.glob("*.toml")) if sdir.is_dir() else []
+    return sorted(p.stem for p in _toml_files(sdir, missing_ok=True))
+
+
+def _name_key(path: Path) -> str | None:
+    """The ``name`` key of a scenario file, None if it has none or cannot be read."""
+    try:
+        doc = decode_toml(read_input_file(path, ScenarioError), path, ScenarioError)
+    except ScenarioError:
+        return None
+    name = doc.get("name")
+    return name if isinstance(name, str) else None
+
+
+def check_scenario_name(name: str, where: str) -> None:
+    """Refuse a scenario name that is not a plain label.
+
+    The name becomes the default output file ``results/<name>.nc``: it cannot be empty, longer
+    than ``MAX_NAME_LENGTH`` characters, contain a path separator, ``..``, a NUL or other control
+    or format character, one of ``: * ? " < > |``, begin with ``.`` or with or end with a space.
+
+    Raises
+    ------
+    ScenarioError
+        ``"<where>: scenario name ... : <reason>"``.
+    """
+    reason = None
+    bad = sorted({c for c in name if c in _NAME_FORBIDDEN})
+    if not name:
+        reason = "it is empty"
+    elif len(name) > MAX_NAME_LENGTH:
+        reason = f"it has {len(name)} characters, at most {MAX_NAME_LENGTH} are allowed"
+    elif any(unicodedata.category(c) in ("Cc", "Cf", "Zl", "Zp") for c in name):
+        reason = "it contains a control character (a NUL, tab, newline...)"
+    elif bad:
+        reason = f"it contains {', '.join(repr(c) for c in bad)} (path or reserved characters)"
+    elif ".." in name or name.startswith("."):
+        reason = "it begins with '.' or contains '..'"
+    elif name != name.strip():
+        reason = "it begins or ends with a space"
+    if reason:
+        shown = name if len(name) <= 60 else name[:57] + "..."
+        raise ScenarioError(
+            f"{where}: scenario name {shown!r} is not a plain label: {reason}; use letters, "
+            f"digits, '-', '_' and spaces (the name becomes the file name results/<name>.nc)"
+        )
 
 
 def _is_path(x: str | Path) -> bool:
@@ -198,34 +273,45 @@ def load_scenario(name_or_path: str | Path, params_dir: str | Path | None = None
         Unknown name (the message lists the available ones), unreadable TOML, unknown keys,
         malformed overrides, a base cycle.
     """
+    if not isinstance(name_or_path, str | os.PathLike):
+        raise ScenarioError(f"a scenario is a name or a path, got {name_or_path!r}")
+    if "\0" in str(name_or_path):
+        raise ScenarioError(f"scenario {str(name_or_path)!r}: a scenario name or path cannot "
+                            "contain a NUL character")
     sdir = _scenario_dir(params_dir)
     path = _resolve(name_or_path, sdir, None)
-    return _load_chain(path, sdir, [])
+    scenario = _load_chain(path, sdir)
+    _check_name_is_free(scenario, sdir)
+    return scenario
+
+
+def _exists(p: Path) -> bool:
+    """Whether anything (file, directory, FIFO, broken link...) has the name ``p``.
+
+    Answers False instead of raising (e.g. permission denied); reading then says what is wrong.
+    """
+    try:
+        return os.path.lexists(p)
+    except (OSError, ValueError):
+        return False
 
 
 def _resolve(name_or_path: str | Path, sdir: Path, near: Path | None) -> Path:
     if _is_path(name_or_path):
         p = Path(name_or_path)
-        if not p.is_absolute() and near is not None and (near / p).is_file():
+        if not p.is_absolute() and near is not None and _exists(near / p):
             p = near / p
-        if not p.is_file():
-            raise ScenarioError(f"{p}: scenario file not found")
-        return p
+        return p  # read_input_file says "scenario file not found" or what else is wrong
     name = str(name_or_path)
     for d in ([near] if near is not None else []) + [sdir]:
         cand = d / f"{name}.toml"
-        if cand.is_file():
+        if _exists(cand):
             return cand
     # a file whose `name` key differs from its stem
     for d in ([near] if near is not None else []) + [sdir]:
-        if d.is_dir():
-            for cand in sorted(d.glob("*.toml")):
-                try:
-                    doc = tomllib.loads(cand.read_text(encoding="utf-8"))
-                except (tomllib.TOMLDecodeError, UnicodeDecodeError):
-                    continue
-                if doc.get("name") == name:
-                    return cand
+        for cand in _toml_files(d, missing_ok=True):
+            if _name_key(cand) == name:
+                return cand
     avail = sorted(set(_available(sdir)) | set(_available(near) if near else []))
     raise ScenarioError(
         f"unknown scenario {name!r}{_suggest(name, avail)}; available in {sdir}: "
@@ -233,28 +319,56 @@ def _resolve(name_or_path: str | Path, sdir: Path, near: Path | None) -> Path:
     )
 
 
-def _load_chain(path: Path, sdir: Path, seen: list[Path]) -> Scenario:
-    rp = path.resolve()
-    if rp in seen:
-        cycle = " -> ".join(p.name for p in [*seen[seen.index(rp):], rp])
-        raise ScenarioError(f"{path}: base cycle: {cycle}")
-    own = _read_file(path)
-    base = None
-    if own["base"] is not None:
+def _load_chain(path: Path, sdir: Path) -> Scenario:
+    """Read ``path`` and its ``base`` chain (iteratively: chains may be long)."""
+    owns: list[dict] = []
+    seen: list[Path] = []
+    while True:
+        rp = path.resolve()
+        if rp in seen:
+            cycle = " -> ".join(p.name for p in [*seen[seen.index(rp):], rp])
+            raise ScenarioError(f"{path}: base cycle: {cycle}")
+        if len(seen) == MAX_BASE_DEPTH:
+            names = [p.name for p in seen]
+            shown = " -> ".join([*names[:3], "...", *names[-2:], path.name])
+            raise ScenarioError(f"{owns[0]['path']}: the base chain is longer than "
+                                f"{MAX_BASE_DEPTH} scenarios: {shown}; shorten it")
         try:
-            base_path = _resolve(own["base"], sdir, path.parent)
+            own = _read_file(path)
+        except ScenarioError as exc:
+            if not owns:
+                raise
+            child = owns[-1]
+            raise ScenarioError(f"{child['path']}: base {child['base']!r}: {exc}") from None
+        owns.append(own)
+        seen.append(rp)
+        if own["base"] is None:
+            break
+        try:
+            path = _resolve(own["base"], sdir, path.parent)
         except ScenarioError as exc:
             raise ScenarioError(f"{path}: base {own['base']!r}: {exc}") from None
-        base = _load_chain(base_path, sdir, [*seen, rp])
-    return Scenario(**own, base_scenario=base)
+    scenario = None
+    for own in reversed(owns):
+        scenario = Scenario(**own, base_scenario=scenario)
+    return scenario
+
+
+def _check_name_is_free(scenario: Scenario, sdir: Path) -> None:
+    """A scenario from elsewhere cannot take the name of one in ``sdir`` (the output name)."""
+    path, name = scenario.path, scenario.name
+    files = _toml_files(sdir, missing_ok=True)
+    owners = [p for p in files if p.stem == name] or [p for p in files if _name_key(p) == name]
+    if owners and path.resolve() not in [p.resolve() for p in owners]:
+        raise ScenarioError(
+            f"{path}: name {name!r} is already used by the scenario in {owners[0]}; choose "
+            f"another name (key 'name', or the file name)"
+        )
 
 
 def _read_file(path: Path) -> dict:
-    raw = path.read_bytes()
-    try:
-        doc = tomllib.loads(raw.decode("utf-8"))
-    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
-        raise ScenarioError(f"{path}: not valid TOML: {exc}") from None
+    raw = read_input_file(path, ScenarioError, what="scenario file")
+    doc = decode_toml(raw, path, ScenarioError)
     for key in doc:
         if key not in _TOP_KEYS:
             raise ScenarioError(
@@ -264,6 +378,8 @@ def _read_file(path: Path) -> dict:
     for key in ("name", "base", "description", "rationale"):
         if key in doc and not isinstance(doc[key], str):
             raise ScenarioError(f"{path}: {key!r} must be a string, got {doc[key]!r}")
+    check_scenario_name(name, f"{path}, key 'name'" if "name" in doc else
+                        f"{path} (no key 'name': the file name is the name)")
     sources = doc.get("sources", [])
     if not (isinstance(sources, list) and all(isinstance(s, str) and s for s in sources)):
         raise ScenarioError(f"{path}: 'sources' must be a list of keys into sources.csv")
@@ -482,6 +598,10 @@ def _apply_override(work: _Work, path: Path, i: int, o: dict) -> None:
         raise ScenarioError(f"{where}: unknown parameter {name!r}{_suggest(name, params.registry)}"
                             f"; known parameters: {_fmt(params.registry)}")
     entry = params.registry[name]
+    if entry.get("role", "model") != "model":
+        raise ScenarioError(f"{where}: parameter {name!r} has role = {entry['role']!r} in "
+                            "registry.toml (a calibration target, not a model input): a scenario "
+                            "cannot change it")
     if "source" in o and o["source"] not in params.sources:
         raise ScenarioError(f"{where}: source {o['source']!r}{_suggest(o['source'], params.sources)}"
                             " is not a key in sources.csv")
@@ -516,13 +636,24 @@ def _apply_override(work: _Work, path: Path, i: int, o: dict) -> None:
             raise ScenarioError(f"{where}: {what} needs a parameter with a time dim; "
                                 f"{name!r} has dims {list(entry['dims'])}")
 
+    span = year_span(entry, params.coords)
+
+    def check_year(year: int, key: str) -> None:
+        if not span[0] <= year <= span[1]:
+            raise ScenarioError(f"{where}: {key}: "
+                                + year_outside_message(year, name, entry, params.coords))
+
     if "from_year" in o:
         need_time("'from_year'")
+        check_year(o["from_year"], "'from_year'")
         mask &= _along(dims, "time", time >= o["from_year"])
     # -- unit factor
     factor = 1.0
     if "unit" in o:
         target = "1" if "scale" in o else entry["unit"]
+        ambiguous = ambiguous_unit_message(o["unit"])
+        if ambiguous:
+            raise ScenarioError(f"{where}: {ambiguous}")
         try:
             factor = conversion_factor(o["unit"], target, f"unit of {name!r}")
         except UnitError as exc:
@@ -545,6 +676,8 @@ def _apply_override(work: _Work, path: Path, i: int, o: dict) -> None:
     elif "trajectory" in o:
         need_time("a trajectory")
         pts = sorted((int(y), float(x) * factor) for y, x in o["trajectory"].items())
+        for y, _ in pts:  # before numpy: a year of 30 digits does not fit an int64
+            check_year(y, "'trajectory'")
         years = np.array([y for y, _ in pts], dtype=np.int64)
         if len(set(years.tolist())) != len(years):
             raise ScenarioError(f"{where}: trajectory repeats a year")
@@ -567,6 +700,7 @@ def _apply_override(work: _Work, path: Path, i: int, o: dict) -> None:
         if not time[0] <= y0 <= time[-1]:
             raise ScenarioError(f"{where}: ramp from_year {y0} is outside the model years "
                                 f"{time[0]}-{time[-1]} (model.toml)")
+        check_year(y1, "ramp 'to_year'")
         targets = (r["to_value"], r.get("to_low", r["to_value"]), r.get("to_high", r["to_value"]))
         if not targets[1] <= targets[0] <= targets[2]:
             raise ScenarioError(f"{where}: need to_low <= to_value <= to_high in the ramp")

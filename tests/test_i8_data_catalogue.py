@@ -26,7 +26,7 @@ from pathlib import Path
 import pytest
 
 from mfa.cli import main
-from mfa.params import default_params_dir
+from mfa.data.params import default_params_dir
 
 HEADER = ["parameter", "region", "product", "stage", "year", "value", "unit", "low", "high",
           "source", "note"]

@@ -18,9 +18,9 @@ import numpy as np
 import pytest
 import xarray as xr
 
-from mfa.errors import ParameterError, ScenarioError
-from mfa.params import default_params_dir, load_parameters
-from mfa.scenarios import (
+from mfa.core.errors import ParameterError, ScenarioError
+from mfa.data.params import default_params_dir, load_parameters
+from mfa.data.scenarios import (
     MAX_BASE_DEPTH,
     apply_scenario,
     check_scenario_name,

@@ -1,0 +1,701 @@
+"""Sankey diagrams of any model's results, drawn from the flows' ``source``/``target`` attrs.
+
+Every flow variable of a results Dataset (made by
+:meth:`mfa.core.system.ProcessSystem.to_dataset`) names the processes it leaves and enters in
+``attrs["source"]`` and ``attrs["target"]``; stocks name their process in ``attrs["process"]``.
+That is all :func:`sankey` needs: processes become nodes placed in columns by the longest path
+from the system's inputs, flows that close a cycle (found by a depth-first search) are drawn as
+a loop below the chain, flows to the boundary (``environment``) rise into one losses sink on
+the right, the net addition to each stock is its own band, and processes balanced only over
+all regions (e.g. a ``trade`` pool, from the results' ``mass_balance_residual``) are not drawn:
+for one region, what each process receives and delivers does not balance, and the difference
+is drawn as net import/export stubs.
+
+A model may supply a :class:`SankeyLayout` (columns, labels, colours, which flows form the
+loop, display flows derived from result flows, ...) to give its figure a fixed look; anything
+it leaves out is filled in as by :func:`default_layout`.
+
+Plotted-data convention (as the other figures of :mod:`mfa.plot`): ``fig.plotted_data`` holds
+every flow value and stock change (displayed unit), ``width/<band>`` for each band drawn, and
+``node/<node>`` node heights and ``pos/<node>`` node centres [axis units], and ``scale`` (axis
+units per displayed unit) so that ``width/<band> == scale * <band>``; ``fig.plotted_units``
+their units. ``fig.sankey_ports`` lists the band widths entering and leaving every node.
+"""
+
+from __future__ import annotations
+
+import textwrap
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import xarray as xr
+from matplotlib.figure import Figure
+from matplotlib.patches import Polygon, Rectangle
+from matplotlib.transforms import Bbox
+
+from mfa.core.errors import MfaError
+from mfa.core.system import RESIDUAL
+from mfa.core.units import conversion_factor
+from mfa.plot import _sankey_geometry as geo
+from mfa.plot._bands import fmt, place_labels
+
+__all__ = ["DisplayFlow", "NodeStyle", "SankeyLayout", "default_layout", "sankey",
+           "sankey_html", "sankey_values"]
+
+INCH_PER_UNIT = 0.8  # size of one axis unit on the figure when its size is not given [inch]
+_PAD = 0.12  # figure margin [inch]
+
+
+def _palette() -> dict[str, str]:
+    from mfa.plot import OKABE_ITO  # here, not at import: mfa.plot may be importing us
+
+    c = OKABE_ITO
+    return {"main": c["blue"], "loop": c["bluish_green"], "loss": c["grey"],
+            "stock": c["orange"], "input": c["orange"], "trade": c["reddish_purple"],
+            "imbalance": c["vermillion"], "stub": c["orange"]}
+
+
+_LEGEND = {"main": "blue: flows between processes", "loop": "green: flows back up the chain",
+           "loss": "grey: losses", "input": "orange arrows: inputs from outside",
+           "stock": "orange: net addition to stocks", "trade": "purple: net trade of the region",
+           "imbalance": "red: imbalance of the results"}
+
+
+@dataclass(frozen=True)
+class NodeStyle:
+    """How one node is drawn; ``None`` fields are filled in from the flow graph.
+
+    ``column``: position left to right (1 = one column); ``row``: order within a column
+    (smaller is higher); ``loop``: draw in the row below the chain (default: nodes whose flows
+    all belong to the loop).
+    """
+
+    label: str | None = None
+    column: float | None = None
+    row: float | None = None
+    colour: str | None = None
+    loop: bool | None = None
+
+
+@dataclass(frozen=True)
+class DisplayFlow:
+    """A band between display nodes: a result flow re-routed, or a sum of result flows.
+
+    ``terms`` maps result flow names to coefficients (e.g. ``{"a": 1, "b": -1}`` for a - b);
+    ``None`` takes the result flow of the same name.
+    """
+
+    source: str
+    target: str
+    terms: Mapping[str, float] | None = None
+
+
+@dataclass(frozen=True)
+class SankeyLayout:
+    """Optional, declarative look of a model's Sankey diagram.
+
+    Parameters
+    ----------
+    nodes : mapping of str to NodeStyle
+        Per display node: label, column, row, colour, loop.
+    flows : mapping of str to DisplayFlow
+        Display flows: result flows re-routed to other display nodes (e.g. out of an
+        ``oxide`` node that shows the output side of ``separation``) or derived from result
+        flows (``terms``). They replace result flows of the same name.
+    hide : tuple of str
+        Result flows not drawn (e.g. summed into a display flow).
+    merge : mapping of str to str
+        Process -> display node it is drawn in (flows inside one display node vanish).
+    loop : tuple of str, optional
+        Flows drawn as the loop; default: the flows closing a cycle (depth-first search from
+        the inputs) and the flows into processes that only feed them.
+    labels : mapping of str to str
+        Flow -> label drawn with its value.
+    stubs : mapping of str to str
+        Flows to the boundary drawn as a labelled stub on their source, not into the sink.
+    stocks : mapping of str to str
+        Stock variable -> process, for stocks whose attrs lack ``process``.
+    stock_labels : mapping of str to str
+        Process -> label of its stock node (default ``"Added to stock"``).
+    pooled, boundary : tuple of str, optional
+        Processes not drawn (their flows become stubs) and processes outside the system;
+        default from the results' ``mass_balance_residual`` (``regions_summed``, and the
+        flow ends that are not balanced processes), else none and ``("environment",)``.
+    material : str, optional
+        Name of the material when ``ds.attrs["material"]`` is missing.
+    title : str
+        Template with ``{material}``, ``{where}``, ``{year}`` and ``{unit}``.
+    legend : mapping of str to str
+        Caption text per kind of band (main, loop, loss, input, stock, trade, imbalance).
+    """
+
+    nodes: Mapping[str, NodeStyle] = field(default_factory=dict)
+    flows: Mapping[str, DisplayFlow] = field(default_factory=dict)
+    hide: tuple[str, ...] = ()
+    merge: Mapping[str, str] = field(default_factory=dict)
+    loop: tuple[str, ...] | None = None
+    labels: Mapping[str, str] = field(default_factory=dict)
+    stubs: Mapping[str, str] = field(default_factory=dict)
+    stocks: Mapping[str, str] = field(default_factory=dict)
+    stock_labels: Mapping[str, str] = field(default_factory=dict)
+    pooled: tuple[str, ...] | None = None
+    boundary: tuple[str, ...] | None = None
+    material: str | None = None
+    title: str = "{material} flows, {where}, {year} [{unit}]"
+    legend: Mapping[str, str] = field(default_factory=dict)
+
+
+# ------------------------------------------------------------------------------- values
+def _flow_ends(ds: xr.Dataset, flows: Sequence[str] | None = None) -> dict[str, tuple[str, str]]:
+    if not isinstance(ds, xr.Dataset):
+        raise MfaError(f"sankey: expected the results xarray.Dataset, got {type(ds).__name__}")
+    ends = {str(n): (str(v.attrs["source"]), str(v.attrs["target"]))
+            for n, v in ds.data_vars.items() if "source" in v.attrs and "target" in v.attrs}
+    if not ends:
+        raise MfaError("sankey: the results have no flow variables (variables whose attrs "
+                       "name their 'source' and 'target' processes, as ProcessSystem."
+                       "to_dataset writes them)")
+    if flows is not None:
+        unknown = [f for f in flows if f not in ends]
+        if unknown:
+            raise MfaError(f"sankey: {', '.join(map(repr, unknown))} not among the flows of the "
+                           f"results ({', '.join(ends)})")
+        ends = {f: ends[f] for f in flows}
+    return ends
+
+
+def _check_year(ds: xr.Dataset, year: Any) -> int:
+    years = [int(t) for t in ds["time"].values]
+    ok = isinstance(year, int | np.integer) or (isinstance(year, float) and year.is_integer())
+    if not ok or int(year) not in years:
+        raise MfaError(f"sankey: year {year!r} is not in the results; expected an integer year "
+                       f"of the time coordinate ({years[0]}-{years[-1]})")
+    return int(year)
+
+
+def _cell(da: xr.DataArray, region: str | None, name: str) -> xr.DataArray:
+    """``da`` for one region (or summed over regions) with every dim but time summed."""
+    if "sample" in da.dims:
+        raise MfaError(f"sankey: {name!r} has a 'sample' dim; select one sample or a statistic "
+                       "first")
+    if region is not None:
+        if "region" not in da.dims:
+            raise MfaError(f"sankey: {name!r} has no 'region' dim, so it cannot be shown for "
+                           f"region {region!r}")
+        labels = [str(r) for r in da["region"].values]
+        if region not in labels:
+            raise MfaError(f"sankey: region {region!r} is not in the results; expected one of "
+                           f"{', '.join(labels)} (or None for the world)")
+        da = da.sel(region=region)
+    return da.sum([d for d in da.dims if d != "time"])
+
+
+def _factor(da: xr.DataArray, unit: str, name: str) -> float:
+    if "units" not in da.attrs:
+        raise MfaError(f"sankey: {name!r} has no units attribute; expected a unit of {unit}")
+    return conversion_factor(str(da.attrs["units"]), unit, name)
+
+
+def sankey_values(ds: xr.Dataset, year: int, region: str | None = None, *,
+                  flows: Sequence[str] | None = None,
+                  stocks: Mapping[str, str] | None = None) -> dict[str, float]:
+    """Flow values and stock changes of one year, for the world or one region [t/yr].
+
+    Parameters
+    ----------
+    ds : xarray.Dataset
+        Results whose flows carry ``attrs["source"]``/``["target"]`` and units (mass per
+        time); stocks carry ``attrs["process"]`` and units (mass).
+    year : int
+        A year of the ``time`` coordinate.
+    region : str, optional
+        One region; ``None`` sums over regions. Other dims (product, ...) are summed.
+    flows : sequence of str, optional
+        Only these flows (default: all).
+    stocks : mapping of str to str, optional
+        Stock variable -> process, for stocks whose attrs lack ``process``.
+
+    Returns
+    -------
+    dict of str to float
+        Flow name -> value [t/yr], and ``"stock_change/<process>"`` -> stock at the end of
+        ``year`` minus the year before, per year [t/yr] (for the first year, minus an initial
+        stock of 0, as ProcessSystem.to_dataset assumes), summed over the stocks of a process.
+
+    Raises
+    ------
+    MfaError
+        No flow variables, unknown flows, a year or region not in the results, a flow
+        without units or with a ``sample`` dim.
+    """
+    ends = _flow_ends(ds, flows)
+    y = _check_year(ds, year)
+    out: dict[str, float] = {}
+    for name in ends:
+        da = ds[name]
+        out[name] = float(_cell(da, region, name).sel(time=y)) * _factor(da, "t/yr", name)
+    held = {str(n): str(v.attrs["process"]) for n, v in ds.data_vars.items()
+            if "process" in v.attrs}
+    for name, proc in (stocks or {}).items():
+        if name not in ds.data_vars:
+            raise MfaError(f"sankey: stock {name!r} (of process {proc!r}) is not in the results")
+        held.setdefault(name, proc)
+    years = [int(t) for t in ds["time"].values]
+    i = years.index(y)
+    for name, proc in held.items():
+        da = _cell(ds[name], region, name) * _factor(ds[name], "t", name)
+        now = float(da.sel(time=y))
+        before, dt = (float(da.sel(time=years[i - 1])), y - years[i - 1]) if i else (0.0, 1)
+        key = f"stock_change/{proc}"
+        out[key] = out.get(key, 0.0) + (now - before) / dt
+    return out
+
+
+# ------------------------------------------------------------------------------- graph
+def _boundary_pooled(ds: xr.Dataset, layout: SankeyLayout,
+                     ends: Mapping[str, tuple[str, str]]) -> tuple[set[str], set[str]]:
+    res = ds[RESIDUAL] if RESIDUAL in ds else None
+    if layout.boundary is not None:
+        boundary = set(layout.boundary)
+    elif res is not None and "process" in res.dims:
+        procs = {str(p) for p in res["process"].values}
+        boundary = {e for st in ends.values() for e in st} - procs
+    else:
+        boundary = {"environment"}
+    if layout.pooled is not None:
+        pooled = set(layout.pooled)
+    elif res is not None and "region" in res.dims:
+        pooled = {p for p in str(res.attrs.get("regions_summed", "")).split(",") if p}
+    else:
+        pooled = set()
+    return boundary, pooled
+
+
+def _display_flows(values: Mapping[str, float], layout: SankeyLayout,
+                   ends: Mapping[str, tuple[str, str]]) -> dict[str, tuple[str, str, float]]:
+    flows = {n: (s, t, values[n]) for n, (s, t) in ends.items()}
+    for name, df in layout.flows.items():
+        if df.terms is None:
+            if name not in flows:
+                raise MfaError(f"sankey layout: display flow {name!r} re-routes a flow the "
+                               "results lack")
+            flows[name] = (df.source, df.target, flows[name][2])
+            continue
+        missing = [t for t in df.terms if t not in values]
+        if missing:
+            raise MfaError(f"sankey layout: display flow {name!r} needs flow(s) "
+                           f"{', '.join(missing)}, which the results lack")
+        flows[name] = (df.source, df.target, sum(c * values[t] for t, c in df.terms.items()))
+    for name in layout.hide:
+        if flows.pop(name, None) is None:
+            raise MfaError(f"sankey layout: hidden flow {name!r} is not in the results")
+    return flows
+
+
+def _label(name: str) -> str:
+    return name.removeprefix("flow_").replace("_", " ")
+
+
+@dataclass
+class _Graph:
+    nodes: list[str]
+    bands: list[geo.BandSpec]
+    trading: set[str]
+
+
+def _graph(ds: xr.Dataset, values: Mapping[str, float], layout: SankeyLayout,
+           where: str) -> _Graph:
+    """Display nodes and bands (colours and routes come later), with stocks and stubs."""
+    ends = _flow_ends(ds)
+    boundary, pooled = _boundary_pooled(ds, layout, ends)
+    tol = 1e-9 * max([abs(v) for v in values.values()] + [1e-300])
+    nodes: list[str] = []
+    bands: list[geo.BandSpec] = []
+    trading: set[str] = set()
+    for key, (s, t, v) in _display_flows(values, layout, ends).items():
+        s, t = layout.merge.get(s, s), layout.merge.get(t, t)
+        if s in pooled or t in pooled:
+            trading.update(x for x in (s, t) if x not in pooled | boundary)
+            continue
+        if s == t or (s in boundary and t in boundary):
+            continue
+        if v < -tol:
+            raise MfaError(f"sankey: flow {key!r} ({s} -> {t}) is negative ({v:.6g} t/yr) "
+                           f"{where}; a band cannot be negative")
+        nodes += [x for x in (s, t) if x not in boundary and x not in nodes]
+        kind = ("input" if s in boundary else
+                ("stub_out" if key in layout.stubs else "loss") if t in boundary else "flow")
+        text = layout.stubs.get(key) or layout.labels.get(key)
+        bands.append(geo.BandSpec(key, None if s in boundary else s,
+                                  None if t in boundary else t, max(v, 0.0), kind, "", text))
+    for key, v in values.items():
+        if not key.startswith("stock_change/"):
+            continue
+        proc = key.removeprefix("stock_change/")
+        n = layout.merge.get(proc, proc)
+        if n not in nodes:
+            nodes.append(n)
+        if v > tol:
+            bands.append(geo.BandSpec(f"stock_change/{n}", n, f"stock/{n}", v, "stock", "",
+                                      None))
+        elif v < -tol:
+            bands.append(geo.BandSpec(f"stock_release/{n}", None, n, -v, "stub_in", "",
+                                      "from stock"))
+    for n in nodes:
+        gap = sum(b.value for b in bands if b.target == n) - sum(
+            b.value for b in bands if b.source == n)
+        trade = n in trading
+        if gap > tol:
+            key, text = ("net_export", "net export") if trade else ("imbalance", "imbalance")
+            bands.append(geo.BandSpec(f"{key}/{n}", n, None, gap, "stub_out", "", text))
+        elif gap < -tol:
+            key, text = ("net_import", "net import") if trade else ("imbalance", "imbalance")
+            bands.append(geo.BandSpec(f"{key}/{n}", None, n, -gap, "stub_in", "", text))
+    return _Graph(nodes, bands, trading)
+
+
+def _back_edges(nodes: Sequence[str], flows: Sequence[geo.BandSpec],
+                roots: Sequence[str]) -> set[str]:
+    """Flows closing a cycle in a depth-first search from ``roots`` (then the other nodes)."""
+    adj: dict[str, list[tuple[str, str]]] = {n: [] for n in nodes}
+    for b in flows:
+        adj[b.source].append((b.target, b.key))
+    state: dict[str, int] = {}
+    back: set[str] = set()
+
+    def visit(n: str) -> None:
+        state[n] = 1
+        for t, key in adj[n]:
+            if state.get(t) == 1:
+                back.add(key)
+            elif t not in state:
+                visit(t)
+        state[n] = 2
+
+    for n in [*roots, *nodes]:
+        if n not in state:
+            visit(n)
+    return back
+
+
+def _structure(graph: _Graph, layout: SankeyLayout) -> tuple[dict[str, float], set[str],
+                                                              set[str]]:
+    """Columns of the nodes, the loop nodes and the loop flows."""
+    flows = [b for b in graph.bands if b.kind == "flow"]
+    roots = [b.target for b in graph.bands if b.kind == "input"]
+    nodes = graph.nodes
+    if layout.loop is not None:
+        unknown = sorted(set(layout.loop) - {b.key for b in flows})
+        if unknown:
+            raise MfaError(f"sankey layout: loop flow(s) {', '.join(unknown)} are not flows "
+                           "between drawn processes")
+        loop = set(layout.loop)
+    else:
+        back = _back_edges(nodes, flows, roots)
+        loop = set(back)
+        for n in nodes:  # processes that only close cycles belong to it, with their inputs
+            outs = [b.key for b in flows if b.source == n]
+            if outs and set(outs) <= back:
+                loop |= {b.key for b in flows if b.target == n}
+    loop_nodes = set()
+    for n in nodes:
+        style = layout.nodes.get(n, NodeStyle())
+        touching = [b.key for b in flows if n in (b.source, b.target)]
+        auto = bool(touching) and set(touching) <= loop
+        if style.loop if style.loop is not None else auto:
+            loop_nodes.add(n)
+    chain = [n for n in nodes if n not in loop_nodes]
+    forward = [b for b in flows if b.key not in loop and b.source in chain and b.target in chain]
+    cycles = _back_edges(chain, forward, roots)
+    forward = [b for b in forward if b.key not in cycles]
+    col: dict[str, float] = {}
+
+    def column(n: str) -> float:
+        if n not in col:
+            fixed = layout.nodes.get(n, NodeStyle()).column
+            col[n] = fixed if fixed is not None else max(
+                (column(b.source) + 1 for b in forward if b.target == n), default=0.0)
+        return col[n]
+
+    for n in chain:
+        column(n)
+    for n in sorted(loop_nodes):
+        fixed = layout.nodes.get(n, NodeStyle()).column
+        lo = max((col[b.target] for b in flows if b.source == n and b.target in col), default=0)
+        hi = min((col[b.source] for b in flows if b.target == n and b.source in col),
+                 default=lo + 1)
+        col[n] = fixed if fixed is not None else (lo + 0.625 * (hi - lo) if hi > lo else lo + 0.5)
+    return col, loop_nodes, loop | cycles
+
+
+def _specs(graph: _Graph, layout: SankeyLayout) -> tuple[dict[str, geo.NodeSpec],
+                                                          set[str]]:
+    """Node specs (stock nodes included) and band colours/labels; returns the kinds drawn."""
+    col, loop_nodes, loop = _structure(graph, layout)
+    pal = _palette()
+    specs: dict[str, geo.NodeSpec] = {}
+    for n in graph.nodes:
+        st = layout.nodes.get(n, NodeStyle())
+        is_loop = n in loop_nodes
+        specs[n] = geo.NodeSpec(
+            st.label or n.replace("_", " ").capitalize(), col[n],
+            st.colour or (pal["loop"] if is_loop else "#333333"),
+            "#00614A" if is_loop else "black", is_loop, st.row or 0.0)
+    kinds: set[str] = set()
+    for b in graph.bands:
+        if b.kind == "stock":
+            specs[b.target] = geo.NodeSpec(layout.stock_labels.get(b.source, "Added to stock"),
+                                           col[b.source] + 1, pal["stock"], "#8A5A00",
+                                           row=-1.0, stock_of=b.source)
+        kind = {"loss": "loss", "input": "input", "stock": "stock"}.get(b.kind)
+        if b.kind == "flow":
+            kind = "loop" if b.key in loop else "main"
+            if kind == "loop" or b.source in loop_nodes or b.target in loop_nodes:
+                b.text = b.text or _label(b.key)
+        elif b.kind in ("loss", "input"):
+            b.text = b.text or _label(b.key)
+        elif b.key.startswith(("net_", "imbalance")):
+            kind = "trade" if b.key.startswith("net_") else "imbalance"
+        elif b.kind in ("stub_in", "stub_out"):
+            kind = "stub" if b.key in layout.stubs else "stock"
+        b.colour = pal[kind]
+        if b.value > 0:
+            kinds.add(kind)
+    return specs, kinds
+
+
+def default_layout(ds: xr.Dataset) -> SankeyLayout:
+    """The layout :func:`sankey` uses when none is given, made explicit.
+
+    Columns are the longest path from the processes fed from outside the system, along the
+    flows that close no cycle; the flows closing a cycle (depth-first search from those
+    processes) form the loop, with the flows into processes that only feed the loop; such
+    processes are drawn below the chain, between their targets and sources.
+
+    Parameters
+    ----------
+    ds : xarray.Dataset
+        Results with flows described by ``attrs["source"]``/``["target"]``.
+
+    Returns
+    -------
+    SankeyLayout
+        With a :class:`NodeStyle` (label, column, loop) for every drawn process and ``loop``.
+    """
+    ends = _flow_ends(ds)
+    graph = _graph(ds, dict.fromkeys(ends, 0.0), SankeyLayout(), "")
+    col, loop_nodes, loop = _structure(graph, SankeyLayout())
+    nodes = {n: NodeStyle(label=n.replace("_", " ").capitalize(), column=col[n],
+                          loop=n in loop_nodes) for n in graph.nodes}
+    return SankeyLayout(nodes=nodes, loop=tuple(sorted(loop)))
+
+
+# ------------------------------------------------------------------------------- figure
+def _display_unit(values: Mapping[str, float]) -> tuple[float, str]:
+    big = max((abs(v) for v in values.values()), default=0.0) >= 1e3
+    unit = "kt/yr" if big else "t/yr"
+    return conversion_factor("t/yr", unit, "sankey"), unit
+
+
+def _diagram(ds: xr.Dataset, values: Mapping[str, float], layout: SankeyLayout, year: int,
+             region: str | None, factor: float, unit: str) -> tuple[geo.Diagram, set[str]]:
+    where = f"in {year}" + (f", region {region}" if region else ", world")
+    graph = _graph(ds, values, layout, where)
+    specs, kinds = _specs(graph, layout)
+    diagram = geo.Diagram(specs, graph.bands, None, lambda v: f"{fmt(v * factor)} {unit}",
+                          _node_label_width)
+    return diagram.build(), kinds
+
+
+def _node_label_width(text: str) -> float:
+    """Width of a node label on the figure [axis units] (a little more than the glyphs)."""
+    from matplotlib.font_manager import FontProperties
+    from matplotlib.textpath import text_to_path
+
+    prop = FontProperties(size=geo.NODE_FONT_SIZE, weight="bold")
+    points = max(text_to_path.get_text_width_height_descent(line, prop, ismath=False)[0]
+                 for line in text.split("\n"))
+    return 1.08 * points / 72 / INCH_PER_UNIT
+
+
+def _caption(ds: xr.Dataset, layout: SankeyLayout, kinds: set[str]) -> str:
+    from mfa import __version__
+
+    legend = {**_LEGEND, **layout.legend}
+    parts = [legend[k] for k in ("main", "loop", "loss", "input", "stock", "trade",
+                                 "imbalance") if k in kinds]
+    text = "; ".join(parts)
+    a = ds.attrs
+    model = (f"Model: {a.get('model', 'mfa')} {a.get('model_version', __version__)}, "
+             f"scenario {a.get('scenario', 'unnamed')}.")
+    return f"Band widths proportional to flows. {text[:1].upper()}{text[1:]}. {model}"
+
+
+def _renderer(fig: Figure) -> Any:
+    get = getattr(fig.canvas, "get_renderer", None)
+    return get() if get is not None else fig._get_renderer()
+
+
+def _inches(fig: Figure, text: Any) -> tuple[float, float]:
+    e = text.get_window_extent(_renderer(fig))
+    return e.width / fig.dpi, e.height / fig.dpi
+
+
+def _extent(d: geo.Diagram) -> Bbox:
+    pts = [p for p, *_ in d.patches]
+    pts += [np.array([[x, top - h], [x + geo.NW, top]]) for x, top, h, _ in d.rects.values()]
+    return Bbox.union([Bbox([a.min(axis=0), a.max(axis=0)]) for a in pts])
+
+
+def _fit(fig: Figure, ax: Any, ext: Bbox, heads: tuple[Any, Any, str],
+         figsize: tuple[float, float] | None) -> None:
+    """Size the figure (or fit into ``figsize``): axes for ``ext``, title above, caption below."""
+    title, cap, caption = heads
+    tw, th = _inches(fig, title)
+    if figsize is None:
+        scale = INCH_PER_UNIT
+        width = max(ext.width * scale, tw) + 2 * _PAD
+    else:
+        width = figsize[0]
+    cap.set_text(caption)
+    cw = _inches(fig, cap)[0]
+    avail = width - 2 * _PAD
+    chars = len(caption)
+    while cw > avail and chars > 20:
+        chars = int(chars * min(avail / cw, 0.97))
+        cap.set_text(textwrap.fill(caption, chars))
+        cw = _inches(fig, cap)[0]
+    ch = _inches(fig, cap)[1]
+    if figsize is None:
+        height = ext.height * scale + th + ch + 4 * _PAD
+    else:
+        height = figsize[1]
+        scale = min(avail / ext.width, (height - th - ch - 4 * _PAD) / ext.height)
+    fig.set_size_inches(width, height)
+    aw, ah = ext.width * scale, ext.height * scale
+    room = height - th - ch - 4 * _PAD
+    ax.set_position(((width - aw) / 2 / width, (ch + 2 * _PAD + (room - ah) / 2) / height,
+                     aw / width, ah / height))
+    ax.set_xlim(ext.x0, ext.x1)
+    ax.set_ylim(ext.y0, ext.y1)
+    title.set_position((0.5, 1 - _PAD / height))
+    cap.set_position((_PAD / width, _PAD / height))
+
+
+def _draw(d: geo.Diagram, title: str, caption: str, ax: Any,
+          figsize: tuple[float, float] | None) -> tuple[Figure, list[str]]:
+    """Draw the diagram, place its labels and size the figure; returns the labels left out."""
+    own = ax is None
+    if own:
+        from matplotlib.backends.backend_agg import FigureCanvasAgg
+
+        fig = Figure(figsize=figsize or (8.0, 6.0))
+        FigureCanvasAgg(fig)
+        ax = fig.add_axes((0.0, 0.0, 1.0, 1.0))
+        heads = (fig.text(0.5, 0.98, title, ha="center", va="top", fontsize=12),
+                 fig.text(0.01, 0.01, caption, ha="left", va="bottom", fontsize=9,
+                          color="#333333"), caption)
+    else:
+        fig = ax.figure
+        ax.set_title(title, fontsize=12)
+    for poly, colour, alpha, _ in d.patches:
+        ax.add_patch(Polygon(poly, closed=True, fc=colour, ec="none", alpha=alpha, zorder=2))
+    for x, top, h, colour in d.rects.values():
+        ax.add_patch(Rectangle((x, top - h), geo.NW, h, fc=colour, ec="none", zorder=3))
+    ax.set_aspect("equal")
+    ax.set_axis_off()
+    ext = _extent(d).padded(0.1)
+    texts: list[Any] = []
+    # With the figure's size free, one axis unit is INCH_PER_UNIT: growing the axes to take
+    # the labels in only moves them. Otherwise the scale changes: place the labels again.
+    for _ in range(1 if own and figsize is None else 3):
+        if own:
+            _fit(fig, ax, ext, heads, figsize)
+        else:
+            ax.set_xlim(ext.x0, ext.x1)
+            ax.set_ylim(ext.y0, ext.y1)
+        for t in texts:
+            t.remove()
+        renderer = _renderer(fig)
+        nodes = [Bbox(ax.transData.transform([(x, top - h), (x + geo.NW, top)]))
+                 for x, top, h, _ in d.rects.values()]
+        texts, left_out = place_labels(ax, d.labels, renderer, nodes=nodes,
+                                       bands=[(p, i) for p, _, _, i in d.patches])
+        inv = ax.transData.inverted()
+        boxes = [Bbox(inv.transform(t.get_window_extent(renderer))) for t in texts]
+        ext = Bbox.union([_extent(d), *boxes]).padded(0.08)
+    if own:
+        _fit(fig, ax, ext, heads, figsize)
+    else:
+        ax.set_xlim(ext.x0, ext.x1)
+        ax.set_ylim(ext.y0, ext.y1)
+    return fig, [lab.key for lab in left_out]
+
+
+def sankey(ds: xr.Dataset, year: int, region: str | None = None, *,
+           layout: SankeyLayout | None = None, ax: Any = None,
+           figsize: tuple[float, float] | None = None) -> Figure:
+    """Sankey diagram of one year's flows, drawn from the results' flow attrs.
+
+    Parameters
+    ----------
+    ds : xarray.Dataset
+        Results whose flows carry ``attrs["source"]``/``["target"]`` and units [mass/time],
+        stocks ``attrs["process"]`` [mass] (see :func:`sankey_values`).
+    year : int
+        A year of the results.
+    region : str, optional
+        Region where the processes run; ``None`` (default) sums over regions (world).
+    layout : SankeyLayout, optional
+        The model's look; missing parts as :func:`default_layout`.
+    ax : matplotlib.axes.Axes, optional
+        Draw into this axes (e.g. of a pyplot figure); default a new figure, sized so that
+        one axis unit is :data:`INCH_PER_UNIT` inch (or fitted into ``figsize``).
+    figsize : tuple of float, optional
+        Figure size [inch] of a new figure.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+        ``plotted_data``: every flow and ``stock_change/<process>`` (displayed unit), each
+        band drawn (derived display flows, ``stock_change/<node>``, ``stock_release/<node>``,
+        ``net_import/<node>``, ``net_export/<node>``, ``imbalance/<node>``) with
+        ``width/<band>`` [axis units], ``node/<node>`` heights and ``pos/<node>`` centres
+        [axis units], ``scale`` (axis units per displayed unit). ``sankey_ports``: node ->
+        ``{"in": {band: width}, "out": {band: width}}``; ``omitted_labels``: bands whose
+        value label found no free place.
+    """
+    layout = layout or SankeyLayout()
+    values = sankey_values(ds, year, region, stocks=layout.stocks)
+    factor, unit = _display_unit(values)
+    d, kinds = _diagram(ds, values, layout, int(year), region, factor, unit)
+    material = ds.attrs.get("material") or layout.material or "Material"
+    title = layout.title.format(material=material, where=region or "world", year=int(year),
+                                unit=unit)
+    fig, omitted = _draw(d, title, _caption(ds, layout, kinds), ax, figsize)
+    data = {k: v * factor for k, v in values.items()}
+    units = dict.fromkeys(data, unit)
+    for b in d.bands:
+        data[b.key] = b.value * factor
+        units[b.key] = unit
+        if b.width > 0:
+            data[f"width/{b.key}"], units[f"width/{b.key}"] = b.width, "axis"
+    for n, (_, _, h, _) in d.rects.items():
+        data[f"node/{n}"], units[f"node/{n}"] = h, "axis"
+        data[f"pos/{n}"], units[f"pos/{n}"] = np.array(d.anchors[n]), "axis"
+    data["scale"], units["scale"] = d.k / factor, f"axis per {unit}"
+    fig.plotted_data = {k: np.asarray(v, dtype=float) for k, v in data.items()}
+    fig.plotted_units = units
+    fig.sankey_ports = _ports(d)
+    fig.omitted_labels = omitted
+    return fig
+
+
+def _ports(d: geo.Diagram) -> dict[str, dict[str, dict[str, float]]]:
+    out = {n: {"in": {d.bands[i].key: d.bands[i].width for i in d.ins[n]},
+               "out": {d.bands[i].key: d.bands[i].width for i in d.outs[n]}} for n in d.nodes}
+    out["losses"] = {"in": {b.key: b.width for b in d.bands if b.kind == "loss"}, "out": {}}
+    return out

@@ -24,6 +24,7 @@ their units. ``fig.sankey_ports`` lists the band widths entering and leaving eve
 
 from __future__ import annotations
 
+import functools
 import textwrap
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -152,8 +153,9 @@ class SankeyLayout:
 def _flow_ends(ds: xr.Dataset, flows: Sequence[str] | None = None) -> dict[str, tuple[str, str]]:
     if not isinstance(ds, xr.Dataset):
         raise MfaError(f"sankey: expected the results xarray.Dataset, got {type(ds).__name__}")
-    ends = {str(n): (str(v.attrs["source"]), str(v.attrs["target"]))
-            for n, v in ds.data_vars.items() if "source" in v.attrs and "target" in v.attrs}
+    attrs = {str(n): ds.variables[n].attrs for n in ds.data_vars}
+    ends = {n: (str(a["source"]), str(a["target"])) for n, a in attrs.items()
+            if "source" in a and "target" in a}
     if not ends:
         raise MfaError("sankey: the results have no flow variables (variables whose attrs "
                        "name their 'source' and 'target' processes, as ProcessSystem."
@@ -231,26 +233,38 @@ def sankey_values(ds: xr.Dataset, year: int, region: str | None = None, *,
         No flow variables, unknown flows, a year or region not in the results, a flow
         without units or with a ``sample`` dim.
     """
-    ends = _flow_ends(ds, flows)
     y = _check_year(ds, year)
-    out: dict[str, float] = {}
-    for name in ends:
+    i = [int(t) for t in ds["time"].values].index(y)
+    return {k: float(v[i]) for k, v in _series(ds, region, flows, stocks).items()}
+
+
+def _series(ds: xr.Dataset, region: str | None, flows: Sequence[str] | None = None,
+            stocks: Mapping[str, str] | None = None) -> dict[str, np.ndarray]:
+    """:func:`sankey_values` for every year at once (arrays along ``time``)."""
+    ends = _flow_ends(ds, flows)
+    years = np.asarray(ds["time"].values, dtype=float)
+    out: dict[str, np.ndarray] = {}
+
+    def along_time(name: str, unit: str) -> np.ndarray:
         da = ds[name]
-        out[name] = float(_cell(da, region, name).sel(time=y)) * _factor(da, "t/yr", name)
-    held = {str(n): str(v.attrs["process"]) for n, v in ds.data_vars.items()
-            if "process" in v.attrs}
+        if "time" not in da.dims:
+            raise MfaError(f"sankey: {name!r} has no 'time' dim")
+        cell = _cell(da, region, name).transpose("time").reindex(time=ds["time"])
+        return cell.values * _factor(da, unit, name)
+
+    for name in ends:
+        out[name] = along_time(name, "t/yr")
+    held = {str(n): str(ds.variables[n].attrs["process"]) for n in ds.data_vars
+            if "process" in ds.variables[n].attrs}
     for name, proc in (stocks or {}).items():
         if name not in ds.data_vars:
             raise MfaError(f"sankey: stock {name!r} (of process {proc!r}) is not in the results")
         held.setdefault(name, proc)
-    years = [int(t) for t in ds["time"].values]
-    i = years.index(y)
     for name, proc in held.items():
-        da = _cell(ds[name], region, name) * _factor(ds[name], "t", name)
-        now = float(da.sel(time=y))
-        before, dt = (float(da.sel(time=years[i - 1])), y - years[i - 1]) if i else (0.0, 1)
+        stock = along_time(name, "t")
+        change = np.diff(stock, prepend=0.0) / np.diff(years, prepend=years[0] - 1.0)
         key = f"stock_change/{proc}"
-        out[key] = out.get(key, 0.0) + (now - before) / dt
+        out[key] = out.get(key, 0.0) + change
     return out
 
 
@@ -510,6 +524,7 @@ def _diagram(ds: xr.Dataset, values: Mapping[str, float], layout: SankeyLayout, 
     return diagram.build(), kinds
 
 
+@functools.lru_cache(maxsize=256)
 def _node_label_width(text: str) -> float:
     """Width of a node label on the figure [axis units] (a little more than the glyphs)."""
     from matplotlib.font_manager import FontProperties
@@ -698,4 +713,120 @@ def _ports(d: geo.Diagram) -> dict[str, dict[str, dict[str, float]]]:
     out = {n: {"in": {d.bands[i].key: d.bands[i].width for i in d.ins[n]},
                "out": {d.bands[i].key: d.bands[i].width for i in d.outs[n]}} for n in d.nodes}
     out["losses"] = {"in": {b.key: b.width for b in d.bands if b.kind == "loss"}, "out": {}}
+    return out
+
+
+# ------------------------------------------------------------------------------- HTML
+def _rgba(hex_colour: str, alpha: float) -> str:
+    h = hex_colour.lstrip("#")
+    return f"rgba({int(h[0:2], 16)},{int(h[2:4], 16)},{int(h[4:6], 16)},{alpha})"
+
+
+def _plotly_data(d: geo.Diagram, factor: float) -> dict[str, list]:
+    """Node and link arrays of one year for a plotly Sankey trace (linked nodes only)."""
+    keys: list[str] = []
+    names: dict[str, tuple[str, str]] = {"losses": ("Losses", "#666666")}
+    names.update({n: (s.label, d.rects[n][3]) for n, s in d.nodes.items()})
+    link: dict[str, list] = {"source": [], "target": [], "value": [], "color": [], "label": []}
+
+    def index(key: str) -> int:
+        if key not in keys:
+            keys.append(key)
+        return keys.index(key)
+
+    for b in d.bands:
+        if b.width <= 0:
+            continue
+        anchor = f"{b.key}@{b.target if b.route in ('input', 'stub_in') else b.source}"
+        names.setdefault(anchor, (b.text or _label(b.key), b.colour))
+        s, t = {"input": (anchor, b.target), "stub_in": (anchor, b.target),
+                "stub_out": (b.source, anchor), "riser": (b.source, "losses"),
+                "bottom": (b.source, "losses")}.get(b.route, (b.source, b.target))
+        link["source"].append(index(s))
+        link["target"].append(index(t))
+        link["value"].append(float(f"{b.value * factor:.4g}"))
+        link["color"].append(_rgba(b.colour, 0.5))
+        link["label"].append(b.text or _label(b.key))
+    xy = np.array([d.anchors[k] for k in keys]).reshape(-1, 2)
+    lo, hi = xy.min(axis=0), xy.max(axis=0)
+    norm = 0.01 + 0.98 * (xy - lo) / np.where(hi > lo, hi - lo, 1.0)
+    node = {"label": [names[k][0] for k in keys], "color": [names[k][1] for k in keys],
+            "customdata": keys, "x": [round(float(v), 4) for v in norm[:, 0]],
+            "y": [round(float(1.0 - v), 4) for v in norm[:, 1]]}
+    return {**{f"node.{k}": v for k, v in node.items()},
+            **{f"link.{k}": v for k, v in link.items()}}
+
+
+def sankey_html(ds: xr.Dataset, year: int | None = None, region: str | None = None, *,
+                layout: SankeyLayout | None = None, path: str | Path | None = None,
+                include_plotlyjs: bool | str = "cdn") -> str | Path:
+    """Interactive Sankey diagram (plotly) with the static figure's node positions.
+
+    Needs the optional extra ``plotly``. Nodes sit where :func:`sankey` draws them
+    (normalised to the unit square, ``arrangement="fixed"``); values are rounded to 4
+    significant digits. With ``year=None`` a slider steps through every year of the results.
+
+    Parameters
+    ----------
+    ds : xarray.Dataset
+        Results as for :func:`sankey`.
+    year : int, optional
+        One year; ``None`` (default) all years, with a slider (starting at the last year).
+    region : str, optional
+        Region; ``None`` sums over regions (world).
+    layout : SankeyLayout, optional
+        As for :func:`sankey`.
+    path : str or pathlib.Path, optional
+        Write the HTML there (atomically) and return the path; default return the HTML text.
+    include_plotlyjs : bool or str
+        As plotly's ``to_html``: ``"cdn"`` (default: a small file that loads plotly.js from
+        the internet), ``True`` (self-contained, about 4.8 MB more) or ``False`` (the page
+        must provide plotly.js).
+
+    Returns
+    -------
+    str or pathlib.Path
+        The HTML text, or the file written.
+    """
+    try:
+        import plotly.graph_objects as go
+    except ImportError as exc:  # pragma: no cover - depends on the environment
+        raise MfaError("sankey_html needs plotly, an optional extra: pip install "
+                       "'nd-mfa[plotly]' (or pip install plotly)") from exc
+    layout = layout or SankeyLayout()
+    _flow_ends(ds)
+    years = [_check_year(ds, year)] if year is not None else [int(t) for t in ds["time"].values]
+    series = _series(ds, region, stocks=layout.stocks)
+    index = {int(t): i for i, t in enumerate(ds["time"].values)}
+    values = {y: {k: float(v[index[y]]) for k, v in series.items()} for y in years}
+    factor, unit = _display_unit({str(y): max(map(abs, v.values())) for y, v in values.items()})
+    material = ds.attrs.get("material") or layout.material or "Material"
+    steps = []
+    for y in years:
+        d, _ = _diagram(ds, values[y], layout, y, region, factor, unit)
+        title = layout.title.format(material=material, where=region or "world", year=y,
+                                    unit=unit)
+        steps.append((y, _plotly_data(d, factor), title))
+    _, data, title = steps[-1]
+    node = {k.removeprefix("node."): v for k, v in data.items() if k.startswith("node.")}
+    link = {k.removeprefix("link."): v for k, v in data.items() if k.startswith("link.")}
+    fig = go.Figure(go.Sankey(arrangement="fixed", valueformat=".4~g", valuesuffix=f" {unit}",
+                              node={**node, "pad": 8, "thickness": 12, "line": {"width": 0}},
+                              link=link))
+    fig.update_layout(title={"text": title}, font={"size": 12}, height=620,
+                      margin={"l": 20, "r": 20, "t": 60, "b": 90})
+    if len(steps) > 1:
+        fig.update_layout(sliders=[{
+            "active": len(steps) - 1, "currentvalue": {"prefix": "Year: "}, "pad": {"t": 20},
+            "steps": [{"method": "update", "label": str(y),
+                       "args": [{k: [v] for k, v in dd.items()}, {"title.text": tt}]}
+                      for y, dd, tt in steps]}])
+    html = fig.to_html(include_plotlyjs=include_plotlyjs, full_html=True)
+    if path is None:
+        return html
+    from mfa.io import _atomic_file
+
+    out = Path(path)
+    with _atomic_file(out) as tmp:
+        tmp.write_text(html, encoding="utf-8")
     return out

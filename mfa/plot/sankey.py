@@ -38,9 +38,9 @@ from matplotlib.patches import Polygon, Rectangle
 from matplotlib.transforms import Bbox
 
 from mfa.core.errors import MfaError
-from mfa.core.system import RESIDUAL
 from mfa.core.units import conversion_factor
 from mfa.plot import _sankey_geometry as geo
+from mfa.plot import _sankey_graph as graph
 from mfa.plot._bands import fmt, place_labels
 
 __all__ = ["DisplayFlow", "NodeStyle", "SankeyLayout", "default_layout", "sankey",
@@ -49,14 +49,6 @@ __all__ = ["DisplayFlow", "NodeStyle", "SankeyLayout", "default_layout", "sankey
 INCH_PER_UNIT = 0.8  # size of one axis unit on the figure when its size is not given [inch]
 _PAD = 0.12  # figure margin [inch]
 
-
-def _palette() -> dict[str, str]:
-    from mfa.plot import OKABE_ITO  # here, not at import: mfa.plot may be importing us
-
-    c = OKABE_ITO
-    return {"main": c["blue"], "loop": c["bluish_green"], "loss": c["grey"],
-            "stock": c["orange"], "input": c["orange"], "trade": c["reddish_purple"],
-            "imbalance": c["vermillion"], "stub": c["orange"]}
 
 
 _LEGEND = {"main": "blue: flows between processes", "loop": "green: flows back up the chain",
@@ -149,58 +141,6 @@ class SankeyLayout:
     legend: Mapping[str, str] = field(default_factory=dict)
 
 
-# ------------------------------------------------------------------------------- values
-def _flow_ends(ds: xr.Dataset, flows: Sequence[str] | None = None) -> dict[str, tuple[str, str]]:
-    if not isinstance(ds, xr.Dataset):
-        raise MfaError(f"sankey: expected the results xarray.Dataset, got {type(ds).__name__}")
-    attrs = {str(n): ds.variables[n].attrs for n in ds.data_vars}
-    ends = {n: (str(a["source"]), str(a["target"])) for n, a in attrs.items()
-            if "source" in a and "target" in a}
-    if not ends:
-        raise MfaError("sankey: the results have no flow variables (variables whose attrs "
-                       "name their 'source' and 'target' processes, as ProcessSystem."
-                       "to_dataset writes them)")
-    if flows is not None:
-        unknown = [f for f in flows if f not in ends]
-        if unknown:
-            raise MfaError(f"sankey: {', '.join(map(repr, unknown))} not among the flows of the "
-                           f"results ({', '.join(ends)})")
-        ends = {f: ends[f] for f in flows}
-    return ends
-
-
-def _check_year(ds: xr.Dataset, year: Any) -> int:
-    years = [int(t) for t in ds["time"].values]
-    ok = isinstance(year, int | np.integer) or (isinstance(year, float) and year.is_integer())
-    if not ok or int(year) not in years:
-        raise MfaError(f"sankey: year {year!r} is not in the results; expected an integer year "
-                       f"of the time coordinate ({years[0]}-{years[-1]})")
-    return int(year)
-
-
-def _cell(da: xr.DataArray, region: str | None, name: str) -> xr.DataArray:
-    """``da`` for one region (or summed over regions) with every dim but time summed."""
-    if "sample" in da.dims:
-        raise MfaError(f"sankey: {name!r} has a 'sample' dim; select one sample or a statistic "
-                       "first")
-    if region is not None:
-        if "region" not in da.dims:
-            raise MfaError(f"sankey: {name!r} has no 'region' dim, so it cannot be shown for "
-                           f"region {region!r}")
-        labels = [str(r) for r in da["region"].values]
-        if region not in labels:
-            raise MfaError(f"sankey: region {region!r} is not in the results; expected one of "
-                           f"{', '.join(labels)} (or None for the world)")
-        da = da.sel(region=region)
-    return da.sum([d for d in da.dims if d != "time"])
-
-
-def _factor(da: xr.DataArray, unit: str, name: str) -> float:
-    if "units" not in da.attrs:
-        raise MfaError(f"sankey: {name!r} has no units attribute; expected a unit of {unit}")
-    return conversion_factor(str(da.attrs["units"]), unit, name)
-
-
 def sankey_values(ds: xr.Dataset, year: int, region: str | None = None, *,
                   flows: Sequence[str] | None = None,
                   stocks: Mapping[str, str] | None = None) -> dict[str, float]:
@@ -233,252 +173,10 @@ def sankey_values(ds: xr.Dataset, year: int, region: str | None = None, *,
         No flow variables, unknown flows, a year or region not in the results, a flow
         without units or with a ``sample`` dim.
     """
-    y = _check_year(ds, year)
+    y = graph.check_year(ds, year)
     i = [int(t) for t in ds["time"].values].index(y)
-    return {k: float(v[i]) for k, v in _series(ds, region, flows, stocks).items()}
+    return {k: float(v[i]) for k, v in graph.series(ds, region, flows, stocks).items()}
 
-
-def _series(ds: xr.Dataset, region: str | None, flows: Sequence[str] | None = None,
-            stocks: Mapping[str, str] | None = None) -> dict[str, np.ndarray]:
-    """:func:`sankey_values` for every year at once (arrays along ``time``)."""
-    ends = _flow_ends(ds, flows)
-    years = np.asarray(ds["time"].values, dtype=float)
-    out: dict[str, np.ndarray] = {}
-
-    def along_time(name: str, unit: str) -> np.ndarray:
-        da = ds[name]
-        if "time" not in da.dims:
-            raise MfaError(f"sankey: {name!r} has no 'time' dim")
-        cell = _cell(da, region, name).transpose("time").reindex(time=ds["time"])
-        return cell.values * _factor(da, unit, name)
-
-    for name in ends:
-        out[name] = along_time(name, "t/yr")
-    held = {str(n): str(ds.variables[n].attrs["process"]) for n in ds.data_vars
-            if "process" in ds.variables[n].attrs}
-    for name, proc in (stocks or {}).items():
-        if name not in ds.data_vars:
-            raise MfaError(f"sankey: stock {name!r} (of process {proc!r}) is not in the results")
-        held.setdefault(name, proc)
-    for name, proc in held.items():
-        stock = along_time(name, "t")
-        change = np.diff(stock, prepend=0.0) / np.diff(years, prepend=years[0] - 1.0)
-        key = f"stock_change/{proc}"
-        out[key] = out.get(key, 0.0) + change
-    return out
-
-
-# ------------------------------------------------------------------------------- graph
-def _boundary_pooled(ds: xr.Dataset, layout: SankeyLayout,
-                     ends: Mapping[str, tuple[str, str]]) -> tuple[set[str], set[str]]:
-    res = ds[RESIDUAL] if RESIDUAL in ds else None
-    if layout.boundary is not None:
-        boundary = set(layout.boundary)
-    elif res is not None and "process" in res.dims:
-        procs = {str(p) for p in res["process"].values}
-        boundary = {e for st in ends.values() for e in st} - procs
-    else:
-        boundary = {"environment"}
-    if layout.pooled is not None:
-        pooled = set(layout.pooled)
-    elif res is not None and "region" in res.dims:
-        pooled = {p for p in str(res.attrs.get("regions_summed", "")).split(",") if p}
-    else:
-        pooled = set()
-    return boundary, pooled
-
-
-def _display_flows(values: Mapping[str, float], layout: SankeyLayout,
-                   ends: Mapping[str, tuple[str, str]]) -> dict[str, tuple[str, str, float]]:
-    flows = {n: (s, t, values[n]) for n, (s, t) in ends.items()}
-    for name, df in layout.flows.items():
-        if df.terms is None:
-            if name not in flows:
-                raise MfaError(f"sankey layout: display flow {name!r} re-routes a flow the "
-                               "results lack")
-            flows[name] = (df.source, df.target, flows[name][2])
-            continue
-        missing = [t for t in df.terms if t not in values]
-        if missing:
-            raise MfaError(f"sankey layout: display flow {name!r} needs flow(s) "
-                           f"{', '.join(missing)}, which the results lack")
-        flows[name] = (df.source, df.target, sum(c * values[t] for t, c in df.terms.items()))
-    for name in layout.hide:
-        if flows.pop(name, None) is None:
-            raise MfaError(f"sankey layout: hidden flow {name!r} is not in the results")
-    return flows
-
-
-def _label(name: str) -> str:
-    return name.removeprefix("flow_").replace("_", " ")
-
-
-@dataclass
-class _Graph:
-    nodes: list[str]
-    bands: list[geo.BandSpec]
-    trading: set[str]
-
-
-def _graph(ds: xr.Dataset, values: Mapping[str, float], layout: SankeyLayout,
-           where: str) -> _Graph:
-    """Display nodes and bands (colours and routes come later), with stocks and stubs."""
-    ends = _flow_ends(ds)
-    boundary, pooled = _boundary_pooled(ds, layout, ends)
-    tol = 1e-9 * max([abs(v) for v in values.values()] + [1e-300])
-    nodes: list[str] = []
-    bands: list[geo.BandSpec] = []
-    trading: set[str] = set()
-    for key, (s, t, v) in _display_flows(values, layout, ends).items():
-        s, t = layout.merge.get(s, s), layout.merge.get(t, t)
-        if s in pooled or t in pooled:
-            trading.update(x for x in (s, t) if x not in pooled | boundary)
-            continue
-        if s == t or (s in boundary and t in boundary):
-            continue
-        if v < -tol:
-            raise MfaError(f"sankey: flow {key!r} ({s} -> {t}) is negative ({v:.6g} t/yr) "
-                           f"{where}; a band cannot be negative")
-        nodes += [x for x in (s, t) if x not in boundary and x not in nodes]
-        kind = ("input" if s in boundary else
-                ("stub_out" if key in layout.stubs else "loss") if t in boundary else "flow")
-        text = layout.stubs.get(key) or layout.labels.get(key)
-        bands.append(geo.BandSpec(key, None if s in boundary else s,
-                                  None if t in boundary else t, max(v, 0.0), kind, "", text))
-    for key, v in values.items():
-        if not key.startswith("stock_change/"):
-            continue
-        proc = key.removeprefix("stock_change/")
-        n = layout.merge.get(proc, proc)
-        if n not in nodes:
-            nodes.append(n)
-        if v > tol:
-            bands.append(geo.BandSpec(f"stock_change/{n}", n, f"stock/{n}", v, "stock", "",
-                                      None))
-        elif v < -tol:
-            bands.append(geo.BandSpec(f"stock_release/{n}", None, n, -v, "stub_in", "",
-                                      "from stock"))
-    for n in nodes:
-        gap = sum(b.value for b in bands if b.target == n) - sum(
-            b.value for b in bands if b.source == n)
-        trade = n in trading
-        if gap > tol:
-            key, text = ("net_export", "net export") if trade else ("imbalance", "imbalance")
-            bands.append(geo.BandSpec(f"{key}/{n}", n, None, gap, "stub_out", "", text))
-        elif gap < -tol:
-            key, text = ("net_import", "net import") if trade else ("imbalance", "imbalance")
-            bands.append(geo.BandSpec(f"{key}/{n}", None, n, -gap, "stub_in", "", text))
-    return _Graph(nodes, bands, trading)
-
-
-def _back_edges(nodes: Sequence[str], flows: Sequence[geo.BandSpec],
-                roots: Sequence[str]) -> set[str]:
-    """Flows closing a cycle in a depth-first search from ``roots`` (then the other nodes)."""
-    adj: dict[str, list[tuple[str, str]]] = {n: [] for n in nodes}
-    for b in flows:
-        adj[b.source].append((b.target, b.key))
-    state: dict[str, int] = {}
-    back: set[str] = set()
-
-    def visit(n: str) -> None:
-        state[n] = 1
-        for t, key in adj[n]:
-            if state.get(t) == 1:
-                back.add(key)
-            elif t not in state:
-                visit(t)
-        state[n] = 2
-
-    for n in [*roots, *nodes]:
-        if n not in state:
-            visit(n)
-    return back
-
-
-def _structure(graph: _Graph, layout: SankeyLayout) -> tuple[dict[str, float], set[str],
-                                                              set[str]]:
-    """Columns of the nodes, the loop nodes and the loop flows."""
-    flows = [b for b in graph.bands if b.kind == "flow"]
-    roots = [b.target for b in graph.bands if b.kind == "input"]
-    nodes = graph.nodes
-    if layout.loop is not None:
-        unknown = sorted(set(layout.loop) - {b.key for b in flows})
-        if unknown:
-            raise MfaError(f"sankey layout: loop flow(s) {', '.join(unknown)} are not flows "
-                           "between drawn processes")
-        loop = set(layout.loop)
-    else:
-        back = _back_edges(nodes, flows, roots)
-        loop = set(back)
-        for n in nodes:  # processes that only close cycles belong to it, with their inputs
-            outs = [b.key for b in flows if b.source == n]
-            if outs and set(outs) <= back:
-                loop |= {b.key for b in flows if b.target == n}
-    loop_nodes = set()
-    for n in nodes:
-        style = layout.nodes.get(n, NodeStyle())
-        touching = [b.key for b in flows if n in (b.source, b.target)]
-        auto = bool(touching) and set(touching) <= loop
-        if style.loop if style.loop is not None else auto:
-            loop_nodes.add(n)
-    chain = [n for n in nodes if n not in loop_nodes]
-    forward = [b for b in flows if b.key not in loop and b.source in chain and b.target in chain]
-    cycles = _back_edges(chain, forward, roots)
-    forward = [b for b in forward if b.key not in cycles]
-    col: dict[str, float] = {}
-
-    def column(n: str) -> float:
-        if n not in col:
-            fixed = layout.nodes.get(n, NodeStyle()).column
-            col[n] = fixed if fixed is not None else max(
-                (column(b.source) + 1 for b in forward if b.target == n), default=0.0)
-        return col[n]
-
-    for n in chain:
-        column(n)
-    for n in sorted(loop_nodes):
-        fixed = layout.nodes.get(n, NodeStyle()).column
-        lo = max((col[b.target] for b in flows if b.source == n and b.target in col), default=0)
-        hi = min((col[b.source] for b in flows if b.target == n and b.source in col),
-                 default=lo + 1)
-        col[n] = fixed if fixed is not None else (lo + 0.625 * (hi - lo) if hi > lo else lo + 0.5)
-    return col, loop_nodes, loop | cycles
-
-
-def _specs(graph: _Graph, layout: SankeyLayout) -> tuple[dict[str, geo.NodeSpec],
-                                                          set[str]]:
-    """Node specs (stock nodes included) and band colours/labels; returns the kinds drawn."""
-    col, loop_nodes, loop = _structure(graph, layout)
-    pal = _palette()
-    specs: dict[str, geo.NodeSpec] = {}
-    for n in graph.nodes:
-        st = layout.nodes.get(n, NodeStyle())
-        is_loop = n in loop_nodes
-        specs[n] = geo.NodeSpec(
-            st.label or n.replace("_", " ").capitalize(), col[n],
-            st.colour or (pal["loop"] if is_loop else "#333333"),
-            "#00614A" if is_loop else "black", is_loop, st.row or 0.0)
-    kinds: set[str] = set()
-    for b in graph.bands:
-        if b.kind == "stock":
-            specs[b.target] = geo.NodeSpec(layout.stock_labels.get(b.source, "Added to stock"),
-                                           col[b.source] + 1, pal["stock"], "#8A5A00",
-                                           row=-1.0, stock_of=b.source)
-        kind = {"loss": "loss", "input": "input", "stock": "stock"}.get(b.kind)
-        if b.kind == "flow":
-            kind = "loop" if b.key in loop else "main"
-            if kind == "loop" or b.source in loop_nodes or b.target in loop_nodes:
-                b.text = b.text or _label(b.key)
-        elif b.kind in ("loss", "input"):
-            b.text = b.text or _label(b.key)
-        elif b.key.startswith(("net_", "imbalance")):
-            kind = "trade" if b.key.startswith("net_") else "imbalance"
-        elif b.kind in ("stub_in", "stub_out"):
-            kind = "stub" if b.key in layout.stubs else "stock"
-        b.colour = pal[kind]
-        if b.value > 0:
-            kinds.add(kind)
-    return specs, kinds
 
 
 def default_layout(ds: xr.Dataset) -> SankeyLayout:
@@ -499,11 +197,11 @@ def default_layout(ds: xr.Dataset) -> SankeyLayout:
     SankeyLayout
         With a :class:`NodeStyle` (label, column, loop) for every drawn process and ``loop``.
     """
-    ends = _flow_ends(ds)
-    graph = _graph(ds, dict.fromkeys(ends, 0.0), SankeyLayout(), "")
-    col, loop_nodes, loop = _structure(graph, SankeyLayout())
+    ends = graph.flow_ends(ds)
+    g = graph.build(ds, dict.fromkeys(ends, 0.0), SankeyLayout(), "")
+    col, loop_nodes, loop = graph.structure(g, SankeyLayout())
     nodes = {n: NodeStyle(label=n.replace("_", " ").capitalize(), column=col[n],
-                          loop=n in loop_nodes) for n in graph.nodes}
+                          loop=n in loop_nodes) for n in g.nodes}
     return SankeyLayout(nodes=nodes, loop=tuple(sorted(loop)))
 
 
@@ -517,9 +215,9 @@ def _display_unit(values: Mapping[str, float]) -> tuple[float, str]:
 def _diagram(ds: xr.Dataset, values: Mapping[str, float], layout: SankeyLayout, year: int,
              region: str | None, factor: float, unit: str) -> tuple[geo.Diagram, set[str]]:
     where = f"in {year}" + (f", region {region}" if region else ", world")
-    graph = _graph(ds, values, layout, where)
-    specs, kinds = _specs(graph, layout)
-    diagram = geo.Diagram(specs, graph.bands, None, lambda v: f"{fmt(v * factor)} {unit}",
+    g = graph.build(ds, values, layout, where)
+    specs, kinds = graph.specs(g, layout)
+    diagram = geo.Diagram(specs, g.bands, None, lambda v: f"{fmt(v * factor)} {unit}",
                           _node_label_width)
     return diagram.build(), kinds
 
@@ -687,26 +385,35 @@ def sankey(ds: xr.Dataset, year: int, region: str | None = None, *,
     values = sankey_values(ds, year, region, stocks=layout.stocks)
     factor, unit = _display_unit(values)
     d, kinds = _diagram(ds, values, layout, int(year), region, factor, unit)
-    material = ds.attrs.get("material") or layout.material or "Material"
-    title = layout.title.format(material=material, where=region or "world", year=int(year),
-                                unit=unit)
+    title = _title(ds, layout, int(year), region, unit)
     fig, omitted = _draw(d, title, _caption(ds, layout, kinds), ax, figsize)
-    data = {k: v * factor for k, v in values.items()}
+    fig.plotted_data, fig.plotted_units = _plotted(d, values, factor, unit)
+    fig.sankey_ports = _ports(d)
+    fig.omitted_labels = omitted
+    return fig
+
+
+def _title(ds: xr.Dataset, layout: SankeyLayout, year: int, region: str | None,
+           unit: str) -> str:
+    material = ds.attrs.get("material") or layout.material or "Material"
+    return layout.title.format(material=material, where=region or "world", year=year,
+                               unit=unit)
+
+
+def _plotted(d: geo.Diagram, values: Mapping[str, float], factor: float,
+             unit: str) -> tuple[dict[str, np.ndarray], dict[str, str]]:
+    """The numbers drawn (displayed unit) and the geometry (axis units), with their units."""
+    data: dict[str, Any] = {k: v * factor for k, v in values.items()}
     units = dict.fromkeys(data, unit)
     for b in d.bands:
-        data[b.key] = b.value * factor
-        units[b.key] = unit
+        data[b.key], units[b.key] = b.value * factor, unit
         if b.width > 0:
             data[f"width/{b.key}"], units[f"width/{b.key}"] = b.width, "axis"
     for n, (_, _, h, _) in d.rects.items():
         data[f"node/{n}"], units[f"node/{n}"] = h, "axis"
         data[f"pos/{n}"], units[f"pos/{n}"] = np.array(d.anchors[n]), "axis"
     data["scale"], units["scale"] = d.k / factor, f"axis per {unit}"
-    fig.plotted_data = {k: np.asarray(v, dtype=float) for k, v in data.items()}
-    fig.plotted_units = units
-    fig.sankey_ports = _ports(d)
-    fig.omitted_labels = omitted
-    return fig
+    return {k: np.asarray(v, dtype=float) for k, v in data.items()}, units
 
 
 def _ports(d: geo.Diagram) -> dict[str, dict[str, dict[str, float]]]:
@@ -738,7 +445,7 @@ def _plotly_data(d: geo.Diagram, factor: float) -> dict[str, list]:
         if b.width <= 0:
             continue
         anchor = f"{b.key}@{b.target if b.route in ('input', 'stub_in') else b.source}"
-        names.setdefault(anchor, (b.text or _label(b.key), b.colour))
+        names.setdefault(anchor, (b.text or graph.label(b.key), b.colour))
         s, t = {"input": (anchor, b.target), "stub_in": (anchor, b.target),
                 "stub_out": (b.source, anchor), "riser": (b.source, "losses"),
                 "bottom": (b.source, "losses")}.get(b.route, (b.source, b.target))
@@ -746,7 +453,7 @@ def _plotly_data(d: geo.Diagram, factor: float) -> dict[str, list]:
         link["target"].append(index(t))
         link["value"].append(float(f"{b.value * factor:.4g}"))
         link["color"].append(_rgba(b.colour, 0.5))
-        link["label"].append(b.text or _label(b.key))
+        link["label"].append(b.text or graph.label(b.key))
     xy = np.array([d.anchors[k] for k in keys]).reshape(-1, 2)
     lo, hi = xy.min(axis=0), xy.max(axis=0)
     norm = 0.01 + 0.98 * (xy - lo) / np.where(hi > lo, hi - lo, 1.0)
@@ -755,6 +462,25 @@ def _plotly_data(d: geo.Diagram, factor: float) -> dict[str, list]:
             "y": [round(float(1.0 - v), 4) for v in norm[:, 1]]}
     return {**{f"node.{k}": v for k, v in node.items()},
             **{f"link.{k}": v for k, v in link.items()}}
+
+
+def _plotly_figure(go: Any, steps: list[tuple[int, dict, str]], unit: str) -> Any:
+    """A plotly Sankey of the last step, with a slider through all steps if several."""
+    _, data, title = steps[-1]
+    node = {k.removeprefix("node."): v for k, v in data.items() if k.startswith("node.")}
+    link = {k.removeprefix("link."): v for k, v in data.items() if k.startswith("link.")}
+    fig = go.Figure(go.Sankey(arrangement="fixed", valueformat=".4~g", valuesuffix=f" {unit}",
+                              node={**node, "pad": 8, "thickness": 12, "line": {"width": 0}},
+                              link=link))
+    fig.update_layout(title={"text": title}, font={"size": 12}, height=620,
+                      margin={"l": 20, "r": 20, "t": 60, "b": 90})
+    if len(steps) > 1:
+        fig.update_layout(sliders=[{
+            "active": len(steps) - 1, "currentvalue": {"prefix": "Year: "}, "pad": {"t": 20},
+            "steps": [{"method": "update", "label": str(y),
+                       "args": [{k: [v] for k, v in dd.items()}, {"title.text": tt}]}
+                      for y, dd, tt in steps]}])
+    return fig
 
 
 def sankey_html(ds: xr.Dataset, year: int | None = None, region: str | None = None, *,
@@ -794,33 +520,18 @@ def sankey_html(ds: xr.Dataset, year: int | None = None, region: str | None = No
         raise MfaError("sankey_html needs plotly, an optional extra: pip install "
                        "'nd-mfa[plotly]' (or pip install plotly)") from exc
     layout = layout or SankeyLayout()
-    _flow_ends(ds)
-    years = [_check_year(ds, year)] if year is not None else [int(t) for t in ds["time"].values]
-    series = _series(ds, region, stocks=layout.stocks)
+    graph.flow_ends(ds)
+    years = ([graph.check_year(ds, year)] if year is not None else
+             [int(t) for t in ds["time"].values])
+    series = graph.series(ds, region, stocks=layout.stocks)
     index = {int(t): i for i, t in enumerate(ds["time"].values)}
     values = {y: {k: float(v[index[y]]) for k, v in series.items()} for y in years}
     factor, unit = _display_unit({str(y): max(map(abs, v.values())) for y, v in values.items()})
-    material = ds.attrs.get("material") or layout.material or "Material"
     steps = []
     for y in years:
         d, _ = _diagram(ds, values[y], layout, y, region, factor, unit)
-        title = layout.title.format(material=material, where=region or "world", year=y,
-                                    unit=unit)
-        steps.append((y, _plotly_data(d, factor), title))
-    _, data, title = steps[-1]
-    node = {k.removeprefix("node."): v for k, v in data.items() if k.startswith("node.")}
-    link = {k.removeprefix("link."): v for k, v in data.items() if k.startswith("link.")}
-    fig = go.Figure(go.Sankey(arrangement="fixed", valueformat=".4~g", valuesuffix=f" {unit}",
-                              node={**node, "pad": 8, "thickness": 12, "line": {"width": 0}},
-                              link=link))
-    fig.update_layout(title={"text": title}, font={"size": 12}, height=620,
-                      margin={"l": 20, "r": 20, "t": 60, "b": 90})
-    if len(steps) > 1:
-        fig.update_layout(sliders=[{
-            "active": len(steps) - 1, "currentvalue": {"prefix": "Year: "}, "pad": {"t": 20},
-            "steps": [{"method": "update", "label": str(y),
-                       "args": [{k: [v] for k, v in dd.items()}, {"title.text": tt}]}
-                      for y, dd, tt in steps]}])
+        steps.append((y, _plotly_data(d, factor), _title(ds, layout, y, region, unit)))
+    fig = _plotly_figure(go, steps, unit)
     html = fig.to_html(include_plotlyjs=include_plotlyjs, full_html=True)
     if path is None:
         return html

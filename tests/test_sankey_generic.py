@@ -29,6 +29,7 @@ from mfa.core.system import Flow, ProcessSystem, Stock
 _PACKAGE_SANKEY = mfa.plot.sankey
 from mfa.plot.sankey import (  # noqa: E402
     DisplayFlow,
+    NodeStyle,
     SankeyLayout,
     default_layout,
     sankey,
@@ -231,6 +232,20 @@ def test_stock_release_is_drawn_into_the_process() -> None:
     np.testing.assert_allclose(d["stock_release/use"], -d["stock_change/use"])
     assert "stock_release/use" in fig.sankey_ports["use"]["in"]
     assert_widths_and_balance(fig)
+
+
+def test_layout_merges_nodes_and_draws_stubs(copper: xr.Dataset) -> None:
+    lay = SankeyLayout(merge={"collection": "recycling"}, stubs={"slag": "to the slag heap"},
+                       nodes={"recycling": NodeStyle("Waste management")})
+    fig = sankey(copper, 2005, layout=lay)
+    d, ports = fig.plotted_data, fig.sankey_ports
+    assert "collection" not in ports and "width/collected" not in d  # inside one node
+    assert "discards" in ports["recycling"]["in"] and "landfill" in ports["recycling"]["out"]
+    assert "slag" in ports["smelting"]["out"] and "slag" not in ports["losses"]["in"]
+    assert any(t.get_text().startswith("to the slag heap") for t in fig.axes[0].texts)
+    assert any(t.get_text().startswith("Waste management") for t in fig.axes[0].texts)
+    assert_widths_and_balance(fig)
+    assert_texts_clear(fig)
 
 
 def test_draws_into_given_axes(copper: xr.Dataset) -> None:

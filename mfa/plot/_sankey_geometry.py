@@ -323,14 +323,14 @@ class Diagram:
     def _along(self, i: int, b: BandSpec, x0: float, x1: float, y: Callable, w: float,
                priority: int = 6, sep: str = "\n") -> None:
         """Label candidates along a band: on it, then just above or below it."""
-        cands = []
-        for f in (0.5, 0.3, 0.7, 0.15, 0.85):
-            xm = x0 + f * (x1 - x0)
-            cands.append((xm, y(xm), "center", "center"))
-        for f in (0.5, 0.3, 0.7):
-            xm = x0 + f * (x1 - x0)
-            cands += [(xm, y(xm) + w / 2 + 0.03, "center", "bottom"),
-                      (xm, y(xm) - w / 2 - 0.03, "center", "top")]
+        fractions = (0.5, 0.3, 0.7, 0.15, 0.85)
+        cands = [(x0 + f * (x1 - x0), y(x0 + f * (x1 - x0)), "center", "center")
+                 for f in fractions]
+        for lift in (0.03, 0.25):
+            for f in fractions:
+                xm = x0 + f * (x1 - x0)
+                cands += [(xm, y(xm) + w / 2 + lift, "center", "bottom"),
+                          (xm, y(xm) - w / 2 - lift, "center", "top")]
         self._text(self._label(b, sep), cands, priority=priority, owner=i, key=b.key)
 
     def _draw_fwd(self, i: int, b: BandSpec) -> None:
@@ -405,11 +405,14 @@ class Diagram:
         yc = top - b.width / 2
         self.anchors[f"{b.key}@{node}"] = (x0 + d * length, yc)
         cands = [(tip, yc, ha, "center"), (tip, top + 0.03, ha, "bottom"),
-                 (tip, top - b.width - 0.03, ha, "top"),
-                 (x0 + d * length / 2, top + 0.03, "center", "bottom"),
-                 (x0 + d * length / 2, top - b.width - 0.03, "center", "top")]
-        self._text(self._label(b), cands, priority=2, owner=i, key=b.key,
-                   color="#333333" if b.route == "input" else "#7A3A66")
+                 (tip, top - b.width - 0.03, ha, "top")]
+        for dy in (0.3, 0.6):
+            cands += [(tip, top + dy, ha, "bottom"), (tip, top - b.width - dy, ha, "top")]
+        cands += [(x0 + d * length / 2, top + 0.03, "center", "bottom"),
+                  (x0 + d * length / 2, top - b.width - 0.03, "center", "top")]
+        colour = ("#333333" if b.route == "input" else "#7A3A66" if b.key.startswith("net_")
+                  else "#A33A00" if b.key.startswith("imbalance") else "#8A5A00")
+        self._text(self._label(b), cands, priority=2, owner=i, key=b.key, color=colour)
 
     def _draw_input(self, i: int, b: BandSpec) -> None:
         self._stub_at(i, b, b.target, "in", INPUT)

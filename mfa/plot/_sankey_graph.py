@@ -37,7 +37,7 @@ def palette() -> dict[str, str]:
     c = OKABE_ITO
     return {"main": c["blue"], "loop": c["bluish_green"], "loss": c["grey"],
             "stock": c["orange"], "input": c["orange"], "trade": c["reddish_purple"],
-            "imbalance": c["vermillion"], "stub": c["orange"]}
+            "imbalance": c["vermillion"], "stub": c["orange"], "release": c["orange"]}
 
 
 
@@ -313,7 +313,9 @@ def specs(graph: Graph, layout: SankeyLayout) -> tuple[dict[str, geo.NodeSpec],
             "#00614A" if is_loop else "black", is_loop, style(layout, n, "row") or 0.0)
     kinds: set[str] = set()
     for b in graph.bands:
-        if b.kind == "stock":
+        if b.kind == "stock" and b.source in loop_nodes:  # no room for a stock node below
+            b.kind, b.target, b.text = "stub_out", None, "added to stock"
+        elif b.kind == "stock":
             specs[b.target] = geo.NodeSpec(layout.stock_labels.get(b.source, "Added to stock"),
                                            col[b.source] + 1, pal["stock"], "#8A5A00",
                                            row=-1.0, stock_of=b.source)
@@ -327,7 +329,7 @@ def specs(graph: Graph, layout: SankeyLayout) -> tuple[dict[str, geo.NodeSpec],
         elif b.key.startswith(("net_", "imbalance")):
             kind = "trade" if b.key.startswith("net_") else "imbalance"
         elif b.kind in ("stub_in", "stub_out"):
-            kind = "stub" if b.key in layout.stubs else "stock"
+            kind = "stub" if b.key in layout.stubs else "release"
         b.colour = pal[kind]
         if b.value > 0:
             kinds.add(kind)

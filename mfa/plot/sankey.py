@@ -53,7 +53,8 @@ _PAD = 0.12  # figure margin [inch]
 
 _LEGEND = {"main": "blue: flows between processes", "loop": "green: flows back up the chain",
            "loss": "grey: losses", "input": "orange arrows: inputs from outside",
-           "stock": "orange: net addition to stocks", "trade": "purple: net trade of the region",
+           "stock": "orange: net addition to stocks", "release": "orange stubs: taken from stocks",
+           "stub": "orange stubs: set aside", "trade": "purple: net trade of the region",
            "imbalance": "red: imbalance of the results"}
 
 
@@ -122,7 +123,8 @@ class SankeyLayout:
     title : str
         Template with ``{material}``, ``{where}``, ``{year}`` and ``{unit}``.
     legend : mapping of str to str
-        Caption text per kind of band (main, loop, loss, input, stock, trade, imbalance).
+        Caption text per kind of band (main, loop, loss, input, stock, release, stub, trade,
+        imbalance), e.g. ``{"loop": "green: recycling loop"}``.
     """
 
     nodes: Mapping[str, NodeStyle] = field(default_factory=dict)
@@ -238,8 +240,8 @@ def _caption(ds: xr.Dataset, layout: SankeyLayout, kinds: set[str]) -> str:
     from mfa import __version__
 
     legend = {**_LEGEND, **layout.legend}
-    parts = [legend[k] for k in ("main", "loop", "loss", "input", "stock", "trade",
-                                 "imbalance") if k in kinds]
+    parts = [legend[k] for k in ("main", "loop", "loss", "input", "stock", "release", "stub",
+                                 "trade", "imbalance") if k in kinds]
     text = "; ".join(parts)
     a = ds.attrs
     model = (f"Model: {a.get('model', 'mfa')} {a.get('model_version', __version__)}, "
@@ -270,14 +272,14 @@ def _fit(fig: Figure, ax: Any, ext: Bbox, heads: tuple[Any, Any, str],
     tw, th = _inches(fig, title)
     if figsize is None:
         scale = INCH_PER_UNIT
-        width = max(ext.width * scale, tw) + 2 * _PAD
+        width = max(ext.width * scale, 1.06 * tw) + 2 * _PAD
     else:
         width = figsize[0]
     cap.set_text(caption)
     cw = _inches(fig, cap)[0]
     avail = width - 2 * _PAD
     chars = len(caption)
-    while cw > avail and chars > 20:
+    while cw > 0.94 * avail and chars > 20:  # slack: text is wider at a lower dpi
         chars = int(chars * min(avail / cw, 0.97))
         cap.set_text(textwrap.fill(caption, chars))
         cw = _inches(fig, cap)[0]

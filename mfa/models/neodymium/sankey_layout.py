@@ -63,5 +63,6 @@ LAYOUT = SankeyLayout(
     legend={"main": "blue: primary chain", "loop": "green: recycling loop",
             "loss": "grey: losses", "input": "orange arrow: Nd mined",
             "stock": "orange: net addition to the in-use stock",
+            "stub": "orange stub: surplus secondary Nd stockpiled",
             "trade": "purple: net trade of the region"},
 )

@@ -25,6 +25,7 @@ __all__ = ["Label", "arc_path", "fmt", "offset_band", "place_labels", "route_ban
 
 def fmt(value: float) -> str:
     """A value for a label: 3 significant digits, no scientific notation above 0.01."""
+    value = float(f"{value:.3g}")  # round first: 9.996 is "10.0", not "10.00"
     a = abs(value)
     if a == 0:
         return "0"

@@ -94,10 +94,14 @@ class Diagram:
         self.turn: dict[tuple[str, int], float] = {}
         for b in self.bands:
             b.route = self._route(b)
-        # Losses rise right of the node's label (the label's value: at most the node's inflow
-        # and outflow, estimated before the scale is known with the widest number).
-        self.riser0 = {n: max(RISER, self.text_width(f"{s.label}\n{self.value_text(8.88e8)}")
-                              / 2 - NW / 2 + 0.08) for n, s in self.nodes.items()}
+        self.throughput = {n: max(sum(b.value for b in self.bands if b.target == n),
+                                  sum(b.value for b in self.bands if b.source == n))
+                           for n in self.nodes}
+        # Losses rise right of the node's label
+        label = {n: f"{s.label}\n{self.value_text(self.throughput[n])}"
+                 for n, s in self.nodes.items()}
+        self.riser0 = {n: max(RISER, self.text_width(label[n]) / 2 - NW / 2 + 0.08)
+                       for n in self.nodes}
         self.k = self.k or self._scale()
         for b in self.bands:
             b.width = b.value * self.k
@@ -129,11 +133,10 @@ class Diagram:
 
     def _scale(self) -> float:
         """Axis units per t/yr: the largest node H_MAX high, turns fitting in a column gap."""
-        thr = [max(sum(b.value for b in self.bands if b.target == n),
-                   sum(b.value for b in self.bands if b.source == n)) for n in self.nodes]
-        if max(thr, default=0.0) <= 0:
+        top = max(self.throughput.values(), default=0.0)
+        if top <= 0:
             return 1.0
-        k = H_MAX / max(thr)
+        k = H_MAX / top
         turning = [b.value for b in self.bands
                    if b.route in ("to_loop", "from_loop", "back", "riser", "bottom")]
         if max(turning, default=0.0) > 0:
@@ -215,7 +218,7 @@ class Diagram:
     def _desired(self, n: str) -> float:
         spec = self.nodes[n]
         if spec.stock_of is not None:
-            i = next(j for j in self.ins[n])
+            i = self.ins[n][0]
             return self.port(spec.stock_of, "out", i) + self.bands[i].width / 2
         for i in self.ins[n]:
             b = self.bands[i]

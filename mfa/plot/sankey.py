@@ -367,8 +367,9 @@ def sankey(ds: xr.Dataset, year: int, region: str | None = None, *,
     layout : SankeyLayout, optional
         The model's look; missing parts as :func:`default_layout`.
     ax : matplotlib.axes.Axes, optional
-        Draw into this axes (e.g. of a pyplot figure); default a new figure, sized so that
-        one axis unit is :data:`INCH_PER_UNIT` inch (or fitted into ``figsize``).
+        Draw into this axes (e.g. of a pyplot figure; the title goes on the axes, there is no
+        caption). Default: a new figure (no pyplot state), sized so that one axis unit is
+        :data:`INCH_PER_UNIT` inch, or fitted into ``figsize``.
     figsize : tuple of float, optional
         Figure size [inch] of a new figure.
 

@@ -49,8 +49,6 @@ __all__ = ["DisplayFlow", "NodeStyle", "SankeyLayout", "default_layout", "sankey
 INCH_PER_UNIT = 0.8  # size of one axis unit on the figure when its size is not given [inch]
 _PAD = 0.12  # figure margin [inch]
 
-
-
 _LEGEND = {"main": "blue: flows between processes", "loop": "green: flows back up the chain",
            "loss": "grey: losses", "input": "orange arrows: inputs from outside",
            "stock": "orange: net addition to stocks", "release": "orange stubs: taken from stocks",

@@ -23,9 +23,9 @@ import numpy as np
 import pytest
 import xarray as xr
 
-from mfa.core.errors import SecondaryExceedsDemandWarning
 from mfa.data.params import load_parameters
 from mfa.models.neodymium import FLOWS, PARAMETER_UNITS, SIGNED_FLOWS, simulate
+from mfa.models.neodymium.structure import SecondaryExceedsDemandWarning
 
 N_SETS = 50  # per call
 SEEDS = (0, 1, 2, 3)  # 4 x 50 = 200 parameter sets

@@ -289,7 +289,8 @@ def test_parameter_set_instead_of_values_gets_a_hint():
 
 
 def test_secondary_surplus_warns_with_its_own_class(values):
-    from mfa.core.errors import MfaWarning, SecondaryExceedsDemandWarning
+    from mfa.core.errors import MfaWarning
+    from mfa.models.neodymium import SecondaryExceedsDemandWarning
 
     v = values.copy()
     # demand stops in 2015 while products keep reaching end of life, all of it recycled

@@ -93,7 +93,8 @@ def copper_like(*, decline: bool = False) -> xr.Dataset:
     reg["tailings"] = reg["ore"] - reg["concentrate"]
     reg["in_use"] = np.cumsum(reg["products"] - reg["discards"], axis=0)
     dims = ("time", "region")
-    system = ProcessSystem("copper-like", PROCESSES, [Flow(n, s, t, dims) for n, s, t in FLOWS],
+    system = ProcessSystem("copper-like", PROCESSES, [Flow(n, s, t, dims, signed=n.endswith("_net_export"))
+                                                          for n, s, t in FLOWS],
                            [Stock("in_use", "use", dims)], pooled=("market",))
     coords = {"time": YEARS, "region": REGIONS}
     ds = system.to_dataset({k: xr.DataArray(v, coords=coords, dims=dims,

@@ -12,8 +12,8 @@ __all__ = [
     "ParameterError",
     "ScenarioError",
     "MassBalanceError",
+    "UnitError",
     "MfaWarning",
-    "SecondaryExceedsDemandWarning",
 ]
 
 
@@ -36,13 +36,9 @@ class MassBalanceError(MfaError):
     """
 
 
+class UnitError(MfaError):
+    """A unit that cannot be read, is ambiguous, or has the wrong dimensionality."""
+
+
 class MfaWarning(UserWarning):
     """Base class of the warnings of this package: something the user should know about a run."""
-
-
-class SecondaryExceedsDemandWarning(MfaWarning, RuntimeWarning):
-    """Secondary (recycled) supply exceeds total demand in some year; the excess is stockpiled.
-
-    Also a :class:`RuntimeWarning`, the class this warning had before it got its own, so that
-    filters written for it keep working; filter on this class instead.
-    """

@@ -35,7 +35,7 @@ import numpy as np
 import pint
 import xarray as xr
 
-from mfa.core.errors import MfaError
+from mfa.core.errors import UnitError
 
 __all__ = [
     "ureg",
@@ -92,10 +92,6 @@ AMBIGUOUS_UNITS: dict[str, str] = {
 }
 
 Quantity = ureg.Quantity
-
-
-class UnitError(MfaError):
-    """A unit that cannot be read, is ambiguous, or has the wrong dimensionality."""
 
 
 #: Canonical model units by physical meaning (strings written to files).

@@ -78,6 +78,7 @@ from mfa.models.neodymium.structure import (
     STAGES,
     UNITS,
     WIND_PRODUCTS,
+    SecondaryExceedsDemandWarning,
     process_system,
 )
 
@@ -95,6 +96,7 @@ __all__ = [
     "RESULT_VARIABLES",
     "SIGNED_FLOWS",
     "STAGES",
+    "SecondaryExceedsDemandWarning",
     "UNITS",
     "WIND_PRODUCTS",
     "NeodymiumModel",

@@ -13,7 +13,7 @@ import numpy as np
 import xarray as xr
 
 from mfa.analysis import indicators
-from mfa.core.errors import MfaError, ParameterError, SecondaryExceedsDemandWarning
+from mfa.core.errors import MfaError, ParameterError
 from mfa.core.units import UnitError, conversion_factor, parse_unit
 from mfa.data.params import ParameterSet
 from mfa.models.neodymium.equations import (
@@ -40,6 +40,7 @@ from mfa.models.neodymium.structure import (
     RESULT_VARIABLES,
     STAGES,
     WIND_PRODUCTS,
+    SecondaryExceedsDemandWarning,
     process_system,
 )
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import functools
 
+from mfa.core.errors import MfaWarning
 from mfa.core.system import Flow, ProcessSystem, Stock
 from mfa.core.units import define_units
 
@@ -23,10 +24,19 @@ __all__ = [
     "RESULT_VARIABLES",
     "SIGNED_FLOWS",
     "STAGES",
+    "SecondaryExceedsDemandWarning",
     "UNITS",
     "WIND_PRODUCTS",
     "process_system",
 ]
+
+class SecondaryExceedsDemandWarning(MfaWarning, RuntimeWarning):
+    """Secondary (recycled) Nd exceeds total demand in some year; the excess is stockpiled.
+
+    Also a :class:`RuntimeWarning`, the class this warning had before it got its own, so that
+    filters written for it keep working; filter on this class instead.
+    """
+
 
 #: Counting units of the Nd drivers, each its own dimension so that they never mix silently
 #: (``kg/MW * vehicle/yr`` is not a mass flow). The default data declare them too

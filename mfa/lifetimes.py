@@ -58,8 +58,8 @@ sd 0.1) with the mid-year rule gives a mean residence of 0.04 yr instead of 0.3.
 ``points_per_year = n > 1`` (flodym's ``n_pts_per_interval``) the inflow is spread evenly over
 the year and the survival is integrated over the year of inflow with the ``n``-point
 Gauss-Lobatto rule: ``s[k] = sum_q w_q sf(k + 1 - p_q)`` with points ``p_q`` in ``[0, 1]``
-(both ends included) and weights ``w_q`` summing to 1. Six points give the 0.3 yr to 1e-3.
-``inflow_at`` does not apply then (leave it at its default).
+(both ends included) and weights ``w_q`` summing to 1. For that lognormal six points give
+0.291 yr and ten 0.2997 yr. ``inflow_at`` does not apply then (leave it at its default).
 
 Lifetime changes for products already in use
 --------------------------------------------
@@ -911,6 +911,8 @@ class SurvivalTable(LifetimeModel):
                 f"{label}: needs either an 'age' dim, or 'time' and 'cohort' dims (not both); "
                 f"got dims {table.dims}"
             )
+        if by_age and "age" not in table.coords:
+            table = table.assign_coords(age=np.arange(table.sizes["age"]))
         if isinstance(table.data, pint.Quantity) or "units" in table.attrs:
             da = to_canonical(table, "1", name=label)
         else:
@@ -943,7 +945,9 @@ class SurvivalTable(LifetimeModel):
                 f"{label}: shares must be finite and within [0, 1], got "
                 f"{float(values.ravel()[i])!r} at {_describe_location(da, i)}"
             )
-        rising = np.diff(np.where(used, values, np.inf), axis=along) > _TABLE_TOL
+        n = values.shape[along]
+        both = np.take(used, range(1, n), axis=along) & np.take(used, range(n - 1), axis=along)
+        rising = (np.diff(values, axis=along) > _TABLE_TOL) & both
         if rising.any():
             i = int(np.flatnonzero(rising.ravel())[0])
             pos = np.unravel_index(i, rising.shape)

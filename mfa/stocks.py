@@ -897,10 +897,19 @@ class _Layout:
         return (dims, data.transpose([inner.index(d) for d in dims]),
                 {"units": units, "long_name": long_name})
 
-    def var_static(self, arr: np.ndarray, units: str, long_name: str, extra: tuple[str, ...] = ()) -> tuple:
-        """(dims, data, attrs) for an (E, ...) array without time: dims (*elements, *extra)."""
-        return ((*self.dims, *extra), arr.reshape((*self.shape, *arr.shape[1:])),
-                {"units": units, "long_name": long_name})
+    def var_static(self, arr: np.ndarray, units: str, long_name: str) -> tuple:
+        """(dims, data, attrs) for an (E,) array: the output dims without time."""
+        dims = tuple(d for d in self.out_dims if d != "time")
+        data = arr.reshape(self.shape).transpose([self.dims.index(d) for d in dims])
+        return (dims, data, {"units": units, "long_name": long_name})
+
+    def var_age(self, arr: np.ndarray, units: str, long_name: str) -> tuple:
+        """(dims, data, attrs) for an (E[, J], A) array: dims (age[, type], ...)."""
+        split = (self.split_dim,) if arr.ndim == 3 else ()
+        inner = (*self.dims, *split, "age")
+        dims = ("age", *split, *(d for d in self.out_dims if d != "time"))
+        data = arr.reshape((*self.shape, *arr.shape[1:]))
+        return (dims, data.transpose([inner.index(d) for d in dims]), {"units": units, "long_name": long_name})
 
     def initial(self, init: Any, name: str = "initial_stock_by_age") -> np.ndarray | None:
         """Validate and lay out an initial stock by age -> X (E, A) or (E, A, J) with a split."""
@@ -994,8 +1003,7 @@ def _dataset(lay: _Layout, arrays: dict[str, np.ndarray], extra_coords: dict | N
         elif layout == "static":
             variables[name] = lay.var_static(arr, units, long_name)
         else:
-            extra = (lay.split_dim, "age") if arr.ndim == 3 else ("age",)
-            variables[name] = lay.var_static(arr, units, long_name, extra)
+            variables[name] = lay.var_age(arr, units, long_name)
     coords = {**lay.coords, "time": lay.years, **(extra_coords or {})}
     if "stock_by_cohort" in arrays:
         coords["cohort"] = np.arange(lay.years[0] - lay.A, lay.years[-1] + 1)

@@ -107,7 +107,7 @@ import xarray as xr
 from scipy.special import gammaincc, ndtr
 
 from mfa.errors import ParameterError
-from mfa.units import check_dimensionality, parse_unit, to_canonical
+from mfa.units import check_dimensionality, conversion_factor, parse_unit, to_canonical, unit_string
 
 __all__ = [
     "INFLOW_AT",
@@ -186,12 +186,57 @@ def _describe_location(da: xr.DataArray, flat_index: int) -> str:
 
 def _integer_coord(da: xr.DataArray, dim: str, label: str) -> np.ndarray:
     """The integer-year coordinate ``dim`` of ``da``, or a clear error."""
-    values = np.asarray(da[dim].values) if dim in da.coords else None
+    values = _dim_coords(da).get(dim)
     if values is None or not np.issubdtype(values.dtype, np.number) or np.any(
         values != np.round(values)
     ):
         raise ParameterError(f"{label}: coordinate {dim!r} must be integer years")
     return values.astype(np.int64)
+
+
+def _dim_coords(da: xr.DataArray) -> dict[str, np.ndarray]:
+    """Dim coordinates of a DataArray as numpy arrays (read from its indexes: fast)."""
+    indexes = da.indexes
+    return {d: np.asarray(indexes[d].values) for d in da.dims if d in indexes}
+
+
+def _canonical(value: xr.DataArray, target: str, label: str) -> xr.DataArray:
+    """:func:`mfa.units.to_canonical`, with a fast path for ``attrs["units"]`` (the coordinates
+    are reused, not rebuilt)."""
+    unit = value.attrs.get("units")
+    if isinstance(value.data, pint.Quantity) or unit is None:
+        return to_canonical(value, target, name=label)
+    factor = conversion_factor(unit, target, label)
+    values = np.asarray(value.values, dtype=float)
+    if factor != 1.0:
+        values = values * factor
+    out = value.copy(deep=False, data=values)
+    out.attrs["units"] = unit_string(target)
+    return out
+
+
+def _expand(values: np.ndarray, dims: tuple[str, ...], target: tuple[str, ...]) -> np.ndarray:
+    """Reorder ``values`` (with ``dims``) to ``target`` order, adding length-1 axes for missing dims."""
+    present = [d for d in target if d in dims]
+    arr = np.transpose(values, [dims.index(d) for d in present])
+    shape = [arr.shape[present.index(d)] if d in dims else 1 for d in target]
+    return arr.reshape(shape)
+
+
+def _broadcast(arrays: list[xr.DataArray]) -> tuple[list[np.ndarray], tuple[str, ...], dict[str, np.ndarray]]:
+    """Broadcast DataArrays with numpy: (values, union of dims in order of appearance, coords)."""
+    sizes: dict[str, int] = {}
+    coords: dict[str, np.ndarray] = {}
+    for a in arrays:
+        for d, n in zip(a.dims, a.shape, strict=True):
+            sizes.setdefault(d, n)
+        for d, v in _dim_coords(a).items():
+            coords.setdefault(d, v)
+    dims = tuple(sizes)
+    shape = tuple(sizes[d] for d in dims)
+    values = [np.broadcast_to(_expand(np.asarray(a.values, dtype=float), a.dims, dims), shape)
+              for a in arrays]
+    return values, dims, coords
 
 
 def _unique_rows(rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -224,8 +269,9 @@ class Discretised:
     ----------
     years : numpy.ndarray of int
         All years, from the oldest historic cohort to the last model year.
-    index : xarray.DataArray of int
-        Structure id of each element (over the lifetime's dims, without ``cohort``).
+    dims, coords, ids
+        The lifetime's dims (without ``cohort``), their coordinates, and the structure id of
+        each element (an int array over ``dims``); :attr:`index` is the same as a DataArray.
     n_structures : int
         Number of distinct structures.
     curves : numpy.ndarray or None
@@ -235,16 +281,24 @@ class Discretised:
     def __init__(
         self,
         years: np.ndarray,
-        index: xr.DataArray,
+        dims: tuple[str, ...],
+        coords: dict[str, np.ndarray],
+        ids: np.ndarray,
         n_structures: int,
         curves: np.ndarray | None = None,
         builder: Callable[[np.ndarray], np.ndarray] | None = None,
     ) -> None:
-        self.years = years
-        self.index = index
+        self.years, self.dims, self.coords, self.ids = years, tuple(dims), coords, np.asarray(ids)
         self.n_structures = n_structures
         self.curves = curves
         self._builder = builder
+
+    @property
+    def index(self) -> xr.DataArray:
+        """Structure id of each element as a DataArray over :attr:`dims`."""
+        return xr.DataArray(self.ids, dims=self.dims,
+                            coords={d: v for d, v in self.coords.items() if d in self.dims},
+                            name="structure_index")
 
     def matrices(self, structures: np.ndarray) -> np.ndarray:
         """Survival matrices ``S[j, t, c]`` of the given structure ids, shape (J, N, N)."""
@@ -328,13 +382,8 @@ class LifetimeModel:
         # Shared coordinates must agree (xarray would otherwise silently align by intersection).
         arrays = list(self.params.values())
         if self.factor_by_year is not None:
-            arrays.append(self.factor_by_year.isel(time=0, drop=True))
-        try:
-            xr.align(*arrays, join="exact")
-        except ValueError as exc:
-            raise ParameterError(
-                f"{name} lifetime: parameters have different coordinates ({exc})"
-            ) from None
+            arrays.append(self.factor_by_year)
+        _check_same_coords(arrays, f"{name} lifetime", skip=("time",))
 
     # -- validation ------------------------------------------------------------------------
     def _validate(self, name: str, value: Any) -> xr.DataArray:
@@ -349,9 +398,9 @@ class LifetimeModel:
                         "change by year)"
                     )
             if is_time:
-                da = to_canonical(value, "yr", name=label)
+                da = _canonical(value, "yr", label)
             elif isinstance(value.data, pint.Quantity) or "units" in value.attrs:
-                da = to_canonical(value, "1", name=label)
+                da = _canonical(value, "1", label)
             else:
                 da = value.astype(float, copy=True)
                 da.attrs["units"] = "1"
@@ -398,7 +447,7 @@ class LifetimeModel:
             if dim in value.dims:
                 raise ParameterError(f"{label}: may not have dim {dim!r} (it applies by year)")
         if isinstance(value.data, pint.Quantity) or "units" in value.attrs:
-            da = to_canonical(value, "1", name=label)
+            da = _canonical(value, "1", label)
         else:
             da = value.astype(float, copy=True)
             da.attrs["units"] = "1"
@@ -482,6 +531,22 @@ class LifetimeModel:
                 "survival_matrix(time)"
             )
 
+    def _curves(self, n_ages: int, select: dict | None = None) -> tuple[np.ndarray, np.ndarray, tuple, dict]:
+        """(curves (K, n_ages), curve id per element, dims, coords) without building DataArrays."""
+        self._check_not_year_varying("survival_curves")
+        params = list(self.params.values())
+        if select:
+            params = [a.sel({k: v for k, v in select.items() if k in a.dims}) for a in params]
+        values, dims, coords = _broadcast(params)
+        stacked = np.stack([v.ravel() for v in values], axis=1)
+        unique, inverse = _unique_rows(stacked)
+        lags = np.arange(n_ages, dtype=float)[None, :]
+        prms = {name: unique[:, j : j + 1] for j, name in enumerate(self.param_names)}
+        curves = np.asarray(self._discrete(lags, **prms), dtype=float)
+        curves = np.ascontiguousarray(np.broadcast_to(curves, (unique.shape[0], n_ages)))
+        shape = values[0].shape
+        return curves, inverse.reshape(shape), dims, coords
+
     def survival_curves(self, n_ages: int, *, select: dict | None = None) -> tuple[np.ndarray, xr.DataArray]:
         """Distinct discretised survival curves and the map from parameter elements to them.
 
@@ -501,22 +566,9 @@ class LifetimeModel:
         index : xarray.DataArray of int
             Over :attr:`dims`; ``index`` at an element gives the row of ``curves`` to use.
         """
-        self._check_not_year_varying("survival_curves")
-        arrays = list(xr.broadcast(*self.params.values()))
-        if select:
-            arrays = [a.sel({k: v for k, v in select.items() if k in a.dims}) for a in arrays]
-        template = arrays[0]
-        unique, inverse = self._unique_params(arrays)
-        lags = np.arange(n_ages, dtype=float)[None, :]
-        prms = {name: unique[:, j : j + 1] for j, name in enumerate(self.param_names)}
-        curves = np.asarray(self._discrete(lags, **prms), dtype=float)
-        curves = np.ascontiguousarray(np.broadcast_to(curves, (unique.shape[0], n_ages)))
-        index = xr.DataArray(
-            inverse.reshape(template.shape),
-            dims=template.dims,
-            coords={k: v for k, v in template.coords.items() if k in template.dims},
-            name="curve_index",
-        )
+        curves, ids, dims, coords = self._curves(n_ages, select)
+        index = xr.DataArray(ids, dims=dims, coords={d: v for d, v in coords.items() if d in dims},
+                             name="curve_index")
         return curves, index
 
     def sf(self, ages: Any) -> xr.DataArray:
@@ -533,16 +585,15 @@ class LifetimeModel:
             Dims ``(*dims, "age")``, share [1] still in use at each age.
         """
         ages = np.atleast_1d(np.asarray(ages, dtype=float))
-        arrays = list(xr.broadcast(*self.params.values()))
-        unique, inverse = self._unique_params(arrays)
+        values, dims, coords = _broadcast(list(self.params.values()))
+        unique, inverse = _unique_rows(np.stack([v.ravel() for v in values], axis=1))
         prms = {name: unique[:, j : j + 1] for j, name in enumerate(self.param_names)}
         curves = np.broadcast_to(self._sf(ages[None, :], **prms), (unique.shape[0], ages.size))
-        t = arrays[0]
-        values = curves[inverse].reshape((*t.shape, ages.size))
+        out = curves[inverse].reshape((*values[0].shape, ages.size))
         return xr.DataArray(
-            values,
-            dims=(*t.dims, "age"),
-            coords={**{k: v for k, v in t.coords.items() if k in t.dims}, "age": ages},
+            out,
+            dims=(*dims, "age"),
+            coords={**{d: v for d, v in coords.items() if d in dims}, "age": ages},
             attrs={"units": "1", "long_name": "share still in use"},
         )
 
@@ -589,12 +640,11 @@ class LifetimeModel:
             raise ParameterError(f"survival_matrix: time must be consecutive years, got {years[:5]}")
         disc = self.discretise(years)
         mats = disc.matrices(np.arange(disc.n_structures))  # (K, T, T)
-        idx = disc.index
-        values = np.moveaxis(mats[idx.values], (-2, -1), (0, 1))
+        values = np.moveaxis(mats[disc.ids], (-2, -1), (0, 1))
         return xr.DataArray(
             values,
-            dims=("time", "cohort", *idx.dims),
-            coords={**{k: v for k, v in idx.coords.items() if k in idx.dims}, "time": years, "cohort": years},
+            dims=("time", "cohort", *disc.dims),
+            coords={**{d: v for d, v in disc.coords.items() if d in disc.dims}, "time": years, "cohort": years},
             attrs={"units": "1", "long_name": "share of cohort c still in use at the end of year t"},
         )
 
@@ -619,8 +669,8 @@ class LifetimeModel:
         all_years = np.arange(years[0] - n_hist, years[-1] + 1)
         N = all_years.size
         if not self.cohort_varying and not self.year_varying:
-            curves, index = self.survival_curves(N)
-            return Discretised(all_years, index, curves.shape[0], curves=curves)
+            curves, ids, dims, coords = self._curves(N)
+            return Discretised(all_years, dims, coords, ids, curves.shape[0], curves=curves)
         arrays = list(xr.broadcast(*self.params.values()))
         if self.cohort_varying:
             arrays = [_cohorts(a, all_years, years[0], type(self).__name__) for a in arrays]
@@ -647,7 +697,7 @@ class LifetimeModel:
             ids = structures[ks][:, None, :]  # (J, 1, N cohort)
             return np.where(lower, curves[ids, np.where(lower, lag, 0)[None]], 0.0)
 
-        return Discretised(all_years, _index_like(template, index), structures.shape[0], builder=build)
+        return _discretised(all_years, template, index, structures.shape[0], build)
 
     def _discretise_factor(
         self, arrays: list[xr.DataArray], all_years: np.ndarray, years: np.ndarray
@@ -683,7 +733,7 @@ class LifetimeModel:
             f = rows[:, P * N :]
             return np.stack([self._nurture(prm[j], f[j]) for j in range(rows.shape[0])])
 
-        return Discretised(all_years, _index_like(template, index), structures.shape[0], builder=build)
+        return _discretised(all_years, template, index, structures.shape[0], build)
 
     def _nurture(self, prm: np.ndarray, factor: np.ndarray) -> np.ndarray:
         """Survival matrix (N, N) for parameters by cohort ``prm`` (P, N) and a factor by year."""
@@ -702,13 +752,33 @@ class LifetimeModel:
         return np.where(lower, np.cumprod(ratio, axis=0), 0.0)
 
 
-def _index_like(template: xr.DataArray, index: np.ndarray) -> xr.DataArray:
-    return xr.DataArray(
-        index.reshape(template.shape),
-        dims=template.dims,
-        coords={k: v for k, v in template.coords.items() if k in template.dims},
-        name="structure_index",
-    )
+def _discretised(years: np.ndarray, template: xr.DataArray, ids: np.ndarray, n: int,
+                  build: Callable[[np.ndarray], np.ndarray]) -> Discretised:
+    """A :class:`Discretised` of matrix structures with the element dims of ``template``."""
+    return Discretised(years, template.dims, _dim_coords(template), ids.reshape(template.shape), n,
+                       builder=build)
+
+
+def _check_same_coords(arrays: list[xr.DataArray], what: str, skip: tuple[str, ...] = ()) -> None:
+    """Shared dims must have identical coordinates (and lengths)."""
+    seen: dict[str, tuple[int, np.ndarray | None]] = {}
+    for a in arrays:
+        coords = _dim_coords(a)
+        for d, n in zip(a.dims, a.shape, strict=True):
+            if d in skip:
+                continue
+            v = coords.get(d)
+            if d in seen:
+                n0, v0 = seen[d]
+                same = n == n0 and (v is None or v0 is None or np.array_equal(v, v0))
+                if not same:
+                    raise ParameterError(
+                        f"{what}: parameters have different {d!r} coordinates "
+                        f"({[] if v0 is None else v0[:6].tolist()} vs {[] if v is None else v[:6].tolist()}; "
+                        "they must be identical)"
+                    )
+            else:
+                seen[d] = (n, v)
 
 
 def _cohorts(da: xr.DataArray, all_years: np.ndarray, first_model_year: int, what: str) -> xr.DataArray:
@@ -914,7 +984,7 @@ class SurvivalTable(LifetimeModel):
         if by_age and "age" not in table.coords:
             table = table.assign_coords(age=np.arange(table.sizes["age"]))
         if isinstance(table.data, pint.Quantity) or "units" in table.attrs:
-            da = to_canonical(table, "1", name=label)
+            da = _canonical(table, "1", label)
         else:
             da = table.astype(float, copy=True)
             da.attrs["units"] = "1"
@@ -1003,7 +1073,9 @@ class SurvivalTable(LifetimeModel):
         rows = self._table_by_age(n_ages, table)
         curves, inverse = _unique_rows(rows.reshape(-1, n_ages))
         template = table.isel(age=0, drop=True)
-        return np.ascontiguousarray(curves), _index_like(template, inverse).rename("curve_index")
+        index = xr.DataArray(inverse.reshape(template.shape), dims=template.dims,
+                             coords=_dim_coords(template), name="curve_index")
+        return np.ascontiguousarray(curves), index
 
     def discretise(self, years: Any, n_hist: int = 0) -> Discretised:
         years = np.asarray(years, dtype=np.int64)
@@ -1011,7 +1083,8 @@ class SurvivalTable(LifetimeModel):
         N = all_years.size
         if self.by_age and not self.cohort_varying:
             curves, index = self.survival_curves(N)
-            return Discretised(all_years, index, curves.shape[0], curves=curves)
+            return Discretised(all_years, index.dims, _dim_coords(index), index.values,
+                               curves.shape[0], curves=curves)
         if self.by_age:
             table = _cohorts(self.table, all_years, int(years[0]), "SurvivalTable")
             table = table.transpose(..., "cohort", "age")
@@ -1027,7 +1100,7 @@ class SurvivalTable(LifetimeModel):
             need_t = all_years if n_hist == 0 else np.arange(years[0] - 1, years[-1] + 1)
             table = self.table
             for dim, need in (("time", need_t), ("cohort", all_years)):
-                miss = np.setdiff1d(need, table[dim].values)
+                miss = np.setdiff1d(need, _dim_coords(table)[dim])
                 if miss.size:
                     raise ParameterError(
                         f"SurvivalTable: lacks {dim} {miss[:5].tolist()}"
@@ -1046,7 +1119,7 @@ class SurvivalTable(LifetimeModel):
         def build(ks: np.ndarray) -> np.ndarray:
             return unique[ks]
 
-        return Discretised(all_years, _index_like(template, inverse), unique.shape[0], builder=build)
+        return _discretised(all_years, template, inverse, unique.shape[0], build)
 
 
 #: Lifetime model classes by name (as written in parameter files).

@@ -97,7 +97,7 @@ import xarray as xr
 from scipy.linalg import blas as _blas
 
 from mfa.errors import MfaError, ParameterError
-from mfa.lifetimes import Discretised, LifetimeModel, _toeplitz
+from mfa.lifetimes import Discretised, LifetimeModel, _canonical, _dim_coords, _expand, _toeplitz
 from mfa.units import to_canonical
 
 __all__ = [
@@ -712,9 +712,9 @@ def _describe(dims: tuple[str, ...], coords: dict[str, np.ndarray], shape: tuple
 def _check_time(da: xr.DataArray, name: str) -> np.ndarray:
     if "time" not in da.dims:
         raise ParameterError(f"{name}: needs a 'time' dimension (integer years); dims are {da.dims}")
-    if "time" not in da.coords:
+    years = _dim_coords(da).get("time")
+    if years is None:
         raise ParameterError(f"{name}: the 'time' dimension needs a coordinate of integer years")
-    years = np.asarray(da["time"].values)
     if not np.issubdtype(years.dtype, np.number) or np.any(years != np.round(years)):
         raise ParameterError(f"{name}: time coordinate must be integer years, got {years[:5]!r}")
     years = years.astype(np.int64)
@@ -739,7 +739,9 @@ def _check_time(da: xr.DataArray, name: str) -> np.ndarray:
 def _check_values(values: np.ndarray, da: xr.DataArray, name: str, noise_dim: str | None = None) -> np.ndarray:
     """Finite and >= 0; negative values within NOISE of the series' largest |value| along
     ``noise_dim`` (if given) are rounding noise and returned as 0. Returns the values."""
-    label = _describe(da.dims, {d: da[d].values for d in da.dims if d in da.coords}, da.shape)
+    def label(i: int) -> str:
+        return _describe(da.dims, _dim_coords(da), da.shape)(i)
+
     finite = np.isfinite(values)
     if not finite.all():
         bad = ~finite
@@ -761,34 +763,27 @@ def _check_values(values: np.ndarray, da: xr.DataArray, name: str, noise_dim: st
     return values
 
 
-def _expand(values: np.ndarray, dims: tuple[str, ...], target: tuple[str, ...]) -> np.ndarray:
-    """Reorder ``values`` (with ``dims``) to ``target`` order, adding length-1 axes for missing dims."""
-    present = [d for d in target if d in dims]
-    arr = np.transpose(values, [dims.index(d) for d in present])
-    shape = [arr.shape[present.index(d)] if d in dims else 1 for d in target]
-    return arr.reshape(shape)
-
-
 def _coord_values(da: xr.DataArray) -> dict[str, np.ndarray]:
-    return {d: np.asarray(da[d].values) for d in da.dims if d in da.coords}
+    return _dim_coords(da)
 
 
 def _merge_coords(
-    a: xr.DataArray, b: xr.DataArray, what_a: str, what_b: str, skip: tuple[str, ...] = ()
+    a: tuple[tuple[str, ...], tuple[int, ...], dict], b: tuple[tuple[str, ...], tuple[int, ...], dict],
+    what_a: str, what_b: str,
 ) -> dict[str, np.ndarray]:
-    """Union of the dim coordinates of ``a`` and ``b``; shared dims must match exactly."""
-    coords = _coord_values(a)
-    for d, v in _coord_values(b).items():
-        if d in skip:
-            continue
+    """Union of the dim coordinates of ``a`` and ``b`` (each ``(dims, shape, coords)``); shared
+    dims must have the same length and identical coordinates."""
+    coords = dict(a[2])
+    for d, v in b[2].items():
         if d in coords and (coords[d].shape != v.shape or not np.array_equal(coords[d], v)):
             raise ParameterError(
                 f"{what_a} and {what_b} have different {d!r} coordinates: "
                 f"{coords[d][:6].tolist()} vs {v[:6].tolist()} (they must be identical)"
             )
         coords.setdefault(d, v)
-    for d in set(a.dims) & set(b.dims) - set(skip):
-        if a.sizes[d] != b.sizes[d]:
+    sizes_a = dict(zip(a[0], a[1], strict=True))
+    for d, n in zip(b[0], b[1], strict=True):
+        if d in sizes_a and sizes_a[d] != n:
             raise ParameterError(f"{what_a} and {what_b} have different lengths along {d!r}")
     return coords
 
@@ -838,34 +833,37 @@ class _Layout:
                 f"got {type(lifetime).__name__}"
             )
         self.years, self.T, self.A = years, years.size, n_hist
-        self.disc = lifetime.discretise(years, n_hist)
-        index = self.disc.index
+        self.da = da
+        disc = self.disc = lifetime.discretise(years, n_hist)
+        life_sizes = dict(zip(disc.dims, disc.ids.shape, strict=True))
         data_dims = tuple(d for d in da.dims if d != "time")
         if split_dim is not None and split_dim in data_dims:
             raise ParameterError(f"{name}: has the type dim {split_dim!r}; give the total only")
-        extra = [d for d in index.dims if d not in data_dims and d != split_dim]
+        extra = [d for d in disc.dims if d not in data_dims and d != split_dim]
         typos = [d for d in extra if d not in tuple(ensemble_dims)]
         if typos:
             d = typos[0]
             raise ParameterError(
-                f"{func}: the lifetime has dim {d!r} ({index.sizes[d]} entries) that the {name} "
+                f"{func}: the lifetime has dim {d!r} ({life_sizes[d]} entries) that the {name} "
                 f"lacks (its dims: {', '.join(da.dims)}); the {name} would be repeated along "
-                f"{d!r} and its mass multiplied by {index.sizes[d]}. Rename the dim if it is a "
+                f"{d!r} and its mass multiplied by {life_sizes[d]}. Rename the dim if it is a "
                 f"typo, or list it in ensemble_dims (now {tuple(ensemble_dims)}) if it indexes "
                 "alternative runs such as Monte Carlo samples"
             )
         what = f"{type(lifetime).__name__} lifetime parameters"
-        self.coords = _merge_coords(da, index, name, what)
-        life = tuple(d for d in index.dims if d != split_dim)
+        self.coords = _merge_coords((da.dims, da.shape, _dim_coords(da)),
+                                    (disc.dims, disc.ids.shape, disc.coords), name, what)
+        self.extra_coords = {d: self.coords[d] for d in disc.dims if d not in da.dims and d in self.coords}
+        life = tuple(d for d in disc.dims if d != split_dim)
         self.dims = life + tuple(d for d in data_dims if d not in life)
-        sizes = {**dict(index.sizes), **dict(da.sizes)}
+        sizes = {**life_sizes, **dict(zip(da.dims, da.shape, strict=True))}
         self.shape = tuple(sizes[d] for d in self.dims)
         self.E = int(np.prod(self.shape)) if self.shape else 1
         x = _expand(np.asarray(da.values, dtype=float), da.dims, (*self.dims, "time"))
         self.x = np.ascontiguousarray(np.broadcast_to(x, (*self.shape, self.T))).reshape(self.E, self.T)
         gdims = (*self.dims, split_dim) if split_dim else self.dims
-        g = _expand(index.values, index.dims, gdims)
-        gshape = (*self.shape, index.sizes[split_dim]) if split_dim else self.shape
+        g = _expand(disc.ids, disc.dims, gdims)
+        gshape = (*self.shape, life_sizes[split_dim]) if split_dim else self.shape
         self.group = np.ascontiguousarray(np.broadcast_to(g, gshape)).reshape(self.E, -1)
         if not split_dim:
             self.group = self.group[:, 0]
@@ -874,7 +872,7 @@ class _Layout:
         self.out_dims = tuple(da.dims) + tuple(extra)
         self._perm = [(*self.dims, "time").index(d) for d in self.out_dims]
         self.describe = _describe(self.dims, self.coords, self.shape)
-        self.structs = _Structures.model_part(self.disc, n_hist)
+        self.structs = _Structures.model_part(disc, n_hist)
 
     def var(self, arr: np.ndarray, units: str, long_name: str) -> tuple:
         """(dims, data, attrs) for an (E, T) array, in the output dim order (a view)."""
@@ -961,9 +959,10 @@ def _prepare(da: Any, name: str, target_unit: str, noise: bool) -> tuple[xr.Data
             f"{name}: expected an xarray.DataArray with a 'time' dim, got {type(da).__name__}"
         )
     years = _check_time(da, name)
-    canon = to_canonical(da, target_unit, name=name)
-    values = _check_values(np.asarray(canon.values, dtype=float), canon, name, "time" if noise else None)
-    return canon.copy(data=values), years
+    canon = _canonical(da, target_unit, name)
+    raw = np.asarray(canon.values, dtype=float)
+    values = _check_values(raw, canon, name, "time" if noise else None)
+    return (canon if values is raw else canon.copy(deep=False, data=values)), years
 
 
 
@@ -1004,10 +1003,11 @@ def _dataset(lay: _Layout, arrays: dict[str, np.ndarray], extra_coords: dict | N
             variables[name] = lay.var_static(arr, units, long_name)
         else:
             variables[name] = lay.var_age(arr, units, long_name)
-    coords = {**lay.coords, "time": lay.years, **(extra_coords or {})}
+    ds = xr.Dataset(variables, coords=lay.da.coords)  # the input's coordinates, reused
+    extra = {**lay.extra_coords, **(extra_coords or {})}
     if "stock_by_cohort" in arrays:
-        coords["cohort"] = np.arange(lay.years[0] - lay.A, lay.years[-1] + 1)
-    return xr.Dataset(variables, coords=coords)
+        extra["cohort"] = np.arange(lay.years[0] - lay.A, lay.years[-1] + 1)
+    return ds.assign_coords(extra) if extra else ds
 
 
 class _Hist:

@@ -645,15 +645,16 @@ def _dense_columns(
     S = np.zeros((rows.size, T, A + T, J))
     D = np.zeros_like(S)
     for j in range(J):
+        cache: dict[int, tuple[np.ndarray, ...]] = {}
         for i, e in enumerate(rows):
             k = int(groups[j][e])
-            Um, Vm = structs[j].pair(k)
-            S[i, :, A:, j] = Um.T
-            D[i, :, A:, j] = Vm.T
+            if k not in cache:
+                Um, Vm = structs[j].pair(k)
+                cache[k] = (Um.T, Vm.T, *(hist[j].tables(k)[:2] if hist else ()))
+            S[i, :, A:, j], D[i, :, A:, j] = cache[k][:2]
             if hist:
-                ratio, leave, _ = hist[j].tables(k)
-                S[i, :, :A, j] = ratio[:, ::-1]
-                D[i, :, :A, j] = leave[:, ::-1]
+                S[i, :, :A, j] = cache[k][2][:, ::-1]
+                D[i, :, :A, j] = cache[k][3][:, ::-1]
     return S, D
 
 
@@ -833,7 +834,7 @@ class _Layout:
                 f"got {type(lifetime).__name__}"
             )
         self.years, self.T, self.A = years, years.size, n_hist
-        self.da = da
+        self.da, self.ensemble_dims = da, tuple(ensemble_dims)
         disc = self.disc = lifetime.discretise(years, n_hist)
         life_sizes = dict(zip(disc.dims, disc.ids.shape, strict=True))
         data_dims = tuple(d for d in da.dims if d != "time")
@@ -921,6 +922,13 @@ class _Layout:
             raise ParameterError(
                 f"{name}: needs the type dim {self.split_dim!r} (each type has its own lifetime)"
             )
+        lacking = [d for d in self.dims if d not in init.dims and d not in self.ensemble_dims]
+        if lacking:
+            raise ParameterError(
+                f"{name}: lacks dim {lacking[0]!r} of the stock model; it would be repeated along "
+                f"{lacking[0]!r} and its mass multiplied (give it by {lacking[0]!r}, or list the "
+                f"dim in ensemble_dims if it indexes alternative runs)"
+            )
         for d, v in _coord_values(init).items():
             if d != "age" and d in self.coords and not np.array_equal(self.coords[d], v):
                 raise ParameterError(f"{name}: coordinate {d!r} differs from the model's: {v[:6].tolist()}")
@@ -989,7 +997,7 @@ _VARIABLES: dict[str, tuple[str, str, str]] = {
 }
 
 
-def _dataset(lay: _Layout, arrays: dict[str, np.ndarray], extra_coords: dict | None = None) -> xr.Dataset:
+def _dataset(lay: _Layout, arrays: dict[str, np.ndarray]) -> xr.Dataset:
     variables = {}
     for name, arr in arrays.items():
         units, layout, long_name = _VARIABLES[name]
@@ -1004,7 +1012,7 @@ def _dataset(lay: _Layout, arrays: dict[str, np.ndarray], extra_coords: dict | N
         else:
             variables[name] = lay.var_age(arr, units, long_name)
     ds = xr.Dataset(variables, coords=lay.da.coords)  # the input's coordinates, reused
-    extra = {**lay.extra_coords, **(extra_coords or {})}
+    extra = dict(lay.extra_coords)
     if "stock_by_cohort" in arrays:
         extra["cohort"] = np.arange(lay.years[0] - lay.A, lay.years[-1] + 1)
     return ds.assign_coords(extra) if extra else ds
@@ -1219,8 +1227,7 @@ def stock_driven(
     X = lay.initial(initial_stock_by_age)
     if split:
         arrays = _stock_driven_split(lay, type_shares, X, negative_inflow, by_cohort, method)
-        coords = {split: type_shares[split].values} if split in type_shares.coords else {}
-        return units.wrap(_dataset(lay, arrays, coords))
+        return units.wrap(_dataset(lay, arrays))
     hist = None if X is None else _Hist(lay, X, lay.group, by_cohort)
     target = lay.x if hist is None else lay.x - hist.rem
     inflow = _solve(target, lay.structs, lay.group, lay.describe, years)

@@ -327,3 +327,13 @@ def test_attrs_units_in_canonical_attrs_out():
     assert {n: ds[n].attrs["units"] for n in ("stock", "outflow", "inflow")} == {
         "stock": "t", "outflow": "t/yr", "inflow": "t/yr"}
     assert not isinstance(ds.stock.data, pint.Quantity) and ds.stock.values[5] == 6000.0
+
+
+def test_initial_stock_lacking_a_model_dim_is_an_error_not_a_copy_per_region():
+    x = flow(np.ones((5, 2)), years=np.arange(2000, 2005), region=REGIONS)
+    init = xr.DataArray([4.0, 2.0], dims="age", attrs={"units": "t"})
+    with pytest.raises(ParameterError, match=r"initial_stock_by_age: lacks dim 'region'.*mass multiplied"):
+        inflow_driven(x, Normal(mean=8.0, sd=2.0), initial_stock_by_age=init)
+    by_region = init.expand_dims(region=REGIONS).assign_attrs(units="t")
+    ds = inflow_driven(x, Normal(mean=8.0, sd=2.0), initial_stock_by_age=by_region)
+    np.testing.assert_allclose(ds.initial_stock.values, [6.0, 6.0])

@@ -28,14 +28,13 @@ Time runs in whole years; stocks are counted at the *end* of each year. The infl
 and meaning). The share of cohort ``c`` still in use at the end of year ``t >= c`` is
 ``S[t, c] = s[t - c]`` with the discretised survival curve ``s[k] = sf(k + 1 - p)``:
 
-=============  =====  =====================  ==============================================
-``inflow_at``  ``p``  ``s[k]``               same results as
-=============  =====  =====================  ==============================================
-``"start"``    0      ``sf(k + 1)``          flodym ``inflow_at="start"``
-``"middle"``   0.5    ``sf(k + 0.5)``        flodym's default ``inflow_at="middle"``
-(default)
-``"end"``      1      ``sf(k)``              ODYM (``sf(m - n)``), flodym ``inflow_at="end"``
-=============  =====  =====================  ==============================================
+=========================  =====  ===============  ============================================
+``inflow_at``              ``p``  ``s[k]``         same results as
+=========================  =====  ===============  ============================================
+``"start"``                0      ``sf(k + 1)``    flodym ``inflow_at="start"``
+``"middle"`` (default)     0.5    ``sf(k + 0.5)``  flodym's default ``inflow_at="middle"``
+``"end"``                  1      ``sf(k)``        ODYM (``sf(m - n)``), flodym ``inflow_at="end"``
+=========================  =====  ===============  ============================================
 
 The mid-year rule is the default: with it a constant inflow ``I`` builds a stock of about
 ``I x mean`` (the other two are half a year off). ODYM's classic results (survival at age

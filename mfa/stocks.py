@@ -889,12 +889,14 @@ class _Layout:
         typos = [d for d in extra if d not in tuple(ensemble_dims)]
         if typos:
             d = typos[0]
+            n = life_sizes[d]
+            effect = f"its mass multiplied by {n}" if n > 1 else "every output given this dim"
             raise ParameterError(
-                f"{func}: the lifetime has dim {d!r} ({life_sizes[d]} entries) that the {name} "
+                f"{func}: the lifetime has dim {d!r} ({n} entries) that the {name} "
                 f"lacks (its dims: {', '.join(da.dims)}); the {name} would be repeated along "
-                f"{d!r} and its mass multiplied by {life_sizes[d]}. Rename the dim if it is a "
-                f"typo, or list it in ensemble_dims (now {tuple(ensemble_dims)}) if it indexes "
-                "alternative runs such as Monte Carlo samples"
+                f"{d!r} and {effect}. Rename the dim if it is a typo, or list it in "
+                f"ensemble_dims (now {tuple(ensemble_dims)}) if it indexes alternative runs "
+                "such as Monte Carlo samples"
             )
         what = f"{type(lifetime).__name__} lifetime parameters"
         self.coords = _merge_coords((da.dims, da.shape, _dim_coords(da)),

@@ -812,11 +812,6 @@ def _cohorts(da: xr.DataArray, all_years: np.ndarray, first_model_year: int, wha
     return da.sel(cohort=all_years)
 
 
-def _select_cohorts(da: xr.DataArray, years: np.ndarray, what: str) -> xr.DataArray:
-    """Select ``cohort = years`` from a cohort-varying array, with a clear error if some miss."""
-    return _cohorts(da, np.asarray(years), int(years[0]), what)
-
-
 class Fixed(LifetimeModel):
     """Every item leaves at exactly ``mean`` years (flodym ``FixedLifetime``, ODYM ``Fixed``).
 

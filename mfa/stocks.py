@@ -28,7 +28,15 @@ matrix otherwise. For each structure, one at a time (memory O(T^2), never T x T 
 With thousands of distinct curves (Monte Carlo, a lifetime per sample) ``method="auto"`` uses a
 loop over the T lags instead, each step an array operation over all elements. FFT convolution is
 not used: its rounding error is relative to the largest value, not to each element, and breaks
-the 1e-12 element-wise agreement with flodym for small early values.
+the 1e-12 element-wise agreement with flodym for small early values. Survival shares below
+:data:`FLUSH` are set to 0 in the kernels (subnormal numbers are ~100x slower to compute with);
+see benchmarks/README.md for the measurements.
+
+Dims
+----
+The outputs have the input's dims and those of the lifetime. A lifetime dim the input lacks
+would repeat the input along it and multiply its mass, so it is an error unless it is listed in
+``ensemble_dims`` (alternative runs, ``("sample",)`` by default, as in :mod:`mfa.uncertainty`).
 
 Negative inflow in stock-driven models
 --------------------------------------
@@ -55,8 +63,8 @@ are read as 0; larger negative values are an error.
 
 Initial stock by age
 --------------------
-``initial_stock_by_age`` (dims ``age`` plus any subset of the other dims, mass units) is the
-stock in use at the *start* of the first model year ``t0`` (= end of ``t0 - 1``): age ``a`` is the
+``initial_stock_by_age`` (dims ``age`` plus the other dims of the model, ensemble dims
+optional, mass units) is the stock in use at the *start* of the first model year ``t0`` (= end of ``t0 - 1``): age ``a`` is the
 cohort that entered in year ``t0 - 1 - a``. Its share left at the end of year ``t`` is
 ``S[t, c] / S[t0 - 1, c]`` (conditional survival with that cohort's own lifetime: a cohort-
 varying lifetime that covers the historic cohorts uses their parameters, one that covers none of
@@ -809,10 +817,6 @@ def _check_values(values: np.ndarray, da: xr.DataArray, name: str, noise_dim: st
     return values
 
 
-def _coord_values(da: xr.DataArray) -> dict[str, np.ndarray]:
-    return _dim_coords(da)
-
-
 def _merge_coords(
     a: tuple[tuple[str, ...], tuple[int, ...], dict], b: tuple[tuple[str, ...], tuple[int, ...], dict],
     what_a: str, what_b: str,
@@ -984,7 +988,7 @@ class _Layout:
                 f"{lacking[0]!r} and its mass multiplied (give it by {lacking[0]!r}, or list the "
                 f"dim in ensemble_dims if it indexes alternative runs)"
             )
-        for d, v in _coord_values(init).items():
+        for d, v in _dim_coords(init).items():
             if d != "age" and d in self.coords and not np.array_equal(self.coords[d], v):
                 raise ParameterError(f"{name}: coordinate {d!r} differs from the model's: {v[:6].tolist()}")
         X = _expand(_initial_values(init, name), init.dims, (*dims, "age"))
@@ -1357,7 +1361,7 @@ def _split_shares(lay: _Layout, shares: xr.DataArray) -> np.ndarray:
     shares = shares.sel(time=lay.years)
     if isinstance(shares.data, pint.Quantity) or "units" in shares.attrs:
         shares = to_canonical(shares, "1", name=name)
-    for d, v in _coord_values(shares).items():
+    for d, v in _dim_coords(shares).items():
         if d in lay.coords and d != "time" and not np.array_equal(lay.coords[d], v):
             raise ParameterError(f"{name}: coordinate {d!r} differs from the model's: {v[:6].tolist()}")
     values = np.asarray(shares.values, dtype=float)
@@ -1367,7 +1371,7 @@ def _split_shares(lay: _Layout, shares: xr.DataArray) -> np.ndarray:
     off = np.abs(np.asarray(total.values) - 1.0) > 1e-9
     if off.any():
         i = int(np.flatnonzero(off.ravel())[0])
-        where = _describe(total.dims, _coord_values(total), total.shape)(i)
+        where = _describe(total.dims, _dim_coords(total), total.shape)(i)
         raise ParameterError(
             f"{name}: shares must sum to 1 over {split!r}; they sum to "
             f"{float(np.asarray(total.values).ravel()[i]):.6g} at {where}"

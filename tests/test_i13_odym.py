@@ -395,3 +395,31 @@ def test_compute_outflow_pdf():
     alternative = np.einsum("c,tc->tc", inflow, pdf)
     np.testing.assert_array_almost_equal(ds.outflow_by_cohort.values, alternative, 14)
     assert np.abs(ds.outflow_by_cohort.values - alternative).sum() < 1e-12
+
+
+# --- beyond ODYM's test file: cohort-varying lifetimes, as ODYM computes them ------------------
+
+def test_cohort_varying_lifetimes_with_initial_stock_and_by_cohort_as_odym():
+    # ODYM's compute_sf with a lifetime per cohort: sf[t, c] = norm.sf(t - c, Mean[c], StdDev[c]);
+    # compute_stock_driven_model_initialstock: historic inflow = InitialStock[c] / sf[t0 - 1, c].
+    years = np.arange(1990, 2020)
+    first = 2000
+    mean = np.linspace(4.0, 12.0, years.size)
+    sd = 0.3 * mean
+    S = np.tril(scipy.stats.norm.sf(years[:, None] - years[None, :], loc=mean[None, :], scale=sd[None, :]))
+    hist = years < first
+    init = np.linspace(1.0, 3.0, hist.sum())  # by cohort, oldest first
+    hist_inflow = init / S[hist.sum() - 1, hist]
+    target = 40.0 + np.arange(years.size - hist.sum(), dtype=float)
+    rest = target - S[~hist][:, hist] @ hist_inflow
+    inflow = np.linalg.solve(S[np.ix_(~hist, ~hist)], rest)
+    by_cohort = S[~hist] * np.concatenate([hist_inflow, inflow])[None, :]
+
+    cohort = lambda v: xr.DataArray(v, dims="cohort", coords={"cohort": years}, attrs={"units": "yr"})  # noqa: E731
+    lifetime = Normal(mean=cohort(mean), sd=cohort(sd), inflow_at="end")
+    ds = stock_driven(series(target, years[~hist], "t"), lifetime, by_age(init), by_cohort=True)
+    np.testing.assert_allclose(ds.inflow.values, inflow, rtol=1e-11)
+    np.testing.assert_allclose(ds.historic_inflow.values[::-1], hist_inflow, rtol=1e-13)
+    np.testing.assert_allclose(ds.stock_by_cohort.values, by_cohort, rtol=1e-11, atol=1e-13)
+    back = inflow_driven(series(np.concatenate([hist_inflow, inflow]), years, "t/yr"), lifetime, by_cohort=True)
+    np.testing.assert_allclose(back.stock.values[~hist], target, rtol=1e-12)

@@ -337,3 +337,56 @@ def test_initial_stock_lacking_a_model_dim_is_an_error_not_a_copy_per_region():
     by_region = init.expand_dims(region=REGIONS).assign_attrs(units="t")
     ds = inflow_driven(x, Normal(mean=8.0, sd=2.0), initial_stock_by_age=by_region)
     np.testing.assert_allclose(ds.initial_stock.values, [6.0, 6.0])
+
+
+def test_scattered_structures_give_the_dense_results():
+    # 12 regions x 3 products, lifetime by (region, product) but only 3 distinct values spread
+    # over the elements: the elements are sorted by structure, solved, and put back
+    rng = np.random.default_rng(8)
+    regions = [f"r{i}" for i in range(12)]
+    x = flow(rng.uniform(0, 10, (YEARS.size, 12, 3)), region=regions, product=PRODUCTS)
+    mean = xr.DataArray(rng.choice([4.0, 9.0, 15.0], (12, 3)), dims=("region", "product"),
+                        coords={"region": regions, "product": PRODUCTS}, attrs={"units": "yr"})
+    lifetime = Normal(mean=mean, sd=0.3 * mean)
+    ds = inflow_driven(x, lifetime)
+    S = lifetime.survival_matrix(YEARS).transpose("time", "cohort", "region", "product").values
+    np.testing.assert_allclose(ds.stock.values, np.einsum("tcrp,crp->trp", S, x.values), rtol=1e-13)
+    back = stock_driven(ds.stock, lifetime)
+    np.testing.assert_allclose(back.inflow.values, x.values, rtol=1e-9, atol=1e-9)
+    np.testing.assert_allclose(back.outflow.values, ds.outflow.values, rtol=1e-9, atol=1e-9)
+
+
+def test_clip_and_retire_with_initial_stock_type_split_and_by_cohort_balance():
+    years = np.arange(2020, 2035)
+    target = flow(np.r_[np.full(5, 50.0), np.full(5, 20.0), np.full(5, 35.0)], years=years, units="t")
+    init = xr.DataArray(np.full((4, 2), 5.0), dims=("age", "type"), coords={"type": TYPES},
+                        attrs={"units": "t"})
+    shares = xr.DataArray(np.full((years.size, 2), 0.5), dims=("time", "type"),
+                          coords={"time": years, "type": TYPES})
+    lifetime = Normal(mean=typed([8.0, 15.0]), sd=typed([2.0, 4.0]))
+    for rule in ("clip", "retire"):
+        ds = stock_driven(target, lifetime, init, type_shares=shares, negative_inflow=rule, by_cohort=True)
+        assert_balanced(ds, ds.initial_stock.values, atol=1e-10)
+        assert np.all(ds.inflow.values >= 0)
+        np.testing.assert_allclose(ds.stock_by_cohort.sum(["cohort", "type"]).values, ds.stock.values,
+                                   rtol=1e-12)
+        np.testing.assert_allclose(ds.outflow_by_cohort.sum(["cohort", "type"]).values, ds.outflow.values,
+                                   rtol=1e-12, atol=1e-12)
+        if rule == "retire":
+            np.testing.assert_allclose(ds.stock.values, target.values, rtol=1e-12)
+            assert ds.retired_early.values[5] > 0
+        else:
+            assert ds.stock_excess.values[5] > 0 and ds.inflow_clipped.values[5] > 0
+
+
+def test_monte_carlo_samples_with_retire_and_pint_stock():
+    samples = np.arange(4)
+    years = np.arange(2020, 2030)
+    values = np.array([10.0, 20.0, 30.0, 40.0, 10.0, 12.0, 14.0, 16.0, 18.0, 20.0])
+    target = xr.DataArray(ureg.Quantity(values, "kt"), dims="time", coords={"time": years})
+    mean = xr.DataArray([6.0, 8.0, 10.0, 12.0], dims="sample", coords={"sample": samples},
+                        attrs={"units": "yr"})
+    ds = stock_driven(target, Normal(mean=mean, sd=2.0), negative_inflow="retire")
+    assert ds.inflow.dims == ("time", "sample") and str(ds.retired_early.data.units) == "kilotonne / year"
+    np.testing.assert_allclose(ds.stock.data.magnitude, np.broadcast_to(values[:, None], (10, 4)), rtol=1e-12)
+    assert (ds.retired_early.data.magnitude[4] > 0).all()

@@ -1120,7 +1120,7 @@ def inflow_driven(
         ``(time, cohort, ...)`` (memory T x C x elements).
     method : {"auto", "blas", "lags"}
         Algorithm; all give the same result to rounding ("lags" only for lifetimes that vary
-        neither by cohort nor by year).
+        neither by cohort nor by year; "toeplitz", the former name of "blas", is accepted).
     ensemble_dims : tuple of str
         Dims the lifetime may have and the inflow not, over which the model is run once per
         entry (alternative runs such as Monte Carlo ``sample``). Any other such dim is an error

@@ -37,6 +37,8 @@ SHIMS = {
     "mfa.errors": "mfa.core.errors",
     "mfa.units": "mfa.core.units",
     "mfa.system": "mfa.core.system",
+    "mfa.lifetimes": "mfa.core.lifetimes",
+    "mfa.stocks": "mfa.core.stocks",
     "mfa.params": "mfa.data.params",
     "mfa.scenarios": "mfa.data.scenarios",
     "mfa.indicators": "mfa.analysis.indicators",

@@ -11,10 +11,13 @@ from mfa.core.errors import ParameterError
 from mfa.core.lifetimes import (
     Exponential,
     Fixed,
+    FoldedNormal,
     Gamma,
     LogNormal,
     Normal,
+    SurvivalTable,
     Weibull,
+    inflow_points,
     make_lifetime,
 )
 from mfa.core.units import UnitError, ureg
@@ -186,3 +189,195 @@ def test_make_lifetime_by_name():
     model = make_lifetime("Weibull", shape=2.0, scale=10.0)
     assert isinstance(model, Weibull)
     assert "Weibull(shape=2, scale=10)" == repr(model)
+
+
+# --- scipy.special instead of scipy.stats (start-up time) ----------------------------------------
+
+AGES = np.concatenate([[0.0, 1e-9, 0.25, 0.5, 1.0], np.arange(1.5, 120.0, 0.75), [300.0, 1e4]])
+
+
+@pytest.mark.parametrize(
+    ("model", "reference"),
+    [
+        (Normal(mean=10.0, sd=3.0), lambda x: scipy.stats.norm.sf(x, loc=10.0, scale=3.0)),
+        (Normal(mean=0.4, sd=2.0), lambda x: scipy.stats.norm.sf(x, loc=0.4, scale=2.0)),
+        (LogNormal(mean=10.0, sd=4.0), None),
+        (LogNormal(mean=0.3, sd=0.1), None),
+        (FoldedNormal(mean=20.0, sd=20.0), lambda x: scipy.stats.foldnorm.sf(x, 1.0, 0, scale=20.0)),
+        (FoldedNormal(mean=3.0, sd=1.0), lambda x: scipy.stats.foldnorm.sf(x, 3.0, 0, scale=1.0)),
+        (Weibull(shape=1.2, scale=1.0), lambda x: scipy.stats.weibull_min.sf(x, c=1.2, scale=1.0)),
+        (Weibull(shape=3.5, scale=15.0), lambda x: scipy.stats.weibull_min.sf(x, c=3.5, scale=15.0)),
+        (Gamma(shape=3.0, scale=4.0), lambda x: scipy.stats.gamma.sf(x, a=3.0, scale=4.0)),
+        (Gamma(shape=0.7, scale=20.0), lambda x: scipy.stats.gamma.sf(x, a=0.7, scale=20.0)),
+        (Exponential(mean=8.0), lambda x: scipy.stats.expon.sf(x, scale=8.0)),
+    ],
+    ids=lambda m: repr(m) if not callable(m) else "",
+)
+def test_survival_functions_equal_scipy_stats(model, reference):
+    if reference is None:  # lognormal by the moments of the lifetime
+        mean, sd = float(model.params["mean"]), float(model.params["sd"])
+        sigma = np.sqrt(np.log(1 + sd**2 / mean**2))
+        mu = np.log(mean**2 / np.sqrt(mean**2 + sd**2))
+        reference = lambda x: scipy.stats.lognorm.sf(x, s=sigma, loc=0, scale=np.exp(mu))  # noqa: E731
+    got = model.sf(AGES).values
+    want = reference(AGES)
+    np.testing.assert_allclose(got, want, rtol=1e-15, atol=1e-300)
+    if isinstance(model, Normal):
+        np.testing.assert_array_equal(got, want)  # ndtr is bit-identical
+
+
+def test_importing_the_lifetimes_does_not_import_scipy_stats():
+    import subprocess
+    import sys
+
+    code = "import sys, mfa.core.lifetimes, mfa.core.stocks; print('scipy.stats' in sys.modules)"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "False"
+
+
+# --- inflow conventions ---------------------------------------------------------------------
+
+@pytest.mark.parametrize(("inflow_at", "offset"), [("start", 1.0), ("middle", 0.5), ("end", 0.0)])
+def test_inflow_at_sets_the_age_at_the_first_year_end(inflow_at, offset):
+    model = Normal(mean=6.0, sd=2.0, inflow_at=inflow_at)
+    np.testing.assert_array_equal(model.survival(20).values,
+                                  scipy.stats.norm.sf(np.arange(20) + offset, loc=6.0, scale=2.0))
+    S = model.survival_matrix(np.arange(2000, 2005)).values
+    assert S[3, 1] == scipy.stats.norm.sf(2 + offset, loc=6.0, scale=2.0)
+    assert model.inflow_at == inflow_at and (inflow_at == "middle") == ("inflow_at" not in repr(model))
+
+
+def test_fixed_lifetime_may_be_zero_and_leaves_in_the_year_of_inflow():
+    for inflow_at in ("start", "middle", "end"):
+        assert Fixed(mean=0, inflow_at=inflow_at).survival(3).values.tolist() == [0, 0, 0]
+    # an integer lifetime L is L whole years with the mid-year and end-of-year rules
+    assert Fixed(mean=3, inflow_at="end").survival(5).values.tolist() == [1, 1, 1, 0, 0]
+    assert Fixed(mean=3, inflow_at="start").survival(5).values.tolist() == [1, 1, 0, 0, 0]
+    with pytest.raises(ParameterError, match=r"'mean': must be >= 0, got -1.0"):
+        Fixed(mean=-1)
+
+
+def test_inflow_points_are_gauss_lobatto_on_the_year():
+    points, weights = inflow_points(1, "start")
+    assert points.tolist() == [0.0] and weights.tolist() == [1.0]
+    for n in range(2, 11):
+        p, w = inflow_points(n)
+        assert p[0] == 0.0 and p[-1] == 1.0 and w.sum() == pytest.approx(1.0, abs=1e-15)
+        np.testing.assert_allclose(p + p[::-1], 1.0, atol=1e-15)
+        # exact for polynomials up to degree 2n - 3
+        for k in range(2 * n - 2):
+            assert (w * p**k).sum() == pytest.approx(1 / (k + 1), rel=1e-13)
+
+
+def test_points_per_year_integrate_the_survival_over_the_year_of_inflow():
+    model = Weibull(shape=2.0, scale=3.0, points_per_year=6)
+    p, w = inflow_points(6)
+    ages = np.arange(12)[:, None] + 1 - p[None, :]
+    np.testing.assert_allclose(model.survival(12).values,
+                               (np.exp(-((ages / 3.0) ** 2)) * w).sum(axis=1), rtol=1e-14)
+
+
+@pytest.mark.parametrize(
+    ("options", "match"),
+    [
+        ({"inflow_at": "begin"}, r"inflow_at must be 'start', 'middle' or 'end', got 'begin'"),
+        ({"points_per_year": 0}, r"points_per_year must be an integer from 1 to 10, got 0"),
+        ({"points_per_year": 2.5}, r"points_per_year must be an integer"),
+        ({"points_per_year": 11}, r"from 1 to 10, got 11"),
+        ({"points_per_year": 4, "inflow_at": "end"}, r"inflow_at='end' does not apply"),
+        ({"factor_by_year": 1.2}, r"factor_by_year: expected an xarray.DataArray with a 'time' dim"),
+        ({"factor_by_year": xr.DataArray([1.0, 0.0], dims="time", coords={"time": [2000, 2001]})},
+         r"factor_by_year: must be a finite number > 0, got 0.0 at time=2001"),
+        ({"factor_by_year": xr.DataArray([1.0], dims="cohort", coords={"cohort": [2000]})},
+         r"expected an xarray.DataArray with a 'time' dim"),
+        ({"factor_by_year": xr.DataArray([1.0, 1.0], dims="time", coords={"time": [2000.5, 2001.5]})},
+         r"coordinate 'time' must be integer years"),
+    ],
+)
+def test_bad_options_raise_clear_errors(options, match):
+    with pytest.raises(ParameterError, match=match):
+        Normal(mean=10.0, sd=3.0, **options)
+
+
+def test_make_lifetime_passes_options():
+    model = make_lifetime("FoldedNormal", mean=5.0, sd=2.0, inflow_at="end")
+    assert isinstance(model, FoldedNormal) and model.inflow_at == "end"
+    assert repr(model) == "FoldedNormal(mean=5, sd=2, inflow_at='end')"
+
+
+# --- lifetime changes by year (factor_by_year) --------------------------------------------------
+
+YEARS = np.arange(2000, 2031)
+
+
+def test_constant_factor_by_year_equals_scaled_parameters():
+    # sf_f(x) = sf(x / f): with the same factor in every year the hazard ratios telescope
+    factor = xr.DataArray(np.full(YEARS.size, 1.3), dims="time", coords={"time": YEARS})
+    stretched = LogNormal(mean=8.0, sd=3.0, factor_by_year=factor).survival_matrix(YEARS)
+    scaled = LogNormal(mean=8.0 * 1.3, sd=3.0 * 1.3).survival_matrix(YEARS)
+    np.testing.assert_allclose(stretched.values, scaled.values, rtol=1e-12, atol=1e-300)
+    one = xr.DataArray(np.ones(YEARS.size), dims="time", coords={"time": YEARS})
+    np.testing.assert_allclose(Normal(mean=8.0, sd=3.0, factor_by_year=one).survival_matrix(YEARS).values,
+                               Normal(mean=8.0, sd=3.0).survival_matrix(YEARS).values, rtol=1e-14)
+
+
+def test_factor_by_year_changes_the_remaining_life_of_cohorts_in_use():
+    factor = xr.DataArray(np.where(YEARS < 2015, 1.0, 1.5), dims="time", coords={"time": YEARS})
+    S = Normal(mean=10.0, sd=2.0, factor_by_year=factor).survival_matrix(YEARS)
+    plain = Normal(mean=10.0, sd=2.0).survival_matrix(YEARS)
+    before = S.sel(time=slice(None, 2014))
+    np.testing.assert_array_equal(before.values, plain.sel(time=slice(None, 2014)).values)
+    # a cohort of 2005 in use in 2015 survives longer from then on
+    assert float(S.sel(time=2020, cohort=2005)) > float(plain.sel(time=2020, cohort=2005))
+    # survival never increases with time
+    assert np.all(np.diff(S.values, axis=0)[np.tril_indices(YEARS.size - 1)] <= 1e-15)
+    with pytest.raises(ParameterError, match=r"survival_curves is not defined with factor_by_year"):
+        Normal(mean=10.0, sd=2.0, factor_by_year=factor).survival(10)
+    short = factor.sel(time=slice(2000, 2020))
+    with pytest.raises(ParameterError, match=r"factor_by_year: lacks years \[2021, 2022"):
+        Normal(mean=10.0, sd=2.0, factor_by_year=short).survival_matrix(YEARS)
+
+
+# --- survival tables ----------------------------------------------------------------------------
+
+def test_survival_table_by_age_equals_the_model_it_was_made_from():
+    model = Gamma(shape=4.0, scale=2.5, inflow_at="end")
+    table = SurvivalTable(model.survival(60))
+    np.testing.assert_array_equal(table.survival(60).values, model.survival(60).values)
+    np.testing.assert_array_equal(table.survival_matrix(YEARS).values, model.survival_matrix(YEARS).values)
+    assert repr(table) == "SurvivalTable(<{'age': 60}>)"
+
+
+def test_survival_table_by_time_and_cohort_equals_a_cohort_varying_model():
+    mean = xr.DataArray(np.linspace(4.0, 12.0, YEARS.size), dims="cohort", coords={"cohort": YEARS},
+                        attrs={"units": "yr"})
+    model = Weibull(shape=2.0, scale=mean)
+    S = model.survival_matrix(YEARS)
+    table = SurvivalTable(S)
+    np.testing.assert_array_equal(table.survival_matrix(YEARS).values, S.values)
+    with pytest.raises(ParameterError, match=r"a table by \(time, cohort\) has no survival curve"):
+        table.survival(5)
+
+
+def test_short_survival_table_extends_with_zero_only_if_it_ends_at_zero():
+    ends = SurvivalTable(xr.DataArray([1.0, 0.5, 0.0], dims="age"))
+    assert ends.survival(5).values.tolist() == [1.0, 0.5, 0.0, 0.0, 0.0]
+    open_end = SurvivalTable(xr.DataArray([1.0, 0.5, 0.2], dims="age"))
+    with pytest.raises(ParameterError, match=r"covers ages 0..2 but the model needs ages up to 4.*0.2"):
+        open_end.survival(5)
+
+
+@pytest.mark.parametrize(
+    ("table", "match"),
+    [
+        (xr.DataArray([1.0, 1.2], dims="age"), r"within \[0, 1\], got 1.2 at age=1"),
+        (xr.DataArray([0.9, 0.95], dims="age"), r"may not increase with age; it does after age=0"),
+        (xr.DataArray([1.0, np.nan], dims="age"), r"within \[0, 1\], got nan"),
+        (xr.DataArray([1.0, 0.5], dims="age", coords={"age": [1, 2]}), r"ages must start at 0"),
+        (xr.DataArray([1.0, 0.5], dims="years"), r"needs either an 'age' dim"),
+        (xr.DataArray([1.0, 0.5], dims="age", attrs={"units": "yr"}), r"expected a unit like '1'"),
+    ],
+)
+def test_bad_survival_tables_raise_clear_errors(table, match):
+    with pytest.raises((ParameterError, UnitError), match=match):
+        SurvivalTable(table)

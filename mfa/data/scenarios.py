@@ -10,7 +10,7 @@ A scenario lives in ``params/scenarios/NAME.toml``::
 
     [[override]]
     parameter = "collection_rate"
-    region = "Europe"            # optional selectors: region, product, stage (string or list)
+    region = "Europe"            # optional selectors: any dim of model.toml (string or list)
     product = ["ev_bev", "ev_phev"]
     unit = "1"                   # required for value, trajectory and ramp
     value = 0.5                  # exactly one of value / trajectory / ramp / scale
@@ -40,8 +40,10 @@ scenario inside it. A ``base`` chain is at most ``MAX_BASE_DEPTH`` files long. E
 override lies within the model years (or the parameter's registry ``allow_years``), and
 calibration-only parameters (registry ``role = "calibration"``) cannot be overridden.
 
-Selectors restrict an override to some labels; a selector for a dim the parameter does not have,
-or a label outside the model's labels (or the parameter's ``products``) is an error. After the
+Selectors restrict an override to some labels: every dim declared in ``model.toml``
+``[dimensions]`` (e.g. ``region = "China"`` or ``sector = ["grid"]``) is a selector key. A
+selector for a dim the parameter does not have, or a label outside the model's labels (or the
+parameter's registry ``labels``) is an error. After the
 overrides of a file are applied, the bounds, ``low <= value <= high`` and ``sum_to_one_over`` of
 the parameters it touched are checked again. Unknown keys anywhere are errors: typos matter.
 """
@@ -61,27 +63,26 @@ from typing import Any
 import numpy as np
 import xarray as xr
 
-from mfa.core.errors import ScenarioError
+from mfa.core.errors import ParameterError, ScenarioError
 from mfa.core.units import UnitError, conversion_factor
-from mfa.data.params import (
-    LABEL_DIMS,
-    ParameterSet,
+from mfa.data.checks import (
     ambiguous_unit_message,
+    applicable,
     check_parameter_values,
-    decode_toml,
-    default_params_dir,
-    interpolate_points,
-    read_input_file,
     year_outside_message,
     year_span,
 )
+from mfa.data.files import decode_toml, default_params_dir, read_input_file
+from mfa.data.interpolate import interpolate_points
+from mfa.data.parameter_set import ParameterSet
 
 __all__ = ["Scenario", "apply_scenario", "check_scenario_name", "list_scenarios", "load_scenario"]
 
 _TOP_KEYS = ("name", "base", "description", "rationale", "sources", "override")
+#: Keys of an override besides its selectors (one per dim declared in ``model.toml``).
 _OVERRIDE_KEYS = (
-    "parameter", "region", "product", "stage", "unit", "value", "trajectory", "ramp", "scale",
-    "from_year", "low", "high", "source", "note",
+    "parameter", "unit", "value", "trajectory", "ramp", "scale", "from_year", "low", "high",
+    "source", "note",
 )
 _KINDS = ("value", "trajectory", "ramp", "scale")
 _RAMP_KEYS = ("from_year", "to_year", "to_value", "to_low", "to_high")
@@ -280,7 +281,7 @@ def load_scenario(name_or_path: str | Path, params_dir: str | Path | None = None
                             "contain a NUL character")
     sdir = _scenario_dir(params_dir)
     path = _resolve(name_or_path, sdir, None)
-    scenario = _load_chain(path, sdir)
+    scenario = _load_chain(path, sdir, _declared_dims(sdir.parent))
     _check_name_is_free(scenario, sdir)
     return scenario
 
@@ -319,7 +320,25 @@ def _resolve(name_or_path: str | Path, sdir: Path, near: Path | None) -> Path:
     )
 
 
-def _load_chain(path: Path, sdir: Path) -> Scenario:
+def _declared_dims(root: Path) -> tuple[str, ...] | None:
+    """The dims of ``root/model.toml`` ``[dimensions]`` (the selector keys), None if unreadable.
+
+    Without them (a broken or missing ``model.toml``: :func:`~mfa.data.params.load_parameters`
+    reports it) the selectors are checked when the scenario is applied.
+    """
+    try:
+        doc = decode_toml(read_input_file(root / "model.toml"), root / "model.toml")
+    except ParameterError:  # reported by load_parameters, not here
+        return None
+    dims = doc.get("dimensions")
+    return tuple(dims) if isinstance(dims, dict) else None
+
+
+def _override_keys(dims: tuple[str, ...] | list[str]) -> tuple[str, ...]:
+    return ("parameter", *dims, *_OVERRIDE_KEYS[1:])
+
+
+def _load_chain(path: Path, sdir: Path, dims: tuple[str, ...] | None) -> Scenario:
     """Read ``path`` and its ``base`` chain (iteratively: chains may be long)."""
     owns: list[dict] = []
     seen: list[Path] = []
@@ -334,7 +353,7 @@ def _load_chain(path: Path, sdir: Path) -> Scenario:
             raise ScenarioError(f"{owns[0]['path']}: the base chain is longer than "
                                 f"{MAX_BASE_DEPTH} scenarios: {shown}; shorten it")
         try:
-            own = _read_file(path)
+            own = _read_file(path, dims)
         except ScenarioError as exc:
             if not owns:
                 raise
@@ -366,7 +385,7 @@ def _check_name_is_free(scenario: Scenario, sdir: Path) -> None:
         )
 
 
-def _read_file(path: Path) -> dict:
+def _read_file(path: Path, dims: tuple[str, ...] | None) -> dict:
     raw = read_input_file(path, ScenarioError, what="scenario file")
     doc = decode_toml(raw, path, ScenarioError)
     for key in doc:
@@ -390,7 +409,7 @@ def _read_file(path: Path) -> dict:
     if not isinstance(overrides, list) or not all(isinstance(o, dict) for o in overrides):
         raise ScenarioError(f"{path}: 'override' must be an array of tables ([[override]])")
     for i, o in enumerate(overrides, start=1):
-        _check_override_keys(path, i, o)
+        _check_override_keys(path, i, o, dims)
     return {
         "name": name,
         "description": doc.get("description", ""),
@@ -412,12 +431,21 @@ def _is_number(x: Any) -> bool:
     return isinstance(x, int | float) and not isinstance(x, bool) and math.isfinite(x)
 
 
-def _check_override_keys(path: Path, i: int, o: dict) -> None:
-    where = _where(path, i, o)
+def _check_selector_keys(where: str, o: dict, dims: tuple[str, ...] | list[str]) -> None:
+    """Every key of override ``o`` is a known key or a declared dim."""
+    allowed = _override_keys(dims)
     for key in o:
-        if key not in _OVERRIDE_KEYS:
-            raise ScenarioError(f"{where}: unknown key {key!r}{_suggest(key, _OVERRIDE_KEYS)}; "
-                                f"allowed: {_fmt(_OVERRIDE_KEYS)}")
+        if key not in allowed:
+            raise ScenarioError(f"{where}: unknown key {key!r}{_suggest(key, allowed)}; "
+                                f"allowed: {_fmt(allowed)} (the selectors are the dims of "
+                                f"model.toml [dimensions])")
+
+
+def _check_override_keys(path: Path, i: int, o: dict, dims: tuple[str, ...] | None) -> None:
+    """Check the keys and the kinds of their values (the dims, if known, are the selectors)."""
+    where = _where(path, i, o)
+    if dims is not None:
+        _check_selector_keys(where, o, dims)
     if not isinstance(o.get("parameter"), str):
         raise ScenarioError(f"{where}: missing key 'parameter' (the parameter name)")
     kinds = [k for k in _KINDS if k in o]
@@ -440,8 +468,8 @@ def _check_override_keys(path: Path, i: int, o: dict) -> None:
     for key in ("value", "scale", "low", "high"):
         if key in o and not _is_number(o[key]):
             raise ScenarioError(f"{where}: {key!r} must be a number, got {o[key]!r}")
-    for d in LABEL_DIMS:
-        if d in o:
+    for d in o:
+        if d not in _OVERRIDE_KEYS:  # a selector
             sel = o[d]
             if isinstance(sel, str):
                 continue
@@ -590,6 +618,28 @@ def _along(dims: tuple, dim: str, vec: np.ndarray) -> np.ndarray:
     return np.asarray(vec).reshape(shape)
 
 
+def _selection(params: ParameterSet, entry: dict, where: str, o: dict, dims: tuple,
+               shape: tuple) -> np.ndarray:
+    """Cells selected by the override's selectors, within the parameter's registry labels."""
+    _check_selector_keys(where, o, params.dims)
+    mask = np.ones(shape, dtype=bool)
+    for d in params.dims:
+        if d not in o:
+            continue
+        sel = [o[d]] if isinstance(o[d], str) else list(o[d])
+        if d not in dims:
+            raise ScenarioError(f"{where}: selector {d!r} given but the parameter has no {d} dim "
+                                f"(dims {list(entry['dims'])})")
+        allowed = entry["labels"].get(d, params.coords[d])
+        bad = [s for s in sel if s not in allowed]
+        if bad:
+            raise ScenarioError(f"{where}: unknown {d} {_fmt(bad)}{_suggest(bad[0], allowed)}; "
+                                f"allowed: {_fmt(allowed)}")
+        mask &= _along(dims, d, np.isin(np.asarray(params.coords[d], dtype=object), sel))
+    app = applicable(entry, dims, params.coords)
+    return mask if app is None else mask & app
+
+
 def _apply_override(work: _Work, path: Path, i: int, o: dict) -> None:
     params = work.params
     where = _where(path, i, o)
@@ -607,27 +657,7 @@ def _apply_override(work: _Work, path: Path, i: int, o: dict) -> None:
                             " is not a key in sources.csv")
     dims = tuple(params.values[name].dims)
     shape = params.values[name].shape
-    # -- selection mask
-    mask = np.ones(shape, dtype=bool)
-    for d in LABEL_DIMS:
-        if d not in o:
-            continue
-        sel = [o[d]] if isinstance(o[d], str) else list(o[d])
-        if d not in dims:
-            raise ScenarioError(f"{where}: selector {d!r} given but the parameter has no {d} dim "
-                                f"(dims {list(entry['dims'])})")
-        allowed = params.coords[d]
-        if d == "product" and entry.get("products") is not None:
-            allowed = entry["products"]
-        bad = [s for s in sel if s not in allowed]
-        if bad:
-            raise ScenarioError(f"{where}: unknown {d} {_fmt(bad)}{_suggest(bad[0], allowed)}; "
-                                f"allowed: {_fmt(allowed)}")
-        mask &= _along(dims, d, np.isin(np.asarray(params.coords[d], dtype=object), sel))
-    products = entry.get("products")
-    if products is not None:
-        mask &= _along(dims, "product",
-                       np.isin(np.asarray(params.coords["product"], dtype=object), products))
+    mask = _selection(params, entry, where, o, dims, shape)
     time = np.asarray(params.coords["time"])
     has_time = "time" in dims
 

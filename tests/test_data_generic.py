@@ -17,7 +17,6 @@ import numpy as np
 import pytest
 
 from mfa.core.errors import ParameterError, ScenarioError
-from mfa.core.units import conversion_factor
 from mfa.data import ParameterSet, apply_scenario, load_parameters, load_scenario
 
 FIXTURE = Path(__file__).parent / "data" / "params_small"
@@ -35,8 +34,11 @@ region = ["North", "South"]
 sector = ["buildings", "grid", "transport"]
 
 [units]
-definitions = ["cable_drum = [cable_drum] = cable_drum = drum"]
+definitions = ["vehicle = [vehicle] = vehicle = veh"]
 """
+# the same definition as the default data and the neodymium model (accepted again); a test that
+# defines a new unit runs in a fresh process, since the unit registry is the process's own
+NEW_UNIT = "cable_drum = [cable_drum] = cable_drum = drum"
 
 REGISTRY_TOML = """\
 [parameters.demand]
@@ -45,17 +47,17 @@ dims = ["region", "sector", "time"]
 unit = "t/yr"
 min = 0.0
 
-[parameters.cable_per_drum]
-description = "Copper per cable drum (only grid and transport use drums)"
+[parameters.copper_per_vehicle]
+description = "Copper per vehicle (only grid and transport vehicles)"
 dims = ["sector"]
 labels = {sector = ["grid", "transport"]}
-unit = "kg/cable_drum"
+unit = "kg/vehicle"
 min = 0.0
 
-[parameters.drums_installed]
-description = "Cable drums installed per year"
+[parameters.vehicles_sold]
+description = "Service vehicles sold per year"
 dims = ["region", "time"]
-unit = "cable_drum/yr"
+unit = "vehicle/yr"
 min = 0.0
 
 [parameters.mining_share]
@@ -84,12 +86,12 @@ OTHER_CSV = """\
 parameter,region,year,value,unit,low,high,source,note
 mining_share,North,,0.7,1,,,example,
 mining_share,South,,0.3,1,,,example,
-drums_installed,,,2,kilocable_drum/yr,,,example,prefix on a unit the data define
+vehicles_sold,,,2,kilovehicle/yr,,,example,prefix on a unit the data define
 """
 
 SECTOR_CSV = """\
 parameter,sector,year,value,unit,low,high,source,note
-cable_per_drum,,,250,kg/drum,,,example,
+copper_per_vehicle,,,250,kg/veh,,,example,
 """
 
 SCENARIO_TOML = """\
@@ -137,16 +139,39 @@ def test_copper_dims_labels_and_values(copper):
     np.testing.assert_allclose(demand.sel(region="North", time=2005).values, [150e3] * 3)
     np.testing.assert_allclose(demand.sel(region="South", time=2003).values, [30e3, 50e3, 20e3])
     # labels: the parameter applies to grid and transport only (NaN for buildings)
-    per_drum = copper["cable_per_drum"]
-    assert np.isnan(per_drum.sel(sector="buildings")) and float(per_drum.sel(sector="grid")) == 250
+    per_vehicle = copper["copper_per_vehicle"]
+    assert np.isnan(per_vehicle.sel(sector="buildings"))
+    assert float(per_vehicle.sel(sector="grid")) == 250
     # the table has the declared dims as columns, in declared order
     assert list(copper.table.columns[:4]) == ["parameter", "region", "sector", "year"]
 
 
 def test_units_declared_by_the_data(copper):
-    # 2 kilocable_drum/yr, converted to the canonical cable_drum/yr
-    np.testing.assert_allclose(copper["drums_installed"].values, 2000.0)
-    assert conversion_factor("drum", "cable_drum") == 1.0
+    # 2 kilovehicle/yr, converted to the canonical vehicle/yr
+    np.testing.assert_allclose(copper["vehicles_sold"].values, 2000.0)
+
+
+def test_new_unit_declared_by_the_data(tmp_path):
+    """A unit only the data define, used with a prefix and an alias (in a fresh process)."""
+    d = write_copper(tmp_path / "p")
+    for name, old, new in (("model.toml", '"vehicle = [vehicle] = vehicle = veh"', repr(NEW_UNIT)),
+                           ("registry.toml", '"kg/vehicle"', '"kg/cable_drum"'),
+                           ("registry.toml", '"vehicle/yr"', '"cable_drum/yr"'),
+                           ("other.csv", "kilovehicle", "kilocable_drum"),
+                           ("sector.csv", "kg/veh", "kg/drum")):
+        (d / name).write_text((d / name).read_text().replace(old, new))
+    code = ("import sys\n"
+            "from mfa.data import load_parameters\n"
+            "from mfa.core.units import conversion_factor\n"
+            f"ps = load_parameters({str(d)!r})\n"
+            "assert ps['vehicles_sold'].attrs['units'] == 'cable_drum/yr'\n"
+            "assert (ps['vehicles_sold'].values == 2000.0).all()\n"
+            "assert float(ps['copper_per_vehicle'].sel(sector='grid')) == 250.0\n"
+            "assert conversion_factor('kilocable_drum', 'drum') == 1000.0\n")
+    res = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         env={**os.environ, "OPENBLAS_NUM_THREADS": "1"}, timeout=120,
+                         check=False)
+    assert res.returncode == 0, res.stderr
 
 
 def test_sum_to_one_over_a_declared_dim(tmp_path):
@@ -159,10 +184,10 @@ def test_sum_to_one_over_a_declared_dim(tmp_path):
 
 def test_labels_restrict_the_rows(tmp_path):
     d = write_copper(tmp_path / "p")
-    (d / "sector.csv").write_text(SECTOR_CSV + "cable_per_drum,buildings,,9,kg/drum,,,example,\n")
+    (d / "sector.csv").write_text(SECTOR_CSV + "copper_per_vehicle,buildings,,9,kg/veh,,,example,\n")
     msg = load_error(d)
     assert ("sector.csv, line 3: sector 'buildings' is not one of the sector labels of "
-            "parameter 'cable_per_drum': 'grid', 'transport' (registry.toml labels)") in msg
+            "parameter 'copper_per_vehicle': 'grid', 'transport' (registry.toml labels)") in msg
 
 
 def test_scenario_selects_any_declared_dim(copper):
@@ -189,7 +214,7 @@ def test_scenario_selector_typo_and_unknown_label(copper, tmp_path):
         apply_scenario(copper, load_scenario(label, copper.path))
     # a selector outside the parameter's registry labels
     outside = tmp_path / "outside.toml"
-    outside.write_text(scenario.replace('"demand"', '"cable_per_drum"').replace(
+    outside.write_text(scenario.replace('"demand"', '"copper_per_vehicle"').replace(
         'sector = "grid"', 'sector = "buildings"').replace("from_year = 2005\n", ""))
     with pytest.raises(ScenarioError, match=r"unknown sector 'buildings'.*allowed: 'grid', "
                                             r"'transport'"):
@@ -210,17 +235,19 @@ def test_registry_dim_not_declared(tmp_path):
     (d / "registry.toml").write_text(REGISTRY_TOML.replace('dims = ["sector"]',
                                                            'dims = ["sectors"]'))
     msg = load_error(d)
-    assert "[parameters.cable_per_drum]: 'dims' has unknown dims 'sectors' (did you mean " \
+    assert "[parameters.copper_per_vehicle]: 'dims' has unknown dims 'sectors' (did you mean " \
            "'sector'?); allowed: 'region', 'sector', 'time'" in msg
 
 
-def test_conflicting_unit_definition_names_model_toml(tmp_path):
+def test_conflicting_unit_definition_names_model_toml(copper, tmp_path):
+    # the copper data (fixture) defined vehicle; another meaning of the name is refused
     d = write_copper(tmp_path / "p")
     (d / "model.toml").write_text(MODEL_TOML.replace(
-        "cable_drum = [cable_drum] = cable_drum = drum", "cable_drum = 3 * kg"))
+        "vehicle = [vehicle] = vehicle = veh", "vehicle = [car] = vehicle"))
     msg = load_error(d)
     assert msg.startswith(f"{d / 'model.toml'}, [units]: ")
-    assert "unit 'cable_drum' is already defined as" in msg and "choose another name" in msg
+    assert ("unit 'vehicle' is already defined as 'vehicle = [vehicle] = vehicle = veh'" in msg
+            and "choose another name" in msg)
 
 
 def test_bad_units_and_model_tables(tmp_path):

@@ -40,7 +40,9 @@ class ParameterSet:
     sources : dict of str to dict
         The bibliography from ``sources.csv``, by key.
     registry : dict of str to dict
-        The registry entries with defaults filled in, by parameter name.
+        The registry entries with defaults filled in, by parameter name; ``labels`` maps dims
+        to the labels the parameter applies to (``products`` repeats ``labels["product"]``
+        for older code).
     files : dict of str to str
         File name (relative to the params directory) -> sha256 of every file read.
     coords : dict of str to list

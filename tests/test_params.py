@@ -314,7 +314,7 @@ def test_product_outside_parameter_products(tmp_path):
     append(d, "drivers.csv", "ev_sales,China,wind_onshore,,2003,5,vehicle/yr,,,iea,")
     msg = load_error(d)
     assert "drivers.csv, line 13:" in msg
-    assert "product 'wind_onshore' is not one of the products of parameter 'ev_sales'" in msg
+    assert "product 'wind_onshore' is not one of the product labels of parameter 'ev_sales'" in msg
     assert "'ev_bev', 'ev_phev'" in msg
 
 
@@ -549,7 +549,7 @@ def test_registry_unknown_key(tmp_path):
 @pytest.mark.parametrize(
     ("old", "new", "expected"),
     [
-        ('dims = ["product"]\nproducts', 'dims = ["prodcut"]\nproducts', "unknown dims 'prodcut'"),
+        ('dims = ["product"]\nlabels', 'dims = ["prodcut"]\nlabels', "unknown dims 'prodcut' (did you mean 'product'?)"),
         ('unit = "kg/vehicle"', 'unit = "kg/vehicel"', "cannot read unit 'kg/vehicel'"),
         ('interpolation = "step"', 'interpolation = "cubic"', "'interpolation' must be one of 'linear', 'step', got 'cubic'"),
         ('before = "zero"\n\n[parameters.production_share]', 'before = "never"\n\n[parameters.production_share]', "'before' must be one of"),
@@ -557,7 +557,9 @@ def test_registry_unknown_key(tmp_path):
         ('max_gap = 10', 'max_gap = -1', "'max_gap' must be a positive integer"),
         ('min = 0.5', 'min = 0.5\nmax = 0.1', "'min' 0.5 is larger than 'max' 0.1"),
         ('role = "model"', 'role = "target"', "'role' must be one of 'model', 'calibration'"),
-        ('products = ["ev_bev", "ev_phev"]\nunit = "kg', 'products = ["ev_bev", "ev_car"]\nunit = "kg', "'products' has unknown labels 'ev_car'"),
+        ('labels = {product = ["ev_bev", "ev_phev"]}\nunit = "kg', 'labels = {product = ["ev_bev", "ev_car"]}\nunit = "kg', "labels.product has unknown labels 'ev_car'"),
+        ('labels = {product = ["ev_bev", "ev_phev"]}\nunit = "kg', 'labels = {prodcut = ["ev_bev"]}\nunit = "kg', "labels.prodcut: 'prodcut' is not a dim declared in model.toml (did you mean 'product'?)"),
+        ('sum_to_one_over = "region"', 'sum_to_one_over = "regoin"', "'sum_to_one_over' must be one of the dims 'region', 'product', 'stage' declared in model.toml, got 'regoin'"),
     ],
 )
 def test_registry_errors(tmp_path, old, new, expected):
@@ -571,7 +573,8 @@ def test_registry_errors(tmp_path, old, new, expected):
 def test_registry_products_without_product_dim(tmp_path):
     d = copy_fixture(tmp_path)
     edit(d, "registry.toml", 'dims = ["time", "region"]', 'dims = ["time", "region"]\nproducts = ["ev_bev"]')
-    msg = load_error(d)
+    with pytest.warns(DeprecationWarning, match="'products = \\[...\\]'"):
+        msg = load_error(d)
     assert "[parameters.wind_additions]: 'products' given but 'product' is not in 'dims'" in msg
 
 
@@ -585,10 +588,14 @@ def test_registry_not_toml(tmp_path):
 def test_model_toml_errors(tmp_path):
     d = copy_fixture(tmp_path)
     edit(d, "model.toml", "start = 2000", "start = 2020\nstep = 1")
-    edit(d, "model.toml", "[dimensions]", "[dimensions]\nregions = ['x']")
+    edit(d, "model.toml", "[dimensions]", "[dimensions]\ntime = ['x']\n'2nd' = ['y']")
+    edit(d, "model.toml", "[units]", "[unit]")
     msg = load_error(d)
     assert "model.toml, [time]: unknown key 'step'" in msg
-    assert "model.toml, [dimensions]: unknown key 'regions'" in msg and "did you mean 'region'" in msg
+    assert ("model.toml, [dimensions]: 'time' cannot be the name of a dim: it is reserved (the "
+            "model years come from [time])") in msg
+    assert "model.toml, [dimensions]: dim name '2nd' must begin with a letter" in msg
+    assert "model.toml: unknown table or key 'unit' (did you mean 'units'?)" in msg
     d2 = copy_fixture(tmp_path / "b")
     edit(d2, "model.toml", "start = 2000", "start = 2020")
     assert "model.toml, [time]: start 2020 is after end 2010" in load_error(d2)

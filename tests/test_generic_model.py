@@ -105,6 +105,7 @@ SCENARIOS = {
 
         [[override]]
         parameter = "collection_rate"
+        unit = "1"
         ramp = {from_year = 2020, to_year = 2030, to_value = 0.9}
         """),
 }

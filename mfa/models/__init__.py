@@ -2,6 +2,6 @@
 entry-point group ``mfa.models``; :func:`get` finds a model by name.
 """
 
-from mfa.core.model import available, get, register
+from mfa.core.model import ModelError, available, get, register
 
-__all__ = ["available", "get", "register"]
+__all__ = ["ModelError", "available", "get", "register"]

@@ -4,8 +4,10 @@ A mistyped ``--samples 1000000000`` or ``end = 100000`` in ``model.toml`` should
 computation that cannot finish: the command line estimates the cost from the size of the
 problem (time steps x regions x products x samples) with the per-element costs below, prints
 the estimate (always with ``-v``; otherwise when it is large) and refuses to start beyond
-:data:`MEMORY_FRACTION` of the available memory, :data:`DISK_FRACTION` of the free disk or
-:data:`MAX_SECONDS`, unless ``--force`` is given.
+:data:`MEMORY_FRACTION` of the available memory, :data:`DISK_FRACTION` of the free disk, or
+a computing time of :data:`MAX_SECONDS_RUN` for one scenario (a thousand times the design
+target of well under a second: surely a mistake, such as a span of 100,000 years) or
+:data:`MAX_SECONDS_ENSEMBLE` for an ensemble, unless ``--force`` is given.
 
 The costs were measured with ``benchmarks/bench_budget.py`` on a 2-core machine (numpy,
 OpenBLAS on one thread; see ``benchmarks/README.md``). They are deliberately round and on the
@@ -27,20 +29,23 @@ from mfa.errors import MfaError
 __all__ = [
     "DISK_FRACTION",
     "add_options",
-    "MAX_SECONDS",
+    "MAX_SECONDS_ENSEMBLE",
+    "MAX_SECONDS_RUN",
     "MEMORY_FRACTION",
     "Estimate",
     "check",
     "estimate_ensemble",
     "estimate_run",
+    "problem_size",
 ]
 
 #: Refuse beyond this share of the available memory (MemAvailable) ...
 MEMORY_FRACTION = 0.5
 #: ... of the free space on the file system of an output or the temporary store ...
 DISK_FRACTION = 0.5
-#: ... or this many seconds of computing (2 hours).
-MAX_SECONDS = 2 * 3600.0
+#: ... or this many seconds of computing: one scenario (10 min), an ensemble (4 h).
+MAX_SECONDS_RUN = 600.0
+MAX_SECONDS_ENSEMBLE = 4 * 3600.0
 #: Print the estimate without ``-v`` from these sizes on (1 minute, 10 % of memory or disk).
 NOTE_SECONDS, NOTE_FRACTION = 60.0, 0.1
 
@@ -78,12 +83,15 @@ class Estimate:
         Computing time [s].
     disk : dict of str to float
         Bytes to write by directory (outputs, temporary store).
+    max_seconds : float
+        The time limit of this kind of computation.
     """
 
     what: str
     memory: float
     seconds: float
     disk: dict[str, float]
+    max_seconds: float
 
     def text(self) -> str:
         """One line: memory, disk and time."""
@@ -109,6 +117,35 @@ def _duration(seconds: float) -> str:
     if seconds < 86400 * 365 * 2:
         return f"{seconds / 86400:.3g} days"
     return f"{seconds / (86400 * 365):.3g} years"
+
+
+def problem_size(params_dir: str | os.PathLike[str] | None) -> tuple[int, int] | None:
+    """Years and region x product elements declared in ``model.toml``, read without loading.
+
+    Parameters
+    ----------
+    params_dir : path-like or None
+        Parameter directory (None: the packaged default data).
+
+    Returns
+    -------
+    tuple of int or None
+        ``(n_time, n_elements)``; None when ``model.toml`` cannot be read this simply (the
+        loader then reports what is wrong with it).
+    """
+    import tomllib
+
+    from mfa.params import default_params_dir
+
+    root = Path(params_dir) if params_dir is not None else default_params_dir()
+    try:
+        doc = tomllib.loads((root / "model.toml").read_text(encoding="utf-8"))
+        n_time = int(doc["time"]["end"]) - int(doc["time"]["start"]) + 1
+        dims = doc.get("dimensions", {})
+        n_elements = max(1, len(dims.get("region", []))) * max(1, len(dims.get("product", [])))
+    except (OSError, ValueError, KeyError, TypeError, AttributeError, tomllib.TOMLDecodeError):
+        return None
+    return (n_time, n_elements) if n_time > 0 else None
 
 
 def _run_seconds(n_time: int, n_elements: int) -> float:
@@ -145,6 +182,7 @@ def estimate_run(n_time: int, n_elements: int, *, outputs: dict[str, float] | No
         memory=BASE_BYTES + WORK_BYTES_PER_ELEMENT * cells + result,
         seconds=SECONDS_PER_RUN + _run_seconds(n_time, n_elements),
         disk=disk,
+        max_seconds=MAX_SECONDS_RUN,
     )
 
 
@@ -184,7 +222,7 @@ def estimate_ensemble(n_time: int, n_elements: int, samples: int, *, chunk: int,
     runs = samples if evaluations is None else evaluations
     cells = float(n_time) * n_elements
     per_sample = RESULT_BYTES_PER_ELEMENT * cells
-    in_flight = min(chunk, max(runs, 1)) * max(workers, 1)
+    in_flight = min(chunk * max(workers, 1), max(runs, 1))  # samples computed at once
     memory = BASE_BYTES + (WORK_BYTES_PER_ELEMENT * cells + per_sample) * (in_flight + 1)
     store = samples * per_sample
     disk: dict[str, float] = {}
@@ -201,7 +239,8 @@ def estimate_ensemble(n_time: int, n_elements: int, samples: int, *, chunk: int,
     seconds = runs * _run_seconds(n_time, n_elements) / max(workers, 1) + SECONDS_PER_RUN
     label = (f"{samples} samples" if evaluations is None else f"{runs} model runs")
     return Estimate(f"{label} x {n_time} years x {n_elements} region-product elements",
-                    memory=memory, seconds=seconds, disk=disk)
+                    memory=memory, seconds=seconds, disk=disk,
+                    max_seconds=MAX_SECONDS_ENSEMBLE)
 
 
 def available_memory() -> float:
@@ -263,8 +302,8 @@ def check(estimate: Estimate, *, force: bool = False, verbose: bool = False) -> 
         if need > DISK_FRACTION * free:
             over.append(f"disk {_bytes(need)} in {d} > {DISK_FRACTION:.0%} of the "
                         f"{_bytes(free)} free")
-    if estimate.seconds > MAX_SECONDS:
-        over.append(f"time {_duration(estimate.seconds)} > {_duration(MAX_SECONDS)}")
+    if estimate.seconds > estimate.max_seconds:
+        over.append(f"time {_duration(estimate.seconds)} > {_duration(estimate.max_seconds)}")
     if over and not force:
         raise MfaError(f"too large to start: {estimate.text()}; limit: {'; '.join(over)}. "
                        "Reduce the samples or the years, or pass --force to start anyway")

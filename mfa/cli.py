@@ -86,25 +86,28 @@ def _cmd_run(args: argparse.Namespace) -> int:
     from .params import load_parameters
     from .scenarios import load_scenario
 
+    size = budget.problem_size(args.params)  # before loading: a huge span is slow to load
+    if size is not None:
+        text = budget.text_factor()  # output directory -> size relative to the results
+        sizes = {str(Path(args.out).parent) if args.out else "results": 1.0}
+        for where, factor in ((args.csv, text), (args.excel and str(Path(args.excel).parent),
+                                                 text)):
+            if where:
+                sizes[where] = sizes.get(where, 0.0) + factor
+        _add_note(budget.check(budget.estimate_run(*size, outputs=sizes), force=args.force,
+                               verbose=args.verbose))
     params = load_parameters(args.params)
     checkpoint("load")
     scen = load_scenario(args.scenario, params_dir=params.path)
     out = args.out if args.out is not None else f"results/{safe_file_name(scen.name)}.nc"
     with OutputSet(protected_inputs(params.path, scen)) as outs:
         outs.file(out, "--out")
-        sizes = {str(Path(out).parent): 1.0}  # output directory -> size relative to results
         if args.csv is not None:
-            sizes[args.csv] = sizes.get(args.csv, 0.0) + budget.text_factor()
             outs.directory(args.csv, "--csv")
         if args.excel is not None:
             outs.file(args.excel, "--excel")
-            sizes[str(Path(args.excel).parent)] = budget.text_factor()
         if args.plots is not None:
             outs.directory(args.plots, "--plots")
-        c = params.coords
-        _add_note(budget.check(
-            budget.estimate_run(len(c["time"]), len(c["region"]) * len(c["product"]),
-                                outputs=sizes), force=args.force, verbose=args.verbose))
         checkpoint("compute")
         ds = run(args.scenario, params=params)
         name = str(ds.attrs["scenario"])

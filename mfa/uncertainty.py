@@ -1510,35 +1510,36 @@ def _load_for_cli(args: argparse.Namespace) -> tuple[Any, Any]:
     return params, protected_inputs(params.path, args.scenario)
 
 
-def _check_budget(args: argparse.Namespace, params: Any, samples: int, evaluations: int | None,
-                  out_dirs: Sequence[str | None]) -> None:
-    """Refuse an ensemble beyond the memory, disk or time limits (:mod:`mfa.budget`)."""
-    c = params.coords
-    factors = len(args.factors) if args.factors else len(uncertain_parameters(params))
+def _check_budget(args: argparse.Namespace, size: tuple[int, int] | None, samples: int,
+                  evaluations: int | None, n_factors: int, out_dir: str | None, *,
+                  report: bool = True) -> None:
+    """Refuse an ensemble beyond the memory, disk or time limits (:mod:`mfa.budget`); print
+    the estimate when asked (``-v``) or large, if ``report``."""
+    if size is None:  # model.toml unreadable: the loader says why
+        return
     workers = 1 if args.scheduler in ("numpy", "sync") else (os.cpu_count() or 1)
-    tmpdir = getattr(args, "tmpdir", None) or tempfile.gettempdir()
-    store = samples if evaluations is None else 0
     est = budget.estimate_ensemble(
-        len(c["time"]), len(c["region"]) * len(c["product"]), store, chunk=args.chunk,
-        workers=workers, store_dir=tmpdir, out_dir=next((d for d in out_dirs if d), None),
-        n_factors=factors, evaluations=evaluations)
+        *size, samples if evaluations is None else 0, chunk=args.chunk, workers=workers,
+        store_dir=getattr(args, "tmpdir", None) or tempfile.gettempdir(), out_dir=out_dir,
+        n_factors=n_factors, evaluations=evaluations)
     note = budget.check(est, force=args.force, verbose=args.verbose)
-    if note:
+    if note and report:
         print(f"mfa: {note}", file=sys.stderr)
 
 
 def _cmd_mc(args: argparse.Namespace) -> int:
     from mfa.outputs import scratch_directory
 
-    params, inputs = _load_for_cli(args)
     out = Path(args.out)
+    _check_budget(args, budget.problem_size(args.params), args.samples, None,
+                  len(args.factors or ()), str(out.parent))
+    params, inputs = _load_for_cli(args)
     with OutputSet(inputs) as outs:
         outs.file(args.out, "--out")
         if args.plots is not None:
             outs.directory(args.plots, "--plots")
         if args.tmpdir is not None:
             scratch_directory(args.tmpdir, inputs, "--tmpdir")
-        _check_budget(args, params, args.samples, None, [str(out.parent)])
         t0 = _time.perf_counter()
         summary = monte_carlo(
             args.scenario, params=params, n=args.samples, seed=args.seed, chunk=args.chunk,
@@ -1579,16 +1580,21 @@ def _cmd_mc(args: argparse.Namespace) -> int:
 
 
 def _cmd_sensitivity(args: argparse.Namespace) -> int:
-    params, inputs = _load_for_cli(args)
     figure = _figure_path(args.figure) if args.figure is not None else None
+    size = budget.problem_size(args.params)
+    out_dir = str(Path(args.out).parent) if args.out else None
+    # before loading (a huge span is slow to load), with the factors given or none (a lower
+    # bound); after loading with the real number of factors
+    _check_budget(args, size, 0, args.samples * (len(args.factors or ()) + 2), 0, out_dir,
+                  report=False)
+    params, inputs = _load_for_cli(args)
+    n_factors = len(args.factors) if args.factors else len(uncertain_parameters(params))
+    _check_budget(args, size, 0, args.samples * (n_factors + 2), n_factors, out_dir)
     with OutputSet(inputs) as outs:
         if args.out is not None:
             outs.file(args.out, "--out")
         if figure is not None:
             fig_target = outs.file(figure, "--figure")
-        n_factors = len(args.factors) if args.factors else len(uncertain_parameters(params))
-        _check_budget(args, params, args.samples, args.samples * (n_factors + 2),
-                      [args.out and str(Path(args.out).parent)])
         si = sensitivity(
             args.scenario, params=params, n=args.samples, seed=args.seed,
             outputs=args.outputs or SENSITIVITY_OUTPUTS, years=args.years, factors=args.factors,

@@ -23,7 +23,7 @@ import sys
 import warnings
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
 SUMMARY_YEARS = (2030, 2040, 2050)
 
@@ -78,29 +78,27 @@ def _add_note(note: str | None) -> None:
         print(f"mfa: {note}", file=sys.stderr)
 
 
-def _cmd_run(args: argparse.Namespace) -> int:
-    from . import budget
-    from .io import write_csv_tables, write_excel, write_netcdf
-    from .neodymium import run
-    from .outputs import OutputSet, checkpoint, protected_inputs, safe_file_name
+def _scenario_first(args: argparse.Namespace) -> Any:
+    """The scenario of a command, read before any work (it names the default output and its
+    files are inputs); for a broken parameter directory the loader's message comes first."""
+    from .errors import MfaError
     from .params import load_parameters
     from .scenarios import load_scenario
 
-    size = budget.problem_size(args.params)  # before loading: a huge span is slow to load
-    if size is not None:
-        text = budget.text_factor()  # output directory -> size relative to the results
-        sizes = {str(Path(args.out).parent) if args.out else "results": 1.0}
-        for where, factor in ((args.csv, text), (args.excel and str(Path(args.excel).parent),
-                                                 text)):
-            if where:
-                sizes[where] = sizes.get(where, 0.0) + factor
-        _add_note(budget.check(budget.estimate_run(*size, outputs=sizes), force=args.force,
-                               verbose=args.verbose))
-    params = load_parameters(args.params)
-    checkpoint("load")
-    scen = load_scenario(args.scenario, params_dir=params.path)
+    try:
+        return load_scenario(args.scenario, params_dir=args.params)
+    except MfaError:
+        load_parameters(args.params)  # raises if the parameter files are what is wrong
+        raise
+
+
+def _cmd_run(args: argparse.Namespace) -> int:
+    from . import budget
+    from .outputs import OutputSet, checkpoint, protected_inputs, safe_file_name
+
+    scen = _scenario_first(args)
     out = args.out if args.out is not None else f"results/{safe_file_name(scen.name)}.nc"
-    with OutputSet(protected_inputs(params.path, scen)) as outs:
+    with OutputSet(protected_inputs(args.params, scen)) as outs:
         outs.file(out, "--out")
         if args.csv is not None:
             outs.directory(args.csv, "--csv")
@@ -108,6 +106,21 @@ def _cmd_run(args: argparse.Namespace) -> int:
             outs.file(args.excel, "--excel")
         if args.plots is not None:
             outs.directory(args.plots, "--plots")
+        size = budget.problem_size(args.params)  # before loading: a huge span loads slowly
+        if size is not None:
+            text = budget.text_factor()  # output directory -> size relative to the results
+            sizes = {str(Path(out).parent): 1.0}
+            for where in (args.csv, args.excel and str(Path(args.excel).parent)):
+                if where:
+                    sizes[where] = sizes.get(where, 0.0) + text
+            _add_note(budget.check(budget.estimate_run(*size, outputs=sizes), force=args.force,
+                                   verbose=args.verbose))
+        from .io import write_csv_tables, write_excel, write_netcdf
+        from .neodymium import run
+        from .params import load_parameters
+
+        checkpoint("load")
+        params = load_parameters(args.params)
         checkpoint("compute")
         ds = run(args.scenario, params=params)
         name = str(ds.attrs["scenario"])
@@ -179,13 +192,14 @@ def _cmd_compare(args: argparse.Namespace) -> int:
 
 
 def _cmd_plot(args: argparse.Namespace) -> int:
-    from .io import read_results
     from .outputs import OutputSet, protected_inputs
-    from .plot import check_results, save_all, selected_kinds
 
-    kinds = selected_kinds(args.kind, compare=len(args.results) > 1)
     with OutputSet(protected_inputs(args.params, files=args.results)) as outs:
         outs.directory(args.out, "--out")
+        from .io import read_results
+        from .plot import check_results, save_all, selected_kinds
+
+        kinds = selected_kinds(args.kind, compare=len(args.results) > 1)
         results = [read_results(p) for p in args.results]
         check_results(results[0], [k for k in kinds if k != "comparison"], what=args.results[0])
         compare = None
@@ -203,11 +217,18 @@ def _cmd_plot(args: argparse.Namespace) -> int:
     return 0
 
 
+class _Parser(argparse.ArgumentParser):
+    """An argument parser whose usage errors are one line ``mfa: error: ...`` (status 2)."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(2, f"mfa: error: {message} (see '{self.prog} --help')\n")
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser of the ``mfa`` command."""
     from . import budget
 
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog="mfa",
         description="Dynamic material-flow analysis of neodymium: run scenarios, compare them, "
         "draw figures.",
@@ -278,10 +299,16 @@ def _show_warning(message: Warning | str, category: type[Warning], filename: str
     print(f"mfa: warning: {text}", file=sys.stderr)
 
 
-def _run_command(argv: Sequence[str] | None) -> int:
+def _is_user_error(exc: BaseException) -> bool:
+    """An input mistake: MfaError, or mfa.units.UnitError (only if units were ever loaded)."""
     from .errors import MfaError
+
+    units = sys.modules.get("mfa.units")  # not imported for it: pint is slow to load
+    return isinstance(exc, MfaError) or (units is not None and isinstance(exc, units.UnitError))
+
+
+def _run_command(argv: Sequence[str] | None) -> int:
     from .outputs import plain_error
-    from .units import UnitError
 
     parser = build_parser()
     args = parser.parse_args(argv)
@@ -290,7 +317,9 @@ def _run_command(argv: Sequence[str] | None) -> int:
             warnings.simplefilter("default")
             warnings.showwarning = _show_warning
             return args.func(args)
-    except (MfaError, UnitError) as exc:
+    except ValueError as exc:
+        if not _is_user_error(exc):
+            raise
         print(f"mfa: error: {exc}", file=sys.stderr)
         return 2
     except FileNotFoundError as exc:

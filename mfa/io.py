@@ -220,7 +220,7 @@ def write_netcdf(
     """
     data = _netcdf_bytes(ds)
     with joined(outputs) as outs:
-        outs.write(outs.file(path, "netCDF file"), lambda tmp: write_bytes(tmp, data))
+        outs.write(outs.file(path), lambda tmp: write_bytes(tmp, data))
         checkpoint("netcdf")
     return Path(path)
 
@@ -504,7 +504,7 @@ def write_csv_tables(
     _check_table_names(names)
     iamc = to_iamc(ds, model=model, scenario=scenario, variables=_iamc_variables(ds))
     with joined(outputs) as outs:
-        target = outs.directory(directory, "CSV directory")
+        target = outs.directory(directory)
         outs.write(target, lambda tmp: _write_tables(ds, tmp, iamc, names))
     files = ["iamc.csv", "metadata.json"] + [f"{n}.csv" for n in names]
     return [Path(directory) / f for f in files]
@@ -611,6 +611,6 @@ def write_excel(
         for n in names:
             tables[n].to_excel(writer, sheet_name=sheets[n], index=False)
     with joined(outputs) as outs:
-        outs.write(outs.file(path, "Excel file"), lambda tmp: write_bytes(tmp, buffer.getvalue()))
+        outs.write(outs.file(path), lambda tmp: write_bytes(tmp, buffer.getvalue()))
         checkpoint("excel")
     return Path(path)

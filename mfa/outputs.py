@@ -217,12 +217,12 @@ class Inputs:
         real = os.path.realpath(path)
         if real in self._real:
             return f"it is an input of this run ({self._real[real]})"
-        ino = _inode(path)
-        if ino is not None and ino in self._inodes:
-            return f"it is the same file as the input {self._inodes[ino]} (a hard link)"
         for d, what, shown in self._dirs:
             if _is_within(real, d):
                 return f"it lies inside {what} {shown}; write outputs elsewhere"
+        ino = _inode(path)
+        if ino is not None and ino in self._inodes:
+            return f"it is the same file as the input {self._inodes[ino]} (a hard link)"
         return None
 
 
@@ -339,33 +339,50 @@ class OutputSet:
         self._done = False
 
     # -- reserving ---------------------------------------------------------------------------
-    def file(self, path: str | os.PathLike[str], what: str = "output file") -> Target:
-        """Reserve the output file ``path`` (or return its reservation); see the module doc.
+    def file(self, path: str | os.PathLike[str], what: str | None = None) -> Target:
+        """Reserve the output file ``path``; see the module docstring.
+
+        Parameters
+        ----------
+        path : path-like
+            The file.
+        what : str, optional
+            What it is, for messages (e.g. the option ``"--out"``). Without ``what`` an
+            earlier reservation of the same path is returned (a writer joining the set);
+            with it, a path reserved twice is an error.
 
         Raises
         ------
         MfaError
             Naming ``what`` and the path: empty, an input, inside a protected directory, an
             existing directory, a name too long, a directory that cannot be created or
-            written.
+            written, a path given twice.
         """
         return self._reserve(path, "file", what)
 
-    def directory(self, path: str | os.PathLike[str], what: str = "output directory") -> Target:
+    def directory(self, path: str | os.PathLike[str], what: str | None = None) -> Target:
         """Reserve the output directory ``path``; its files are written into ``target.tmp``."""
         return self._reserve(path, "dir", what)
 
-    def _reserve(self, path: str | os.PathLike[str], kind: str, what: str) -> Target:
+    def _reserve(self, path: str | os.PathLike[str], kind: str, what: str | None) -> Target:
         text = os.fspath(path)
+        noun = "file" if kind == "file" else "directory"
+        label = what or f"output {noun}"
         if not str(text).strip():
-            raise MfaError(f"{what}: empty path; give a {'file' if kind == 'file' else 'directory'} name")
+            raise MfaError(f"{label}: empty path; give a {noun} name")
         p = Path(text)
+        limit = _name_max(self._existing_ancestor(p.parent))
+        for part in p.parts:
+            if len(os.fsencode(part)) > limit:
+                raise MfaError(f"{label} {p}: a name is {len(os.fsencode(part))} bytes long; "
+                               f"at most {limit} allowed ({part[:24]}...)")
         key = os.path.abspath(p)
         if key in self.targets:
             old = self.targets[key]
-            if old.kind != kind:
-                raise MfaError(f"{what} {p}: also given as {old.what}")
+            if old.kind != kind or what is not None:
+                raise MfaError(f"{label} {p}: also given as {old.what}; give separate paths")
             return old
+        what = label
         real = os.path.realpath(p)
         for t in self.targets.values():
             other = os.path.realpath(t.path)
@@ -380,11 +397,6 @@ class OutputSet:
         if kind == "dir" and p.exists() and not p.is_dir():
             raise MfaError(f"{what} {p}: is an existing file; expected a directory")
         parent = p.parent
-        limit = _name_max(self._existing_ancestor(parent))
-        for part in p.parts:
-            if len(os.fsencode(part)) > limit:
-                raise MfaError(f"{what} {p}: the name {part[:40]!r}... is "
-                               f"{len(os.fsencode(part))} bytes long; at most {limit} allowed")
         self._make_dirs(parent, what)
         where = p if kind == "dir" and p.is_dir() else parent
         try:

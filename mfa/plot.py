@@ -1199,7 +1199,7 @@ def sankey_html(ds: xr.Dataset, year: int, region: str | None = None,
     """
     html = _sankey_html_text(ds, year, region, include_plotlyjs)
     with joined(None) as outs:
-        outs.write(outs.file(path, "HTML file"),
+        outs.write(outs.file(path),
                    lambda tmp: write_bytes(tmp, html.encode("utf-8")))
     return Path(path)
 
@@ -1458,5 +1458,5 @@ def save_all(ds: xr.Dataset, out_dir: str | Path, *, year: int | None = None,
                 checkpoint("plots")
 
     with joined(outputs) as outs:
-        outs.write(outs.directory(out_dir, "figure directory"), draw_all)
+        outs.write(outs.directory(out_dir), draw_all)
     return [Path(out_dir) / f for f in files]

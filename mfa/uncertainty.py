@@ -53,8 +53,10 @@ The ensemble is computed in chunks of ``chunk`` samples. ``scheduler`` selects h
 ``"numpy"`` (a plain loop over chunks, no dask needed), ``"threads"`` (dask's threaded
 scheduler, the default when dask is installed), ``"sync"`` (dask, one thread; for debugging),
 or a dask.distributed scheduler address (``"tcp://host:8786"``) / a ``distributed.Client``.
-The chunk results are written into a store as they come: in memory for small ensembles, else a
-temporary HDF5 file (``tmpdir``); the quantiles are then computed variable by variable from it,
+The chunk results are written into a store as they come: in memory for small ensembles, else
+raw files in a temporary directory (``tmpdir``), allocated in full before the first chunk (a
+disk too small fails at once) and removed on any error or interruption; the quantiles are then
+computed variable by variable from it,
 exactly (numpy's default ``linear`` method, over the samples where a value is defined). Memory
 stays at a few chunks plus one variable of the ensemble (about 300 MB for
 10,000 samples x 71 years x 6 regions x 9 products). With a distributed cluster the workers
@@ -88,6 +90,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import errno
 import io
 import json
 import math
@@ -437,10 +440,14 @@ def _world_outputs(ds: xr.Dataset, outputs: list[str], years: list[int], k: int)
 
 
 class _Store:
-    """Destination of the chunk results: numpy arrays in memory or datasets in an HDF5 file.
+    """Destination of the chunk results: numpy arrays in memory, or one raw float64 file per
+    variable in a temporary directory.
 
-    ``close`` (also on error or interruption) removes the temporary file; writes that arrive
-    afterwards (from chunks still running in other threads) are dropped.
+    The files are allocated in full when the store opens (``posix_fallocate``), so a disk too
+    small fails at once, before any sample is computed, with a plain message; chunks are
+    written with ``pwrite`` (no HDF5 library, which crashes on a full disk). ``close`` (also on
+    an error or an interruption) removes the directory; writes that arrive afterwards (from
+    chunks still running in other threads) are refused.
     """
 
     def __init__(self, n: int, shapes: Mapping[str, tuple[int, ...]], *, on_disk: bool,
@@ -450,67 +457,91 @@ class _Store:
         self.lock = threading.Lock()
         self.closed = threading.Event()
         self.done = 0
-        self._dir = None
-        self._file = None
+        self._dir: str | None = None
+        self._fds: dict[str, int] = {}
         if on_disk:
-            import h5py
-
             if tmpdir is not None and not Path(tmpdir).is_dir():
                 raise UncertaintyError(f"temporary directory {tmpdir} does not exist")
             try:
                 self._dir = tempfile.mkdtemp(prefix="mfa-mc-", dir=tmpdir)
-                self._file = h5py.File(Path(self._dir) / "ensemble.h5", "w")
-                self.data = {v: self._file.create_dataset(v, (n, *s), dtype="f8")
-                             for v, s in self.shapes.items()}
-            except (OSError, RuntimeError) as exc:
+                for i, (v, shape) in enumerate(self.shapes.items()):
+                    fd = os.open(Path(self._dir) / f"{i}.f8", os.O_RDWR | os.O_CREAT, 0o600)
+                    self._fds[v] = fd
+                    _allocate(fd, n * int(np.prod(shape)) * 8)
+            except OSError as exc:
+                where = self._dir or tmpdir or tempfile.gettempdir()
                 self.close()
-                raise self._error(exc) from None
+                raise UncertaintyError(f"cannot create the temporary ensemble store in {where}: "
+                                       f"{plain_error(exc)}") from None
+            self.data: dict[str, np.ndarray] = {}
         else:
             self.data = {v: np.empty((n, *s)) for v, s in self.shapes.items()}
-
-    def _error(self, exc: BaseException) -> UncertaintyError:
-        where = self._dir or tempfile.gettempdir()
-        return UncertaintyError(f"cannot write the temporary ensemble store in {where}: "
-                                f"{plain_error(exc)}")
 
     def write(self, start: int, stop: int, arrays: Mapping[str, np.ndarray]) -> int:
         with self.lock:
             if self.closed.is_set():
                 raise UncertaintyError("the ensemble store is closed (run cancelled)")
-            try:
-                for v, arr in arrays.items():
+            for v, arr in arrays.items():
+                if not self._fds:
                     self.data[v][start:stop] = arr
-            except (OSError, RuntimeError) as exc:
-                raise self._error(exc) from None
+                    continue
+                row = int(np.prod(self.shapes[v])) * 8
+                block = np.ascontiguousarray(arr, dtype="<f8")
+                try:
+                    _pwrite_all(self._fds[v], memoryview(block).cast("B"), start * row)
+                except OSError as exc:
+                    raise UncertaintyError(f"cannot write the temporary ensemble store in "
+                                           f"{self._dir}: {plain_error(exc)}") from None
             self.done += stop - start
         return stop - start
 
     def read(self, v: str) -> np.ndarray:
-        if self._file is None:
+        if not self._fds:
             return self.data[v]
-        try:
-            return self.data[v][...]
-        except (OSError, RuntimeError) as exc:
-            raise self._error(exc) from None
+        out = np.empty((self.n, *self.shapes[v]), dtype="<f8")
+        view = memoryview(out).cast("B")
+        pos = 0
+        while pos < len(view):
+            k = os.preadv(self._fds[v], [view[pos:]], pos)
+            if k == 0:
+                raise UncertaintyError(f"the temporary ensemble store in {self._dir} is short")
+            pos += k
+        return out
 
     def close(self) -> None:
         with self.lock:
             self.closed.set()
-            try:
-                if self._file is not None:
-                    with contextlib.suppress(OSError, RuntimeError):  # e.g. a full disk
-                        self._file.close()
-            finally:
-                self._file = None
-                if self._dir is not None:
-                    shutil.rmtree(self._dir, ignore_errors=True)
-                    self._dir = None
+            for fd in self._fds.values():
+                with contextlib.suppress(OSError):
+                    os.close(fd)
+            self._fds = {}
+            if self._dir is not None:
+                shutil.rmtree(self._dir, ignore_errors=True)
+                self._dir = None
 
     def __enter__(self) -> _Store:
         return self
 
     def __exit__(self, *exc: Any) -> None:
         self.close()
+
+
+def _allocate(fd: int, size: int) -> None:
+    """Reserve ``size`` bytes on disk for ``fd`` (ENOSPC now rather than half-way)."""
+    try:
+        os.posix_fallocate(fd, 0, size)
+    except OSError as exc:  # not supported by this file system: a sparse file then
+        if exc.errno not in (errno.EOPNOTSUPP, errno.ENOSYS, errno.EINVAL):
+            raise
+        os.ftruncate(fd, size)
+    except AttributeError:  # pragma: no cover - no posix_fallocate (macOS)
+        os.ftruncate(fd, size)
+
+
+def _pwrite_all(fd: int, data: memoryview, offset: int) -> None:
+    while data:
+        k = os.pwrite(fd, data, offset)
+        data, offset = data[k:], offset + k
 
 
 def _chunk_to_store(payload: _Payload, start: int, stop: int, store: _Store) -> int:
@@ -1437,7 +1468,7 @@ def plot_fan_charts(summary: xr.Dataset, directory: str | os.PathLike,
                 checkpoint("plots")
 
     with joined(outputs) as outs:
-        outs.write(outs.directory(directory, "fan chart directory"), draw)
+        outs.write(outs.directory(directory), draw)
     return [Path(directory) / f for f in files]
 
 
@@ -1501,15 +1532,6 @@ def _figure_path(text: str) -> Path:
     return p
 
 
-def _load_for_cli(args: argparse.Namespace) -> tuple[Any, Any]:
-    """Parameters and the protected inputs of ``mc``/``sensitivity`` (files before work)."""
-    from mfa.outputs import protected_inputs
-    from mfa.params import load_parameters
-
-    params = load_parameters(args.params)
-    return params, protected_inputs(params.path, args.scenario)
-
-
 def _check_budget(args: argparse.Namespace, size: tuple[int, int] | None, samples: int,
                   evaluations: int | None, n_factors: int, out_dir: str | None, *,
                   report: bool = True) -> None:
@@ -1528,18 +1550,20 @@ def _check_budget(args: argparse.Namespace, size: tuple[int, int] | None, sample
 
 
 def _cmd_mc(args: argparse.Namespace) -> int:
-    from mfa.outputs import scratch_directory
+    from mfa.outputs import protected_inputs, scratch_directory
+    from mfa.params import load_parameters
 
+    inputs = protected_inputs(args.params, args.scenario)
     out = Path(args.out)
-    _check_budget(args, budget.problem_size(args.params), args.samples, None,
-                  len(args.factors or ()), str(out.parent))
-    params, inputs = _load_for_cli(args)
-    with OutputSet(inputs) as outs:
+    with OutputSet(inputs) as outs:  # every path checked before any work
         outs.file(args.out, "--out")
         if args.plots is not None:
             outs.directory(args.plots, "--plots")
         if args.tmpdir is not None:
             scratch_directory(args.tmpdir, inputs, "--tmpdir")
+        _check_budget(args, budget.problem_size(args.params), args.samples, None,
+                      len(args.factors or ()), str(out.parent))
+        params = load_parameters(args.params)
         t0 = _time.perf_counter()
         summary = monte_carlo(
             args.scenario, params=params, n=args.samples, seed=args.seed, chunk=args.chunk,
@@ -1580,21 +1604,25 @@ def _cmd_mc(args: argparse.Namespace) -> int:
 
 
 def _cmd_sensitivity(args: argparse.Namespace) -> int:
-    figure = _figure_path(args.figure) if args.figure is not None else None
-    size = budget.problem_size(args.params)
-    out_dir = str(Path(args.out).parent) if args.out else None
-    # before loading (a huge span is slow to load), with the factors given or none (a lower
-    # bound); after loading with the real number of factors
-    _check_budget(args, size, 0, args.samples * (len(args.factors or ()) + 2), 0, out_dir,
-                  report=False)
-    params, inputs = _load_for_cli(args)
-    n_factors = len(args.factors) if args.factors else len(uncertain_parameters(params))
-    _check_budget(args, size, 0, args.samples * (n_factors + 2), n_factors, out_dir)
-    with OutputSet(inputs) as outs:
+    from mfa.outputs import protected_inputs
+    from mfa.params import load_parameters
+
+    inputs = protected_inputs(args.params, args.scenario)
+    with OutputSet(inputs) as outs:  # every path checked before any work
         if args.out is not None:
             outs.file(args.out, "--out")
+        figure = _figure_path(args.figure) if args.figure is not None else None
         if figure is not None:
             fig_target = outs.file(figure, "--figure")
+        size = budget.problem_size(args.params)
+        out_dir = str(Path(args.out).parent) if args.out else None
+        # before loading (a huge span loads slowly) with the factors given or none, a lower
+        # bound; after loading with the real number of factors
+        _check_budget(args, size, 0, args.samples * (len(args.factors or ()) + 2), 0, out_dir,
+                      report=False)
+        params = load_parameters(args.params)
+        n_factors = len(args.factors) if args.factors else len(uncertain_parameters(params))
+        _check_budget(args, size, 0, args.samples * (n_factors + 2), n_factors, out_dir)
         si = sensitivity(
             args.scenario, params=params, n=args.samples, seed=args.seed,
             outputs=args.outputs or SENSITIVITY_OUTPUTS, years=args.years, factors=args.factors,
@@ -1673,8 +1701,8 @@ def add_cli(subparsers: Any) -> None:
     p.add_argument("--tmpdir", metavar="DIR", help="directory for the temporary ensemble file "
                    "(must exist; default: the system's temporary directory)")
     p.add_argument("--store", choices=("auto", "memory", "disk"), default="auto",
-                   help="where the ensemble waits for its quantiles: memory, a temporary HDF5 "
-                        "file, or auto (a file above 512 MiB)")
+                   help="where the ensemble waits for its quantiles: memory, temporary files "
+                        "(in --tmpdir), or auto (files above 512 MiB)")
     p.add_argument("--plots", metavar="DIR", help="also write fan charts to DIR")
     p.add_argument("--out", required=True, metavar="FILE.nc", help="netCDF output")
     p.set_defaults(func=_cmd_mc)

@@ -348,6 +348,9 @@ def main(argv: Sequence[str] | None = None) -> int:
                 previous[s] = signal.signal(s, _interrupt)
             except ValueError:  # not the main thread (e.g. called from a worker): keep them
                 pass
+        from .outputs import checkpoint  # standard library only: still before numpy & co.
+
+        checkpoint("startup")
         return _run_command(argv)
     except KeyboardInterrupt as exc:
         signum = getattr(exc, "signum", signal.SIGINT)

@@ -1,38 +1,46 @@
 """The ``mfa`` command: run scenarios, list and compare them, draw figures.
 
-A mistake in the input (a parameter or scenario file, an argument) ends with one message on
-stderr and exit status 2, without a traceback. Outputs are written atomically.
+A mistake in the input (a parameter or scenario file, an argument, an output path) ends with
+one message on stderr and exit status 2, without a traceback; a warning is one line
+``mfa: warning: ...``. Every output path is checked before the computation starts (never onto
+an input, never inside the parameter directory), and the outputs of one command are written
+as a set, all or none (:mod:`mfa.outputs`). A computation too large for the machine is refused
+before it starts unless ``--force`` (:mod:`mfa.budget`).
+
+SIGINT (Ctrl-C) and SIGTERM (``timeout``, SLURM, ``docker stop``) end the command with exit
+status 130 or 143 and one line on stderr, after removing everything temporary; earlier outputs
+are left as they were. This module imports only the standard library at start-up, so an
+interrupt while the scientific libraries load is handled too.
 """
 
 from __future__ import annotations
 
 import argparse
+import math
 import os
+import signal
 import sys
 import warnings
 from collections.abc import Sequence
 from pathlib import Path
-
-import numpy as np
-import xarray as xr
-
-from .errors import MfaError
-from .units import UnitError
+from typing import Any, NoReturn
 
 SUMMARY_YEARS = (2030, 2040, 2050)
 
 
 def _fmt_t(x: float) -> str:
     """Tonnes with a thousands separator (t/yr)."""
-    return f"{x:,.0f}" if np.isfinite(x) else "n/a"
+    return f"{x:,.0f}" if math.isfinite(x) else "n/a"
 
 
-def summary_table(ds: xr.Dataset, years: Sequence[int] = SUMMARY_YEARS) -> str:
+def summary_table(ds: Any, years: Sequence[int] = SUMMARY_YEARS) -> str:
     """Text table of the headline results for ``years`` (those within the run).
 
     Rows: total demand, primary demand, secondary supply, primary demand avoided (t/yr and %),
     China's share of mining and of magnet making.
     """
+    import numpy as np
+
     years = [y for y in years if y in set(ds["time"].values.tolist())]
     if not years:
         years = [int(ds["time"].values[-1])]
@@ -65,27 +73,74 @@ def summary_table(ds: xr.Dataset, years: Sequence[int] = SUMMARY_YEARS) -> str:
     return "\n".join(lines)
 
 
-def _cmd_run(args: argparse.Namespace) -> int:
-    from .io import write_csv_tables, write_excel, write_netcdf
-    from .neodymium import run
+def _add_note(note: str | None) -> None:
+    if note:
+        print(f"mfa: {note}", file=sys.stderr)
 
-    ds = run(args.scenario, params=args.params)
-    name = str(ds.attrs["scenario"])
-    out = Path(args.out) if args.out else Path("results") / f"{name}.nc"
-    write_netcdf(ds, out)
+
+def _scenario_first(args: argparse.Namespace) -> Any:
+    """The scenario of a command, read before any work (it names the default output and its
+    files are inputs); for a broken parameter directory the loader's message comes first."""
+    from .errors import MfaError
+    from .params import load_parameters
+    from .scenarios import load_scenario
+
+    try:
+        return load_scenario(args.scenario, params_dir=args.params)
+    except MfaError:
+        load_parameters(args.params)  # raises if the parameter files are what is wrong
+        raise
+
+
+def _cmd_run(args: argparse.Namespace) -> int:
+    from . import budget
+    from .outputs import OutputSet, checkpoint, protected_inputs, safe_file_name
+
+    scen = _scenario_first(args)
+    out = args.out if args.out is not None else f"results/{safe_file_name(scen.name)}.nc"
+    with OutputSet(protected_inputs(args.params, scen)) as outs:
+        outs.file(out, "--out")
+        if args.csv is not None:
+            outs.directory(args.csv, "--csv")
+        if args.excel is not None:
+            outs.file(args.excel, "--excel")
+        if args.plots is not None:
+            outs.directory(args.plots, "--plots")
+        size = budget.problem_size(args.params)  # before loading: a huge span loads slowly
+        if size is not None:
+            text = budget.text_factor()  # output directory -> size relative to the results
+            sizes = {str(Path(out).parent): 1.0}
+            for where in (args.csv, args.excel and str(Path(args.excel).parent)):
+                if where:
+                    sizes[where] = sizes.get(where, 0.0) + text
+            _add_note(budget.check(budget.estimate_run(*size, outputs=sizes), force=args.force,
+                                   verbose=args.verbose))
+        from .io import write_csv_tables, write_excel, write_netcdf
+        from .neodymium import run
+        from .params import load_parameters
+
+        checkpoint("load")
+        params = load_parameters(args.params)
+        checkpoint("compute")
+        ds = run(args.scenario, params=params)
+        name = str(ds.attrs["scenario"])
+        write_netcdf(ds, out, outputs=outs)
+        if args.csv is not None:
+            files = write_csv_tables(ds, args.csv, scenario=name, outputs=outs)
+        if args.excel is not None:
+            write_excel(ds, args.excel, outputs=outs)
+        if args.plots is not None:
+            from .plot import save_all
+
+            paths = save_all(ds, args.plots, outputs=outs)
     print(summary_table(ds))
     print(f"\nResults written to {out}")
-    if args.csv:
-        files = write_csv_tables(ds, args.csv, scenario=name)
+    if args.csv is not None:
         print(f"CSV tables (IAMC wide format and one per variable) written to {args.csv} "
               f"({len(files)} files)")
-    if args.excel:
-        write_excel(ds, args.excel)
+    if args.excel is not None:
         print(f"Excel workbook written to {args.excel}")
-    if getattr(args, "plots", None):
-        from .plot import save_all
-
-        paths = save_all(ds, args.plots)
+    if args.plots is not None:
         print(f"{len(paths)} figures written to {args.plots}")
     return 0
 
@@ -137,23 +192,43 @@ def _cmd_compare(args: argparse.Namespace) -> int:
 
 
 def _cmd_plot(args: argparse.Namespace) -> int:
-    from .io import read_results
-    from .plot import save_all
+    from .outputs import OutputSet, protected_inputs
 
-    results = [read_results(p) for p in args.results]
-    compare = None
-    if len(results) > 1:
-        compare = {str(ds.attrs.get("scenario", f"run {i + 1}")): ds for i, ds in enumerate(results)}
-    paths = save_all(results[0], args.out, year=args.year, region=args.region, kinds=args.kind,
-                     formats=tuple(args.format or ["png"]), compare=compare)
+    with OutputSet(protected_inputs(args.params, files=args.results)) as outs:
+        outs.directory(args.out, "--out")
+        from .io import read_results
+        from .plot import check_results, save_all, selected_kinds
+
+        kinds = selected_kinds(args.kind, compare=len(args.results) > 1)
+        results = [read_results(p) for p in args.results]
+        check_results(results[0], [k for k in kinds if k != "comparison"], what=args.results[0])
+        compare = None
+        if len(results) > 1:
+            compare = {}
+            for path, ds in zip(args.results, results, strict=True):
+                check_results(ds, ["comparison"], what=path)
+                name = str(ds.attrs.get("scenario", Path(path).stem))
+                compare[name if name not in compare else f"{name} ({path})"] = ds
+        paths = save_all(results[0], args.out, year=args.year, region=args.region,
+                         kinds=args.kind, formats=tuple(args.format or ["png"]),
+                         compare=compare, outputs=outs)
     for p in paths:
         print(p)
     return 0
 
 
+class _Parser(argparse.ArgumentParser):
+    """An argument parser whose usage errors are one line ``mfa: error: ...`` (status 2)."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(2, f"mfa: error: {message} (see '{self.prog} --help')\n")
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser of the ``mfa`` command."""
-    parser = argparse.ArgumentParser(
+    from . import budget
+
+    parser = _Parser(
         prog="mfa",
         description="Dynamic material-flow analysis of neodymium: run scenarios, compare them, "
         "draw figures.",
@@ -168,6 +243,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--csv", metavar="DIR", help="also write CSV tables (IAMC wide + tidy)")
     p.add_argument("--excel", metavar="FILE.xlsx", help="also write an Excel workbook")
     p.add_argument("--plots", metavar="DIR", help="also write all figures to DIR")
+    budget.add_options(p)
     p.set_defaults(func=_cmd_run)
 
     p = sub.add_parser("scenarios", help="list the scenarios, one line each")
@@ -181,8 +257,8 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("plot", help="draw figures from results files")
     p.add_argument("results", nargs="+", metavar="RESULTS.nc",
                    help="results written by 'mfa run'; several files add a scenario comparison")
-    # Kinds are checked by mfa.plot.save_all (its error lists them): importing mfa.plot here
-    # would load matplotlib on every command.
+    # Kinds are checked by mfa.plot.selected_kinds (its error lists them): importing mfa.plot
+    # here would load matplotlib on every command.
     p.add_argument("--kind", action="append",
                    help="figure kind: sankey, demand, supply, stock-by-product, stock-by-region, "
                    "concentration, comparison (repeatable; default: all)")
@@ -203,15 +279,47 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def main(argv: Sequence[str] | None = None) -> int:
-    """Entry point of the ``mfa`` command. Returns the exit status."""
+class Interrupted(KeyboardInterrupt):
+    """A signal (SIGTERM, SIGINT) stops the command: it unwinds like Ctrl-C, so every
+    ``finally`` runs and every temporary is removed."""
+
+    def __init__(self, signum: int) -> None:
+        super().__init__(signal.Signals(signum).name)
+        self.signum = signum
+
+
+def _interrupt(signum: int, frame: object) -> None:
+    raise Interrupted(signum)
+
+
+def _show_warning(message: Warning | str, category: type[Warning], filename: str, lineno: int,
+                  file: Any = None, line: str | None = None) -> None:
+    """Any warning as one line ``mfa: warning: <message>`` (no source line)."""
+    text = " ".join(str(message).split())
+    print(f"mfa: warning: {text}", file=sys.stderr)
+
+
+def _is_user_error(exc: BaseException) -> bool:
+    """An input mistake: MfaError, or mfa.units.UnitError (only if units were ever loaded)."""
+    from .errors import MfaError
+
+    units = sys.modules.get("mfa.units")  # not imported for it: pint is slow to load
+    return isinstance(exc, MfaError) or (units is not None and isinstance(exc, units.UnitError))
+
+
+def _run_command(argv: Sequence[str] | None) -> int:
+    from .outputs import plain_error
+
     parser = build_parser()
     args = parser.parse_args(argv)
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("default")
+            warnings.showwarning = _show_warning
             return args.func(args)
-    except (MfaError, UnitError) as exc:
+    except ValueError as exc:
+        if not _is_user_error(exc):
+            raise
         print(f"mfa: error: {exc}", file=sys.stderr)
         return 2
     except FileNotFoundError as exc:
@@ -221,9 +329,37 @@ def main(argv: Sequence[str] | None = None) -> int:
         devnull = os.open(os.devnull, os.O_WRONLY)
         os.dup2(devnull, sys.stdout.fileno())
         return 0
-    except KeyboardInterrupt:  # pragma: no cover
-        print("mfa: interrupted", file=sys.stderr)
-        return 130
+    except OSError as exc:  # permissions, a full disk, ...: name the file, no traceback
+        where = f"{exc.filename}: " if exc.filename else ""
+        print(f"mfa: error: {where}{plain_error(exc)}", file=sys.stderr)
+        return 2
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the ``mfa`` command. Returns the exit status.
+
+    SIGTERM is handled like SIGINT from the very start (before the scientific libraries are
+    imported): exit status 128 + signal number (130, 143), one line on stderr.
+    """
+    previous = {}
+    try:
+        for s in (signal.SIGINT, signal.SIGTERM):
+            try:
+                previous[s] = signal.signal(s, _interrupt)
+            except ValueError:  # not the main thread (e.g. called from a worker): keep them
+                pass
+        from .outputs import checkpoint  # standard library only: still before numpy & co.
+
+        checkpoint("startup")
+        return _run_command(argv)
+    except KeyboardInterrupt as exc:
+        signum = getattr(exc, "signum", signal.SIGINT)
+        print(f"mfa: interrupted ({signal.Signals(signum).name}); temporary files removed",
+              file=sys.stderr)
+        return 128 + signum
+    finally:
+        for s, handler in previous.items():
+            signal.signal(s, handler)
 
 
 if __name__ == "__main__":  # pragma: no cover

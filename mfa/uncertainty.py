@@ -53,8 +53,10 @@ The ensemble is computed in chunks of ``chunk`` samples. ``scheduler`` selects h
 ``"numpy"`` (a plain loop over chunks, no dask needed), ``"threads"`` (dask's threaded
 scheduler, the default when dask is installed), ``"sync"`` (dask, one thread; for debugging),
 or a dask.distributed scheduler address (``"tcp://host:8786"``) / a ``distributed.Client``.
-The chunk results are written into a store as they come: in memory for small ensembles, else a
-temporary HDF5 file (``tmpdir``); the quantiles are then computed variable by variable from it,
+The chunk results are written into a store as they come: in memory for small ensembles, else
+raw files in a temporary directory (``tmpdir``), allocated in full before the first chunk (a
+disk too small fails at once) and removed on any error or interruption; the quantiles are then
+computed variable by variable from it,
 exactly (numpy's default ``linear`` method, over the samples where a value is defined). Memory
 stays at a few chunks plus one variable of the ensemble (about 300 MB for
 10,000 samples x 71 years x 6 regions x 9 products). With a distributed cluster the workers
@@ -88,6 +90,8 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import errno
+import io
 import json
 import math
 import os
@@ -105,8 +109,10 @@ from typing import Any
 import numpy as np
 import xarray as xr
 
+from mfa import budget
 from mfa.errors import MfaError
 from mfa.io import write_netcdf
+from mfa.outputs import OutputSet, checkpoint, joined, plain_error, safe_file_name, write_bytes
 
 __all__ = [
     "DEFAULT_QUANTILES",
@@ -185,9 +191,15 @@ def uncertain_parameters(params: Any) -> list[str]:
     return sorted(names, key=lambda n: order.index(n) if n in order else len(order))
 
 
+#: Largest seed: seeds are stored as 64-bit signed integers (netCDF attribute ``mc_seed``).
+MAX_SEED = 2**63 - 1
+
+
 def _check_seed(seed: Any) -> int:
-    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or int(seed) < 0:
-        raise UncertaintyError(f"seed must be an integer >= 0, got {seed!r}")
+    if (isinstance(seed, bool) or not isinstance(seed, (int, np.integer))
+            or not 0 <= int(seed) <= MAX_SEED):
+        raise UncertaintyError(f"seed must be a whole number from 0 to {MAX_SEED} (2**63 - 1), "
+                               f"got {seed!r}")
     return int(seed)
 
 
@@ -428,47 +440,84 @@ def _world_outputs(ds: xr.Dataset, outputs: list[str], years: list[int], k: int)
 
 
 class _Store:
-    """Destination of the chunk results: numpy arrays in memory or datasets in an HDF5 file."""
+    """Destination of the chunk results: numpy arrays in memory, or one raw float64 file per
+    variable in a temporary directory.
+
+    The files are allocated in full when the store opens (``posix_fallocate``), so a disk too
+    small fails at once, before any sample is computed, with a plain message; chunks are
+    written with ``pwrite`` (no HDF5 library, which crashes on a full disk). ``close`` (also on
+    an error or an interruption) removes the directory; writes that arrive afterwards (from
+    chunks still running in other threads) are refused.
+    """
 
     def __init__(self, n: int, shapes: Mapping[str, tuple[int, ...]], *, on_disk: bool,
                  tmpdir: str | os.PathLike | None = None) -> None:
         self.n = n
         self.shapes = dict(shapes)
         self.lock = threading.Lock()
+        self.closed = threading.Event()
         self.done = 0
-        self._dir = None
-        self._file = None
+        self._dir: str | None = None
+        self._fds: dict[str, int] = {}
         if on_disk:
-            import h5py
-
             if tmpdir is not None and not Path(tmpdir).is_dir():
                 raise UncertaintyError(f"temporary directory {tmpdir} does not exist")
-            self._dir = tempfile.mkdtemp(prefix="mfa-mc-", dir=tmpdir)
-            self._file = h5py.File(Path(self._dir) / "ensemble.h5", "w")
-            self.data = {v: self._file.create_dataset(v, (n, *s), dtype="f8")
-                         for v, s in self.shapes.items()}
+            try:
+                self._dir = tempfile.mkdtemp(prefix="mfa-mc-", dir=tmpdir)
+                for i, (v, shape) in enumerate(self.shapes.items()):
+                    fd = os.open(Path(self._dir) / f"{i}.f8", os.O_RDWR | os.O_CREAT, 0o600)
+                    self._fds[v] = fd
+                    _allocate(fd, n * int(np.prod(shape)) * 8)
+            except OSError as exc:
+                where = self._dir or tmpdir or tempfile.gettempdir()
+                self.close()
+                raise UncertaintyError(f"cannot create the temporary ensemble store in {where}: "
+                                       f"{plain_error(exc)}") from None
+            self.data: dict[str, np.ndarray] = {}
         else:
             self.data = {v: np.empty((n, *s)) for v, s in self.shapes.items()}
 
     def write(self, start: int, stop: int, arrays: Mapping[str, np.ndarray]) -> int:
         with self.lock:
+            if self.closed.is_set():
+                raise UncertaintyError("the ensemble store is closed (run cancelled)")
             for v, arr in arrays.items():
-                self.data[v][start:stop] = arr
+                if not self._fds:
+                    self.data[v][start:stop] = arr
+                    continue
+                row = int(np.prod(self.shapes[v])) * 8
+                block = np.ascontiguousarray(arr, dtype="<f8")
+                try:
+                    _pwrite_all(self._fds[v], memoryview(block).cast("B"), start * row)
+                except OSError as exc:
+                    raise UncertaintyError(f"cannot write the temporary ensemble store in "
+                                           f"{self._dir}: {plain_error(exc)}") from None
             self.done += stop - start
         return stop - start
 
     def read(self, v: str) -> np.ndarray:
-        if self._file is None:
+        if not self._fds:
             return self.data[v]
-        return self.data[v][...]
+        out = np.empty((self.n, *self.shapes[v]), dtype="<f8")
+        view = memoryview(out).cast("B")
+        pos = 0
+        while pos < len(view):
+            k = os.preadv(self._fds[v], [view[pos:]], pos)
+            if k == 0:
+                raise UncertaintyError(f"the temporary ensemble store in {self._dir} is short")
+            pos += k
+        return out
 
     def close(self) -> None:
-        if self._file is not None:
-            self._file.close()
-            self._file = None
-        if self._dir is not None:
-            shutil.rmtree(self._dir, ignore_errors=True)
-            self._dir = None
+        with self.lock:
+            self.closed.set()
+            for fd in self._fds.values():
+                with contextlib.suppress(OSError):
+                    os.close(fd)
+            self._fds = {}
+            if self._dir is not None:
+                shutil.rmtree(self._dir, ignore_errors=True)
+                self._dir = None
 
     def __enter__(self) -> _Store:
         return self
@@ -477,9 +526,31 @@ class _Store:
         self.close()
 
 
+def _allocate(fd: int, size: int) -> None:
+    """Reserve ``size`` bytes on disk for ``fd`` (ENOSPC now rather than half-way)."""
+    try:
+        os.posix_fallocate(fd, 0, size)
+    except OSError as exc:  # not supported by this file system: a sparse file then
+        if exc.errno not in (errno.EOPNOTSUPP, errno.ENOSYS, errno.EINVAL):
+            raise
+        os.ftruncate(fd, size)
+    except AttributeError:  # pragma: no cover - no posix_fallocate (macOS)
+        os.ftruncate(fd, size)
+
+
+def _pwrite_all(fd: int, data: memoryview, offset: int) -> None:
+    while data:
+        k = os.pwrite(fd, data, offset)
+        data, offset = data[k:], offset + k
+
+
 def _chunk_to_store(payload: _Payload, start: int, stop: int, store: _Store) -> int:
     """Task for in-process schedulers: compute one chunk and write it into the store."""
-    return store.write(start, stop, _chunk_arrays(payload, start, stop))
+    if store.closed.is_set():  # cancelled: do not start
+        return 0
+    k = store.write(start, stop, _chunk_arrays(payload, start, stop))
+    checkpoint("mc-chunk", until=store.closed)
+    return k
 
 
 # =============================================================================================
@@ -605,7 +676,7 @@ def _run_chunks(payload: _Payload, n: int, chunk: int, store: _Store, kind: str,
         bar = _Progress(n, progress)
         try:
             for s, e in spans:
-                bar.update(store.write(s, e, _chunk_arrays(payload, s, e)))
+                bar.update(_chunk_to_store(payload, s, e, store))
         finally:
             bar.close()
     elif kind == "local":
@@ -646,6 +717,7 @@ def _run_chunks(payload: _Payload, n: int, chunk: int, store: _Store, kind: str,
                 result = fut.result()
                 fut.release()
                 bar.update(store.write(s, e, result))
+                checkpoint("mc-chunk")
                 del result
                 nxt = next(pending, None)
                 if nxt is not None:
@@ -676,7 +748,13 @@ def _prepare(scenario: Any, params: Any) -> Any:
 
 
 def _validate(n: int, chunk: int | None, names: Sequence[str] | None, params: Any,
-              distribution: str) -> tuple[int, int, list[str]]:
+              distribution: str, *, need_range: bool = False) -> tuple[int, int, list[str]]:
+    """Check the options; return ``(n, chunk, factors)``.
+
+    Factors must be parameters of role ``model`` (a calibration-only parameter changes no
+    result); with ``need_range`` each must have a range somewhere and there must be at least
+    one (an ensemble or sensitivity analysis over zero-width ranges reports no uncertainty).
+    """
     if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 1:
         raise UncertaintyError(f"number of samples must be an integer >= 1, got {n!r}")
     if chunk is None:
@@ -686,13 +764,30 @@ def _validate(n: int, chunk: int | None, names: Sequence[str] | None, params: An
     if distribution not in DISTRIBUTIONS:
         raise UncertaintyError(f"unknown distribution {distribution!r}; expected one of {list(DISTRIBUTIONS)}")
     available = list(params.values.data_vars)
+    ranged = uncertain_parameters(params)
+    valid = f"parameters with a low/high range: {', '.join(ranged) or '(none)'}"
     if names is None:
-        names = uncertain_parameters(params)
+        names = ranged
     else:
         names = list(dict.fromkeys(names))
+        if not names:
+            raise UncertaintyError(f"no factors given (an empty list); {valid}")
         unknown = [x for x in names if x not in available]
         if unknown:
-            raise UncertaintyError(f"unknown parameter(s) {unknown} in factors; parameters: {available}")
+            raise UncertaintyError(f"unknown parameter(s) {unknown} in factors; {valid}")
+        registry = getattr(params, "registry", {}) or {}
+        other = [x for x in names if registry.get(x, {}).get("role", "model") != "model"]
+        if other:
+            roles = sorted({registry[x]["role"] for x in other})
+            raise UncertaintyError(f"factor(s) {other} are {'/'.join(roles)} parameters, not "
+                                   f"model inputs: sampling them changes no result; {valid}")
+        flat = [x for x in names if x not in ranged]
+        if need_range and flat:
+            raise UncertaintyError(f"factor(s) {flat} have no uncertainty range (low == high "
+                                   f"everywhere): they would add zero-width uncertainty; {valid}")
+    if need_range and not names:
+        raise UncertaintyError("no uncertain parameters: give low/high ranges in the parameter "
+                               "files or choose factors")
     return int(n), int(min(chunk, n)), list(names)
 
 
@@ -1027,7 +1122,7 @@ def monte_carlo(
     seed = _check_seed(seed)
     q = _check_quantiles(quantiles)
     p = _prepare(scenario, params)
-    n, chunk, names = _validate(n, chunk, factors, p, distribution)
+    n, chunk, names = _validate(n, chunk, factors, p, distribution, need_range=True)
     thresholds = [float(x) for x in thresholds]
     if any(not math.isfinite(x) for x in thresholds):
         raise UncertaintyError(f"thresholds must be finite numbers, got {thresholds}")
@@ -1187,7 +1282,7 @@ def sensitivity(
     scenario, params
         As in :func:`monte_carlo`.
     n : int
-        Base sample size (rounded up to a power of 2).
+        Base sample size, a power of 2 (2, 4, 8, ...).
     seed : int
     outputs : sequence of str
         Result variables; their world totals (sum over all dims but time) are analysed.
@@ -1207,11 +1302,9 @@ def sensitivity(
     from mfa.io import provenance_attrs
 
     seed = _check_seed(seed)
+    _check_base_samples(n)
     p = _prepare(scenario, params)
-    _, chunk, names = _validate(2**31, chunk, factors, p, distribution)
-    if not names:
-        raise UncertaintyError("no uncertain parameters: give low/high ranges in params/ or "
-                               "choose factors")
+    _, chunk, names = _validate(2**31, chunk, factors, p, distribution, need_range=True)
     template = _template(p, None, True)
     years = [int(y) for y in years]
     model_years = set(template["time"].values.tolist())
@@ -1260,6 +1353,15 @@ def sensitivity(
         "mc_scheduler": label.get("s", ""),
     }))
     return out
+
+
+def _check_base_samples(n: Any) -> int:
+    """The base sample size of :func:`sensitivity`: a power of 2 from 2 (no silent rounding)."""
+    if (isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 2
+            or int(n) & (int(n) - 1)):
+        raise UncertaintyError(f"base sample size must be a power of 2 (2, 4, 8, ..., 256, 512, "
+                               f"...), got {n!r}")
+    return int(n)
 
 
 def plot_sensitivity(si: xr.Dataset, *, index: str = "ST", top: int | None = 15):
@@ -1323,10 +1425,11 @@ def plot_sensitivity(si: xr.Dataset, *, index: str = "ST", top: int | None = 15)
 
 
 def plot_fan_charts(summary: xr.Dataset, directory: str | os.PathLike,
-                    variables: Sequence[str] | None = None, formats: Sequence[str] = ("png",)) -> list[Path]:
+                    variables: Sequence[str] | None = None, formats: Sequence[str] = ("png",),
+                    *, outputs: OutputSet | None = None) -> list[Path]:
     """Fan charts (quantile bands over time) of the world totals, one file per variable.
 
-    Drawn with :func:`mfa.plot.fan_chart`.
+    Drawn with :func:`mfa.plot.fan_chart`; written all or none (:mod:`mfa.outputs`).
 
     Parameters
     ----------
@@ -1338,27 +1441,35 @@ def plot_fan_charts(summary: xr.Dataset, directory: str | os.PathLike,
         Default: all ``world_*`` variables.
     formats : sequence of str
         File formats.
+    outputs : mfa.outputs.OutputSet, optional
+        Join this set of outputs: the files go into place only when the set commits.
 
     Returns
     -------
     list of pathlib.Path
+        ``fan_<variable>.<format>`` (characters unsafe in file names become ``_``).
     """
     from mfa.plot import fan_chart
 
-    directory = Path(directory)
-    directory.mkdir(parents=True, exist_ok=True)
     names = list(variables) if variables is not None else [
         str(v) for v in summary.data_vars if str(v).startswith("world_")]
-    paths = []
-    for v in names:
-        if v not in summary:
-            raise UncertaintyError(f"no variable {v!r} in the Monte Carlo summary")
-        fig = fan_chart(summary, v)
-        for fmt in formats:
-            path = directory / f"fan_{v}.{fmt}"
-            fig.savefig(path, dpi=120)
-            paths.append(path)
-    return paths
+    missing = [v for v in names if v not in summary]
+    if missing:
+        raise UncertaintyError(f"no variable(s) {missing} in the Monte Carlo summary")
+    files = [f"fan_{safe_file_name(v)}.{fmt}" for v in names for fmt in formats]
+
+    def draw(tmp: Path) -> None:
+        for v in names:
+            fig = fan_chart(summary, v)
+            for fmt in formats:
+                buffer = io.BytesIO()
+                fig.savefig(buffer, format=fmt, dpi=120)
+                write_bytes(tmp / f"fan_{safe_file_name(v)}.{fmt}", buffer.getvalue())
+                checkpoint("plots")
+
+    with joined(outputs) as outs:
+        outs.write(outs.directory(directory), draw)
+    return [Path(directory) / f for f in files]
 
 
 # =============================================================================================
@@ -1390,23 +1501,80 @@ def _seed_arg(text: str) -> int:
         v = int(text)
     except ValueError:
         raise argparse.ArgumentTypeError(f"expected a whole number >= 0, got {text!r}") from None
-    if v < 0:
-        raise argparse.ArgumentTypeError(f"seed must be >= 0, got {v}")
+    if not 0 <= v <= MAX_SEED:
+        raise argparse.ArgumentTypeError(f"seed must be a whole number from 0 to {MAX_SEED} "
+                                         f"(2**63 - 1), got {v}")
     return v
 
 
+def _power_of_two(text: str) -> int:
+    v = _positive_int(text)
+    try:
+        return _check_base_samples(v)
+    except UncertaintyError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+
+
+def _figure_path(text: str) -> Path:
+    """``--figure``: a file with a figure suffix, or a directory for ``sensitivity.png``."""
+    from matplotlib.backend_bases import FigureCanvasBase
+
+    if not text.strip():
+        raise UncertaintyError("--figure: empty path; give a file name like sobol.png or a "
+                               "directory")
+    p = Path(text)
+    if text.endswith(("/", os.sep)) or p.is_dir() or not p.suffix:
+        return p / "sensitivity.png"  # a directory: the figure goes inside it
+    formats = sorted(FigureCanvasBase.get_supported_filetypes())
+    if p.suffix[1:].lower() not in formats:
+        raise UncertaintyError(f"--figure {p}: unknown figure format {p.suffix!r}; expected a "
+                               f"file ending in .{', .'.join(formats)}, or a directory")
+    return p
+
+
+def _check_budget(args: argparse.Namespace, size: tuple[int, int] | None, samples: int,
+                  evaluations: int | None, n_factors: int, out_dir: str | None, *,
+                  report: bool = True) -> None:
+    """Refuse an ensemble beyond the memory, disk or time limits (:mod:`mfa.budget`); print
+    the estimate when asked (``-v``) or large, if ``report``."""
+    if size is None:  # model.toml unreadable: the loader says why
+        return
+    workers = 1 if args.scheduler in ("numpy", "sync") else (os.cpu_count() or 1)
+    est = budget.estimate_ensemble(
+        *size, samples if evaluations is None else 0, chunk=args.chunk, workers=workers,
+        store_dir=getattr(args, "tmpdir", None) or tempfile.gettempdir(), out_dir=out_dir,
+        n_factors=n_factors, evaluations=evaluations)
+    note = budget.check(est, force=args.force, verbose=args.verbose)
+    if note and report:
+        print(f"mfa: {note}", file=sys.stderr)
+
+
 def _cmd_mc(args: argparse.Namespace) -> int:
+    from mfa.outputs import protected_inputs, scratch_directory
+    from mfa.params import load_parameters
+
+    inputs = protected_inputs(args.params, args.scenario)
     out = Path(args.out)
-    if out.exists() and out.is_dir():
-        raise UncertaintyError(f"--out {out} is a directory; give a file name like results/mc.nc")
-    t0 = _time.perf_counter()
-    summary = monte_carlo(
-        args.scenario, params=args.params, n=args.samples, seed=args.seed, chunk=args.chunk,
-        scheduler=args.scheduler, quantiles=args.quantiles, thresholds=args.threshold or (),
-        factors=args.factors, distribution=args.distribution, progress=not args.no_progress,
-        tmpdir=args.tmpdir,
-    )
-    write_netcdf(summary, out)
+    with OutputSet(inputs) as outs:  # every path checked before any work
+        outs.file(args.out, "--out")
+        if args.plots is not None:
+            outs.directory(args.plots, "--plots")
+        if args.tmpdir is not None:
+            scratch_directory(args.tmpdir, inputs, "--tmpdir")
+        _check_budget(args, budget.problem_size(args.params), args.samples, None,
+                      len(args.factors or ()), str(out.parent))
+        params = load_parameters(args.params)
+        t0 = _time.perf_counter()
+        summary = monte_carlo(
+            args.scenario, params=params, n=args.samples, seed=args.seed, chunk=args.chunk,
+            scheduler=args.scheduler, quantiles=args.quantiles,
+            thresholds=args.threshold or (), factors=args.factors,
+            distribution=args.distribution, progress=not args.no_progress,
+            store=args.store, tmpdir=args.tmpdir,
+        )
+        write_netcdf(summary, out, outputs=outs)
+        if args.plots is not None:
+            paths = plot_fan_charts(summary, args.plots, outputs=outs)
     elapsed = _time.perf_counter() - t0
     names = json.loads(summary.attrs["mc_factors"])
     print(f"Monte Carlo: scenario {summary.attrs['scenario']}, {args.samples} samples, seed "
@@ -1429,20 +1597,48 @@ def _cmd_mc(args: argparse.Namespace) -> int:
         for thr in p["threshold"].values:
             cells = ", ".join(f"{y}: {float(p.sel(threshold=thr, time=y)):.0%}" for y in years)
             print(f"P(world primary demand > {thr:,.0f} t/yr): {cells}")
-    if args.plots:
-        paths = plot_fan_charts(summary, args.plots)
+    if args.plots is not None:
         print(f"{len(paths)} fan charts written to {args.plots}")
     print(f"Results written to {out}")
     return 0
 
 
 def _cmd_sensitivity(args: argparse.Namespace) -> int:
-    si = sensitivity(
-        args.scenario, params=args.params, n=args.samples, seed=args.seed,
-        outputs=args.outputs or SENSITIVITY_OUTPUTS, years=args.years, factors=args.factors,
-        distribution=args.distribution, chunk=args.chunk, scheduler=args.scheduler,
-        progress=not args.no_progress,
-    )
+    from mfa.outputs import protected_inputs
+    from mfa.params import load_parameters
+
+    inputs = protected_inputs(args.params, args.scenario)
+    with OutputSet(inputs) as outs:  # every path checked before any work
+        if args.out is not None:
+            outs.file(args.out, "--out")
+        figure = _figure_path(args.figure) if args.figure is not None else None
+        if figure is not None:
+            fig_target = outs.file(figure, "--figure")
+        size = budget.problem_size(args.params)
+        out_dir = str(Path(args.out).parent) if args.out else None
+        # before loading (a huge span loads slowly) with the factors given or none, a lower
+        # bound; after loading with the real number of factors
+        _check_budget(args, size, 0, args.samples * (len(args.factors or ()) + 2), 0, out_dir,
+                      report=False)
+        params = load_parameters(args.params)
+        n_factors = len(args.factors) if args.factors else len(uncertain_parameters(params))
+        _check_budget(args, size, 0, args.samples * (n_factors + 2), n_factors, out_dir)
+        si = sensitivity(
+            args.scenario, params=params, n=args.samples, seed=args.seed,
+            outputs=args.outputs or SENSITIVITY_OUTPUTS, years=args.years, factors=args.factors,
+            distribution=args.distribution, chunk=args.chunk, scheduler=args.scheduler,
+            progress=not args.no_progress,
+        )
+        if args.out is not None:
+            write_netcdf(si, Path(args.out), outputs=outs)
+        if figure is not None:
+            fig = plot_sensitivity(si)
+            buffer = io.BytesIO()
+            fig.savefig(buffer, format=figure.suffix[1:].lower(), dpi=120)
+            import matplotlib.pyplot as plt
+
+            plt.close(fig)
+            outs.write(fig_target, lambda tmp: write_bytes(tmp, buffer.getvalue()))
     print(f"Sobol sensitivity: scenario {si.attrs['scenario']}, {si.attrs['n_evaluations']} model "
           f"runs ({si.attrs['n_base']} base samples x ({si.sizes['parameter']} parameters + 2))")
     for o in si["output"].values:
@@ -1456,17 +1652,10 @@ def _cmd_sensitivity(args: argparse.Namespace) -> int:
                 print(f"  {s['parameter'].values[i]!s:<30}{float(s['ST'][i]):>8.3f}"
                       f"{float(s['ST_conf'][i]):>7.3f}{float(s['S1'][i]):>8.3f}"
                       f"{float(s['S1_conf'][i]):>7.3f}")
-    if args.out:
-        write_netcdf(si, Path(args.out))
+    if args.out is not None:
         print(f"\nIndices written to {args.out}")
-    if args.figure:
-        import matplotlib.pyplot as plt
-
-        fig = plot_sensitivity(si)
-        Path(args.figure).parent.mkdir(parents=True, exist_ok=True)
-        fig.savefig(args.figure, dpi=120)
-        plt.close(fig)
-        print(f"Figure written to {args.figure}")
+    if figure is not None:
+        print(f"Figure written to {figure}")
     return 0
 
 
@@ -1483,6 +1672,7 @@ def _common(p: argparse.ArgumentParser) -> None:
     p.add_argument("--distribution", choices=DISTRIBUTIONS, default="triangular",
                    help="distribution over [low, high] (triangular with mode = value)")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
+    budget.add_options(p)
 
 
 def add_cli(subparsers: Any) -> None:
@@ -1508,7 +1698,11 @@ def add_cli(subparsers: Any) -> None:
     p.add_argument("--threshold", type=float, action="append", metavar="T",
                    help="world primary demand threshold [t/yr] for the exceedance probability "
                         "(repeatable)")
-    p.add_argument("--tmpdir", metavar="DIR", help="directory for the temporary ensemble file")
+    p.add_argument("--tmpdir", metavar="DIR", help="directory for the temporary ensemble file "
+                   "(must exist; default: the system's temporary directory)")
+    p.add_argument("--store", choices=("auto", "memory", "disk"), default="auto",
+                   help="where the ensemble waits for its quantiles: memory, temporary files "
+                        "(in --tmpdir), or auto (files above 512 MiB)")
     p.add_argument("--plots", metavar="DIR", help="also write fan charts to DIR")
     p.add_argument("--out", required=True, metavar="FILE.nc", help="netCDF output")
     p.set_defaults(func=_cmd_mc)
@@ -1519,7 +1713,7 @@ def add_cli(subparsers: Any) -> None:
                     "with respect to every parameter with a low/high range.",
     )
     _common(p)
-    p.add_argument("--samples", type=_positive_int, default=256, metavar="N",
+    p.add_argument("--samples", type=_power_of_two, default=256, metavar="N",
                    help="base sample size, a power of 2 (default 256; N x (parameters + 2) runs)")
     p.add_argument("--years", type=lambda s: [int(x) for x in _floats(s)], default=[2030, 2050],
                    metavar="Y1,Y2", help="years (default 2030,2050)")
@@ -1527,5 +1721,6 @@ def add_cli(subparsers: Any) -> None:
                    help="result variables (world totals; default primary_demand,"
                         "primary_demand_avoided)")
     p.add_argument("--out", metavar="FILE.nc", help="write the indices to netCDF")
-    p.add_argument("--figure", metavar="FILE.png", help="write the bar chart")
+    p.add_argument("--figure", metavar="FILE.png", help="write the bar chart (a directory: "
+                   "DIR/sensitivity.png)")
     p.set_defaults(func=_cmd_sensitivity)

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import datetime as dt
+import errno
 import json
+import os
 import sys
 
 import numpy as np
@@ -96,13 +98,13 @@ def test_failed_write_keeps_existing_file(tmp_path, monkeypatch):
     target = io.write_netcdf(results(), tmp_path / "out.nc")
     before = target.read_bytes()
 
-    def half_write(self, path, **kwargs):
+    def half_write(path, data):  # the disk fills up half-way
         with open(path, "wb") as fh:
-            fh.write(b"\x89HDF\r\n partial")
-        raise RuntimeError("disk on fire")
+            fh.write(bytes(data)[:100])
+        raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
 
-    monkeypatch.setattr(xr.Dataset, "to_netcdf", half_write)
-    with pytest.raises(RuntimeError, match="disk on fire"):
+    monkeypatch.setattr(io, "write_bytes", half_write)
+    with pytest.raises(MfaError, match=f"cannot write {target}: No space left on device$"):
         io.write_netcdf(results() * 2, target)
     assert target.read_bytes() == before
     assert leftovers(tmp_path) == []

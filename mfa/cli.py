@@ -307,11 +307,26 @@ def _is_user_error(exc: BaseException) -> bool:
     return isinstance(exc, MfaError) or (units is not None and isinstance(exc, units.UnitError))
 
 
+def _argument_with_nul(args: argparse.Namespace) -> str | None:
+    """``--option 'value'`` of the first argument value that contains a NUL, or None."""
+    for key, value in vars(args).items():
+        values = value if isinstance(value, (list, tuple)) else [value]
+        for v in values:
+            if isinstance(v, (str, os.PathLike)) and "\x00" in os.fspath(v):
+                option = f"--{key.replace('_', '-')}" if key != "files" else key
+                return f"{option} {os.fspath(v)!r}"
+    return None
+
+
 def _run_command(argv: Sequence[str] | None) -> int:
     from .outputs import plain_error
 
     parser = build_parser()
     args = parser.parse_args(argv)
+    nul = _argument_with_nul(args)
+    if nul is not None:  # no path or name may hold one; the OS would refuse it with a traceback
+        print(f"mfa: error: argument {nul} contains a NUL character", file=sys.stderr)
+        return 2
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("default")

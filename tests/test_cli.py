@@ -64,7 +64,8 @@ def test_python_dash_m_and_scenarios_listing():
 def test_compare(capsys):
     assert main(["compare", "baseline", "high-recycling"]) == 0
     text = capsys.readouterr().out
-    assert "Primary demand [t/yr]" in text and "B - A" in text
+    assert "Primary (mined) demand [t/yr]" in text and "B - A" in text
+    assert "-0.0" not in text  # no negative zeros (issue 12)
 
 
 def _assert_user_error(r, *fragments):
@@ -159,7 +160,7 @@ def test_interactive_sankey_and_excel(tmp_path):
 
 
 def test_plot_kinds_in_help_and_unknown_kind(tmp_path, capsys):
-    from mfa.plot import FIGURE_KINDS
+    from mfa.models.neodymium.figures import FIGURE_KINDS
 
     build_parser().parse_args(["plot", "x.nc"])  # builds without importing matplotlib's figures
     sub = build_parser()._subparsers._group_actions[0].choices["plot"]

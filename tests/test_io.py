@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import datetime as dt
+import errno
 import json
+import os
 import sys
 
 import numpy as np
@@ -35,7 +37,11 @@ def results() -> xr.Dataset:
         coords={"time": YEARS, "region": REGIONS, "product": PRODUCTS},
     )
     ds["in_use_stock"].attrs["long_name"] = "in-use stock"
+    # what a model puts on its results: IAMC names, and its name and material
+    ds["in_use_stock"].attrs["iamc_variable"] = "In-use stock"
+    ds["total_demand"].attrs["iamc_variable"] = "Demand"
     ds.attrs.update(io.provenance_attrs("baseline", {"a.csv": "ab" * 32, "b.csv": "cd" * 32}))
+    ds.attrs.update(model="neodymium", material="Nd")
     ds.attrs["options"] = {"recycling": True, "rate": 0.5}  # dict -> JSON
     ds.attrs["monte_carlo"] = False  # bool -> int
     return ds
@@ -96,13 +102,13 @@ def test_failed_write_keeps_existing_file(tmp_path, monkeypatch):
     target = io.write_netcdf(results(), tmp_path / "out.nc")
     before = target.read_bytes()
 
-    def half_write(self, path, **kwargs):
+    def half_write(path, data):  # the disk fills up half-way
         with open(path, "wb") as fh:
-            fh.write(b"\x89HDF\r\n partial")
-        raise RuntimeError("disk on fire")
+            fh.write(bytes(data)[:100])
+        raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
 
-    monkeypatch.setattr(xr.Dataset, "to_netcdf", half_write)
-    with pytest.raises(RuntimeError, match="disk on fire"):
+    monkeypatch.setattr(io, "write_bytes", half_write)
+    with pytest.raises(MfaError, match=f"cannot write {target}: No space left on device$"):
         io.write_netcdf(results() * 2, target)
     assert target.read_bytes() == before
     assert leftovers(tmp_path) == []
@@ -153,7 +159,7 @@ def test_iamc_table():
     ds = results()
     table = io.to_iamc(ds)
     assert list(table.columns) == [*io.IAMC_COLUMNS, *map(int, YEARS)]
-    assert set(table["Model"]) == {"nd-mfa"}
+    assert set(table["Model"]) == {"neodymium"}  # the model that made the results
     assert set(table["Scenario"]) == {"baseline"}  # from attrs
     stock = table[table["Variable"] == "Nd|In-use stock|ev_bev"].set_index("Region")
     assert list(stock.index) == [*REGIONS, "World"]
@@ -180,7 +186,7 @@ def test_iamc_options_and_errors():
     ds["production_share"].attrs["iamc_aggregate"] = "sum"
     ds["total_demand"].attrs["iamc_variable"] = "Demand|Total"
     table = io.to_iamc(
-        ds, model="m", scenario="s", variables=["production_share", "total_demand"], prefix=None
+        ds, model="m", scenario="s", variables=["production_share", "total_demand"], prefix=""
     )
     assert set(table["Variable"]) == {"Production share", "Demand|Total"}
     assert "World" in set(table.loc[table["Variable"] == "Production share", "Region"])

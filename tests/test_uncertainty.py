@@ -16,6 +16,7 @@ from mfa.core.errors import MassBalanceError, MfaError
 from mfa.data.params import load_parameters
 from mfa.data.scenarios import apply_scenario
 from mfa.models.neodymium import simulate
+from mfa.plot.uncertainty import plot_sensitivity
 
 # A few factors keep the tests fast; the full set is exercised by the CLI test and the benchmark.
 FACTORS = ["magnet_per_vehicle", "lifetime_mean", "lifetime_sd", "collection_rate", "yield_mining"]
@@ -34,7 +35,7 @@ def deterministic(params):
 
 @pytest.fixture(scope="module")
 def ens(params):
-    return U.ensemble(params, 24, seed=7, chunk=10, factors=FACTORS)
+    return U.ensemble("neodymium", params, 24, seed=7, chunk=10, factors=FACTORS)
 
 
 def _assert_same(a: xr.Dataset, b: xr.Dataset, *, exact: bool = True, rtol: float = 1e-12) -> None:
@@ -110,7 +111,7 @@ def test_sampled_share_parameter_in_the_model(params):
     np.testing.assert_allclose(s.sum("region"), 1.0, rtol=1e-12)
     c = s.sel(region="China", stage="mining", time=2040).values
     assert c[0] < ps.sel(region="China", stage="mining", time=2040) < c[2]
-    res = U.simulate_samples(p2, u, ["production_share"])
+    res = U.simulate_samples("neodymium", p2, u, ["production_share"])
     share = res["production_share"].sel(region="China", stage="mining", time=2040).values
     assert share[0] < share[1] < share[2]
 
@@ -119,14 +120,14 @@ def test_sampled_share_parameter_in_the_model(params):
 def test_collapsed_ranges_equal_the_deterministic_run(params, deterministic):
     flat = dataclasses.replace(params, low=params.values.copy(), high=params.values.copy())
     assert U.uncertain_parameters(flat) == []
-    e = U.ensemble(flat, 4, seed=1, chunk=3)
+    e = U.ensemble("neodymium", flat, 4, seed=1, chunk=3)
     assert e.sizes["sample"] == 4
     for v in deterministic.data_vars:
         for i in range(4):
             np.testing.assert_array_equal(e[v].isel(sample=i).values, deterministic[v].values,
                                           err_msg=v)
     # forcing the (collapsed) factors through the sampler: still the deterministic values
-    forced = U.ensemble(flat, 3, seed=1, chunk=2, factors=FACTORS)
+    forced = U.ensemble("neodymium", flat, 3, seed=1, chunk=2, factors=FACTORS)
     for v in deterministic.data_vars:
         np.testing.assert_allclose(forced[v].isel(sample=2).values, deterministic[v].values,
                                    rtol=1e-12, atol=1e-9, err_msg=v)
@@ -153,25 +154,25 @@ def test_ensemble_shape_spread_and_per_sample_balance(ens, deterministic):
 
 
 def test_same_seed_same_result_and_chunk_invariance(params, ens):
-    again = U.ensemble(params, 24, seed=7, chunk=10, factors=FACTORS)
+    again = U.ensemble("neodymium", params, 24, seed=7, chunk=10, factors=FACTORS)
     _assert_same(again, ens)
-    other_chunks = U.ensemble(params, 24, seed=7, chunk=24, factors=FACTORS)
+    other_chunks = U.ensemble("neodymium", params, 24, seed=7, chunk=24, factors=FACTORS)
     _assert_same(other_chunks, ens, exact=False)
-    first = U.ensemble(params, 5, seed=7, chunk=2, factors=FACTORS)
+    first = U.ensemble("neodymium", params, 5, seed=7, chunk=2, factors=FACTORS)
     _assert_same(first, ens.isel(sample=slice(0, 5)).drop_vars("factor_quantile").assign(
         factor_quantile=first["factor_quantile"]), exact=False)
-    different = U.ensemble(params, 24, seed=8, chunk=10, factors=FACTORS, variables=["total_demand"])
+    different = U.ensemble("neodymium", params, 24, seed=8, chunk=10, factors=FACTORS, variables=["total_demand"])
     assert not np.allclose(different["total_demand"].values, ens["total_demand"].values)
 
 
 def test_dask_threaded_and_distributed_equal_numpy(params, ens):
     pytest.importorskip("dask")
-    threaded = U.ensemble(params, 24, seed=7, chunk=10, factors=FACTORS, scheduler="threads")
+    threaded = U.ensemble("neodymium", params, 24, seed=7, chunk=10, factors=FACTORS, scheduler="threads")
     _assert_same(threaded, ens)
     distributed = pytest.importorskip("distributed")
     with distributed.LocalCluster(n_workers=1, threads_per_worker=2, processes=False,
                                   dashboard_address=None) as cluster:
-        dist = U.ensemble(params, 24, seed=7, chunk=10, factors=FACTORS,
+        dist = U.ensemble("neodymium", params, 24, seed=7, chunk=10, factors=FACTORS,
                           scheduler=cluster.scheduler_address)
     _assert_same(dist, ens)
 
@@ -220,8 +221,8 @@ def test_summary_quantiles_world_totals_and_exceedance(ens):
 
 def test_monte_carlo_disk_store_equals_memory_and_scheduler(params, tmp_path):
     kw = dict(n=20, seed=3, chunk=6, factors=FACTORS, thresholds=[1.5e5])
-    mem = U.monte_carlo(None, params, store="memory", scheduler="numpy", **kw)
-    disk = U.monte_carlo(None, params, store="disk", tmpdir=tmp_path, scheduler="threads"
+    mem = U.monte_carlo("neodymium", params, scenario=None, store="memory", scheduler="numpy", **kw)
+    disk = U.monte_carlo("neodymium", params, scenario=None, store="disk", tmpdir=tmp_path, scheduler="threads"
                          if _has_dask() else "numpy", **kw)
     for v in mem.data_vars:
         np.testing.assert_array_equal(mem[v].values, disk[v].values, err_msg=v)
@@ -257,7 +258,7 @@ def _has_dask() -> bool:
 def test_user_errors(params, kwargs, match):
     args = {"n": 2, "scheduler": "numpy"} | kwargs
     with pytest.raises(MfaError, match=match):
-        U.monte_carlo(None, params, **args)
+        U.monte_carlo("neodymium", params, scenario=None, **args)
 
 
 # ------------------------------------------------------------------------------ sensitivity
@@ -298,24 +299,27 @@ def test_model_sensitivity_ranks_inputs(params, tmp_path):
     ym = params.values["yield_metal"]
     low["yield_metal"], high["yield_metal"] = 0.999 * ym, np.minimum(1.001 * ym, 1.0)
     p2 = dataclasses.replace(params, low=low, high=high)
-    si = U.sensitivity(None, p2, 16, seed=0, factors=["yield_metal", "magnet_per_vehicle",
+    si = U.sensitivity("neodymium", p2, 16, scenario=None, seed=0, factors=["yield_metal", "magnet_per_vehicle",
                                                        "collection_rate"],
                        years=[2050], scheduler="numpy", n_bootstrap=20)
     assert si["ST"].dims == ("output", "year", "parameter")
     st = si["ST"].sel(output="primary_demand", year=2050)
     assert float(st.sel(parameter="magnet_per_vehicle")) > 5 * float(st.sel(parameter="yield_metal"))
-    fig = U.plot_sensitivity(si)
+    fig = plot_sensitivity(si)
     fig.savefig(tmp_path / "sobol.png")
     assert (tmp_path / "sobol.png").stat().st_size > 1000
     with pytest.raises(MfaError, match="not model years"):
-        U.sensitivity(None, p2, 4, years=[1900], factors=["yield_metal"], scheduler="numpy")
+        U.sensitivity("neodymium", p2, 4, scenario=None, years=[1900], factors=["yield_metal"], scheduler="numpy")
 
 
 # ------------------------------------------------------------------------------ command line
 def _parser() -> argparse.ArgumentParser:
+    from mfa.cli.mc import add_cli
+
     parser = argparse.ArgumentParser(prog="mfa")
     parser.add_argument("--params", default=None)
-    U.add_cli(parser.add_subparsers(dest="command", required=True))
+    parser.add_argument("--model", default=None)
+    add_cli(parser.add_subparsers(dest="command", required=True))
     return parser
 
 

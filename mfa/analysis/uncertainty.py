@@ -1,4 +1,4 @@
-"""Monte Carlo ensembles and global sensitivity analysis of the Nd model.
+"""Monte Carlo ensembles and global sensitivity analysis of any model (:mod:`mfa.core.model`).
 
 Projections to 2050 rest on uncertain numbers. Every parameter row in ``params/`` may give a range
 (``low``/``high``); this module draws ensembles of parameter sets from those ranges along a
@@ -53,8 +53,10 @@ The ensemble is computed in chunks of ``chunk`` samples. ``scheduler`` selects h
 ``"numpy"`` (a plain loop over chunks, no dask needed), ``"threads"`` (dask's threaded
 scheduler, the default when dask is installed), ``"sync"`` (dask, one thread; for debugging),
 or a dask.distributed scheduler address (``"tcp://host:8786"``) / a ``distributed.Client``.
-The chunk results are written into a store as they come: in memory for small ensembles, else a
-temporary HDF5 file (``tmpdir``); the quantiles are then computed variable by variable from it,
+The chunk results are written into a store as they come: in memory for small ensembles, else
+raw files in a temporary directory (``tmpdir``), allocated in full before the first chunk (a
+disk too small fails at once) and removed on any error or interruption; the quantiles are then
+computed variable by variable from it,
 exactly (numpy's default ``linear`` method, over the samples where a value is defined). Memory
 stays at a few chunks plus one variable of the ensemble (about 300 MB for
 10,000 samples x 71 years x 6 regions x 9 products). With a distributed cluster the workers
@@ -69,7 +71,7 @@ Output of :func:`monte_carlo`
 * ``world_<name>`` (quantile, time): quantiles of the world totals of the headline variables
   (exact, from the per-sample totals, not sums of regional quantiles);
 * ``sample_world_<name>`` (sample, time): the per-sample world totals themselves;
-* ``exceedance_probability`` (threshold, time): P(world primary demand > threshold);
+* ``exceedance_probability`` (threshold, time): P(world total of the first headline variable > threshold);
 * ``factor_quantile`` (sample, parameter): the quantile ``u`` drawn for each factor;
 * attributes: seed, number of samples, distribution, correlation design, factors, scenario,
   parameter-file hashes and the rest of :func:`mfa.io.provenance_attrs`.
@@ -80,14 +82,14 @@ Sensitivity
 scrambled Sobol' sequence (:class:`scipy.stats.qmc.Sobol`, ``2^m`` base samples, Saltelli's
 radial design ``A, B, AB_i``) with the Saltelli (2010) first-order and Jansen (1999) total-effect
 estimators, as SALib's ``sobol.analyze`` does, and bootstrap confidence intervals; no extra
-package is needed. :func:`sensitivity` applies it to the Nd model (world primary demand and
-primary demand avoided in chosen years by default); :func:`plot_sensitivity` draws the ranking.
+package is needed. :func:`sensitivity` applies it to a model (the world totals of its headline
+variables in chosen years by default); :func:`mfa.plot.uncertainty.plot_sensitivity` draws the ranking.
 """
 
 from __future__ import annotations
 
-import argparse
 import contextlib
+import errno
 import json
 import math
 import os
@@ -105,13 +107,14 @@ from typing import Any
 import numpy as np
 import xarray as xr
 
-from mfa.core.errors import MfaError
-from mfa.io import write_netcdf
+from mfa.analysis.run import prepare
+from mfa.core.errors import MfaError, MfaWarning
+from mfa.core.model import get as get_model
+from mfa.io.outputs import checkpoint, plain_error
 
 __all__ = [
     "DEFAULT_QUANTILES",
     "DISTRIBUTIONS",
-    "WORLD_VARIABLES",
     "UncertaintyError",
     "uncertain_parameters",
     "draw_quantiles",
@@ -123,9 +126,6 @@ __all__ = [
     "monte_carlo",
     "sobol_indices",
     "sensitivity",
-    "plot_sensitivity",
-    "plot_fan_charts",
-    "add_cli",
 ]
 
 #: Quantiles reported by default.
@@ -133,15 +133,7 @@ DEFAULT_QUANTILES: tuple[float, ...] = (0.05, 0.5, 0.95)
 #: Sampling distributions over ``[low, high]``.
 DISTRIBUTIONS: tuple[str, ...] = ("triangular", "uniform")
 #: Headline variables whose world totals (sum over all dims but time) are kept per sample.
-WORLD_VARIABLES: tuple[str, ...] = (
-    "total_demand",
-    "primary_demand",
-    "primary_demand_avoided",
-    "secondary_supply",
-    "in_use_stock",
-)
 #: Outputs of :func:`sensitivity` by default (world totals).
-SENSITIVITY_OUTPUTS: tuple[str, ...] = ("primary_demand", "primary_demand_avoided")
 #: Default chunk size (samples per task).
 DEFAULT_CHUNK = 250
 #: Ensembles larger than this many bytes go to a temporary file, not memory (store="auto").
@@ -185,9 +177,15 @@ def uncertain_parameters(params: Any) -> list[str]:
     return sorted(names, key=lambda n: order.index(n) if n in order else len(order))
 
 
+#: Largest seed: seeds are stored as 64-bit signed integers (netCDF attribute ``mc_seed``).
+MAX_SEED = 2**63 - 1
+
+
 def _check_seed(seed: Any) -> int:
-    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or int(seed) < 0:
-        raise UncertaintyError(f"seed must be an integer >= 0, got {seed!r}")
+    if (isinstance(seed, bool) or not isinstance(seed, (int, np.integer))
+            or not 0 <= int(seed) <= MAX_SEED):
+        raise UncertaintyError(f"seed must be a whole number from 0 to {MAX_SEED} (2**63 - 1), "
+                               f"got {seed!r}")
     return int(seed)
 
 
@@ -319,6 +317,7 @@ def sample_values(
 
 
 def simulate_samples(
+    model: Any,
     params: Any,
     u: np.ndarray,
     names: Sequence[str] | None = None,
@@ -328,10 +327,12 @@ def simulate_samples(
     check: bool = True,
     rtol: float = 1e-9,
 ) -> xr.Dataset:
-    """Run the Nd model for a block of samples at once (vectorised over ``sample``).
+    """Run ``model`` for a block of samples at once (vectorised over ``sample``).
 
     Parameters
     ----------
+    model : Model or str
+        The model (:mod:`mfa.core.model`) or its registered name.
     params : ParameterSet
         Values and ranges.
     u : numpy.ndarray, shape (n, len(names))
@@ -346,18 +347,26 @@ def simulate_samples(
     Returns
     -------
     xarray.Dataset
-        :func:`mfa.models.neodymium.simulate` results; variables depending on a factor carry a
-        ``sample`` dim. ``attrs["stockpile_samples"]``: samples where secondary Nd exceeded
-        demand (stockpiled; :func:`~mfa.models.neodymium.simulate` warns once per block otherwise).
+        The model's results; variables depending on a factor carry a ``sample`` dim. The
+        model's warnings (:class:`~mfa.core.errors.MfaWarning`) are not repeated per block: the
+        quantiles of the results show what they would report.
     """
-    from mfa.models.neodymium import simulate
-
+    model = get_model(model)
     vals = sample_values(params, u, names, distribution, sample=sample)
     with warnings.catch_warnings():
-        warnings.filterwarnings("ignore", message="secondary Nd exceeds total demand",
-                                category=RuntimeWarning)
+        warnings.filterwarnings("ignore", category=MfaWarning)
         # the process system keeps `sample` and checks every sample's balance separately
-        return simulate(vals, check=check, rtol=rtol)
+        return _simulate(model, vals, check=check, rtol=rtol)
+
+
+def _simulate(model: Any, values: xr.Dataset, *, check: bool, rtol: float) -> xr.Dataset:
+    """``model.simulate``, passing ``rtol`` where the model takes one."""
+    try:
+        return model.simulate(values, check=check, rtol=rtol)
+    except TypeError as exc:
+        if "rtol" not in str(exc):
+            raise
+        return model.simulate(values, check=check)
 
 
 # =============================================================================================
@@ -366,11 +375,13 @@ def simulate_samples(
 class _Payload:
     """What every chunk task needs: the parameters and the options (small, picklable)."""
 
-    def __init__(self, params: Any, names: list[str], distribution: str, seed: int | None,
+    def __init__(self, model: Any, params: Any, names: list[str], distribution: str,
+                 seed: int | None,
                  variables: list[str], template: Mapping[str, tuple[str, ...]],
                  check: bool, rtol: float, u: np.ndarray | None = None,
                  outputs: list[str] | None = None, years: list[int] | None = None) -> None:
         # a minimal stand-in for the ParameterSet (only what sampling needs)
+        self.model = model
         self.values = params.values
         self.low = params.low[names] if names else xr.Dataset()
         self.high = params.high[names] if names else xr.Dataset()
@@ -398,7 +409,8 @@ def _chunk_arrays(payload: _Payload, start: int, stop: int) -> dict[str, np.ndar
     """Simulate samples ``start .. stop - 1``; arrays (k, *dims) per kept variable."""
     u = _chunk_u(payload, start, stop)
     sample = np.arange(start, stop)
-    ds = simulate_samples(payload, u, payload.names, payload.distribution, sample=sample,
+    ds = simulate_samples(payload.model, payload, u, payload.names, payload.distribution,
+                          sample=sample,
                           check=payload.check, rtol=payload.rtol)
     k = stop - start
     if payload.outputs is not None:
@@ -428,47 +440,84 @@ def _world_outputs(ds: xr.Dataset, outputs: list[str], years: list[int], k: int)
 
 
 class _Store:
-    """Destination of the chunk results: numpy arrays in memory or datasets in an HDF5 file."""
+    """Destination of the chunk results: numpy arrays in memory, or one raw float64 file per
+    variable in a temporary directory.
+
+    The files are allocated in full when the store opens (``posix_fallocate``), so a disk too
+    small fails at once, before any sample is computed, with a plain message; chunks are
+    written with ``pwrite`` (no HDF5 library, which crashes on a full disk). ``close`` (also on
+    an error or an interruption) removes the directory; writes that arrive afterwards (from
+    chunks still running in other threads) are refused.
+    """
 
     def __init__(self, n: int, shapes: Mapping[str, tuple[int, ...]], *, on_disk: bool,
                  tmpdir: str | os.PathLike | None = None) -> None:
         self.n = n
         self.shapes = dict(shapes)
         self.lock = threading.Lock()
+        self.closed = threading.Event()
         self.done = 0
-        self._dir = None
-        self._file = None
+        self._dir: str | None = None
+        self._fds: dict[str, int] = {}
         if on_disk:
-            import h5py
-
             if tmpdir is not None and not Path(tmpdir).is_dir():
                 raise UncertaintyError(f"temporary directory {tmpdir} does not exist")
-            self._dir = tempfile.mkdtemp(prefix="mfa-mc-", dir=tmpdir)
-            self._file = h5py.File(Path(self._dir) / "ensemble.h5", "w")
-            self.data = {v: self._file.create_dataset(v, (n, *s), dtype="f8")
-                         for v, s in self.shapes.items()}
+            try:
+                self._dir = tempfile.mkdtemp(prefix="mfa-mc-", dir=tmpdir)
+                for i, (v, shape) in enumerate(self.shapes.items()):
+                    fd = os.open(Path(self._dir) / f"{i}.f8", os.O_RDWR | os.O_CREAT, 0o600)
+                    self._fds[v] = fd
+                    _allocate(fd, n * int(np.prod(shape)) * 8)
+            except OSError as exc:
+                where = self._dir or tmpdir or tempfile.gettempdir()
+                self.close()
+                raise UncertaintyError(f"cannot create the temporary ensemble store in {where}: "
+                                       f"{plain_error(exc)}") from None
+            self.data: dict[str, np.ndarray] = {}
         else:
             self.data = {v: np.empty((n, *s)) for v, s in self.shapes.items()}
 
     def write(self, start: int, stop: int, arrays: Mapping[str, np.ndarray]) -> int:
         with self.lock:
+            if self.closed.is_set():
+                raise UncertaintyError("the ensemble store is closed (run cancelled)")
             for v, arr in arrays.items():
-                self.data[v][start:stop] = arr
+                if not self._fds:
+                    self.data[v][start:stop] = arr
+                    continue
+                row = int(np.prod(self.shapes[v])) * 8
+                block = np.ascontiguousarray(arr, dtype="<f8")
+                try:
+                    _pwrite_all(self._fds[v], memoryview(block).cast("B"), start * row)
+                except OSError as exc:
+                    raise UncertaintyError(f"cannot write the temporary ensemble store in "
+                                           f"{self._dir}: {plain_error(exc)}") from None
             self.done += stop - start
         return stop - start
 
     def read(self, v: str) -> np.ndarray:
-        if self._file is None:
+        if not self._fds:
             return self.data[v]
-        return self.data[v][...]
+        out = np.empty((self.n, *self.shapes[v]), dtype="<f8")
+        view = memoryview(out).cast("B")
+        pos = 0
+        while pos < len(view):
+            k = os.preadv(self._fds[v], [view[pos:]], pos)
+            if k == 0:
+                raise UncertaintyError(f"the temporary ensemble store in {self._dir} is short")
+            pos += k
+        return out
 
     def close(self) -> None:
-        if self._file is not None:
-            self._file.close()
-            self._file = None
-        if self._dir is not None:
-            shutil.rmtree(self._dir, ignore_errors=True)
-            self._dir = None
+        with self.lock:
+            self.closed.set()
+            for fd in self._fds.values():
+                with contextlib.suppress(OSError):
+                    os.close(fd)
+            self._fds = {}
+            if self._dir is not None:
+                shutil.rmtree(self._dir, ignore_errors=True)
+                self._dir = None
 
     def __enter__(self) -> _Store:
         return self
@@ -477,9 +526,31 @@ class _Store:
         self.close()
 
 
+def _allocate(fd: int, size: int) -> None:
+    """Reserve ``size`` bytes on disk for ``fd`` (ENOSPC now rather than half-way)."""
+    try:
+        os.posix_fallocate(fd, 0, size)
+    except OSError as exc:  # not supported by this file system: a sparse file then
+        if exc.errno not in (errno.EOPNOTSUPP, errno.ENOSYS, errno.EINVAL):
+            raise
+        os.ftruncate(fd, size)
+    except AttributeError:  # pragma: no cover - no posix_fallocate (macOS)
+        os.ftruncate(fd, size)
+
+
+def _pwrite_all(fd: int, data: memoryview, offset: int) -> None:
+    while data:
+        k = os.pwrite(fd, data, offset)
+        data, offset = data[k:], offset + k
+
+
 def _chunk_to_store(payload: _Payload, start: int, stop: int, store: _Store) -> int:
     """Task for in-process schedulers: compute one chunk and write it into the store."""
-    return store.write(start, stop, _chunk_arrays(payload, start, stop))
+    if store.closed.is_set():  # cancelled: do not start
+        return 0
+    k = store.write(start, stop, _chunk_arrays(payload, start, stop))
+    checkpoint("mc-chunk", until=store.closed)
+    return k
 
 
 # =============================================================================================
@@ -605,7 +676,7 @@ def _run_chunks(payload: _Payload, n: int, chunk: int, store: _Store, kind: str,
         bar = _Progress(n, progress)
         try:
             for s, e in spans:
-                bar.update(store.write(s, e, _chunk_arrays(payload, s, e)))
+                bar.update(_chunk_to_store(payload, s, e, store))
         finally:
             bar.close()
     elif kind == "local":
@@ -646,6 +717,7 @@ def _run_chunks(payload: _Payload, n: int, chunk: int, store: _Store, kind: str,
                 result = fut.result()
                 fut.release()
                 bar.update(store.write(s, e, result))
+                checkpoint("mc-chunk")
                 del result
                 nxt = next(pending, None)
                 if nxt is not None:
@@ -659,24 +731,19 @@ def _run_chunks(payload: _Payload, n: int, chunk: int, store: _Store, kind: str,
 # =============================================================================================
 # Ensembles and their summaries
 # =============================================================================================
-def _prepare(scenario: Any, params: Any) -> Any:
+def _prepare(model: Any, scenario: Any, params: Any) -> Any:
     """ParameterSet for ``scenario`` (name, path, Scenario, or None = params as they are)."""
-    from mfa.data.params import ParameterSet, load_parameters
-    from mfa.data.scenarios import apply_scenario, load_scenario
-
-    params_dir = None
-    if not isinstance(params, ParameterSet):
-        params_dir = params
-        params = load_parameters(params)
-    if scenario is None:
-        return params
-    params_dir = getattr(params, "path", None) or params_dir
-    scen = load_scenario(scenario, params_dir=params_dir) if not hasattr(scenario, "chain") else scenario
-    return apply_scenario(params, scen)
+    return prepare(model, scenario, params)[1]
 
 
 def _validate(n: int, chunk: int | None, names: Sequence[str] | None, params: Any,
-              distribution: str) -> tuple[int, int, list[str]]:
+              distribution: str, *, need_range: bool = False) -> tuple[int, int, list[str]]:
+    """Check the options; return ``(n, chunk, factors)``.
+
+    Factors must be parameters of role ``model`` (a calibration-only parameter changes no
+    result); with ``need_range`` each must have a range somewhere and there must be at least
+    one (an ensemble or sensitivity analysis over zero-width ranges reports no uncertainty).
+    """
     if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 1:
         raise UncertaintyError(f"number of samples must be an integer >= 1, got {n!r}")
     if chunk is None:
@@ -686,24 +753,39 @@ def _validate(n: int, chunk: int | None, names: Sequence[str] | None, params: An
     if distribution not in DISTRIBUTIONS:
         raise UncertaintyError(f"unknown distribution {distribution!r}; expected one of {list(DISTRIBUTIONS)}")
     available = list(params.values.data_vars)
+    ranged = uncertain_parameters(params)
+    valid = f"parameters with a low/high range: {', '.join(ranged) or '(none)'}"
     if names is None:
-        names = uncertain_parameters(params)
+        names = ranged
     else:
         names = list(dict.fromkeys(names))
+        if not names:
+            raise UncertaintyError(f"no factors given (an empty list); {valid}")
         unknown = [x for x in names if x not in available]
         if unknown:
-            raise UncertaintyError(f"unknown parameter(s) {unknown} in factors; parameters: {available}")
+            raise UncertaintyError(f"unknown parameter(s) {unknown} in factors; {valid}")
+        registry = getattr(params, "registry", {}) or {}
+        other = [x for x in names if registry.get(x, {}).get("role", "model") != "model"]
+        if other:
+            roles = sorted({registry[x]["role"] for x in other})
+            raise UncertaintyError(f"factor(s) {other} are {'/'.join(roles)} parameters, not "
+                                   f"model inputs: sampling them changes no result; {valid}")
+        flat = [x for x in names if x not in ranged]
+        if need_range and flat:
+            raise UncertaintyError(f"factor(s) {flat} have no uncertainty range (low == high "
+                                   f"everywhere): they would add zero-width uncertainty; {valid}")
+    if need_range and not names:
+        raise UncertaintyError("no uncertain parameters: give low/high ranges in the parameter "
+                               "files or choose factors")
     return int(n), int(min(chunk, n)), list(names)
 
 
-def _template(params: Any, variables: Sequence[str] | None, check: bool) -> xr.Dataset:
+def _template(model: Any, params: Any, variables: Sequence[str] | None,
+              check: bool) -> xr.Dataset:
     """Deterministic run (checks the inputs early; gives dims, coords and attrs)."""
-    from mfa.models.neodymium import simulate
-
     with warnings.catch_warnings():
-        warnings.filterwarnings("ignore", message="secondary Nd exceeds total demand",
-                                category=RuntimeWarning)
-        det = simulate(params.values, check=check)
+        warnings.filterwarnings("ignore", category=MfaWarning)
+        det = model.simulate(params.values, check=check)
     if variables is not None:
         unknown = [v for v in variables if v not in det.data_vars]
         if unknown:
@@ -712,14 +794,15 @@ def _template(params: Any, variables: Sequence[str] | None, check: bool) -> xr.D
     return det
 
 
-def _compute_ensemble(params: Any, n: int, seed: int | None, chunk: int, scheduler: Any,
+def _compute_ensemble(model: Any, params: Any, n: int, seed: int | None, chunk: int, scheduler: Any,
                       names: list[str], distribution: str, template: xr.Dataset, *,
                       check: bool, rtol: float, progress: bool, store: str,
                       tmpdir: Any, u: np.ndarray | None = None) -> tuple[_Store, str]:
     variables = [str(v) for v in template.data_vars]
     dims = {v: tuple(template[v].dims) for v in variables}
     shapes = {v: tuple(template[v].shape) for v in variables}
-    payload = _Payload(params, names, distribution, seed, variables, dims, check, rtol, u=u)
+    payload = _Payload(model, params, names, distribution, seed, variables, dims, check, rtol,
+                       u=u)
     nbytes = n * sum(int(np.prod(s)) for s in shapes.values()) * 8
     if store not in ("auto", "memory", "disk"):
         raise UncertaintyError(f"store must be 'auto', 'memory' or 'disk', got {store!r}")
@@ -743,6 +826,7 @@ def _wrap(template: xr.Dataset, v: str, data: np.ndarray, n: int) -> xr.DataArra
 
 
 def ensemble(
+    model: Any,
     params: Any,
     n: int,
     *,
@@ -763,6 +847,8 @@ def ensemble(
 
     Parameters
     ----------
+    model : Model or str
+        The model (:mod:`mfa.core.model`) or its registered name.
     params : ParameterSet
         Parameters (after a scenario).
     n : int
@@ -789,16 +875,18 @@ def ensemble(
         Dims ``(sample, ...)``; ``factor_quantile`` (sample, parameter) holds the draws;
         ``attrs`` seed, distribution, factors.
     """
+    model = get_model(model)
     seed = _check_seed(seed)
     n, chunk, names = _validate(n, chunk, factors, params, distribution)
-    template = _template(params, variables, check)
-    st, label = _compute_ensemble(params, n, seed, chunk, scheduler, names, distribution,
+    template = _template(model, params, variables, check)
+    st, label = _compute_ensemble(model, params, n, seed, chunk, scheduler, names, distribution,
                                   template, check=check, rtol=rtol, progress=progress,
                                   store="memory", tmpdir=None)
     with st:
         ds = xr.Dataset({v: _wrap(template, v, st.read(v), n) for v in template.data_vars})
     ds["factor_quantile"] = _factor_da(seed, names, n)
     ds.attrs.update(_mc_attrs(seed, n, names, distribution, label))
+    ds.attrs.update(model=model.name, material=model.material)
     return ds
 
 
@@ -883,6 +971,7 @@ def summarize(
     *,
     quantiles: Sequence[float] = DEFAULT_QUANTILES,
     thresholds: Sequence[float] = (),
+    world: Sequence[str] | None = None,
 ) -> xr.Dataset:
     """Quantiles of every result variable, world totals, exceedance probabilities.
 
@@ -896,7 +985,12 @@ def summarize(
     quantiles : sequence of float
         In [0, 1].
     thresholds : sequence of float
-        World primary demand thresholds [t/yr] for ``exceedance_probability``.
+        Thresholds [t/yr] of the world total of the first ``world`` variable for
+        ``exceedance_probability``.
+    world : sequence of str, optional
+        Variables whose world totals (sum over every dim but time) are reported per sample and
+        as quantiles (default: the ``headline`` of the model named in the ensemble's
+        ``attrs["model"]``, else every variable with a mass unit).
 
     Returns
     -------
@@ -917,8 +1011,13 @@ def summarize(
     out = xr.Dataset(coords=qcoord)
     out["quantile"].attrs = {"units": "1", "long_name": "quantile over the Monte Carlo samples "
                              "(numpy 'linear' method)"}
-    world: dict[str, np.ndarray] = {}
-    stockpile = 0
+    totals: dict[str, np.ndarray] = {}
+    if world is None and isinstance(store_or_ensemble, xr.Dataset) \
+            and "model" in store_or_ensemble.attrs:
+        world = list(get_model(str(store_or_ensemble.attrs["model"])).headline)
+    if world is None:
+        world = [str(v) for v in template.data_vars
+                 if template[v].attrs.get("units") in ("t/yr", "t") and "time" in template[v].dims]
     worst_residual = 0.0
     for v in template.data_vars:
         t = template[v]
@@ -927,15 +1026,13 @@ def summarize(
         coords = {k: c for k, c in t.coords.items() if set(c.dims) <= set(t.dims)}
         out[v] = xr.DataArray(res, dims=("quantile", *t.dims), coords={**coords, **qcoord},
                               attrs=dict(t.attrs))
-        if v in WORLD_VARIABLES and "time" in t.dims:
-            world[v] = _world(template, v, data)
-        if v == "secondary_stockpile_addition":
-            stockpile = int(np.any(data.reshape(n, -1) > 0, axis=1).sum())
+        if v in world and "time" in t.dims:
+            totals[v] = _world(template, v, data)
         if v == "mass_balance_residual":
             worst_residual = float(np.nanmax(np.abs(data))) if data.size else 0.0
         del data
     time = template["time"].values
-    for v, w in world.items():
+    for v, w in totals.items():
         units = template[v].attrs.get("units", "")
         long = template[v].attrs.get("long_name", v)
         out[f"sample_world_{v}"] = xr.DataArray(
@@ -945,12 +1042,13 @@ def summarize(
             _quantiles(w, q), dims=("quantile", "time"), coords={**qcoord, "time": time},
             attrs={"units": units, "long_name": f"{long}: quantiles of the world total"})
     if len(thresholds):
-        if "primary_demand" not in world:
-            raise UncertaintyError("exceedance thresholds need the result variable primary_demand")
-        p = exceedance_probability(out["sample_world_primary_demand"], thresholds)
-        p.attrs["long_name"] = "probability that world primary (mined) Nd demand exceeds the threshold"
+        first = next((v for v in world if v in totals), None)
+        if first is None:
+            raise UncertaintyError("exceedance thresholds need a world variable with a time dim")
+        p = exceedance_probability(out[f"sample_world_{first}"], thresholds)
+        p.attrs["long_name"] = f"probability that the world total of {first} exceeds the threshold"
+        p.attrs["variable"] = first
         out["exceedance_probability"] = p
-    out.attrs["mc_samples_with_stockpile"] = stockpile
     out.attrs["mc_max_abs_mass_balance_residual"] = worst_residual
     return out
 
@@ -963,10 +1061,11 @@ def _check_quantiles(quantiles: Sequence[float]) -> np.ndarray:
 
 
 def monte_carlo(
-    scenario: Any = "baseline",
+    model: Any,
     params: Any = None,
     n: int = 1000,
     *,
+    scenario: Any = "baseline",
     seed: int = 0,
     chunk: int | None = None,
     scheduler: Any = "auto",
@@ -985,10 +1084,12 @@ def monte_carlo(
 
     Parameters
     ----------
+    model : Model or str
+        The model (:mod:`mfa.core.model`) or its registered name.
+    params : ParameterSet, path-like or None
+        Parameters or parameter directory (None: the model's default data).
     scenario : str, path-like, Scenario or None
         Scenario applied to ``params`` (None: use ``params`` as given).
-    params : ParameterSet, path-like or None
-        Parameters or parameter directory (None: the packaged defaults).
     n : int
         Number of samples.
     seed : int
@@ -1001,7 +1102,8 @@ def monte_carlo(
     quantiles : sequence of float
         Quantiles to report (default 5 %, 50 %, 95 %).
     thresholds : sequence of float
-        World primary demand thresholds [t/yr] for ``exceedance_probability``.
+        Thresholds [t/yr] of the world total of the model's first headline variable for
+        ``exceedance_probability``.
     factors : sequence of str, optional
         Parameters to sample (default: all with a range).
     distribution : {"triangular", "uniform"}
@@ -1024,31 +1126,36 @@ def monte_carlo(
     """
     from mfa.io import provenance_attrs
 
+    model = get_model(model)
     seed = _check_seed(seed)
     q = _check_quantiles(quantiles)
-    p = _prepare(scenario, params)
-    n, chunk, names = _validate(n, chunk, factors, p, distribution)
+    p = _prepare(model, scenario, params)
+    n, chunk, names = _validate(n, chunk, factors, p, distribution, need_range=True)
     thresholds = [float(x) for x in thresholds]
     if any(not math.isfinite(x) for x in thresholds):
         raise UncertaintyError(f"thresholds must be finite numbers, got {thresholds}")
     t0 = _time.perf_counter()
-    template = _template(p, variables, check)
-    st, label = _compute_ensemble(p, n, seed, chunk, scheduler, names, distribution, template,
-                                  check=check, rtol=rtol, progress=progress, store=store,
-                                  tmpdir=tmpdir)
+    template = _template(model, p, variables, check)
+    st, label = _compute_ensemble(model, p, n, seed, chunk, scheduler, names, distribution,
+                                  template, check=check, rtol=rtol, progress=progress,
+                                  store=store, tmpdir=tmpdir)
     with st:
-        out = summarize(st, template, quantiles=q, thresholds=thresholds)
+        out = summarize(st, template, quantiles=q, thresholds=thresholds,
+                        world=[v for v in model.headline if v in template.data_vars])
     out["factor_quantile"] = _factor_da(seed, names, n)
     scen_name = p.scenario or (str(scenario) if scenario is not None else "defaults")
     files = dict(getattr(p, "files", {}) or {})
     extra = {
-        "title": f"Neodymium dynamic MFA, Monte Carlo ensemble of scenario {scen_name}",
+        "title": f"{model.material} dynamic MFA (model {model.name}), Monte Carlo ensemble "
+                 f"of scenario {scen_name}",
+        "model": model.name,
+        "material": model.material,
         "scenario_sha256": json.dumps(dict(getattr(p, "scenario_files", {}) or {})),
         **_mc_attrs(seed, n, names, distribution, label),
         "mc_chunk": chunk,
         "mc_elapsed_seconds": round(_time.perf_counter() - t0, 3),
         "mc_quantile_method": "numpy linear (type 7), over the samples where defined",
-        "conventions": "units in attrs['units'] (pint-readable); Nd element mass",
+        "conventions": f"units in attrs['units'] (pint-readable); {model.material} mass",
     }
     out.attrs.update(provenance_attrs(scen_name, files, extra))
     return out
@@ -1162,12 +1269,13 @@ def sobol_indices(
 
 
 def sensitivity(
-    scenario: Any = "baseline",
+    model: Any,
     params: Any = None,
     n: int = 256,
     *,
+    scenario: Any = "baseline",
     seed: int = 0,
-    outputs: Sequence[str] = SENSITIVITY_OUTPUTS,
+    outputs: Sequence[str] | None = None,
     years: Sequence[int] = (2030, 2050),
     factors: Sequence[str] | None = None,
     distribution: str = "triangular",
@@ -1176,7 +1284,7 @@ def sensitivity(
     n_bootstrap: int = 200,
     progress: bool = False,
 ) -> xr.Dataset:
-    """Sobol indices of the Nd model's world outputs with respect to the uncertain parameters.
+    """Sobol indices of a model's world outputs with respect to the uncertain parameters.
 
     Each uncertain parameter is one factor (one quantile for all its elements, as in
     :func:`monte_carlo`). The model runs on ``n * (D + 2)`` parameter sets, chunked and
@@ -1184,13 +1292,14 @@ def sensitivity(
 
     Parameters
     ----------
-    scenario, params
+    model, params, scenario
         As in :func:`monte_carlo`.
     n : int
-        Base sample size (rounded up to a power of 2).
+        Base sample size, a power of 2 (2, 4, 8, ...).
     seed : int
-    outputs : sequence of str
-        Result variables; their world totals (sum over all dims but time) are analysed.
+    outputs : sequence of str, optional
+        Result variables; their world totals (sum over all dims but time) are analysed
+        (default: the model's ``headline``).
     years : sequence of int
         Years analysed.
     factors, distribution, chunk, scheduler, progress
@@ -1206,13 +1315,14 @@ def sensitivity(
     """
     from mfa.io import provenance_attrs
 
+    model = get_model(model)
     seed = _check_seed(seed)
-    p = _prepare(scenario, params)
-    _, chunk, names = _validate(2**31, chunk, factors, p, distribution)
-    if not names:
-        raise UncertaintyError("no uncertain parameters: give low/high ranges in params/ or "
-                               "choose factors")
-    template = _template(p, None, True)
+    _check_base_samples(n)
+    p = _prepare(model, scenario, params)
+    _, chunk, names = _validate(2**31, chunk, factors, p, distribution, need_range=True)
+    template = _template(model, p, None, True)
+    if outputs is None:
+        outputs = list(model.headline)
     years = [int(y) for y in years]
     model_years = set(template["time"].values.tolist())
     bad = [y for y in years if y not in model_years]
@@ -1233,7 +1343,7 @@ def sensitivity(
 
     def evaluate(U: np.ndarray) -> np.ndarray:
         rows = U.shape[0]
-        payload = _Payload(p, names, distribution, None, [], {}, True, 1e-9, u=U,
+        payload = _Payload(model, p, names, distribution, None, [], {}, True, 1e-9, u=U,
                            outputs=outputs, years=years)
         st = _Store(rows, {"outputs": (len(outputs) * len(years),)}, on_disk=False)
         with _executor(scheduler) as (kind, handle):
@@ -1252,7 +1362,10 @@ def sensitivity(
                               dims=("output", "year"), attrs={**si[v].attrs, "units": "t/yr"})
     scen_name = p.scenario or (str(scenario) if scenario is not None else "defaults")
     out.attrs.update(provenance_attrs(scen_name, dict(getattr(p, "files", {}) or {}), {
-        "title": f"Sobol sensitivity of the Nd model, scenario {scen_name}",
+        "title": f"Sobol sensitivity of the model {model.name} ({model.material}), "
+                 f"scenario {scen_name}",
+        "model": model.name,
+        "material": model.material,
         **{k: v for k, v in si.attrs.items()},
         "outputs": "world totals (sum over all dims but time) of the output variables",
         "mc_distribution": distribution,
@@ -1262,270 +1375,10 @@ def sensitivity(
     return out
 
 
-def plot_sensitivity(si: xr.Dataset, *, index: str = "ST", top: int | None = 15):
-    """Tornado-style bar chart of Sobol indices, one panel per output and year.
-
-    Bars: total effect ``ST`` (with its confidence interval) and first-order ``S1``, parameters
-    sorted by ``index`` in each panel.
-
-    Parameters
-    ----------
-    si : xarray.Dataset
-        From :func:`sensitivity` (dims output, year, parameter) or :func:`sobol_indices`.
-    index : {"ST", "S1"}
-        Sort key.
-    top : int, optional
-        Show the ``top`` most important parameters per panel.
-
-    Returns
-    -------
-    matplotlib.figure.Figure
-    """
-    import matplotlib
-
-    if index not in ("ST", "S1"):
-        raise UncertaintyError(f"index must be 'ST' or 'S1', got {index!r}")
-    matplotlib.use(matplotlib.get_backend())
-    import matplotlib.pyplot as plt
-
-    panels = []
-    outs = [str(o) for o in si["output"].values]
-    years = [int(y) for y in si["year"].values] if "year" in si.dims else [None]
-    for o in outs:
-        for y in years:
-            sel = {"output": o} | ({"year": y} if y is not None else {})
-            panels.append((o, y, si.sel(sel)))
-    ncol = len(years)
-    nrow = len(outs)
-    npar = si.sizes["parameter"] if top is None else min(top, si.sizes["parameter"])
-    fig, axes = plt.subplots(nrow, ncol, figsize=(5.0 * ncol, 0.35 * npar * nrow + 1.5),
-                             squeeze=False, constrained_layout=True)
-    for k, (o, y, s) in enumerate(panels):
-        ax = axes[k // ncol][k % ncol]
-        key = np.nan_to_num(np.asarray(s[index].values, dtype=float), nan=-1.0)
-        order = np.argsort(-key, kind="stable")[:npar][::-1]
-        labels = [str(p) for p in s["parameter"].values[order]]
-        pos = np.arange(len(order))
-        st = np.asarray(s["ST"].values)[order]
-        s1 = np.asarray(s["S1"].values)[order]
-        ax.barh(pos + 0.2, st, height=0.4, xerr=np.asarray(s["ST_conf"].values)[order],
-                color="tab:blue", label="total effect ST", capsize=2)
-        ax.barh(pos - 0.2, s1, height=0.4, xerr=np.asarray(s["S1_conf"].values)[order],
-                color="tab:orange", label="first order S1", capsize=2)
-        ax.set_yticks(pos, labels)
-        ax.axvline(0, color="k", lw=0.5)
-        ax.set_xlabel("Sobol index [1]")
-        ax.set_title(f"{o}" + (f", {y}" if y is not None else ""))
-        if k == 0:
-            ax.legend(loc="lower right", fontsize="small")
-    fig.suptitle(f"Global sensitivity ({si.attrs.get('scenario', '')})".replace(" ()", ""))
-    return fig
-
-
-def plot_fan_charts(summary: xr.Dataset, directory: str | os.PathLike,
-                    variables: Sequence[str] | None = None, formats: Sequence[str] = ("png",)) -> list[Path]:
-    """Fan charts (quantile bands over time) of the world totals, one file per variable.
-
-    Drawn with :func:`mfa.plot.fan_chart`.
-
-    Parameters
-    ----------
-    summary : xarray.Dataset
-        From :func:`monte_carlo`.
-    directory : path-like
-        Output directory (created).
-    variables : sequence of str, optional
-        Default: all ``world_*`` variables.
-    formats : sequence of str
-        File formats.
-
-    Returns
-    -------
-    list of pathlib.Path
-    """
-    from mfa.plot import fan_chart
-
-    directory = Path(directory)
-    directory.mkdir(parents=True, exist_ok=True)
-    names = list(variables) if variables is not None else [
-        str(v) for v in summary.data_vars if str(v).startswith("world_")]
-    paths = []
-    for v in names:
-        if v not in summary:
-            raise UncertaintyError(f"no variable {v!r} in the Monte Carlo summary")
-        fig = fan_chart(summary, v)
-        for fmt in formats:
-            path = directory / f"fan_{v}.{fmt}"
-            fig.savefig(path, dpi=120)
-            paths.append(path)
-    return paths
-
-
-# =============================================================================================
-# Command line
-# =============================================================================================
-def _floats(text: str) -> list[float]:
-    try:
-        return [float(x) for x in text.replace(";", ",").split(",") if x.strip()]
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected comma-separated numbers, got {text!r}") from None
-
-
-def _names(text: str) -> list[str]:
-    return [x.strip() for x in text.split(",") if x.strip()]
-
-
-def _positive_int(text: str) -> int:
-    try:
-        v = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
-    if v < 1:
-        raise argparse.ArgumentTypeError(f"expected a number >= 1, got {v}")
-    return v
-
-
-def _seed_arg(text: str) -> int:
-    try:
-        v = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a whole number >= 0, got {text!r}") from None
-    if v < 0:
-        raise argparse.ArgumentTypeError(f"seed must be >= 0, got {v}")
-    return v
-
-
-def _cmd_mc(args: argparse.Namespace) -> int:
-    out = Path(args.out)
-    if out.exists() and out.is_dir():
-        raise UncertaintyError(f"--out {out} is a directory; give a file name like results/mc.nc")
-    t0 = _time.perf_counter()
-    summary = monte_carlo(
-        args.scenario, params=args.params, n=args.samples, seed=args.seed, chunk=args.chunk,
-        scheduler=args.scheduler, quantiles=args.quantiles, thresholds=args.threshold or (),
-        factors=args.factors, distribution=args.distribution, progress=not args.no_progress,
-        tmpdir=args.tmpdir,
-    )
-    write_netcdf(summary, out)
-    elapsed = _time.perf_counter() - t0
-    names = json.loads(summary.attrs["mc_factors"])
-    print(f"Monte Carlo: scenario {summary.attrs['scenario']}, {args.samples} samples, seed "
-          f"{args.seed}, {len(names)} uncertain parameters, {summary.attrs['mc_scheduler']}, "
-          f"{elapsed:.1f} s")
-    years = [y for y in (2030, 2040, 2050) if y in set(summary["time"].values.tolist())]
-    q = summary["quantile"].values
-    head = f"{'world total [t/yr]':<34}{'year':>6}" + "".join(f"{f'q{100 * x:g}':>14}" for x in q)
-    print(head)
-    print("-" * len(head))
-    for v in ("total_demand", "primary_demand", "primary_demand_avoided"):
-        name = f"world_{v}"
-        if name not in summary:
-            continue
-        for y in years:
-            vals = summary[name].sel(time=y).values
-            print(f"{v:<34}{y:>6}" + "".join(f"{x:>14,.0f}" for x in vals))
-    if "exceedance_probability" in summary:
-        p = summary["exceedance_probability"]
-        for thr in p["threshold"].values:
-            cells = ", ".join(f"{y}: {float(p.sel(threshold=thr, time=y)):.0%}" for y in years)
-            print(f"P(world primary demand > {thr:,.0f} t/yr): {cells}")
-    if args.plots:
-        paths = plot_fan_charts(summary, args.plots)
-        print(f"{len(paths)} fan charts written to {args.plots}")
-    print(f"Results written to {out}")
-    return 0
-
-
-def _cmd_sensitivity(args: argparse.Namespace) -> int:
-    si = sensitivity(
-        args.scenario, params=args.params, n=args.samples, seed=args.seed,
-        outputs=args.outputs or SENSITIVITY_OUTPUTS, years=args.years, factors=args.factors,
-        distribution=args.distribution, chunk=args.chunk, scheduler=args.scheduler,
-        progress=not args.no_progress,
-    )
-    print(f"Sobol sensitivity: scenario {si.attrs['scenario']}, {si.attrs['n_evaluations']} model "
-          f"runs ({si.attrs['n_base']} base samples x ({si.sizes['parameter']} parameters + 2))")
-    for o in si["output"].values:
-        for y in si["year"].values:
-            s = si.sel(output=o, year=y)
-            order = np.argsort(-np.nan_to_num(s["ST"].values, nan=-1.0), kind="stable")
-            print(f"\n{o} {int(y)} (world total; mean {float(s['mean']):,.0f}, sd "
-                  f"{float(s['std']):,.0f} t/yr)")
-            print(f"  {'parameter':<30}{'ST':>8}{'±':>7}{'S1':>8}{'±':>7}")
-            for i in order:
-                print(f"  {s['parameter'].values[i]!s:<30}{float(s['ST'][i]):>8.3f}"
-                      f"{float(s['ST_conf'][i]):>7.3f}{float(s['S1'][i]):>8.3f}"
-                      f"{float(s['S1_conf'][i]):>7.3f}")
-    if args.out:
-        write_netcdf(si, Path(args.out))
-        print(f"\nIndices written to {args.out}")
-    if args.figure:
-        import matplotlib.pyplot as plt
-
-        fig = plot_sensitivity(si)
-        Path(args.figure).parent.mkdir(parents=True, exist_ok=True)
-        fig.savefig(args.figure, dpi=120)
-        plt.close(fig)
-        print(f"Figure written to {args.figure}")
-    return 0
-
-
-def _common(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--scenario", default="baseline", help="scenario name or TOML file (baseline)")
-    p.add_argument("--seed", type=_seed_arg, default=0, help="random seed (default 0)")
-    p.add_argument("--chunk", type=_positive_int, default=DEFAULT_CHUNK,
-                   help=f"samples per task (default {DEFAULT_CHUNK}); results do not depend on it")
-    p.add_argument("--scheduler", default="auto", metavar="ADDR",
-                   help="'threads' (dask, default if installed), 'sync', 'numpy' (no dask), or a "
-                        "dask.distributed scheduler address, e.g. tcp://10.0.0.1:8786")
-    p.add_argument("--factors", type=_names, default=None, metavar="P1,P2",
-                   help="parameters to sample (default: all with a low/high range)")
-    p.add_argument("--distribution", choices=DISTRIBUTIONS, default="triangular",
-                   help="distribution over [low, high] (triangular with mode = value)")
-    p.add_argument("--no-progress", action="store_true", help="no progress bar")
-
-
-def add_cli(subparsers: Any) -> None:
-    """Register the ``mc`` and ``sensitivity`` subcommands on the ``mfa`` argument parser.
-
-    Parameters
-    ----------
-    subparsers
-        The object returned by ``ArgumentParser.add_subparsers`` in :mod:`mfa.cli`; the
-        handlers are set as ``func`` and read ``args.params`` (the global ``--params``).
-    """
-    p = subparsers.add_parser(
-        "mc", help="Monte Carlo ensemble: quantiles of every result, exceedance probabilities",
-        description="Sample the parameters with low/high ranges (one quantile per parameter and "
-                    "sample, triangular(low, value, high)), run the model for every sample, "
-                    "write quantiles and world totals per sample to a netCDF file.",
-    )
-    _common(p)
-    p.add_argument("--samples", type=_positive_int, default=1000, metavar="N",
-                   help="number of samples (default 1000)")
-    p.add_argument("--quantiles", type=_floats, default=list(DEFAULT_QUANTILES), metavar="Q1,Q2",
-                   help="quantiles to report (default 0.05,0.5,0.95)")
-    p.add_argument("--threshold", type=float, action="append", metavar="T",
-                   help="world primary demand threshold [t/yr] for the exceedance probability "
-                        "(repeatable)")
-    p.add_argument("--tmpdir", metavar="DIR", help="directory for the temporary ensemble file")
-    p.add_argument("--plots", metavar="DIR", help="also write fan charts to DIR")
-    p.add_argument("--out", required=True, metavar="FILE.nc", help="netCDF output")
-    p.set_defaults(func=_cmd_mc)
-
-    p = subparsers.add_parser(
-        "sensitivity", help="global (Sobol) sensitivity of primary demand and demand avoided",
-        description="Sobol indices (first order and total) of world outputs in given years "
-                    "with respect to every parameter with a low/high range.",
-    )
-    _common(p)
-    p.add_argument("--samples", type=_positive_int, default=256, metavar="N",
-                   help="base sample size, a power of 2 (default 256; N x (parameters + 2) runs)")
-    p.add_argument("--years", type=lambda s: [int(x) for x in _floats(s)], default=[2030, 2050],
-                   metavar="Y1,Y2", help="years (default 2030,2050)")
-    p.add_argument("--outputs", type=_names, default=None, metavar="V1,V2",
-                   help="result variables (world totals; default primary_demand,"
-                        "primary_demand_avoided)")
-    p.add_argument("--out", metavar="FILE.nc", help="write the indices to netCDF")
-    p.add_argument("--figure", metavar="FILE.png", help="write the bar chart")
-    p.set_defaults(func=_cmd_sensitivity)
+def _check_base_samples(n: Any) -> int:
+    """The base sample size of :func:`sensitivity`: a power of 2 from 2 (no silent rounding)."""
+    if (isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 2
+            or int(n) & (int(n) - 1)):
+        raise UncertaintyError(f"base sample size must be a power of 2 (2, 4, 8, ..., 256, 512, "
+                               f"...), got {n!r}")
+    return int(n)

@@ -1,91 +1,123 @@
 """The ``mfa`` command: run scenarios, list and compare them, draw figures.
 
-A mistake in the input (a parameter or scenario file, an argument) ends with one message on
-stderr and exit status 2, without a traceback. Outputs are written atomically.
+A mistake in the input (a parameter or scenario file, an argument, an output path) ends with
+one message on stderr and exit status 2, without a traceback; a warning is one line
+``mfa: warning: ...``. Every output path is checked before the computation starts (never onto
+an input, never inside the parameter directory), and the outputs of one command are written
+as a set, all or none (:mod:`mfa.io.outputs`). A computation too large for the machine is refused
+before it starts unless ``--force`` (:mod:`mfa.analysis.budget`).
+
+SIGINT (Ctrl-C) and SIGTERM (``timeout``, SLURM, ``docker stop``) end the command with exit
+status 130 or 143 and one line on stderr, after removing everything temporary; earlier outputs
+are left as they were. This module imports only the standard library at start-up, so an
+interrupt while the scientific libraries load is handled too.
 """
 
 from __future__ import annotations
 
 import argparse
 import os
+import signal
 import sys
 import warnings
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any, NoReturn
 
-import numpy as np
-import xarray as xr
-
-from mfa.core.errors import MfaError
-from mfa.core.units import UnitError
-
-SUMMARY_YEARS = (2030, 2040, 2050)
+#: Model used when ``--model`` is not given.
+DEFAULT_MODEL = "neodymium"
 
 
-def _fmt_t(x: float) -> str:
-    """Tonnes with a thousands separator (t/yr)."""
-    return f"{x:,.0f}" if np.isfinite(x) else "n/a"
+def summary_table(ds: Any, years: Sequence[int] = (2030, 2040, 2050)) -> str:
+    """Text table of the headline results of one run (:func:`mfa.cli.summary.summary_table`),
+    with the rows of the model named in ``ds.attrs["model"]``."""
+    from mfa.cli.summary import summary_table as table
+    from mfa.core.model import get
+
+    name = ds.attrs.get("model")
+    return table(ds, years, model=get(name) if name else None)
 
 
-def summary_table(ds: xr.Dataset, years: Sequence[int] = SUMMARY_YEARS) -> str:
-    """Text table of the headline results for ``years`` (those within the run).
+def _model(args: argparse.Namespace) -> Any:
+    """The model of a command (``--model``), and ``args.params`` set to its data if not given."""
+    from mfa.core.model import get
 
-    Rows: total demand, primary demand, secondary supply, primary demand avoided (t/yr and %),
-    China's share of mining and of magnet making.
-    """
-    years = [y for y in years if y in set(ds["time"].values.tolist())]
-    if not years:
-        years = [int(ds["time"].values[-1])]
-    sel = ds.sel(time=years)
-    primary = sel["primary_demand"].sum("region")
-    avoided = sel["primary_demand_avoided"]
-    ref = sel["primary_demand_no_recycling"]
-    with np.errstate(invalid="ignore", divide="ignore"):
-        avoided_pct = (100 * avoided / ref).values
-    rows = [
-        ("Total demand (oxide/metal stage) [t/yr]", [_fmt_t(v) for v in sel["total_demand"].values]),
-        ("Primary (mined) demand [t/yr]", [_fmt_t(v) for v in primary.values]),
-        ("Secondary supply [t/yr]",
-         [_fmt_t(v) for v in sel["secondary_supply"].sum("source").values]),
-        ("Primary demand avoided [t/yr]", [_fmt_t(v) for v in avoided.values]),
-        ("Primary demand avoided [%]", [f"{v:.1f}" for v in avoided_pct]),
-        ("China share of mining [%]",
-         [f"{100 * v:.1f}" for v in sel["production_share"].sel(region="China", stage="mining").values]),
-        ("China share of magnet making [%]",
-         [f"{100 * v:.1f}" for v in sel["production_share"].sel(region="China", stage="magnet").values]),
-    ]
-    w0 = max(len(r[0]) for r in rows)
-    w = max(12, *(len(c) for _, cells in rows for c in cells))
-    head = f"{'Nd, scenario ' + str(ds.attrs.get('scenario', '?')):<{w0}}" + "".join(
-        f"{y:>{w + 2}}" for y in years
-    )
-    lines = [head, "-" * len(head)]
-    for label, cells in rows:
-        lines.append(f"{label:<{w0}}" + "".join(f"{c:>{w + 2}}" for c in cells))
-    return "\n".join(lines)
+    model = get(getattr(args, "model", None) or DEFAULT_MODEL)
+    if args.params is None:
+        args.params = str(model.default_params)
+    return model
+
+
+def _add_note(note: str | None) -> None:
+    if note:
+        print(f"mfa: {note}", file=sys.stderr)
+
+
+def _scenario_first(args: argparse.Namespace) -> Any:
+    """The scenario of a command, read before any work (it names the default output and its
+    files are inputs); for a broken parameter directory the loader's message comes first."""
+    from mfa.core.errors import MfaError
+    from mfa.data.params import load_parameters
+    from mfa.data.scenarios import load_scenario
+
+    try:
+        return load_scenario(args.scenario, params_dir=args.params)
+    except MfaError:
+        load_parameters(args.params)  # raises if the parameter files are what is wrong
+        raise
 
 
 def _cmd_run(args: argparse.Namespace) -> int:
-    from mfa.io import write_csv_tables, write_excel, write_netcdf
-    from mfa.models.neodymium import run
+    from mfa.analysis import budget
+    from mfa.io.outputs import OutputSet, checkpoint, protected_inputs, safe_file_name
 
-    ds = run(args.scenario, params=args.params)
-    name = str(ds.attrs["scenario"])
-    out = Path(args.out) if args.out else Path("results") / f"{name}.nc"
-    write_netcdf(ds, out)
-    print(summary_table(ds))
+    model = _model(args)
+    scen = _scenario_first(args)
+    out = args.out if args.out is not None else f"results/{safe_file_name(scen.name)}.nc"
+    with OutputSet(protected_inputs(args.params, scen)) as outs:
+        outs.file(out, "--out")
+        if args.csv is not None:
+            outs.directory(args.csv, "--csv")
+        if args.excel is not None:
+            outs.file(args.excel, "--excel")
+        if args.plots is not None:
+            outs.directory(args.plots, "--plots")
+        size = budget.problem_size(args.params)  # before loading: a huge span loads slowly
+        if size is not None:
+            text = budget.text_factor()  # output directory -> size relative to the results
+            sizes = {str(Path(out).parent): 1.0}
+            for where in (args.csv, args.excel and str(Path(args.excel).parent)):
+                if where:
+                    sizes[where] = sizes.get(where, 0.0) + text
+            _add_note(budget.check(budget.estimate_run(*size, outputs=sizes), force=args.force,
+                                   verbose=args.verbose))
+        from mfa.analysis.run import run_scenario
+        from mfa.cli.summary import summary_table
+        from mfa.data.params import load_parameters
+        from mfa.io import write_csv_tables, write_excel, write_netcdf
+
+        checkpoint("load")
+        params = load_parameters(args.params)
+        checkpoint("compute")
+        ds = run_scenario(model, scen, params)
+        name = str(ds.attrs["scenario"])
+        write_netcdf(ds, out, outputs=outs)
+        if args.csv is not None:
+            files = write_csv_tables(ds, args.csv, scenario=name, outputs=outs)
+        if args.excel is not None:
+            write_excel(ds, args.excel, outputs=outs)
+        if args.plots is not None:
+            from mfa.models.neodymium.figures import save_all
+
+            paths = save_all(ds, args.plots, outputs=outs)
+    print(summary_table(ds, model=model))
     print(f"\nResults written to {out}")
-    if args.csv:
-        files = write_csv_tables(ds, args.csv, scenario=name)
+    if args.csv is not None:
         print(f"CSV tables (IAMC wide format and one per variable) written to {args.csv} "
               f"({len(files)} files)")
-    if args.excel:
-        write_excel(ds, args.excel)
+    if args.excel is not None:
         print(f"Excel workbook written to {args.excel}")
-    if getattr(args, "plots", None):
-        from mfa.plot import save_all
-
-        paths = save_all(ds, args.plots)
+    if args.plots is not None:
         print(f"{len(paths)} figures written to {args.plots}")
     return 0
 
@@ -93,6 +125,8 @@ def _cmd_run(args: argparse.Namespace) -> int:
 def _cmd_scenarios(args: argparse.Namespace) -> int:
     from mfa.data.scenarios import list_scenarios
 
+    if args.params is None:
+        _model(args)
     scenarios = list_scenarios(args.params)
     width = max((len(s.name) for s in scenarios), default=0)
     for s in scenarios:
@@ -102,64 +136,72 @@ def _cmd_scenarios(args: argparse.Namespace) -> int:
 
 
 def _cmd_compare(args: argparse.Namespace) -> int:
-    from mfa.models.neodymium import run
+    from mfa.analysis.run import run_scenario
+    from mfa.cli.summary import compare_table
 
-    a = run(args.a, params=args.params)
-    b = run(args.b, params=args.params)
-    years = [y for y in SUMMARY_YEARS if y in set(a["time"].values.tolist())]
-    na, nb = a.attrs["scenario"], b.attrs["scenario"]
-    rows = [
-        ("Total demand [t/yr]", a["total_demand"], b["total_demand"]),
-        ("Primary demand [t/yr]", a["primary_demand"].sum("region"), b["primary_demand"].sum("region")),
-        ("Secondary supply [t/yr]", a["secondary_supply"].sum("source"),
-         b["secondary_supply"].sum("source")),
-        ("Primary demand avoided [t/yr]", a["primary_demand_avoided"], b["primary_demand_avoided"]),
-        ("In-use stock [t]", a["in_use_stock"].sum(("region", "product")),
-         b["in_use_stock"].sum(("region", "product"))),
-        ("China share of mining [%]", 100 * a["production_share"].sel(region="China", stage="mining"),
-         100 * b["production_share"].sel(region="China", stage="mining")),
-        ("China share of magnets [%]", 100 * a["production_share"].sel(region="China", stage="magnet"),
-         100 * b["production_share"].sel(region="China", stage="magnet")),
-    ]
-    w = max(16, len(na) + 5, len(nb) + 5)
-    print(f"{'':<32}{'year':>6}{'A: ' + na:>{w}}{'B: ' + nb:>{w}}{'B - A':>16}{'change %':>10}")
-    for label, va, vb in rows:
-        for y in years:
-            x, z = float(va.sel(time=y)), float(vb.sel(time=y))
-            pct = f"{100 * (z - x) / x:+.1f}" if x else "n/a"
-            print(f"{label:<32}{y:>6}{x:>{w},.1f}{z:>{w},.1f}{z - x:>+16,.1f}{pct:>10}")
-    cum_a = float(a["primary_demand"].sum())
-    cum_b = float(b["primary_demand"].sum())
-    t0, t1 = int(a["time"][0]), int(a["time"][-1])
-    print(f"\nCumulative primary demand {t0}-{t1} [t]: {na} {cum_a:,.0f}; {nb} {cum_b:,.0f}; "
-          f"difference {cum_b - cum_a:+,.0f}")
+    model = _model(args)
+    a = run_scenario(model, args.a, args.params)
+    b = run_scenario(model, args.b, args.params)
+    print(compare_table(a, b, model=model))
+    return 0
+
+
+def _cmd_models(args: argparse.Namespace) -> int:
+    from mfa.core.model import available, get
+
+    for name in available():
+        model = get(name)
+        print(f"{name}  material {model.material}; headline: {', '.join(model.headline)}; "
+              f"data: {model.default_params}")
     return 0
 
 
 def _cmd_plot(args: argparse.Namespace) -> int:
-    from mfa.io import read_results
-    from mfa.plot import save_all
+    from mfa.io.outputs import OutputSet, protected_inputs
 
-    results = [read_results(p) for p in args.results]
-    compare = None
-    if len(results) > 1:
-        compare = {str(ds.attrs.get("scenario", f"run {i + 1}")): ds for i, ds in enumerate(results)}
-    paths = save_all(results[0], args.out, year=args.year, region=args.region, kinds=args.kind,
-                     formats=tuple(args.format or ["png"]), compare=compare)
+    with OutputSet(protected_inputs(args.params, files=args.results)) as outs:
+        outs.directory(args.out, "--out")
+        from mfa.io import read_results
+        from mfa.models.neodymium.figures import check_results, save_all, selected_kinds
+
+        kinds = selected_kinds(args.kind, compare=len(args.results) > 1)
+        results = [read_results(p) for p in args.results]
+        check_results(results[0], [k for k in kinds if k != "comparison"], what=args.results[0])
+        compare = None
+        if len(results) > 1:
+            compare = {}
+            for path, ds in zip(args.results, results, strict=True):
+                check_results(ds, ["comparison"], what=path)
+                name = str(ds.attrs.get("scenario", Path(path).stem))
+                compare[name if name not in compare else f"{name} ({path})"] = ds
+        paths = save_all(results[0], args.out, year=args.year, region=args.region,
+                         kinds=args.kind, formats=tuple(args.format or ["png"]),
+                         compare=compare, outputs=outs)
     for p in paths:
         print(p)
     return 0
 
 
+class _Parser(argparse.ArgumentParser):
+    """An argument parser whose usage errors are one line ``mfa: error: ...`` (status 2)."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(2, f"mfa: error: {message} (see '{self.prog} --help')\n")
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser of the ``mfa`` command."""
-    parser = argparse.ArgumentParser(
+    from mfa.cli.mc import add_budget_options, add_cli
+
+    parser = _Parser(
         prog="mfa",
-        description="Dynamic material-flow analysis of neodymium: run scenarios, compare them, "
-        "draw figures.",
+        description="Dynamic material-flow analysis (default model: neodymium): run scenarios, "
+        "compare them, draw figures, Monte Carlo and Sobol analyses.",
     )
     parser.add_argument("--params", metavar="DIR", default=None,
-                        help="parameter directory (default: the data shipped with the package)")
+                        help="parameter directory (default: the model's own data)")
+    parser.add_argument("--model", metavar="NAME", default=None,
+                        help=f"material model (default {DEFAULT_MODEL}; 'mfa models' lists them)")
     sub = parser.add_subparsers(dest="command", required=True)
 
     p = sub.add_parser("run", help="run one scenario, write netCDF (and CSV), print a summary")
@@ -168,10 +210,14 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--csv", metavar="DIR", help="also write CSV tables (IAMC wide + tidy)")
     p.add_argument("--excel", metavar="FILE.xlsx", help="also write an Excel workbook")
     p.add_argument("--plots", metavar="DIR", help="also write all figures to DIR")
+    add_budget_options(p)
     p.set_defaults(func=_cmd_run)
 
     p = sub.add_parser("scenarios", help="list the scenarios, one line each")
     p.set_defaults(func=_cmd_scenarios)
+
+    p = sub.add_parser("models", help="list the material models, one line each")
+    p.set_defaults(func=_cmd_models)
 
     p = sub.add_parser("compare", help="print the differences between two scenarios")
     p.add_argument("a", help="scenario A (name or TOML file)")
@@ -181,8 +227,8 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("plot", help="draw figures from results files")
     p.add_argument("results", nargs="+", metavar="RESULTS.nc",
                    help="results written by 'mfa run'; several files add a scenario comparison")
-    # Kinds are checked by mfa.plot.save_all (its error lists them): importing mfa.plot here
-    # would load matplotlib on every command.
+    # Kinds are checked by the model's selected_kinds (its error lists them): importing it
+    # here would load matplotlib on every command.
     p.add_argument("--kind", action="append",
                    help="figure kind: sankey, demand, supply, stock-by-product, stock-by-region, "
                    "concentration, comparison (repeatable; default: all)")
@@ -194,24 +240,71 @@ def build_parser() -> argparse.ArgumentParser:
                    "(extra plotly)")
     p.set_defaults(func=_cmd_plot)
 
-    from mfa.analysis.uncertainty import add_cli
-
     add_cli(sub)  # `mc` (Monte Carlo ensembles) and `sensitivity` (Sobol indices)
     for sp in sub.choices.values():  # `mfa run --params DIR` works as well as `mfa --params DIR run`
         sp.add_argument("--params", metavar="DIR", default=argparse.SUPPRESS,
-                        help="parameter directory (default: the data shipped with the package)")
+                        help="parameter directory (default: the model's own data)")
+        sp.add_argument("--model", metavar="NAME", default=argparse.SUPPRESS,
+                        help=f"material model (default {DEFAULT_MODEL})")
     return parser
 
 
-def main(argv: Sequence[str] | None = None) -> int:
-    """Entry point of the ``mfa`` command. Returns the exit status."""
+class Interrupted(KeyboardInterrupt):
+    """A signal (SIGTERM, SIGINT) stops the command: it unwinds like Ctrl-C, so every
+    ``finally`` runs and every temporary is removed."""
+
+    def __init__(self, signum: int) -> None:
+        super().__init__(signal.Signals(signum).name)
+        self.signum = signum
+
+
+def _interrupt(signum: int, frame: object) -> None:
+    raise Interrupted(signum)
+
+
+def _show_warning(message: Warning | str, category: type[Warning], filename: str, lineno: int,
+                  file: Any = None, line: str | None = None) -> None:
+    """Any warning as one line ``mfa: warning: <message>`` (no source line)."""
+    text = " ".join(str(message).split())
+    print(f"mfa: warning: {text}", file=sys.stderr)
+
+
+def _is_user_error(exc: BaseException) -> bool:
+    """An input mistake: MfaError, or mfa.core.units.UnitError (only if units were ever loaded)."""
+    from mfa.core.errors import MfaError
+
+    units = sys.modules.get("mfa.core.units")  # not imported for it: pint is slow to load
+    return isinstance(exc, MfaError) or (units is not None and isinstance(exc, units.UnitError))
+
+
+def _argument_with_nul(args: argparse.Namespace) -> str | None:
+    """``--option 'value'`` of the first argument value that contains a NUL, or None."""
+    for key, value in vars(args).items():
+        values = value if isinstance(value, (list, tuple)) else [value]
+        for v in values:
+            if isinstance(v, (str, os.PathLike)) and "\x00" in os.fspath(v):
+                option = f"--{key.replace('_', '-')}" if key != "files" else key
+                return f"{option} {os.fspath(v)!r}"
+    return None
+
+
+def _run_command(argv: Sequence[str] | None) -> int:
+    from mfa.io.outputs import plain_error
+
     parser = build_parser()
     args = parser.parse_args(argv)
+    nul = _argument_with_nul(args)
+    if nul is not None:  # no path or name may hold one; the OS would refuse it with a traceback
+        print(f"mfa: error: argument {nul} contains a NUL character", file=sys.stderr)
+        return 2
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("default")
+            warnings.showwarning = _show_warning
             return args.func(args)
-    except (MfaError, UnitError) as exc:
+    except ValueError as exc:
+        if not _is_user_error(exc):
+            raise
         print(f"mfa: error: {exc}", file=sys.stderr)
         return 2
     except FileNotFoundError as exc:
@@ -221,9 +314,37 @@ def main(argv: Sequence[str] | None = None) -> int:
         devnull = os.open(os.devnull, os.O_WRONLY)
         os.dup2(devnull, sys.stdout.fileno())
         return 0
-    except KeyboardInterrupt:  # pragma: no cover
-        print("mfa: interrupted", file=sys.stderr)
-        return 130
+    except OSError as exc:  # permissions, a full disk, ...: name the file, no traceback
+        where = f"{exc.filename}: " if exc.filename else ""
+        print(f"mfa: error: {where}{plain_error(exc)}", file=sys.stderr)
+        return 2
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the ``mfa`` command. Returns the exit status.
+
+    SIGTERM is handled like SIGINT from the very start (before the scientific libraries are
+    imported): exit status 128 + signal number (130, 143), one line on stderr.
+    """
+    previous = {}
+    try:
+        for s in (signal.SIGINT, signal.SIGTERM):
+            try:
+                previous[s] = signal.signal(s, _interrupt)
+            except ValueError:  # not the main thread (e.g. called from a worker): keep them
+                pass
+        from mfa.io.outputs import checkpoint  # standard library only: still before numpy & co.
+
+        checkpoint("startup")
+        return _run_command(argv)
+    except KeyboardInterrupt as exc:
+        signum = getattr(exc, "signum", signal.SIGINT)
+        print(f"mfa: interrupted ({signal.Signals(signum).name}); temporary files removed",
+              file=sys.stderr)
+        return 128 + signum
+    finally:
+        for s, handler in previous.items():
+            signal.signal(s, handler)
 
 
 if __name__ == "__main__":  # pragma: no cover

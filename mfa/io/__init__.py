@@ -1,9 +1,11 @@
 """Results to and from files: netCDF, CSV tables, IAMC tables and Excel, with provenance.
 
-Every writer is atomic: it writes to a temporary file (or directory) next to the target,
-flushes it to disk and only then moves it into place with :func:`os.replace`. A run that fails
-half-way therefore leaves no partial file and never clobbers an earlier result. (A process
-killed hard while writing can leave a hidden ``.<name>.<random>.tmp`` file next to the
+Every writer is atomic (:mod:`mfa.io.outputs`): it writes to a temporary file (or directory)
+next to the target, flushes it to disk and only then moves it into place with
+:func:`os.replace`. A run that fails half-way therefore leaves no partial file and never
+clobbers an earlier result; several writers can join one :class:`~mfa.io.outputs.OutputSet`
+(``outputs=``) so that a whole set of outputs goes into place together or not at all. (A
+process killed hard, with SIGKILL, can leave a hidden ``.mfa-XXXXXXXX.tmp`` next to the
 target; the target itself is intact.)
 
 Tables are derived from the results Dataset only: each variable keeps its unit in
@@ -13,16 +15,14 @@ of the tidy CSV files.
 
 from __future__ import annotations
 
-import contextlib
 import datetime as _dt
 import importlib.util
+import io
 import json
 import math
 import os
 import platform
-import secrets
-import shutil
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from importlib.metadata import PackageNotFoundError
 from importlib.metadata import version as _dist_version
 from pathlib import Path
@@ -35,6 +35,7 @@ import xarray as xr
 
 from mfa.core.errors import MfaError
 from mfa.core.units import parse_unit, unit_string, ureg
+from mfa.io.outputs import OutputSet, checkpoint, joined, plain_error, write_bytes
 
 __all__ = [
     "IAMC_COLUMNS",
@@ -52,15 +53,6 @@ IAMC_COLUMNS = ["Model", "Scenario", "Region", "Variable", "Unit"]
 #: Libraries whose versions go into the provenance attributes.
 _LIBRARIES = ("numpy", "scipy", "xarray", "pandas", "pint", "h5netcdf")
 
-#: IAMC names of well-known result variables (anything else: ``attrs["iamc_variable"]`` or
-#: the variable name with ``_`` as spaces, first letter upper case).
-_IAMC_NAMES = {
-    "in_use_stock": "In-use stock",
-    "eol_outflow": "End-of-life outflow",
-    "nd_in_new_products": "Inflow to use",
-    "total_demand": "Demand",
-    "hhi": "HHI",
-}
 
 
 # ---------------------------------------------------------------------------- attributes
@@ -160,47 +152,6 @@ def provenance_attrs(
     return attrs
 
 
-# ---------------------------------------------------------------------------- atomic files
-def _fsync_path(path: Path) -> None:
-    fd = os.open(path, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-
-
-def _fsync_dir(path: Path) -> None:
-    with contextlib.suppress(OSError):  # not supported everywhere (e.g. Windows)
-        _fsync_path(path)
-
-
-def _tmp_name(path: Path) -> Path:
-    return path.with_name(f".{path.name}.{secrets.token_hex(6)}.tmp")
-
-
-@contextlib.contextmanager
-def _atomic_file(path: Path) -> Iterator[Path]:
-    """Yield a temporary path next to ``path``; on success move it onto ``path``."""
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-    except OSError as exc:
-        raise MfaError(f"cannot create directory {path.parent}: {exc}") from None
-    if path.is_dir():
-        raise MfaError(f"cannot write {path}: it is a directory")
-    tmp = _tmp_name(path)
-    try:
-        yield tmp
-        _fsync_path(tmp)
-        os.replace(tmp, path)
-    except BaseException as exc:
-        with contextlib.suppress(OSError):
-            tmp.unlink()
-        if isinstance(exc, OSError):
-            raise MfaError(f"cannot write {path}: {exc}") from exc
-        raise
-    _fsync_dir(path.parent)
-
-
 # ---------------------------------------------------------------------------- netCDF
 def _netcdf_engine() -> str:
     """h5netcdf when it can run (it needs h5py since h5netcdf 1.8), else netCDF4."""
@@ -211,7 +162,22 @@ def _netcdf_engine() -> str:
     raise MfaError("reading and writing netCDF needs h5netcdf with h5py: pip install h5netcdf h5py")
 
 
-def write_netcdf(ds: xr.Dataset, path: str | os.PathLike[str]) -> Path:
+def _netcdf_bytes(ds: xr.Dataset) -> bytes:
+    """The netCDF-4 file of ``ds``, built in memory (so HDF5 never sees a full disk)."""
+    ready = _netcdf_ready(ds)
+    encoding = {
+        name: {"zlib": True, "complevel": 4}
+        for name, var in ready.data_vars.items()
+        if var.dtype.kind == "f" and var.ndim > 0 and not var.encoding.get("compression")
+    }
+    buffer = io.BytesIO()
+    ready.to_netcdf(buffer, engine=_netcdf_engine(), encoding=encoding)
+    return buffer.getvalue()
+
+
+def write_netcdf(
+    ds: xr.Dataset, path: str | os.PathLike[str], *, outputs: OutputSet | None = None
+) -> Path:
     """Write results to a netCDF-4 file, atomically.
 
     Parameters
@@ -222,6 +188,8 @@ def write_netcdf(ds: xr.Dataset, path: str | os.PathLike[str]) -> Path:
     path : path-like
         Target file; parent directories are created. An existing file is replaced only when
         the new one is complete.
+    outputs : mfa.io.outputs.OutputSet, optional
+        Join this set of outputs: the file goes into place only when the set commits.
 
     Returns
     -------
@@ -233,24 +201,19 @@ def write_netcdf(ds: xr.Dataset, path: str | os.PathLike[str]) -> Path:
     Engine h5netcdf with h5py (no netCDF-C library needed); if h5py is missing and netCDF4
     is installed, netCDF4 writes the same format. Float variables are zlib-compressed.
     Attributes are made netCDF-safe: dicts, lists of text and None become JSON strings,
-    bools become 0/1.
+    bools become 0/1. The file is built in memory and then written and flushed to disk, so
+    a full disk is a plain error ("No space left on device"), never a crash inside HDF5.
 
     Raises
     ------
     MfaError
         If the file cannot be written (directory, permissions, disk).
     """
-    path = Path(path)
-    ready = _netcdf_ready(ds)
-    encoding = {
-        name: {"zlib": True, "complevel": 4}
-        for name, var in ready.data_vars.items()
-        if var.dtype.kind == "f" and var.ndim > 0 and not var.encoding.get("compression")
-    }
-    engine = _netcdf_engine()
-    with _atomic_file(path) as tmp:
-        ready.to_netcdf(tmp, engine=engine, encoding=encoding)
-    return path
+    data = _netcdf_bytes(ds)
+    with joined(outputs) as outs:
+        outs.write(outs.file(path), lambda tmp: write_bytes(tmp, data))
+        checkpoint("netcdf")
+    return Path(path)
 
 
 def read_results(path: str | os.PathLike[str]) -> xr.Dataset:
@@ -279,7 +242,7 @@ def read_results(path: str | os.PathLike[str]) -> xr.Dataset:
         with xr.open_dataset(path, engine=_netcdf_engine(), decode_timedelta=False) as opened:
             ds = opened.load()
     except (OSError, ValueError, TypeError, KeyError, RuntimeError) as exc:
-        raise MfaError(f"{path}: not a netCDF results file ({type(exc).__name__}: {exc})") from None
+        raise MfaError(f"{path}: not a netCDF results file ({plain_error(exc)})") from None
     if not ds.data_vars:
         raise MfaError(f"{path}: the netCDF file holds no data variables: not a results file")
     return ds
@@ -287,7 +250,7 @@ def read_results(path: str | os.PathLike[str]) -> xr.Dataset:
 
 # ---------------------------------------------------------------------------- IAMC
 def _iamc_base(name: str, attrs: Mapping[str, Any], prefix: str | None) -> str:
-    base = attrs.get("iamc_variable") or _IAMC_NAMES.get(name)
+    base = attrs.get("iamc_variable")
     if not base:
         if name.startswith("flow_"):
             base = "Flow|" + name.removeprefix("flow_")
@@ -355,10 +318,10 @@ def _iamc_rows(
 def to_iamc(
     ds: xr.Dataset,
     *,
-    model: str = "nd-mfa",
+    model: str | None = None,
     scenario: str | None = None,
     variables: Sequence[str] | None = None,
-    prefix: str | None = "Nd",
+    prefix: str | None = None,
 ) -> pd.DataFrame:
     """Results as an IAMC wide table.
 
@@ -366,14 +329,15 @@ def to_iamc(
     ----------
     ds : xarray.Dataset
         Results with a ``time`` dim (int years) and ``attrs["units"]`` on each variable.
-    model : str
-        ``Model`` column.
+    model : str, optional
+        ``Model`` column; default ``ds.attrs["model"]`` (the model that made the results).
     scenario : str, optional
         ``Scenario`` column; default ``ds.attrs["scenario"]`` or ``"default"``.
     variables : sequence of str, optional
         Variables to include; default every data variable with a ``time`` dim.
-    prefix : str or None
-        First element of each IAMC variable path (default ``"Nd"``).
+    prefix : str, optional
+        First element of each IAMC variable path; default ``ds.attrs["material"]`` (e.g.
+        ``"Nd"``); ``""`` for none.
 
     Returns
     -------
@@ -381,7 +345,7 @@ def to_iamc(
         Columns ``Model, Scenario, Region, Variable, Unit`` then one column per year (int).
         ``Variable`` is ``<prefix>|<name>|<label>|...`` with one label per dim other than
         ``time`` and ``region`` (e.g. ``Nd|In-use stock|ev_bev``); ``<name>`` is
-        ``attrs["iamc_variable"]`` if set, a built-in name for the Nd results, or the
+        ``attrs["iamc_variable"]`` if set (a model names its results there), else the
         variable name with spaces. ``Region`` is ``"World"`` for variables without
         ``region``; variables with ``region`` also get a ``World`` row (sum over regions,
         NaN ignored) when they are masses or mass flows (override with
@@ -394,6 +358,9 @@ def to_iamc(
         Unknown variable names, variables without ``time``, or with a ``sample`` dim.
     """
     scenario = str(scenario if scenario is not None else ds.attrs.get("scenario", "default"))
+    model = str(model if model is not None else ds.attrs.get("model", "mfa"))
+    if prefix is None:
+        prefix = str(ds.attrs.get("material") or "")
     if variables is None:
         names = [str(n) for n, v in ds.data_vars.items() if "time" in v.dims]
     else:
@@ -469,12 +436,25 @@ def _write_text(path: Path, write: Any) -> None:
         os.fsync(fh.fileno())
 
 
+def _write_tables(ds: xr.Dataset, directory: Path, iamc: pd.DataFrame, names: list[str]) -> None:
+    """Write the table files of :func:`write_csv_tables` into the (temporary) ``directory``."""
+    _write_text(directory / "iamc.csv", lambda fh: iamc.to_csv(fh, index=False))
+    checkpoint("csv")
+    meta = _metadata(ds)
+    _write_text(directory / "metadata.json",
+                lambda fh: json.dump(meta, fh, indent=2, sort_keys=True))
+    for n in names:
+        frame = _tidy(ds[n], n)
+        _write_text(directory / f"{n}.csv", lambda fh, f=frame: f.to_csv(fh, index=False))
+
+
 def write_csv_tables(
     ds: xr.Dataset,
     directory: str | os.PathLike[str],
     *,
     scenario: str | None = None,
-    model: str = "nd-mfa",
+    model: str | None = None,
+    outputs: OutputSet | None = None,
 ) -> list[Path]:
     """Write results as CSV tables into a directory, atomically.
 
@@ -494,6 +474,8 @@ def write_csv_tables(
         Target directory (created if missing).
     scenario, model : str, optional
         Passed to :func:`to_iamc`.
+    outputs : mfa.io.outputs.OutputSet, optional
+        Join this set of outputs: the files go into place only when the set commits.
 
     Returns
     -------
@@ -502,10 +484,10 @@ def write_csv_tables(
 
     Notes
     -----
-    All files are first written into a temporary directory next to ``directory``. If that
-    fails nothing is left behind and existing files are untouched. A new directory is then
-    renamed into place in one step; into an existing directory each file is moved with
-    :func:`os.replace` (other files already there are left alone).
+    All files are first written into a temporary directory (:class:`mfa.io.outputs.OutputSet`).
+    If that fails nothing is left behind and existing files are untouched. A new directory
+    is then renamed into place in one step; into an existing directory each file is moved
+    with :func:`os.replace` (other files already there are left alone).
 
     Raises
     ------
@@ -513,40 +495,14 @@ def write_csv_tables(
         A variable name that cannot be a file name or clashes with ``iamc``/``metadata``;
         a directory that cannot be written.
     """
-    directory = Path(directory)
     names = [str(n) for n in ds.data_vars]
     _check_table_names(names)
-    if directory.exists() and not directory.is_dir():
-        raise MfaError(f"cannot write tables into {directory}: it is not a directory")
     iamc = to_iamc(ds, model=model, scenario=scenario, variables=_iamc_variables(ds))
-    try:
-        directory.parent.mkdir(parents=True, exist_ok=True)
-        tmp = directory.parent / f".{directory.name}.{secrets.token_hex(6)}.tmp"
-        tmp.mkdir()
-    except OSError as exc:
-        raise MfaError(f"cannot write tables into {directory}: {exc}") from None
+    with joined(outputs) as outs:
+        target = outs.directory(directory)
+        outs.write(target, lambda tmp: _write_tables(ds, tmp, iamc, names))
     files = ["iamc.csv", "metadata.json"] + [f"{n}.csv" for n in names]
-    try:
-        _write_text(tmp / "iamc.csv", lambda fh: iamc.to_csv(fh, index=False))
-        meta = _metadata(ds)
-        _write_text(tmp / "metadata.json", lambda fh: json.dump(meta, fh, indent=2, sort_keys=True))
-        for n in names:
-            frame = _tidy(ds[n], n)
-            _write_text(tmp / f"{n}.csv", lambda fh, f=frame: f.to_csv(fh, index=False))
-        if not directory.exists():
-            os.replace(tmp, directory)
-            _fsync_dir(directory.parent)
-        else:
-            for f in files:
-                os.replace(tmp / f, directory / f)
-            _fsync_dir(directory)
-            tmp.rmdir()
-    except BaseException as exc:
-        shutil.rmtree(tmp, ignore_errors=True)
-        if isinstance(exc, OSError):
-            raise MfaError(f"cannot write tables into {directory}: {exc}") from exc
-        raise
-    return [directory / f for f in files]
+    return [Path(directory) / f for f in files]
 
 
 # ---------------------------------------------------------------------------- Excel
@@ -573,7 +529,8 @@ def write_excel(
     path: str | os.PathLike[str],
     *,
     scenario: str | None = None,
-    model: str = "nd-mfa",
+    model: str | None = None,
+    outputs: OutputSet | None = None,
 ) -> Path:
     """Write results to an Excel workbook, atomically (needs the ``excel`` extra).
 
@@ -590,10 +547,16 @@ def write_excel(
         Target ``.xlsx`` file; replaced only when the new one is complete.
     scenario, model : str, optional
         Passed to :func:`to_iamc`.
+    outputs : mfa.io.outputs.OutputSet, optional
+        Join this set of outputs: the file goes into place only when the set commits.
 
     Returns
     -------
     pathlib.Path
+
+    Notes
+    -----
+    The workbook is built in memory, then written and flushed to disk.
 
     Raises
     ------
@@ -605,7 +568,6 @@ def write_excel(
         import openpyxl  # noqa: F401
     except ImportError:
         raise MfaError('writing Excel files needs openpyxl: pip install "nd-mfa[excel]"') from None
-    path = Path(path)
     names = [str(n) for n in ds.data_vars]
     sheets = _sheet_names(names)
     iamc = to_iamc(ds, model=model, scenario=scenario, variables=_iamc_variables(ds))
@@ -636,11 +598,14 @@ def write_excel(
         ],
         columns=["variable", "sheet", "dims", "unit", "long_name"],
     )
-    with _atomic_file(path) as tmp:
-        with pd.ExcelWriter(tmp, engine="openpyxl") as writer:
-            iamc.to_excel(writer, sheet_name="IAMC", index=False)
-            meta.to_excel(writer, sheet_name="metadata", index=False)
-            variables.to_excel(writer, sheet_name="variables", index=False)
-            for n in names:
-                tables[n].to_excel(writer, sheet_name=sheets[n], index=False)
-    return path
+    buffer = io.BytesIO()
+    with pd.ExcelWriter(buffer, engine="openpyxl") as writer:
+        iamc.to_excel(writer, sheet_name="IAMC", index=False)
+        meta.to_excel(writer, sheet_name="metadata", index=False)
+        variables.to_excel(writer, sheet_name="variables", index=False)
+        for n in names:
+            tables[n].to_excel(writer, sheet_name=sheets[n], index=False)
+    with joined(outputs) as outs:
+        outs.write(outs.file(path), lambda tmp: write_bytes(tmp, buffer.getvalue()))
+        checkpoint("excel")
+    return Path(path)

@@ -486,7 +486,7 @@ def _plotly_figure(go: Any, steps: list[tuple[int, dict, str]], unit: str) -> An
 
 def sankey_html(ds: xr.Dataset, year: int | None = None, region: str | None = None, *,
                 layout: SankeyLayout | None = None, path: str | Path | None = None,
-                include_plotlyjs: bool | str = "cdn") -> str | Path:
+                include_plotlyjs: bool | str = "cdn", outputs: Any = None) -> str | Path:
     """Interactive Sankey diagram (plotly) with the static figure's node positions.
 
     Needs the optional extra ``plotly``. Nodes sit where :func:`sankey` draws them
@@ -536,9 +536,10 @@ def sankey_html(ds: xr.Dataset, year: int | None = None, region: str | None = No
     html = fig.to_html(include_plotlyjs=include_plotlyjs, full_html=True)
     if path is None:
         return html
-    from mfa.io import _atomic_file
+    from mfa.io.outputs import joined, write_bytes
 
     out = Path(path)
-    with _atomic_file(out) as tmp:
-        tmp.write_text(html, encoding="utf-8")
+    with joined(outputs) as outs:  # all or nothing, never onto an input (mfa.io.outputs)
+        target = outs.file(out, "sankey_html")
+        outs.write(target, lambda tmp: write_bytes(tmp, html.encode("utf-8")))
     return out

@@ -177,6 +177,12 @@ class NeodymiumModel:
         ds.attrs.update(model=self.name, material=self.material)
         return ds
 
+    def summary_rows(self, ds: xr.Dataset) -> list[tuple[str, xr.DataArray, str]]:
+        """Rows of the summary tables of ``mfa run`` and ``mfa compare``."""
+        from mfa.models.neodymium.summary import summary_rows
+
+        return summary_rows(ds)
+
     def __repr__(self) -> str:
         return "<model 'neodymium' (Nd)>"
 

@@ -33,6 +33,7 @@ from mfa.models.neodymium.equations import (
 from mfa.models.neodymium.structure import (
     EV_PRODUCTS,
     FLOWS,
+    IAMC_NAMES,
     MAGNET_PRODUCTS,
     NON_MAGNET,
     OTHER_PRODUCTS,
@@ -377,6 +378,8 @@ def simulate(values: xr.Dataset, *, check: bool = True, rtol: float = 1e-9) -> x
 
     for name, (units, long_name) in RESULT_VARIABLES.items():
         ds[name].attrs.update({"units": units, "long_name": long_name})
+    for name, iamc in IAMC_NAMES.items():
+        ds[name].attrs["iamc_variable"] = iamc
     for name, (_, _, long_name) in FLOWS.items():
         ds[name].attrs["long_name"] = long_name
     ds = ds.transpose("time", ...)

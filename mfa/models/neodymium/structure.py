@@ -16,6 +16,7 @@ __all__ = [
     "EV_PRODUCTS",
     "FLOWS",
     "HEADLINE",
+    "IAMC_NAMES",
     "MAGNET_PRODUCTS",
     "NON_MAGNET",
     "OTHER_PRODUCTS",
@@ -76,6 +77,15 @@ RESULT_VARIABLES: dict[str, tuple[str, str]] = {
     "secondary_stockpile_addition": ("t/yr", "Secondary Nd in excess of demand, stockpiled"),
     "mass_balance_residual": ("t/yr", "Inputs - outputs - stock change, by process and region"),
     "mass_balance_residual_total": ("t/yr", "Inputs - outputs - stock change, summed over regions"),
+}
+
+#: IAMC names of result variables (``attrs["iamc_variable"]``; others: the name with spaces).
+IAMC_NAMES: dict[str, str] = {
+    "in_use_stock": "In-use stock",
+    "eol_outflow": "End-of-life outflow",
+    "nd_in_new_products": "Inflow to use",
+    "total_demand": "Demand",
+    "hhi": "HHI",
 }
 
 #: Result variables summarised by default (Monte Carlo world totals, Sobol outputs).

@@ -1,0 +1,582 @@
+"""Figures of the neodymium model's results (matplotlib; no display needed).
+
+Every function takes the results :class:`xarray.Dataset` of :func:`mfa.models.neodymium.run` (variable
+names and units as documented for the results) and returns a :class:`matplotlib.figure.Figure`
+built without :mod:`matplotlib.pyplot`, so it works with any backend (Agg included) and leaves
+no global figure state behind. :func:`save_all` writes the standard set of figures to files.
+
+Plotted-data convention
+-----------------------
+Each returned figure carries two extra attributes so that tests (and users) can check what was
+drawn without reading pixels:
+
+``fig.plotted_data : dict[str, numpy.ndarray]``
+    The numbers drawn, in the units shown on the figure (for example the top of each stacked
+    area in kt/yr). Keys are documented in each function (e.g. ``"ev_bev"``, ``"total"``,
+    ``"china_share/mining"``); time series share the axis in ``plotted_data["time"]``.
+``fig.plotted_units : dict[str, str]``
+    The unit of each entry of ``plotted_data`` (``"kt/yr"``, ``"t"``, ``"%"``, ``"1"``...).
+
+Conventions: colour-blind-safe palettes (Paul Tol "muted" for products, Okabe-Ito elsewhere),
+one colour per product in every figure (:data:`PRODUCT_COLOURS`), units in every axis label,
+and a caption naming the model version, the scenario and, where input data are shown, their
+sources.
+"""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Callable, Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+import matplotlib
+import numpy as np
+import xarray as xr
+from matplotlib.figure import Figure
+
+from mfa.core.errors import MfaError
+from mfa.core.units import check_dimensionality, conversion_factor
+from mfa.io.outputs import OutputSet, checkpoint, joined, safe_file_name, write_bytes
+from mfa.models.neodymium.sankey_layout import LAYOUT as SANKEY_LAYOUT
+from mfa.models.neodymium.structure import FLOWS
+from mfa.plot.sankey import sankey as _generic_sankey
+from mfa.plot.sankey import sankey_html as _generic_sankey_html
+from mfa.plot.style import (
+    _CYCLE,
+    _STYLE,
+    OKABE_ITO,
+    _caption,
+    _colour,
+    _display_unit,
+    _finish,
+    _legend_outside,
+    _model_text,
+    _new_figure,
+    _require,
+    _stacked,
+    _units,
+    _world,
+)
+
+PRODUCT_COLOURS = {
+    "ev_bev": "#332288",
+    "ev_phev": "#88CCEE",
+    "e_two_wheeler": "#44AA99",
+    "wind_onshore": "#117733",
+    "wind_offshore": "#999933",
+    "electronics": "#DDCC77",
+    "industrial_motors": "#CC6677",
+    "other_magnets": "#882255",
+    "non_magnet": "#AA4499",
+}
+PRODUCT_LABELS = {
+    "ev_bev": "Battery-electric cars",
+    "ev_phev": "Plug-in hybrid cars",
+    "e_two_wheeler": "Electric two/three-wheelers",
+    "wind_onshore": "Wind, onshore",
+    "wind_offshore": "Wind, offshore",
+    "electronics": "Electronics",
+    "industrial_motors": "Industrial motors",
+    "other_magnets": "Other magnet uses",
+    "non_magnet": "Non-magnet uses",
+}
+REGION_COLOURS = {
+    "China": OKABE_ITO["vermillion"],
+    "Japan": OKABE_ITO["blue"],
+    "Rest of Asia": OKABE_ITO["orange"],
+    "Europe": OKABE_ITO["bluish_green"],
+    "North America": OKABE_ITO["sky_blue"],
+    "Rest of World": OKABE_ITO["reddish_purple"],
+}
+STAGE_COLOURS = {
+    "mining": OKABE_ITO["orange"],
+    "separation": OKABE_ITO["sky_blue"],
+    "metal": OKABE_ITO["bluish_green"],
+    "magnet": OKABE_ITO["blue"],
+    "manufacturing": OKABE_ITO["reddish_purple"],
+}
+SOURCE_COLOURS = {
+    "primary": OKABE_ITO["blue"],
+    "new_scrap": OKABE_ITO["orange"],
+    "end_of_life": OKABE_ITO["bluish_green"],
+}
+SOURCE_LABELS = {"new_scrap": "Secondary: new scrap", "end_of_life": "Secondary: end of life"}
+INPUT_SOURCES = "IEA Global EV Outlook 2025, IRENA 2024 and the sources in params/sources.csv"
+#: Default text naming the sources behind the supply-chain shares.
+SUPPLY_SOURCES = "USGS Mineral Commodity Summaries 2025 and the sources in params/sources.csv"
+
+
+
+def sankey(ds: xr.Dataset, year: int, region: str | None = None, **kwargs: Any) -> Figure:
+    """Sankey diagram of the Nd flows with the Nd layout (:data:`SANKEY_LAYOUT`): the chain
+    left to right, the recycling loop below it, losses into one sink (:func:`mfa.plot.sankey`)."""
+    return _generic_sankey(ds, year, region, layout=SANKEY_LAYOUT, **kwargs)
+
+
+def _sankey_html_text(ds: xr.Dataset, year: int | None, region: str | None, *,
+                      include_plotlyjs: bool | str = True) -> str:
+    return _generic_sankey_html(ds, year, region, layout=SANKEY_LAYOUT,
+                                include_plotlyjs=include_plotlyjs)
+
+
+# --------------------------------------------------------------------------------------------
+# Time-series figures
+# --------------------------------------------------------------------------------------------
+def demand_by_product(ds: xr.Dataset, *, region: str | None = None,
+                      sources: str | None = None) -> Figure:
+    """Stacked areas of Nd in new products by product.
+
+    Parameters
+    ----------
+    ds : xarray.Dataset
+        Model results with ``nd_in_new_products`` (time, region, product) [t/yr].
+    region : str, optional
+        One region; ``None`` (default) sums over all regions (world).
+    sources : str, optional
+        Text naming the input-data sources for the caption (default :data:`INPUT_SOURCES`).
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+        ``plotted_data``: ``"time"`` [yr], one entry per product and ``"total"`` (top of the
+        stack), in the displayed unit (t/yr or kt/yr).
+    """
+    _require(ds, ["nd_in_new_products"], "demand_by_product")
+    da = _world(ds["nd_in_new_products"], region, "demand_by_product")
+    return _stacked_figure(ds, da, "product", "t/yr", ylabel="Nd in new products",
+                           title=f"Nd in new products by end use, {region or 'world'}",
+                           sources=sources)
+
+
+def primary_vs_secondary(ds: xr.Dataset, *, sources: str | None = None) -> Figure:
+    """Supply of Nd to the oxide stage: primary (mined, world) and secondary by source, stacked.
+
+    Parameters
+    ----------
+    ds : xarray.Dataset
+        Model results with ``primary_demand`` (time, region) [t/yr], ``secondary_supply``
+        (time, source) [t/yr] and, if present, ``primary_demand_no_recycling`` (time) [t/yr]
+        (drawn as a dashed line).
+    sources : str, optional
+        Text naming the input-data sources for the caption.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+        ``plotted_data``: ``"time"``, ``"primary"`` (sum over region), ``"secondary/<source>"``,
+        ``"total"`` (top of the stack) and, if available, ``"primary_no_recycling"``.
+    """
+    _require(ds, ["primary_demand", "secondary_supply"], "primary_vs_secondary")
+    primary = _world(ds["primary_demand"], None, "primary_vs_secondary")
+    secondary = ds["secondary_supply"]
+    time = primary["time"].values
+    factor, unit = _display_unit(primary.values + secondary.sum("source").values,
+                                 _units(primary, "t/yr"))
+    sec_factor = conversion_factor(_units(secondary, "t/yr"), unit, "secondary_supply")
+    series = {"primary": primary.values * factor}
+    for s in secondary["source"].values:
+        series[f"secondary/{s}"] = secondary.sel(source=s).values * sec_factor
+    colours = {k: SOURCE_COLOURS.get(k.removeprefix("secondary/"), "#999999") for k in series}
+    labels = {"primary": "Primary (mined)",
+              **{f"secondary/{s}": SOURCE_LABELS.get(str(s), f"Secondary: {s}")
+                 for s in secondary["source"].values}}
+    data: dict[str, np.ndarray] = {"time": time}
+    with matplotlib.rc_context(_STYLE):
+        fig, (ax,) = _new_figure()
+        total = _stacked(ax, time, series, colours, labels)
+        if "primary_demand_no_recycling" in ds:
+            nr = ds["primary_demand_no_recycling"]
+            nr_v = _world(nr, None, "primary_vs_secondary").values * conversion_factor(
+                _units(nr, "t/yr"), unit, "primary_demand_no_recycling")
+            ax.plot(time, nr_v, color="black", linestyle="--", linewidth=1.4,
+                    label="Primary demand without recycling")
+            data["primary_no_recycling"] = nr_v
+        ax.set_ylabel(f"Nd supply [{unit}]")
+        ax.set_title("Primary and secondary Nd supply, world")
+        _legend_outside(ax)
+        _caption(fig, f"Inputs: {sources or ds.attrs.get('input_sources', INPUT_SOURCES)}; "
+                 f"{_model_text(ds)}. Nd element mass.")
+    data.update(series)
+    data["total"] = total
+    return _finish(fig, data, {k: ("yr" if k == "time" else unit) for k in data})
+
+
+def in_use_stock(ds: xr.Dataset, by: str = "product", *, sources: str | None = None) -> Figure:
+    """Stacked areas of the Nd in-use stock by product or by region.
+
+    Parameters
+    ----------
+    ds : xarray.Dataset
+        Model results with ``in_use_stock`` (time, region, product) [t].
+    by : {"product", "region"}
+        Dimension to stack; the other one is summed.
+    sources : str, optional
+        Text naming the input-data sources for the caption.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+        ``plotted_data``: ``"time"``, one entry per product (or region) and ``"total"``, in the
+        displayed unit (t or kt).
+    """
+    if by not in ("product", "region"):
+        raise MfaError(f"in_use_stock: by={by!r}; expected 'product' or 'region'")
+    _require(ds, ["in_use_stock"], "in_use_stock")
+    da = ds["in_use_stock"]
+    other = "region" if by == "product" else "product"
+    da = da.sum(other) if other in da.dims else da
+    return _stacked_figure(ds, da, by, "t", ylabel="Nd in use stock",
+                           title=f"Nd in the in-use stock by {by}, world", sources=sources)
+
+
+def _stacked_figure(ds: xr.Dataset, da: xr.DataArray, by: str, default_unit: str, *,
+                    ylabel: str, title: str, sources: str | None) -> Figure:
+    """Stacked areas of ``da`` (time, ``by``) with legend, caption and ``plotted_data``."""
+    time = da["time"].values
+    factor, unit = _display_unit(da.sum(by).values, _units(da, default_unit))
+    series = {str(k): da.sel({by: k}).values * factor for k in da[by].values}
+    colours = PRODUCT_COLOURS if by == "product" else REGION_COLOURS
+    labels = PRODUCT_LABELS if by == "product" else {}
+    with matplotlib.rc_context(_STYLE):
+        fig, (ax,) = _new_figure()
+        total = _stacked(ax, time, series, colours, labels)
+        ax.set_ylabel(f"{ylabel} [{unit}]")
+        ax.set_title(title)
+        _legend_outside(ax)
+        _caption(fig, f"Inputs: {sources or ds.attrs.get('input_sources', INPUT_SOURCES)}; "
+                 f"{_model_text(ds)}. Nd element mass.")
+    data = {"time": time, **series, "total": total}
+    return _finish(fig, data, {k: ("yr" if k == "time" else unit) for k in data})
+
+
+def supply_concentration(ds: xr.Dataset, *, region: str = "China",
+                         sources: str | None = None) -> Figure:
+    """Supply concentration by stage: one region's share of production and the HHI.
+
+    Parameters
+    ----------
+    ds : xarray.Dataset
+        Model results with ``production_share`` (time, region, stage) [1] and ``hhi``
+        (time, stage) [1].
+    region : str
+        Region whose share is drawn (default China).
+    sources : str, optional
+        Text naming the input-data sources for the caption (default :data:`SUPPLY_SOURCES`).
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+        Two panels. ``plotted_data``: ``"time"``, ``"share/<stage>"`` [%] and
+        ``"hhi/<stage>"`` [1] (0 = many equal producers, 1 = one producer).
+    """
+    _require(ds, ["production_share", "hhi"], "supply_concentration")
+    share = _world(ds["production_share"], region, "supply_concentration")
+    share = share * conversion_factor(_units(share, "1"), "percent", "production_share")
+    hhi = ds["hhi"] * conversion_factor(_units(ds["hhi"], "1"), "1", "hhi")
+    time = share["time"].values
+    data: dict[str, np.ndarray] = {"time": time}
+    units = {"time": "yr"}
+    with matplotlib.rc_context(_STYLE):
+        fig, (ax1, ax2) = _new_figure((8.0, 6.0), nrows=2, sharex=True, height_ratios=(3, 2))
+        for i, s in enumerate(share["stage"].values):
+            c = _colour(str(s), STAGE_COLOURS, i)
+            v = share.sel(stage=s).values
+            ax1.plot(time, v, color=c, linewidth=1.8, label=str(s).capitalize())
+            data[f"share/{s}"] = v
+            units[f"share/{s}"] = "%"
+        for i, s in enumerate(hhi["stage"].values):
+            c = _colour(str(s), STAGE_COLOURS, i)
+            v = hhi.sel(stage=s).values
+            ax2.plot(time, v, color=c, linewidth=1.8, label=str(s).capitalize())
+            data[f"hhi/{s}"] = v
+            units[f"hhi/{s}"] = "1"
+        ax1.set_ylim(0, 100)
+        ax1.set_ylabel(f"{region}'s share of production [%]")
+        ax1.set_title(f"Supply concentration of Nd by stage: {region}'s share and HHI")
+        ax2.set_ylim(0, 1)
+        ax2.axhline(0.25, color="#777777", linewidth=0.8, linestyle=":")
+        ax2.text(time[0], 0.26, "highly concentrated (HHI > 0.25)", fontsize=9, color="#555555",
+                 va="bottom")
+        ax2.set_ylabel("Herfindahl-Hirschman index [1]")
+        ax2.set_xlabel("Year")
+        ax2.set_xlim(time[0], time[-1])
+        for ax in (ax1, ax2):
+            ax.grid(axis="y", color="#DDDDDD", linewidth=0.6)
+        ax1.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), frameon=False, title="Stage")
+        _caption(fig, f"Inputs: {sources or ds.attrs.get('supply_sources', SUPPLY_SOURCES)}; "
+                 f"{_model_text(ds)}.")
+    return _finish(fig, data, units)
+
+
+def scenario_comparison(results: Mapping[str, xr.Dataset], *,
+                        reference: str | None = None) -> Figure:
+    """Primary (mined) Nd demand, world, for several scenarios, with the part avoided by recycling.
+
+    Parameters
+    ----------
+    results : Mapping[str, xarray.Dataset]
+        Scenario name -> results (with ``primary_demand`` (time, region) [t/yr] and, unless
+        ``reference`` is given, ``primary_demand_no_recycling`` (time) [t/yr]).
+    reference : str, optional
+        Name of a scenario without recycling. If given, the shaded band of every other scenario
+        lies between the reference's primary demand and its own; otherwise between each
+        scenario's ``primary_demand_no_recycling`` and its ``primary_demand``.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+        ``plotted_data``: ``"time"``, ``"<name>/primary"``, ``"<name>/without_recycling"``
+        (the upper edge of the shaded band) and ``"<name>/avoided"`` (their difference).
+    """
+    if not isinstance(results, Mapping) or not results:
+        raise MfaError("scenario_comparison: expected a non-empty mapping scenario name -> "
+                       "results Dataset")
+    if reference is not None and reference not in results:
+        raise MfaError(f"scenario_comparison: reference scenario {reference!r} is not among "
+                       f"{', '.join(results)}")
+    for name, ds in results.items():
+        need = ["primary_demand"] + ([] if reference else ["primary_demand_no_recycling"])
+        _require(ds, need, f"scenario_comparison (scenario {name!r})")
+    prim = {n: _world(ds["primary_demand"], None, "scenario_comparison")
+            for n, ds in results.items()}
+    allv = np.concatenate([p.values.ravel() for p in prim.values()])
+    first = next(iter(prim.values()))
+    _, unit = _display_unit(allv, _units(first, "t/yr"))
+    data: dict[str, np.ndarray] = {}
+    units: dict[str, str] = {}
+    with matplotlib.rc_context(_STYLE):
+        fig, (ax,) = _new_figure()
+        for i, (name, ds) in enumerate(results.items()):
+            p = prim[name]
+            time = p["time"].values
+            f = conversion_factor(_units(p, "t/yr"), unit, f"primary_demand ({name})")
+            pv = p.values * f
+            c = _CYCLE[i % len(_CYCLE)]
+            if reference is not None:
+                ref = prim[reference]
+                ref_v = ref.sel(time=time).values * conversion_factor(
+                    _units(ref, "t/yr"), unit, f"primary_demand ({reference})")
+            else:
+                nr = ds["primary_demand_no_recycling"]
+                ref_v = _world(nr, None, "scenario_comparison").sel(time=time).values * (
+                    conversion_factor(_units(nr, "t/yr"), unit, "primary_demand_no_recycling"))
+            if name != reference:
+                ax.fill_between(time, pv, ref_v, color=c, alpha=0.18, linewidth=0,
+                                label=f"{name}: avoided by recycling")
+            ax.plot(time, pv, color=c, linewidth=2.0, label=f"{name}: primary demand")
+            if reference is None:
+                ax.plot(time, ref_v, color=c, linewidth=1.0, linestyle="--")
+            data[f"{name}/primary"] = pv
+            data[f"{name}/without_recycling"] = ref_v
+            data[f"{name}/avoided"] = ref_v - pv
+            for k in ("primary", "without_recycling", "avoided"):
+                units[f"{name}/{k}"] = unit
+            data.setdefault("time", time)
+        units["time"] = "yr"
+        ax.set_xlim(data["time"][0], data["time"][-1])
+        ax.set_ylim(bottom=0)
+        ax.set_xlabel("Year")
+        ax.set_ylabel(f"Primary (mined) Nd demand [{unit}]")
+        ax.set_title("Primary Nd demand by scenario, world")
+        ax.grid(axis="y", color="#DDDDDD", linewidth=0.6)
+        _legend_outside(ax, reverse=False)
+        how = (f"shading: difference to scenario {reference!r}" if reference else
+               "dashed: same scenario without recycling; shading: avoided by recycling")
+        versions = sorted({str(ds.attrs.get("model_version", "?")) for ds in results.values()})
+        _caption(fig, f"{how}; model: nd-mfa {', '.join(versions)}, scenarios "
+                 f"{', '.join(results)}.")
+    return _finish(fig, data, units)
+
+
+# --------------------------------------------------------------------------------------------
+# All figures
+# --------------------------------------------------------------------------------------------
+#: Figure kinds of :func:`save_all` (and ``mfa plot --kind``).
+FIGURE_KINDS = ("sankey", "demand", "supply", "stock-by-product", "stock-by-region",
+                "concentration", "comparison")
+
+
+def _kind_variables(kind: str) -> dict[str, str]:
+    """Variables a figure kind reads (name -> a unit of the dimensionality they must have)."""
+    if kind == "sankey":
+        return {n: "t/yr" for n in FLOWS}
+    return _KIND_VARIABLES[kind]
+
+
+_KIND_VARIABLES: dict[str, dict[str, str]] = {
+    "demand": {"nd_in_new_products": "t/yr"},
+    "supply": {"primary_demand": "t/yr", "secondary_supply": "t/yr"},
+    "stock-by-product": {"in_use_stock": "t"},
+    "stock-by-region": {"in_use_stock": "t"},
+    "concentration": {"production_share": "1", "hhi": "1"},
+    "comparison": {"primary_demand": "t/yr", "primary_demand_no_recycling": "t/yr"},
+}
+#: Variables drawn when present (same unit rule).
+_OPTIONAL_VARIABLES = {"primary_demand_no_recycling": "t/yr"}
+
+
+def selected_kinds(kinds: Sequence[str] | None, *, compare: bool) -> list[str]:
+    """The figure kinds :func:`save_all` draws, in :data:`FIGURE_KINDS` order.
+
+    Parameters
+    ----------
+    kinds : sequence of str or None
+        Requested kinds; None: all (``comparison`` only with several scenarios).
+    compare : bool
+        Whether several scenarios are given.
+
+    Raises
+    ------
+    MfaError
+        Unknown kinds (the message lists the known ones); ``comparison`` without scenarios.
+    """
+    unknown = sorted(set(kinds or ()) - set(FIGURE_KINDS))
+    if unknown:
+        raise MfaError(f"save_all: unknown figure kind(s) {unknown}; expected some of "
+                       f"{list(FIGURE_KINDS)}")
+    if kinds and "comparison" in kinds and not compare:
+        raise MfaError("save_all: the 'comparison' figure needs several scenarios (compare=)")
+    return [k for k in FIGURE_KINDS if (k != "comparison" or compare)
+            and (not kinds or k in kinds)]
+
+
+def check_results(ds: xr.Dataset, kinds: Sequence[str] = FIGURE_KINDS, *,
+                  what: str = "results") -> None:
+    """Check that ``ds`` holds what the figure ``kinds`` draw, before anything is drawn.
+
+    Parameters
+    ----------
+    ds : xarray.Dataset
+        Results of one run (:func:`mfa.models.neodymium.run`, or read with
+        :func:`mfa.io.read_results`).
+    kinds : sequence of str
+        Figure kinds (:data:`FIGURE_KINDS`).
+    what : str
+        Name of the results in messages (e.g. the file name).
+
+    Raises
+    ------
+    MfaError
+        No ``time`` coordinate of whole years; a Monte Carlo result (``sample`` or
+        ``quantile`` dim); a variable a figure needs is missing, holds only NaN, or has a unit
+        of the wrong dimensionality (the message names the variable).
+    """
+    if not isinstance(ds, xr.Dataset):
+        raise MfaError(f"{what}: expected the results xarray.Dataset, got {type(ds).__name__}")
+    ensemble = [d for d in ("sample", "quantile") if d in ds.dims]
+    if ensemble:
+        raise MfaError(f"{what}: a Monte Carlo result (dims {', '.join(ensemble)}); figures of "
+                       "single runs only: draw fan charts with `mfa mc --plots DIR`")
+    if "time" not in ds.coords or ds["time"].ndim != 1:
+        raise MfaError(f"{what}: no 'time' coordinate (years); expected the results of "
+                       "`mfa run`")
+    years = ds["time"].values
+    whole = years.dtype.kind in "iu" or (
+        years.dtype.kind == "f" and bool(np.all(np.isfinite(years) & (years == np.round(years)))))
+    if not whole or years.size == 0:
+        sample = years[0] if years.size else "none"
+        raise MfaError(f"{what}: the 'time' coordinate must hold whole years; found "
+                       f"{years.dtype} values such as {sample!r}")
+    needed: dict[str, str] = {}
+    for kind in kinds:
+        needed.update(_kind_variables(kind))
+    _require(ds, needed, what)
+    needed.update({n: u for n, u in _OPTIONAL_VARIABLES.items() if n in ds.data_vars})
+    for name, unit in needed.items():
+        da = ds[name]
+        check_dimensionality(_units(da, unit), unit, f"{what}: {name}")
+        if da.dtype.kind not in "iuf" or not np.any(np.isfinite(np.asarray(da.values, float))):
+            raise MfaError(f"{what}: variable {name} holds no numbers (all NaN or not numeric)")
+
+
+def save_all(ds: xr.Dataset, out_dir: str | Path, *, year: int | None = None,
+             region: str | None = None, formats: Sequence[str] = ("png",),
+             compare: Mapping[str, xr.Dataset] | None = None, dpi: int = 200,
+             kinds: Sequence[str] | None = None, outputs: OutputSet | None = None) -> list[Path]:
+    """Write the standard figures of one run to ``out_dir``, all or none.
+
+    Parameters
+    ----------
+    ds : xarray.Dataset
+        Model results.
+    out_dir : str or pathlib.Path
+        Directory (created if missing).
+    year : int, optional
+        Year of the Sankey diagram; default the last year of the results.
+    region : str, optional
+        Region of the Sankey diagram; ``None`` = world.
+    formats : sequence of str
+        File formats matplotlib writes (``"png"``, ``"svg"``, ``"pdf"``), and ``"html"`` for an
+        interactive, self-contained Sankey diagram (:func:`sankey_html`, extra ``plotly``;
+        the other figures have no HTML form).
+    compare : Mapping[str, xarray.Dataset], optional
+        Scenarios for :func:`scenario_comparison` (written as ``scenario_comparison.*``).
+    dpi : int
+        Resolution of raster formats [dots per inch].
+    kinds : sequence of str, optional
+        Which figures (see :data:`FIGURE_KINDS`); default all (``comparison`` only with
+        ``compare``).
+    outputs : mfa.io.outputs.OutputSet, optional
+        Join this set of outputs: the figures go into place only when the set commits.
+
+    Returns
+    -------
+    list of pathlib.Path
+        Files written: ``sankey_<year>[_<region>]``, ``demand_by_product``,
+        ``primary_vs_secondary``, ``in_use_stock_by_product``, ``in_use_stock_by_region``,
+        ``supply_concentration`` (and ``scenario_comparison``), one per format. Characters
+        other than letters, digits, ``.``, ``_``, ``+`` and ``-`` in the region become ``_``.
+
+    Notes
+    -----
+    The results are checked first (:func:`check_results`); the figures are drawn into a
+    temporary directory and moved into place only when all of them were written
+    (:class:`mfa.io.outputs.OutputSet`), so a failure leaves no partial set behind.
+    """
+    allowed = {"png", "svg", "pdf", "html"}
+    bad = [f for f in formats if f not in allowed]
+    if bad:
+        raise MfaError(f"save_all: unknown figure format(s) {bad}; expected some of "
+                       f"{sorted(allowed)}")
+    selected = selected_kinds(kinds, compare=bool(compare))
+    check_results(ds, [k for k in selected if k != "comparison"])
+    if "comparison" in selected:
+        for name, other in (compare or {}).items():
+            check_results(other, ["comparison"], what=f"scenario {name!r}")
+    if year is None:
+        year = int(ds["time"].values[-1])
+    tag = f"_{safe_file_name(region)}" if region else ""
+    makers: dict[str, tuple[str, Callable[[], Figure]]] = {
+        "sankey": (f"sankey_{int(year)}{tag}", lambda: sankey(ds, year, region)),
+        "demand": ("demand_by_product", lambda: demand_by_product(ds)),
+        "supply": ("primary_vs_secondary", lambda: primary_vs_secondary(ds)),
+        "stock-by-product": ("in_use_stock_by_product", lambda: in_use_stock(ds, by="product")),
+        "stock-by-region": ("in_use_stock_by_region", lambda: in_use_stock(ds, by="region")),
+        "concentration": ("supply_concentration", lambda: supply_concentration(ds)),
+        "comparison": ("scenario_comparison", lambda: scenario_comparison(compare or {})),
+    }
+    static = [f for f in formats if f != "html"]
+    files: list[str] = []
+
+    def draw_all(directory: Path) -> None:
+        for kind in selected:
+            name, make = makers[kind]
+            if "html" in formats and kind == "sankey":
+                html = _sankey_html_text(ds, year, region, include_plotlyjs=True)
+                write_bytes(directory / f"{name}.html", html.encode("utf-8"))
+                files.append(f"{name}.html")
+            if not static:
+                continue
+            fig = make()
+            for fmt in static:
+                buffer = io.BytesIO()
+                fig.savefig(buffer, format=fmt, dpi=dpi,
+                            metadata={"Title": f"{name} ({_model_text(ds)})"})
+                write_bytes(directory / f"{name}.{fmt}", buffer.getvalue())
+                files.append(f"{name}.{fmt}")
+                checkpoint("plots")
+
+    with joined(outputs) as outs:
+        outs.write(outs.directory(out_dir), draw_all)
+    return [Path(out_dir) / f for f in files]

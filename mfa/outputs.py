@@ -377,18 +377,19 @@ class OutputSet:
                 raise MfaError(f"{label} {p}: a name is {len(os.fsencode(part))} bytes long; "
                                f"at most {limit} allowed ({part[:24]}...)")
         key = os.path.abspath(p)
-        if key in self.targets:
-            old = self.targets[key]
-            if old.kind != kind or what is not None:
-                raise MfaError(f"{label} {p}: also given as {old.what}; give separate paths")
-            return old
+        same = [t for t in self.targets.values() if os.path.abspath(t.path) == key]
+        if same and what is None and same[0].kind == kind:
+            return same[0]  # a writer joining the reservation of its option
         what = label
         real = os.path.realpath(p)
         for t in self.targets.values():
             other = os.path.realpath(t.path)
-            if real == other or (t.kind == "file" and _is_within(real, other)) or (
+            shared_dir = kind == "dir" and t.kind == "dir"  # e.g. --csv DIR --plots DIR
+            if (real == other and not shared_dir) or (t.kind == "file" and _is_within(real, other)) or (
                     kind == "file" and _is_within(other, real)):
-                raise MfaError(f"{what} {p}: clashes with {t.what} {t.path}; give separate paths")
+                raise MfaError(f"{what} {p}: also given as {t.what} {t.path}; give separate paths")
+            if real == other:  # make it exist: both then move their files in one by one
+                self._make_dirs(p, what)
         why = self.inputs.why_refused(p)
         if why:
             raise MfaError(f"{what} {p}: refused: {why}")
@@ -408,7 +409,7 @@ class OutputSet:
         except OSError as exc:
             raise MfaError(f"{what} {p}: cannot write in {where}: {plain_error(exc)}") from None
         target = Target(p, Path(tmp), kind, what)
-        self.targets[key] = target
+        self.targets[f"{key}\0{what}"] = target
         return target
 
     @staticmethod

@@ -62,6 +62,21 @@ def test_a_set_commits_all_files_and_keeps_other_files_of_a_directory(tmp_path):
     assert (tmp_path / "r.nc").stat().st_mode & 0o777 == 0o666 & ~mask  # not mkstemp's 0600
 
 
+def test_two_options_may_share_a_directory_but_not_a_file_name(tmp_path):
+    with OutputSet() as outs:
+        a = outs.directory(tmp_path / "res", "--csv")
+        b = outs.directory(tmp_path / "res", "--plots")
+        write_bytes(a.tmp / "iamc.csv", b"table")
+        write_bytes(b.tmp / "sankey.png", b"figure")
+    assert _files(tmp_path) == ["res", "res/iamc.csv", "res/sankey.png"]
+    with pytest.raises(MfaError, match="would both write"), OutputSet() as outs:
+        a = outs.directory(tmp_path / "new", "--csv")
+        b = outs.directory(tmp_path / "new", "--plots")
+        write_bytes(a.tmp / "x", b"1")
+        write_bytes(b.tmp / "x", b"2")
+    assert _files(tmp_path) == ["res", "res/iamc.csv", "res/sankey.png"]
+
+
 def test_paths_given_twice_or_refused(tmp_path):
     params = tmp_path / "p"
     params.mkdir()

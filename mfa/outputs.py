@@ -42,6 +42,7 @@ __all__ = [
     "Target",
     "checkpoint",
     "deferred_signals",
+    "existing_ancestor",
     "joined",
     "plain_error",
     "protected_inputs",
@@ -302,6 +303,14 @@ def _umask() -> int:
     return mask
 
 
+def existing_ancestor(path: str | os.PathLike[str]) -> Path:
+    """``path`` if it exists, else its nearest existing parent (absolute)."""
+    p = Path(os.path.abspath(path))
+    while not p.exists() and p != p.parent:
+        p = p.parent
+    return p
+
+
 def _name_max(directory: Path) -> int:
     try:
         return os.pathconf(directory, "PC_NAME_MAX")
@@ -371,7 +380,7 @@ class OutputSet:
         if not str(text).strip():
             raise MfaError(f"{label}: empty path; give a {noun} name")
         p = Path(text)
-        limit = _name_max(self._existing_ancestor(p.parent))
+        limit = _name_max(existing_ancestor(p.parent))
         for part in p.parts:
             if len(os.fsencode(part)) > limit:
                 raise MfaError(f"{label} {p}: a name is {len(os.fsencode(part))} bytes long; "
@@ -412,21 +421,12 @@ class OutputSet:
         self.targets[f"{key}\0{what}"] = target
         return target
 
-    @staticmethod
-    def _existing_ancestor(path: Path) -> Path:
-        p = Path(os.path.abspath(path))
-        while not p.exists() and p != p.parent:
-            p = p.parent
-        return p
-
     def _make_dirs(self, directory: Path, what: str) -> None:
-        missing = []
-        d = Path(os.path.abspath(directory))
-        while not d.exists() and d != d.parent:
-            missing.append(d)
-            d = d.parent
-        if d.exists() and not d.is_dir():
+        target = Path(os.path.abspath(directory))
+        d = existing_ancestor(target)
+        if not d.is_dir():
             raise MfaError(f"{what}: cannot create directory {directory}: {d} is not a directory")
+        missing = [target, *target.parents][: len(target.parts) - len(d.parts)]
         for m in reversed(missing):
             try:
                 m.mkdir()

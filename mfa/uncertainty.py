@@ -1544,9 +1544,7 @@ def _check_budget(args: argparse.Namespace, size: tuple[int, int] | None, sample
         *size, samples if evaluations is None else 0, chunk=args.chunk, workers=workers,
         store_dir=getattr(args, "tmpdir", None) or tempfile.gettempdir(), out_dir=out_dir,
         n_factors=n_factors, evaluations=evaluations)
-    note = budget.check(est, force=args.force, verbose=args.verbose)
-    if note and report:
-        print(f"mfa: {note}", file=sys.stderr)
+    budget.guard(est, args, report=report)
 
 
 def _cmd_mc(args: argparse.Namespace) -> int:

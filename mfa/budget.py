@@ -21,10 +21,11 @@ from __future__ import annotations
 import argparse
 import os
 import shutil
+import sys
 from dataclasses import dataclass
-from pathlib import Path
 
 from mfa.errors import MfaError
+from mfa.outputs import existing_ancestor
 
 __all__ = [
     "DISK_FRACTION",
@@ -36,6 +37,7 @@ __all__ = [
     "check",
     "estimate_ensemble",
     "estimate_run",
+    "guard",
     "problem_size",
 ]
 
@@ -134,6 +136,7 @@ def problem_size(params_dir: str | os.PathLike[str] | None) -> tuple[int, int] |
         loader then reports what is wrong with it).
     """
     import tomllib
+    from pathlib import Path
 
     from mfa.params import default_params_dir
 
@@ -260,11 +263,8 @@ def available_memory() -> float:
 
 def free_disk(directory: str | os.PathLike[str]) -> float:
     """Free bytes on the file system of ``directory`` (or of its nearest existing parent)."""
-    p = Path(os.path.abspath(directory))
-    while not p.exists() and p != p.parent:
-        p = p.parent
     try:
-        return float(shutil.disk_usage(p).free)
+        return float(shutil.disk_usage(existing_ancestor(directory)).free)
     except OSError:
         return float("inf")
 
@@ -312,6 +312,14 @@ def check(estimate: Estimate, *, force: bool = False, verbose: bool = False) -> 
     if verbose or large:
         return f"estimate: {estimate.text()}"
     return None
+
+
+def guard(estimate: Estimate, args: argparse.Namespace, *, report: bool = True) -> None:
+    """:func:`check` with the command's ``--force`` and ``--verbose``; print the note (one line
+    ``mfa: estimate: ...`` on stderr) if ``report``."""
+    note = check(estimate, force=args.force, verbose=args.verbose)
+    if note and report:
+        print(f"mfa: {note}", file=sys.stderr)
 
 
 def add_options(parser: argparse.ArgumentParser) -> None:

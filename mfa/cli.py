@@ -73,11 +73,6 @@ def summary_table(ds: Any, years: Sequence[int] = SUMMARY_YEARS) -> str:
     return "\n".join(lines)
 
 
-def _add_note(note: str | None) -> None:
-    if note:
-        print(f"mfa: {note}", file=sys.stderr)
-
-
 def _scenario_first(args: argparse.Namespace) -> Any:
     """The scenario of a command, read before any work (it names the default output and its
     files are inputs); for a broken parameter directory the loader's message comes first."""
@@ -113,8 +108,7 @@ def _cmd_run(args: argparse.Namespace) -> int:
             for where in (args.csv, args.excel and str(Path(args.excel).parent)):
                 if where:
                     sizes[where] = sizes.get(where, 0.0) + text
-            _add_note(budget.check(budget.estimate_run(*size, outputs=sizes), force=args.force,
-                                   verbose=args.verbose))
+            budget.guard(budget.estimate_run(*size, outputs=sizes), args)
         from .io import write_csv_tables, write_excel, write_netcdf
         from .neodymium import run
         from .params import load_parameters

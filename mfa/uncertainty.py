@@ -366,8 +366,8 @@ def simulate_samples(
 
     vals = sample_values(params, u, names, distribution, sample=sample)
     with warnings.catch_warnings():
-        warnings.filterwarnings("ignore", message="secondary Nd exceeds total demand",
-                                category=RuntimeWarning)
+        # any category: the model's warnings may get their own classes (mfa.errors)
+        warnings.filterwarnings("ignore", message="secondary Nd exceeds total demand")
         # the process system keeps `sample` and checks every sample's balance separately
         return simulate(vals, check=check, rtol=rtol)
 
@@ -796,8 +796,8 @@ def _template(params: Any, variables: Sequence[str] | None, check: bool) -> xr.D
     from mfa.neodymium import simulate
 
     with warnings.catch_warnings():
-        warnings.filterwarnings("ignore", message="secondary Nd exceeds total demand",
-                                category=RuntimeWarning)
+        # any category: the model's warnings may get their own classes (mfa.errors)
+        warnings.filterwarnings("ignore", message="secondary Nd exceeds total demand")
         det = simulate(params.values, check=check)
     if variables is not None:
         unknown = [v for v in variables if v not in det.data_vars]
@@ -1544,9 +1544,7 @@ def _check_budget(args: argparse.Namespace, size: tuple[int, int] | None, sample
         *size, samples if evaluations is None else 0, chunk=args.chunk, workers=workers,
         store_dir=getattr(args, "tmpdir", None) or tempfile.gettempdir(), out_dir=out_dir,
         n_factors=n_factors, evaluations=evaluations)
-    note = budget.check(est, force=args.force, verbose=args.verbose)
-    if note and report:
-        print(f"mfa: {note}", file=sys.stderr)
+    budget.guard(est, args, report=report)
 
 
 def _cmd_mc(args: argparse.Namespace) -> int:

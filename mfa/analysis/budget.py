@@ -21,9 +21,9 @@ from __future__ import annotations
 import os
 import shutil
 from dataclasses import dataclass
-from pathlib import Path
 
 from mfa.core.errors import MfaError
+from mfa.io.outputs import existing_ancestor
 
 __all__ = [
     "DISK_FRACTION",
@@ -132,6 +132,7 @@ def problem_size(params_dir: str | os.PathLike[str] | None) -> tuple[int, int] |
         loader then reports what is wrong with it).
     """
     import tomllib
+    from pathlib import Path
 
     from mfa.data.params import default_params_dir
 
@@ -258,11 +259,8 @@ def available_memory() -> float:
 
 def free_disk(directory: str | os.PathLike[str]) -> float:
     """Free bytes on the file system of ``directory`` (or of its nearest existing parent)."""
-    p = Path(os.path.abspath(directory))
-    while not p.exists() and p != p.parent:
-        p = p.parent
     try:
-        return float(shutil.disk_usage(p).free)
+        return float(shutil.disk_usage(existing_ancestor(directory)).free)
     except OSError:
         return float("inf")
 

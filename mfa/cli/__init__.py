@@ -48,8 +48,13 @@ def _model(args: argparse.Namespace) -> Any:
     return model
 
 
-def _add_note(note: str | None) -> None:
-    if note:
+def guard(estimate: Any, args: argparse.Namespace, *, report: bool = True) -> None:
+    """:func:`mfa.analysis.budget.check` with the command's ``--force`` and ``--verbose``;
+    print its note (one line ``mfa: estimate: ...`` on stderr) if ``report``."""
+    from mfa.analysis import budget
+
+    note = budget.check(estimate, force=args.force, verbose=args.verbose)
+    if note and report:
         print(f"mfa: {note}", file=sys.stderr)
 
 
@@ -89,8 +94,7 @@ def _cmd_run(args: argparse.Namespace) -> int:
             for where in (args.csv, args.excel and str(Path(args.excel).parent)):
                 if where:
                     sizes[where] = sizes.get(where, 0.0) + text
-            _add_note(budget.check(budget.estimate_run(*size, outputs=sizes), force=args.force,
-                                   verbose=args.verbose))
+            guard(budget.estimate_run(*size, outputs=sizes), args)
         from mfa.analysis.run import run_scenario
         from mfa.cli.summary import summary_table
         from mfa.data.params import load_parameters

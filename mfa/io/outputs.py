@@ -42,6 +42,7 @@ __all__ = [
     "Target",
     "checkpoint",
     "deferred_signals",
+    "existing_ancestor",
     "joined",
     "plain_error",
     "protected_inputs",
@@ -302,6 +303,14 @@ def _umask() -> int:
     return mask
 
 
+def existing_ancestor(path: str | os.PathLike[str]) -> Path:
+    """``path`` if it exists, else its nearest existing parent (absolute)."""
+    p = Path(os.path.abspath(path))
+    while not p.exists() and p != p.parent:
+        p = p.parent
+    return p
+
+
 def _name_max(directory: Path) -> int:
     try:
         return os.pathconf(directory, "PC_NAME_MAX")
@@ -371,24 +380,25 @@ class OutputSet:
         if not str(text).strip():
             raise MfaError(f"{label}: empty path; give a {noun} name")
         p = Path(text)
-        limit = _name_max(self._existing_ancestor(p.parent))
+        limit = _name_max(existing_ancestor(p.parent))
         for part in p.parts:
             if len(os.fsencode(part)) > limit:
                 raise MfaError(f"{label} {p}: a name is {len(os.fsencode(part))} bytes long; "
                                f"at most {limit} allowed ({part[:24]}...)")
         key = os.path.abspath(p)
-        if key in self.targets:
-            old = self.targets[key]
-            if old.kind != kind or what is not None:
-                raise MfaError(f"{label} {p}: also given as {old.what}; give separate paths")
-            return old
+        same = [t for t in self.targets.values() if os.path.abspath(t.path) == key]
+        if same and what is None and same[0].kind == kind:
+            return same[0]  # a writer joining the reservation of its option
         what = label
         real = os.path.realpath(p)
         for t in self.targets.values():
             other = os.path.realpath(t.path)
-            if real == other or (t.kind == "file" and _is_within(real, other)) or (
+            shared_dir = kind == "dir" and t.kind == "dir"  # e.g. --csv DIR --plots DIR
+            if (real == other and not shared_dir) or (t.kind == "file" and _is_within(real, other)) or (
                     kind == "file" and _is_within(other, real)):
-                raise MfaError(f"{what} {p}: clashes with {t.what} {t.path}; give separate paths")
+                raise MfaError(f"{what} {p}: also given as {t.what} {t.path}; give separate paths")
+            if real == other:  # make it exist: both then move their files in one by one
+                self._make_dirs(p, what)
         why = self.inputs.why_refused(p)
         if why:
             raise MfaError(f"{what} {p}: refused: {why}")
@@ -408,24 +418,15 @@ class OutputSet:
         except OSError as exc:
             raise MfaError(f"{what} {p}: cannot write in {where}: {plain_error(exc)}") from None
         target = Target(p, Path(tmp), kind, what)
-        self.targets[key] = target
+        self.targets[f"{key}\0{what}"] = target
         return target
 
-    @staticmethod
-    def _existing_ancestor(path: Path) -> Path:
-        p = Path(os.path.abspath(path))
-        while not p.exists() and p != p.parent:
-            p = p.parent
-        return p
-
     def _make_dirs(self, directory: Path, what: str) -> None:
-        missing = []
-        d = Path(os.path.abspath(directory))
-        while not d.exists() and d != d.parent:
-            missing.append(d)
-            d = d.parent
-        if d.exists() and not d.is_dir():
+        target = Path(os.path.abspath(directory))
+        d = existing_ancestor(target)
+        if not d.is_dir():
             raise MfaError(f"{what}: cannot create directory {directory}: {d} is not a directory")
+        missing = [target, *target.parents][: len(target.parts) - len(d.parts)]
         for m in reversed(missing):
             try:
                 m.mkdir()

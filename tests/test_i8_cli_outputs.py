@@ -201,9 +201,9 @@ def test_the_ensemble_store_on_disk_round_trips_and_is_removed(tmp_path):
 ])
 def test_monte_carlo_option_errors(params, kwargs, match):
     with pytest.raises(MfaError, match=match):
-        U.monte_carlo(None, params, **({"n": 2, "scheduler": "numpy"} | kwargs))
+        U.monte_carlo("neodymium", params, scenario=None, **({"n": 2, "scheduler": "numpy"} | kwargs))
 
 
 def test_sensitivity_sample_size_is_a_power_of_two(params):
     with pytest.raises(MfaError, match=r"power of 2 .*got 3"):
-        U.sensitivity(None, params, 3, factors=["lifetime_mean"], scheduler="numpy")
+        U.sensitivity("neodymium", params, 3, scenario=None, factors=["lifetime_mean"], scheduler="numpy")

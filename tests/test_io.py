@@ -14,10 +14,10 @@ import pytest
 import xarray as xr
 
 import mfa
-from mfa import io
 from mfa.core.errors import MfaError
 from mfa.core.system import Flow, ProcessSystem
 from mfa.core.units import ureg
+from mfa.io import results as io
 
 YEARS = np.arange(2020, 2025)
 REGIONS = ["China", "Japan", "Europe"]

@@ -107,8 +107,15 @@ from typing import Any
 import numpy as np
 import xarray as xr
 
+from mfa.analysis.options import (
+    DEFAULT_CHUNK,
+    DEFAULT_QUANTILES,
+    DISTRIBUTIONS,
+    MAX_SEED,
+    UncertaintyError,
+)
 from mfa.analysis.run import prepare
-from mfa.core.errors import MfaError, MfaWarning
+from mfa.core.errors import MfaWarning
 from mfa.core.model import get as get_model
 from mfa.io.outputs import checkpoint, plain_error
 
@@ -128,24 +135,12 @@ __all__ = [
     "sensitivity",
 ]
 
-#: Quantiles reported by default.
-DEFAULT_QUANTILES: tuple[float, ...] = (0.05, 0.5, 0.95)
-#: Sampling distributions over ``[low, high]``.
-DISTRIBUTIONS: tuple[str, ...] = ("triangular", "uniform")
-#: Headline variables whose world totals (sum over all dims but time) are kept per sample.
-#: Outputs of :func:`sensitivity` by default (world totals).
-#: Default chunk size (samples per task).
-DEFAULT_CHUNK = 250
 #: Ensembles larger than this many bytes go to a temporary file, not memory (store="auto").
 MEMORY_STORE_MAX_BYTES = 512 * 2**20
 _LOCAL_SCHEDULERS = {"threads": "threads", "threaded": "threads", "sync": "sync",
                      "synchronous": "sync", "single-threaded": "sync"}
 CORRELATION = ("one uniform quantile per parameter and sample, applied to all its elements "
                "(fully correlated over time, regions, products, stages); parameters independent")
-
-
-class UncertaintyError(MfaError):
-    """A Monte Carlo or sensitivity option is wrong (sample count, seed, quantiles, names...)."""
 
 
 # =============================================================================================
@@ -177,8 +172,6 @@ def uncertain_parameters(params: Any) -> list[str]:
     return sorted(names, key=lambda n: order.index(n) if n in order else len(order))
 
 
-#: Largest seed: seeds are stored as 64-bit signed integers (netCDF attribute ``mc_seed``).
-MAX_SEED = 2**63 - 1
 
 
 def _check_seed(seed: Any) -> int:

@@ -12,21 +12,14 @@ import time as _time
 from pathlib import Path
 from typing import Any
 
-import numpy as np
-
 from mfa.analysis import budget
-from mfa.analysis.uncertainty import (
+from mfa.analysis.options import (
     DEFAULT_CHUNK,
     DEFAULT_QUANTILES,
     DISTRIBUTIONS,
     MAX_SEED,
     UncertaintyError,
-    _check_base_samples,
-    monte_carlo,
-    sensitivity,
-    uncertain_parameters,
 )
-from mfa.io import write_netcdf
 from mfa.io.outputs import OutputSet, write_bytes
 
 __all__ = ["add_cli", "add_budget_options"]
@@ -74,6 +67,8 @@ def _seed_arg(text: str) -> int:
 
 
 def _power_of_two(text: str) -> int:
+    from mfa.analysis.uncertainty import _check_base_samples
+
     v = _positive_int(text)
     try:
         return _check_base_samples(v)
@@ -116,8 +111,10 @@ def _check_budget(args: argparse.Namespace, size: tuple[int, int] | None, sample
 
 
 def _cmd_mc(args: argparse.Namespace) -> int:
+    from mfa.analysis.uncertainty import monte_carlo
     from mfa.cli import _model
     from mfa.data.params import load_parameters
+    from mfa.io import write_netcdf
     from mfa.io.outputs import protected_inputs, scratch_directory
     from mfa.plot.uncertainty import plot_fan_charts  # matplotlib: only when a command runs
 
@@ -173,8 +170,12 @@ def _cmd_mc(args: argparse.Namespace) -> int:
 
 
 def _cmd_sensitivity(args: argparse.Namespace) -> int:
+    import numpy as np
+
+    from mfa.analysis.uncertainty import sensitivity, uncertain_parameters
     from mfa.cli import _model
     from mfa.data.params import load_parameters
+    from mfa.io import write_netcdf
     from mfa.io.outputs import protected_inputs
     from mfa.plot.uncertainty import plot_sensitivity  # matplotlib: only when a command runs
 

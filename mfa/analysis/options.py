@@ -1,0 +1,20 @@
+"""Defaults and limits of the ensemble options (light: read when the command line is built)."""
+
+from __future__ import annotations
+
+from mfa.core.errors import MfaError
+
+__all__ = ["DEFAULT_CHUNK", "DEFAULT_QUANTILES", "DISTRIBUTIONS", "MAX_SEED", "UncertaintyError"]
+
+#: Quantiles reported by default.
+DEFAULT_QUANTILES: tuple[float, ...] = (0.05, 0.5, 0.95)
+#: Sampling distributions over ``[low, high]``.
+DISTRIBUTIONS: tuple[str, ...] = ("triangular", "uniform")
+#: Default chunk size (samples per task).
+DEFAULT_CHUNK = 250
+#: Largest seed: seeds are stored as 64-bit signed integers (netCDF attribute ``mc_seed``).
+MAX_SEED = 2**63 - 1
+
+
+class UncertaintyError(MfaError):
+    """A Monte Carlo or sensitivity option is wrong (sample count, seed, quantiles, names...)."""

@@ -198,3 +198,15 @@ def test_bad_run_arguments_are_clear_errors(kwargs, error, message):
 def test_run_check_false_skips_the_check(params):
     ds = run("baseline", params=params, check=False)
     assert "mass_balance_residual" in ds  # residuals are still reported
+
+
+def test_results_follow_the_model_protocol():
+    """Flows carry their ends, stocks their process, the dataset its model (issue 9)."""
+    from mfa.models.neodymium import FLOWS, MODEL, run
+
+    ds = run("baseline")
+    assert ds.attrs["model"] == MODEL.name == "neodymium" and ds.attrs["material"] == "Nd"
+    for name, (source, target, _) in FLOWS.items():
+        assert (ds[name].attrs["source"], ds[name].attrs["target"]) == (source, target), name
+    assert ds["in_use_stock"].attrs["process"] == "use"
+    assert ds["in_use_stock"].attrs["units"] == "t"

@@ -375,6 +375,8 @@ def simulate(values: xr.Dataset, *, check: bool = True, rtol: float = 1e-9) -> x
     if check:
         system.check_balance(system_ds, rtol=rtol)
     ds = ds.merge(system_ds, compat="override")
+    for name in system_ds.data_vars:  # the system's attrs: flows' source/target, stocks' process
+        ds[name].attrs.update(system_ds[name].attrs)
 
     for name, (units, long_name) in RESULT_VARIABLES.items():
         ds[name].attrs.update({"units": units, "long_name": long_name})

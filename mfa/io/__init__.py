@@ -1,17 +1,5 @@
-"""Results to and from files: netCDF, CSV tables, IAMC tables and Excel, with provenance.
-
-Every writer is atomic (:mod:`mfa.io.outputs`): it writes to a temporary file (or directory)
-next to the target, flushes it to disk and only then moves it into place with
-:func:`os.replace`. A run that fails half-way therefore leaves no partial file and never
-clobbers an earlier result; several writers can join one :class:`~mfa.io.outputs.OutputSet`
-(``outputs=``) so that a whole set of outputs goes into place together or not at all. (A
-process killed hard, with SIGKILL, can leave a hidden ``.mfa-XXXXXXXX.tmp`` next to the
-target; the target itself is intact.)
-
-Tables are derived from the results Dataset only: each variable keeps its unit in
-``attrs["units"]``, which becomes the ``Unit`` column of IAMC tables and the ``unit`` column
-of the tidy CSV files.
-"""
+"""Results to and from files: netCDF, CSV and IAMC tables, Excel, provenance (:mod:`mfa.io.results`),
+and output sets written all or none (:mod:`mfa.io.outputs`)."""
 
 from importlib import import_module as _import_module
 from typing import Any as _Any

@@ -127,22 +127,6 @@ def _legend_outside(ax: Any, reverse: bool = True) -> None:
     ax.legend(handles, labels, loc="upper left", bbox_to_anchor=(1.01, 1.0), frameon=False)
 
 
-def _fmt(value: float) -> str:
-    """Round a value for a label: 3 significant digits, no scientific notation."""
-    a = abs(value)
-    if a == 0:
-        return "0"
-    if a >= 100:
-        return f"{value:,.0f}"
-    if a >= 10:
-        return f"{value:.1f}"
-    if a >= 1:
-        return f"{value:.2f}"
-    if a >= 0.01:
-        return f"{value:.3f}".rstrip("0")
-    return f"{value:.1e}"
-
-
 def _stacked(ax: Any, time: np.ndarray, series: dict[str, np.ndarray],
              colours: Mapping[str, str], labels: Mapping[str, str]) -> np.ndarray:
     names = list(series)

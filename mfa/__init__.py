@@ -13,9 +13,10 @@ on first use (PEP 562), so ``import mfa`` is cheap::
 
 from __future__ import annotations
 
-from importlib import import_module
 from importlib.metadata import PackageNotFoundError, version
 from typing import Any
+
+from mfa.core.lazy import lazy_getattr
 
 try:
     __version__ = version("nd-mfa")
@@ -71,14 +72,11 @@ _ALIASES: dict[str, tuple[str, str]] = {
 __all__ = ["__version__", *_API, *_ALIASES]
 
 
+_lazy = lazy_getattr("mfa", {**_API, **_ALIASES})
+
+
 def __getattr__(name: str) -> Any:
-    if name in _API:
-        value = getattr(import_module(_API[name]), name)
-    elif name in _ALIASES:
-        module, attr = _ALIASES[name]
-        value = getattr(import_module(module), attr)
-    else:
-        raise AttributeError(f"module 'mfa' has no attribute {name!r}")
+    value = _lazy(name)
     globals()[name] = value  # cache: the next access does not come here
     return value
 

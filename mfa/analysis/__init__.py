@@ -3,8 +3,7 @@
 Works on any model (:mod:`mfa.core.model`); never imports :mod:`mfa.models` or :mod:`mfa.cli`.
 """
 
-from importlib import import_module as _import_module
-from typing import Any as _Any
+from mfa.core.lazy import lazy_getattr
 
 #: Public name -> module (imported on first use: ``import mfa.analysis`` stays cheap).
 _API = {
@@ -23,7 +22,4 @@ _API = {
 __all__ = sorted(_API)
 
 
-def __getattr__(name: str) -> _Any:
-    if name not in _API:
-        raise AttributeError(f"module 'mfa.analysis' has no attribute {name!r}")
-    return getattr(_import_module(_API[name]), name)
+__getattr__ = lazy_getattr("mfa.analysis", _API)

@@ -1,8 +1,7 @@
 """Results to and from files: netCDF, CSV and IAMC tables, Excel, provenance (:mod:`mfa.io.results`),
 and output sets written all or none (:mod:`mfa.io.outputs`)."""
 
-from importlib import import_module as _import_module
-from typing import Any as _Any
+from mfa.core.lazy import lazy_getattr
 
 #: Public name -> module (imported on first use: ``mfa.io.outputs`` stays light, it is imported
 #: by the command line before numpy, pandas and h5py).
@@ -18,7 +17,4 @@ _API = {
 __all__ = sorted(_API)
 
 
-def __getattr__(name: str) -> _Any:
-    if name not in _API:
-        raise AttributeError(f"module 'mfa.io' has no attribute {name!r}")
-    return getattr(_import_module(_API[name]), name)
+__getattr__ = lazy_getattr("mfa.io", _API)

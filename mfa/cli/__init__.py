@@ -160,30 +160,80 @@ def _cmd_models(args: argparse.Namespace) -> int:
     return 0
 
 
+def _figures_of(ds: Any) -> Any:
+    """The figures module of the model that made ``ds`` (``attrs["model"]``), or None.
+
+    Results that name no registered model (older files) are taken as the default model's."""
+    from mfa.core.model import ModelError, get
+
+    try:
+        model = get(str(ds.attrs.get("model") or DEFAULT_MODEL))
+    except ModelError:
+        model = get(DEFAULT_MODEL)
+    return getattr(model, "figures", None)
+
+
+def _generic_figures(ds: Any, args: argparse.Namespace, target: Any) -> list[Path]:
+    """The figures every model gets: the Sankey diagram drawn from its flows' attributes."""
+    import io
+
+    from mfa.core.errors import MfaError
+    from mfa.io.outputs import safe_file_name, write_bytes
+    from mfa.plot import sankey, sankey_html
+
+    kinds = set(args.kind or ["sankey"])
+    if kinds != {"sankey"}:
+        raise MfaError(f"--kind: the model {ds.attrs.get('model')!r} has no figures of its own; "
+                       f"kinds available: sankey (got {', '.join(sorted(kinds))})")
+    year = int(args.year if args.year is not None else ds["time"].values[-1])
+    name = f"sankey_{year}" + (f"_{safe_file_name(args.region)}" if args.region else "")
+    paths = []
+    for fmt in args.format or ["png"]:
+        file = f"{name}.{fmt}"
+        if fmt == "html":
+            data = sankey_html(ds, None, args.region, include_plotlyjs=True).encode("utf-8")
+        else:
+            buffer = io.BytesIO()
+            sankey(ds, year, args.region).savefig(buffer, format=fmt, dpi=150)
+            data = buffer.getvalue()
+        write_bytes(target.tmp / file, data)
+        paths.append(Path(args.out) / file)
+    return paths
+
+
 def _cmd_plot(args: argparse.Namespace) -> int:
     from mfa.io.outputs import OutputSet, protected_inputs
 
     with OutputSet(protected_inputs(args.params, files=args.results)) as outs:
-        outs.directory(args.out, "--out")
+        target = outs.directory(args.out, "--out")
         from mfa.io import read_results
-        from mfa.models.neodymium.figures import check_results, save_all, selected_kinds
 
-        kinds = selected_kinds(args.kind, compare=len(args.results) > 1)
         results = [read_results(p) for p in args.results]
-        check_results(results[0], [k for k in kinds if k != "comparison"], what=args.results[0])
-        compare = None
-        if len(results) > 1:
-            compare = {}
-            for path, ds in zip(args.results, results, strict=True):
-                check_results(ds, ["comparison"], what=path)
-                name = str(ds.attrs.get("scenario", Path(path).stem))
-                compare[name if name not in compare else f"{name} ({path})"] = ds
-        paths = save_all(results[0], args.out, year=args.year, region=args.region,
-                         kinds=args.kind, formats=tuple(args.format or ["png"]),
-                         compare=compare, outputs=outs)
+        figures = _figures_of(results[0])
+        if figures is None:
+            paths = _generic_figures(results[0], args, target)
+        else:
+            paths = _model_figures(figures, results, args, outs)
     for p in paths:
         print(p)
     return 0
+
+
+def _model_figures(figures: Any, results: list, args: argparse.Namespace, outs: Any) -> list:
+    """The model's own figure set (e.g. the Nd figures), with a scenario comparison."""
+    kinds = figures.selected_kinds(args.kind, compare=len(args.results) > 1)
+    figures.check_results(results[0], [k for k in kinds if k != "comparison"],
+                          what=args.results[0])
+    compare = None
+    if len(results) > 1:
+        compare = {}
+        for path, ds in zip(args.results, results, strict=True):
+            figures.check_results(ds, ["comparison"], what=path)
+            name = str(ds.attrs.get("scenario", Path(path).stem))
+            compare[name if name not in compare else f"{name} ({path})"] = ds
+    return figures.save_all(results[0], args.out, year=args.year, region=args.region,
+                            kinds=args.kind, formats=tuple(args.format or ["png"]),
+                            compare=compare, outputs=outs)
 
 
 class _Parser(argparse.ArgumentParser):

@@ -49,6 +49,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from typing import Any
 
 import xarray as xr
 
@@ -176,6 +177,13 @@ class NeodymiumModel:
         ds = simulate(values, check=check)
         ds.attrs.update(model=self.name, material=self.material)
         return ds
+
+    @property
+    def figures(self) -> Any:
+        """The Nd figures (:mod:`mfa.models.neodymium.figures`; imports matplotlib)."""
+        from mfa.models.neodymium import figures
+
+        return figures
 
     def summary_rows(self, ds: xr.Dataset) -> list[tuple[str, xr.DataArray, str]]:
         """Rows of the summary tables of ``mfa run`` and ``mfa compare``."""

@@ -11,6 +11,7 @@ import numpy as np
 import pytest
 import xarray as xr
 
+import mfa.core.errors
 import mfa.models
 from mfa.core.system import Flow, ProcessSystem, Stock
 
@@ -235,6 +236,9 @@ def test_monte_carlo_ensemble_and_sobol(copper):
     assert ens.sizes["sample"] == 8
     mc = monte_carlo(copper, params, 16, seed=1, scenario="baseline")
     assert "world_primary_supply" in mc and mc["world_primary_supply"].sizes["quantile"] == 3
+    with pytest.raises(mfa.core.errors.MfaError, match="model 'copper-test' takes no balance "
+                       "tolerance"):
+        ensemble(copper, params, 2, rtol=1e-6)  # not silently ignored
     si = sensitivity(copper, params, 16, seed=1, years=(2030,))
     assert set(si["output"].values) == set(copper.headline)
     assert set(si["parameter"].values) <= {"copper_demand", "lifetime_mean", "collection_rate"}

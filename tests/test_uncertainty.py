@@ -361,3 +361,19 @@ def test_cli_argument_errors(tmp_path, capsys):
     with pytest.raises(MfaError, match="unknown scheduler"):
         args.func(args)
     assert not (tmp_path / "x.nc").exists()
+
+
+def test_rtol_reaches_the_model(params, monkeypatch):
+    """The per-sample balance tolerance is passed to a model whose simulate takes one."""
+    import mfa.models.neodymium.simulation as chain
+
+    seen = []
+    original = chain.simulate
+
+    def spy(values, *, check=True, rtol=1e-9):
+        seen.append(rtol)
+        return original(values, check=check, rtol=rtol)
+
+    monkeypatch.setattr("mfa.models.neodymium.simulate", spy)
+    U.ensemble("neodymium", params, 2, seed=1, factors=FACTORS, rtol=1e-7, scheduler="numpy")
+    assert seen and set(seen) == {1e-7}

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 from mfa.core.errors import MfaError
 
-__all__ = ["DEFAULT_CHUNK", "DEFAULT_QUANTILES", "DISTRIBUTIONS", "MAX_SEED", "UncertaintyError"]
+__all__ = ["DEFAULT_CHUNK", "DEFAULT_QUANTILES", "DEFAULT_RTOL", "DISTRIBUTIONS", "MAX_SEED", "UncertaintyError"]
 
 #: Quantiles reported by default.
 DEFAULT_QUANTILES: tuple[float, ...] = (0.05, 0.5, 0.95)
 #: Sampling distributions over ``[low, high]``.
 DISTRIBUTIONS: tuple[str, ...] = ("triangular", "uniform")
+#: Default tolerance of the per-sample mass-balance check, relative to throughput [1].
+DEFAULT_RTOL = 1e-9
 #: Default chunk size (samples per task).
 DEFAULT_CHUNK = 250
 #: Largest seed: seeds are stored as 64-bit signed integers (netCDF attribute ``mc_seed``).

@@ -90,6 +90,7 @@ from __future__ import annotations
 
 import contextlib
 import errno
+import inspect
 import json
 import math
 import os
@@ -110,6 +111,7 @@ import xarray as xr
 from mfa.analysis.options import (
     DEFAULT_CHUNK,
     DEFAULT_QUANTILES,
+    DEFAULT_RTOL,
     DISTRIBUTIONS,
     MAX_SEED,
     UncertaintyError,
@@ -318,7 +320,7 @@ def simulate_samples(
     *,
     sample: Sequence[int] | None = None,
     check: bool = True,
-    rtol: float = 1e-9,
+    rtol: float = DEFAULT_RTOL,
 ) -> xr.Dataset:
     """Run ``model`` for a block of samples at once (vectorised over ``sample``).
 
@@ -353,13 +355,17 @@ def simulate_samples(
 
 
 def _simulate(model: Any, values: xr.Dataset, *, check: bool, rtol: float) -> xr.Dataset:
-    """``model.simulate``, passing ``rtol`` where the model takes one."""
-    try:
+    """``model.simulate``, with ``rtol`` for a model whose ``simulate`` takes it.
+
+    The model protocol's ``simulate`` takes only ``check``; a tolerance other than the default
+    for a model without an ``rtol`` option is an error, not silently ignored.
+    """
+    if "rtol" in inspect.signature(model.simulate).parameters:
         return model.simulate(values, check=check, rtol=rtol)
-    except TypeError as exc:
-        if "rtol" not in str(exc):
-            raise
-        return model.simulate(values, check=check)
+    if rtol != DEFAULT_RTOL:
+        raise UncertaintyError(f"rtol: the model {model.name!r} takes no balance tolerance "
+                               f"(its simulate has no 'rtol'); leave the default {DEFAULT_RTOL:g}")
+    return model.simulate(values, check=check)
 
 
 # =============================================================================================
@@ -774,11 +780,11 @@ def _validate(n: int, chunk: int | None, names: Sequence[str] | None, params: An
 
 
 def _template(model: Any, params: Any, variables: Sequence[str] | None,
-              check: bool) -> xr.Dataset:
+              check: bool, rtol: float = DEFAULT_RTOL) -> xr.Dataset:
     """Deterministic run (checks the inputs early; gives dims, coords and attrs)."""
     with warnings.catch_warnings():
         warnings.filterwarnings("ignore", category=MfaWarning)
-        det = model.simulate(params.values, check=check)
+        det = _simulate(model, params.values, check=check, rtol=rtol)
     if variables is not None:
         unknown = [v for v in variables if v not in det.data_vars]
         if unknown:
@@ -830,7 +836,7 @@ def ensemble(
     distribution: str = "triangular",
     variables: Sequence[str] | None = None,
     check: bool = True,
-    rtol: float = 1e-9,
+    rtol: float = DEFAULT_RTOL,
     progress: bool = False,
 ) -> xr.Dataset:
     """The full ensemble in memory: every result variable with a leading ``sample`` dim.
@@ -871,7 +877,7 @@ def ensemble(
     model = get_model(model)
     seed = _check_seed(seed)
     n, chunk, names = _validate(n, chunk, factors, params, distribution)
-    template = _template(model, params, variables, check)
+    template = _template(model, params, variables, check, rtol)
     st, label = _compute_ensemble(model, params, n, seed, chunk, scheduler, names, distribution,
                                   template, check=check, rtol=rtol, progress=progress,
                                   store="memory", tmpdir=None)
@@ -1068,7 +1074,7 @@ def monte_carlo(
     distribution: str = "triangular",
     variables: Sequence[str] | None = None,
     check: bool = True,
-    rtol: float = 1e-9,
+    rtol: float = DEFAULT_RTOL,
     progress: bool = False,
     store: str = "auto",
     tmpdir: str | os.PathLike | None = None,
@@ -1128,7 +1134,7 @@ def monte_carlo(
     if any(not math.isfinite(x) for x in thresholds):
         raise UncertaintyError(f"thresholds must be finite numbers, got {thresholds}")
     t0 = _time.perf_counter()
-    template = _template(model, p, variables, check)
+    template = _template(model, p, variables, check, rtol)
     st, label = _compute_ensemble(model, p, n, seed, chunk, scheduler, names, distribution,
                                   template, check=check, rtol=rtol, progress=progress,
                                   store=store, tmpdir=tmpdir)
@@ -1336,7 +1342,7 @@ def sensitivity(
 
     def evaluate(U: np.ndarray) -> np.ndarray:
         rows = U.shape[0]
-        payload = _Payload(model, p, names, distribution, None, [], {}, True, 1e-9, u=U,
+        payload = _Payload(model, p, names, distribution, None, [], {}, True, DEFAULT_RTOL, u=U,
                            outputs=outputs, years=years)
         st = _Store(rows, {"outputs": (len(outputs) * len(years),)}, on_disk=False)
         with _executor(scheduler) as (kind, handle):

@@ -172,9 +172,11 @@ class NeodymiumModel:
         """The Nd process system (:func:`process_system`)."""
         return process_system(tuple(extra_dims))
 
-    def simulate(self, values: xr.Dataset, *, check: bool = True) -> xr.Dataset:
-        """Results of the Nd model for parameter values (:func:`simulate`)."""
-        ds = simulate(values, check=check)
+    def simulate(self, values: xr.Dataset, *, check: bool = True, rtol: float = 1e-9
+                 ) -> xr.Dataset:
+        """Results of the Nd model for parameter values (:func:`simulate`; ``rtol`` is the
+        tolerance of its mass-balance check, relative to each process's throughput)."""
+        ds = simulate(values, check=check, rtol=rtol)
         ds.attrs.update(model=self.name, material=self.material)
         return ds
 

@@ -18,8 +18,10 @@ from mfa.core.errors import ParameterError
 from mfa.data.problems import MAX_MESSAGES, Problems, fmt_list
 
 __all__ = [
+    "check_header",
     "decode_toml",
     "default_params_dir",
+    "is_workbook",
     "list_data_files",
     "read_csv",
     "read_input_file",
@@ -59,6 +61,11 @@ def default_params_dir() -> Path:
         "cannot find the default parameter directory (package mfa._params or params/ in the "
         "source tree); pass a path to load_parameters()"
     )
+
+
+def is_workbook(path: Path) -> bool:
+    """Whether ``path`` names a parameter workbook (``*.xlsx``, not a directory)."""
+    return path.suffix.lower() == ".xlsx" and not path.is_dir()
 
 
 def sha256(data: bytes) -> str:
@@ -186,8 +193,10 @@ def _records(path: Path, text: str) -> tuple[list[list[str]], list[int]]:
     return records, starts
 
 
-def _check_header(path: Path, line: int, header: list[str], expected: tuple[str, ...],
-                  optional: tuple[str, ...]) -> None:
+def check_header(path: Path | str, line: int, header: list[str], expected: tuple[str, ...],
+                 optional: tuple[str, ...], line_word: str = "line") -> None:
+    """Refuse a header with missing, unexpected or duplicate columns (``line_word``: ``"line"``
+    in a file, ``"row"`` in a sheet)."""
     missing = [c for c in expected if c not in header and c not in optional]
     unexpected = [c for c in header if c not in expected]
     dups = sorted({c for c in header if header.count(c) > 1})
@@ -202,7 +211,7 @@ def _check_header(path: Path, line: int, header: list[str], expected: tuple[str,
         parts.append(f"duplicate columns {fmt_list(dups)}")
     extra = (f" (allowed columns: {fmt_list(expected)}; the dim columns {fmt_list(optional)} "
              f"may be left out)" if optional else "")
-    raise ParameterError(f"{path}, line {line} (header): {'; '.join(parts)}; expected the "
+    raise ParameterError(f"{path}, {line_word} {line} (header): {'; '.join(parts)}; expected the "
                          f"header {','.join(expected)}{extra}")
 
 
@@ -231,7 +240,7 @@ def read_csv(
     if not records:
         raise ParameterError(f"{path}: empty file, expected the header line {','.join(expected)}")
     header = [h.strip() for h in records[0]]
-    _check_header(path, starts[0], header, expected, optional)
+    check_header(path, starts[0], header, expected, optional)
     body = records[1:]
     line_no = np.asarray(starts[1:], dtype=np.int64)
     width = len(header)

@@ -32,7 +32,8 @@ from mfa.core.units import UnitError, define_units
 from mfa.data.files import read_toml
 from mfa.data.problems import Problems, fmt_list, suggest
 
-__all__ = ["MAX_MODEL_YEARS", "RESERVED_DIM_NAMES", "YEAR_RANGE", "ModelFile", "read_model"]
+__all__ = ["MAX_MODEL_YEARS", "RESERVED_DIM_NAMES", "YEAR_RANGE", "ModelFile", "parse_model",
+           "read_model"]
 
 #: Model years (``[time]``) and data years must be calendar years in this range.
 YEAR_RANGE: tuple[int, int] = (1000, 9999)
@@ -80,7 +81,11 @@ def read_model(path: Path, files: dict[str, str], root: Path) -> ModelFile:
         calendar years, labels that are not a non-empty list of unique strings, a dim name that
         is reserved, a unit definition pint cannot read or that conflicts with another one.
     """
-    doc = read_toml(path, files, root)
+    return parse_model(read_toml(path, files, root), path)
+
+
+def parse_model(doc: dict, path: Path | str) -> ModelFile:
+    """:func:`read_model` of an already parsed document; ``path`` names it in messages."""
     problems = Problems()
     for key in doc:
         if key not in _TOP_KEYS:

@@ -69,7 +69,13 @@ from mfa.data.checks import (
     year_outside_message,
     year_span,
 )
-from mfa.data.files import decode_toml, default_params_dir, list_data_files, read_input_file
+from mfa.data.files import (
+    decode_toml,
+    default_params_dir,
+    is_workbook,
+    list_data_files,
+    read_input_file,
+)
 from mfa.data.interpolate import interpolate_points
 from mfa.data.model_file import MAX_MODEL_YEARS, YEAR_RANGE, ModelFile, read_model
 from mfa.data.parameter_set import ParameterSet
@@ -93,21 +99,25 @@ __all__ = [
     "default_params_dir",
     "implausible_message",
     "interpolate_points",
+    "is_workbook",
     "load_parameters",
     "read_input_file",
+    "validated_set",
     "year_outside_message",
     "year_span",
 ]
 
 
 def load_parameters(path: str | Path | None = None) -> ParameterSet:
-    """Read and validate a parameter directory.
+    """Read and validate a parameter directory, or a parameter workbook (``.xlsx``).
 
     Parameters
     ----------
     path : str or pathlib.Path, optional
         Directory with ``model.toml``, ``registry.toml``, ``sources.csv`` and data ``*.csv``
-        files. ``None`` (default) reads the packaged default data (:func:`default_params_dir`).
+        files, or an Excel workbook written by :func:`mfa.data.excel.parameter_workbook`
+        (``mfa params export``) and edited. ``None`` (default) reads the packaged default data
+        (:func:`default_params_dir`).
 
     Returns
     -------
@@ -118,10 +128,14 @@ def load_parameters(path: str | Path | None = None) -> ParameterSet:
     ------
     ParameterError
         For any problem in the files; the message names the file, the line (header = line 1,
-        comment lines counted) or registry key, and what was expected. Up to ten problems are
-        listed at once.
+        comment lines counted) or registry key, and what was expected (in a workbook: the
+        sheet, the Excel row and the column). Up to ten problems are listed at once.
     """
     root = Path(path) if path is not None else default_params_dir()
+    if is_workbook(root):
+        from mfa.data.excel import read_parameter_workbook
+
+        return read_parameter_workbook(root)
     data_files = list_data_files(root)
     files: dict[str, str] = {}
     model = read_model(root / "model.toml", files, root)  # defines its units first
@@ -130,9 +144,20 @@ def load_parameters(path: str | Path | None = None) -> ParameterSet:
     if not data_files:
         raise ParameterError(f"{root}: no data files (*.csv other than sources.csv)")
     rows = read_rows(data_files, model.dims, files, root)
+    return validated_set(rows, model, registry, sources, files, root, data_files,
+                         f"{root / 'registry.toml'}")
+
+
+def validated_set(rows: Rows, model: ModelFile, registry: dict[str, dict],
+                  sources: dict[str, dict], files: dict[str, str], root: Path,
+                  data_files: list[Path], registry_where: str) -> ParameterSet:
+    """Check the data rows read from the files (or sheets) ``data_files`` and build the set.
+
+    ``registry_where`` names the registry in messages (a file, or a workbook's sheet).
+    """
     check_rows(rows, registry, model, sources)
     rows.problems.raise_if_any()
-    _check_present(rows, registry, root, data_files)
+    _check_present(rows, registry, registry_where, data_files)
     datasets, provenance = _build_all(rows, registry, model, root)
     _check_after_interpolation(rows, registry, model, datasets[0], datasets, provenance)
     return ParameterSet(
@@ -149,13 +174,13 @@ def load_parameters(path: str | Path | None = None) -> ParameterSet:
     )
 
 
-def _check_present(rows: Rows, registry: dict[str, dict], root: Path,
+def _check_present(rows: Rows, registry: dict[str, dict], registry_where: str,
                    data_files: list[Path]) -> None:
     """Every registry parameter has data rows."""
     present = np.zeros(len(rows.names), dtype=bool)
     present[np.unique(rows.pidx)] = True
     for j in np.nonzero(~present)[0]:
-        rows.problems.add(f"{root / 'registry.toml'}, [parameters.{rows.names[j]}]: no data rows "
+        rows.problems.add(f"{registry_where}, [parameters.{rows.names[j]}]: no data rows "
                           f"for this parameter in any data file "
                           f"({fmt_list(p.name for p in data_files)})")
     rows.problems.raise_if_any()

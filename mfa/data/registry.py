@@ -19,13 +19,16 @@ import warnings
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 from mfa.core.units import UnitError, parse_unit
 from mfa.data.checks import ambiguous_unit_message
 from mfa.data.files import read_csv, read_toml
 from mfa.data.model_file import YEAR_RANGE, ModelFile
 from mfa.data.problems import Problems, fmt_list, suggest
 
-__all__ = ["SOURCE_COLUMNS", "SOURCE_TAGS", "read_registry", "read_sources"]
+__all__ = ["SOURCE_COLUMNS", "SOURCE_TAGS", "parse_registry", "parse_sources", "read_registry",
+           "read_sources"]
 
 #: Header of ``sources.csv``.
 SOURCE_COLUMNS: tuple[str, ...] = ("key", "citation", "url", "licence", "tag", "note")
@@ -62,7 +65,11 @@ def read_registry(
     ParameterError
         Naming ``registry.toml``, ``[parameters.NAME]`` and the key.
     """
-    doc = read_toml(path, files, root)
+    return parse_registry(read_toml(path, files, root), model, path)
+
+
+def parse_registry(doc: dict, model: ModelFile, path: Path | str) -> dict[str, dict]:
+    """:func:`read_registry` of an already parsed document; ``path`` names it in messages."""
     problems = Problems()
     for key in doc:
         if key != "parameters":
@@ -88,7 +95,7 @@ def read_registry(
     if aliased:
         warnings.warn(f"{path}: 'products = [...]' ({fmt_list(aliased[:3])}"
                       f"{' ...' if len(aliased) > 3 else ''}) is deprecated; write "
-                      f"labels = {{product = [...]}}", DeprecationWarning, stacklevel=3)
+                      f"labels = {{product = [...]}}", DeprecationWarning, stacklevel=4)
     problems.raise_if_any()
     return registry
 
@@ -214,6 +221,13 @@ def read_sources(path: Path, files: dict[str, str], root: Path) -> dict[str, dic
     """Read ``sources.csv``: key -> {citation, url, licence, tag, note}."""
     lines, cols = read_csv(path, SOURCE_COLUMNS, files, root,
                            hint=f" (the bibliography; header {','.join(SOURCE_COLUMNS)})")
+    return parse_sources(lines, cols, path)
+
+
+def parse_sources(lines: np.ndarray, cols: dict[str, np.ndarray], path: Path | str,
+                  line_word: str = "line") -> dict[str, dict]:
+    """:func:`read_sources` of columns already read (``lines``: the line or row of each record;
+    ``line_word``: ``"line"`` in a file, ``"row"`` in a sheet)."""
     problems = Problems()
     sources: dict[str, dict] = {}
     first_line: dict[str, int] = {}
@@ -221,15 +235,15 @@ def read_sources(path: Path, files: dict[str, str], root: Path) -> dict[str, dic
     for i, line in enumerate(lines):
         key = cols["key"][i]
         if not key:
-            problems.add(f"{path}, line {line}: empty key", line=int(line))
+            problems.add(f"{path}, {line_word} {line}: empty key", line=int(line))
             continue
         if key in sources:
-            problems.add(f"{path}, line {line}: duplicate key {key!r} (first on line "
-                         f"{first_line[key]})", line=int(line))
+            problems.add(f"{path}, {line_word} {line}: duplicate key {key!r} (first on "
+                         f"{line_word} {first_line[key]})", line=int(line))
             continue
         tag = cols["tag"][i]
         if tag.strip("[]").lower() not in tags_lower:
-            problems.add(f"{path}, line {line}: tag {tag!r} for {key!r}; expected one of "
+            problems.add(f"{path}, {line_word} {line}: tag {tag!r} for {key!r}; expected one of "
                          f"{fmt_list(SOURCE_TAGS)}", line=int(line))
             continue
         first_line[key] = int(line)

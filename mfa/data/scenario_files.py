@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from mfa.core.errors import ParameterError, ScenarioError
-from mfa.data.files import decode_toml, default_params_dir, read_input_file
+from mfa.data.files import decode_toml, default_params_dir, is_workbook, read_input_file
 from mfa.data.problems import fmt_list, suggest
 
 __all__ = ["MAX_BASE_DEPTH", "MAX_NAME_LENGTH", "Scenario", "check_scenario_name",
@@ -113,6 +113,10 @@ def list_scenarios(params_dir: str | Path | None = None) -> list[Scenario]:
     ScenarioError
         If a scenario file is broken.
     """
+    if params_dir is not None and is_workbook(Path(params_dir)):
+        from mfa.data.excel import workbook_scenarios
+
+        return workbook_scenarios(Path(params_dir))
     sdir = _scenario_dir(params_dir)
     scenarios = [load_scenario(p, params_dir) for p in _toml_files(sdir, missing_ok=True)]
     return sorted(scenarios, key=lambda s: s.name)
@@ -213,6 +217,10 @@ def load_scenario(name_or_path: str | Path, params_dir: str | Path | None = None
     if "\0" in str(name_or_path):
         raise ScenarioError(f"scenario {str(name_or_path)!r}: a scenario name or path cannot "
                             "contain a NUL character")
+    if params_dir is not None and is_workbook(Path(params_dir)) and not _is_path(name_or_path):
+        from mfa.data.excel import workbook_scenario
+
+        return workbook_scenario(str(name_or_path), Path(params_dir))
     sdir = _scenario_dir(params_dir)
     path = _resolve(name_or_path, sdir, None)
     scenario = _load_chain(path, sdir, _declared_dims(sdir.parent))
@@ -319,8 +327,10 @@ def _check_name_is_free(scenario: Scenario, sdir: Path) -> None:
         )
 
 
-def _read_file(path: Path, dims: tuple[str, ...] | None) -> dict:
-    raw = read_input_file(path, ScenarioError, what="scenario file")
+def _read_file(path: Path, dims: tuple[str, ...] | None, raw: bytes | None = None) -> dict:
+    """The keys of one scenario file (``raw``: its bytes, if already read, e.g. from a sheet)."""
+    if raw is None:
+        raw = read_input_file(path, ScenarioError, what="scenario file")
     doc = decode_toml(raw, path, ScenarioError)
     for key in doc:
         if key not in _TOP_KEYS:

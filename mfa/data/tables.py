@@ -71,23 +71,29 @@ class Rows:
     value: np.ndarray | None = None
     low: np.ndarray | None = None
     high: np.ndarray | None = None
+    #: ``(file index, line, column or None) -> place`` for messages; None: ``"FILE, line N"``
+    #: (a workbook names its sheet, row and column, :mod:`mfa.data.excel`).
+    locate: Callable[[int, int, str | None], str] | None = None
 
     @property
     def n(self) -> int:
         return len(self.line)
 
-    def at(self, r: int) -> str:
-        """``"FILE, line N"`` of row ``r``."""
+    def at(self, r: int, column: str | None = None) -> str:
+        """``"FILE, line N"`` of row ``r`` (``column``: the column the message is about)."""
+        if self.locate is not None:
+            return self.locate(int(self.fidx[r]), int(self.line[r]), column)
         return f"{self.fnames[self.fidx[r]]}, line {self.line[r]}"
 
-    def add(self, r: int, msg: str) -> None:
-        """Record a problem of row ``r``."""
-        self.problems.add(f"{self.at(r)}: {msg}", int(self.fidx[r]), int(self.line[r]))
+    def add(self, r: int, msg: str, column: str | None = None) -> None:
+        """Record a problem of row ``r`` (in ``column``, if it is about one cell)."""
+        self.problems.add(f"{self.at(r, column)}: {msg}", int(self.fidx[r]), int(self.line[r]))
 
-    def add_rows(self, mask: np.ndarray, make: Callable[[int], str]) -> None:
+    def add_rows(self, mask: np.ndarray, make: Callable[[int], str],
+                 column: str | None = None) -> None:
         """Record ``make(r)`` for every row ``r`` where ``mask`` is True."""
         for i in np.nonzero(mask)[0]:
-            self.add(int(i), make(i))
+            self.add(int(i), make(i), column)
 
 
 def read_rows(data_files: list[Path], dims: tuple[str, ...], files: dict[str, str],
@@ -139,7 +145,7 @@ def _parameters(rows: Rows, registry: dict[str, dict]) -> None:
     rows.add_rows(rows.pidx < 0, lambda i: (
         "empty parameter name" if not cols["parameter"][i] else
         f"unknown parameter {cols['parameter'][i]!r}{suggest(cols['parameter'][i], names)} "
-        f"(not in registry.toml)"))
+        f"(not in registry.toml)"), "parameter")
 
 
 def _has_dim(rows: Rows, registry: dict[str, dict], d: str) -> np.ndarray:
@@ -159,9 +165,9 @@ def _labels(rows: Rows, registry: dict[str, dict], d: str, labels: list[str]) ->
     not_dim = known & (li != -1) & ~_has_dim(rows, registry, d)
     rows.add_rows(not_dim, lambda i: (
         f"{d} {col[i]!r} given, but parameter {cols['parameter'][i]!r} has no {d} dim "
-        f"(dims {registry[cols['parameter'][i]]['dims']}); leave the {d} cell empty"))
+        f"(dims {registry[cols['parameter'][i]]['dims']}); leave the {d} cell empty"), d)
     rows.add_rows(known & (li == -2) & ~not_dim, lambda i: (
-        f"unknown {d} {col[i]!r}{suggest(col[i], labels)}; allowed: {fmt_list(labels)}"))
+        f"unknown {d} {col[i]!r}{suggest(col[i], labels)}; allowed: {fmt_list(labels)}"), d)
     ok = np.ones(rows.n, dtype=bool)
     for j, p in enumerate(rows.names):
         chosen = registry[p]["labels"].get(d)
@@ -172,7 +178,7 @@ def _labels(rows: Rows, registry: dict[str, dict], d: str, labels: list[str]) ->
         ok[sel] = allowed[li[sel]]
     rows.add_rows(known & ~ok, lambda i: (
         f"{d} {col[i]!r} is not one of the {d} labels of parameter {cols['parameter'][i]!r}: "
-        f"{fmt_list(registry[cols['parameter'][i]]['labels'][d])} (registry.toml labels)"))
+        f"{fmt_list(registry[cols['parameter'][i]]['labels'][d])} (registry.toml labels)"), d)
 
 
 def _numbers(rows: Rows, registry: dict[str, dict],
@@ -183,18 +189,18 @@ def _numbers(rows: Rows, registry: dict[str, dict],
     year_f = _to_float(cols["year"])
     rows.add_rows(known & ~np.isfinite(value), lambda i: (
         "empty value; expected a number" if not cols["value"][i] else
-        f"value {cols['value'][i]!r} is not a finite number"))
+        f"value {cols['value'][i]!r} is not a finite number"), "value")
     for c, arr in (("low", low_raw), ("high", high_raw)):
         rows.add_rows(known & (cols[c] != "") & ~np.isfinite(arr), lambda i, c=c: (
-            f"{c} {cols[c][i]!r} is not a finite number (leave it empty for no range)"))
+            f"{c} {cols[c][i]!r} is not a finite number (leave it empty for no range)"), c)
     year_given = cols["year"] != ""
     bad_year = year_given & ~(np.isfinite(year_f) & (np.round(year_f) == year_f))
     rows.add_rows(known & bad_year, lambda i: (
-        f"year {cols['year'][i]!r} is not an integer year (leave it empty for all years)"))
+        f"year {cols['year'][i]!r} is not an integer year (leave it empty for all years)"), "year")
     no_time = known & year_given & ~_has_dim(rows, registry, "time")
     rows.add_rows(no_time & ~bad_year, lambda i: (
         f"year {cols['year'][i]} given, but parameter {cols['parameter'][i]!r} has no time dim "
-        f"(dims {registry[cols['parameter'][i]]['dims']}); leave the year cell empty"))
+        f"(dims {registry[cols['parameter'][i]]['dims']}); leave the year cell empty"), "year")
     year_ok = year_given & ~bad_year
     rows.year_given = year_given
     rows.year = np.where(year_ok & (np.abs(year_f) < 1e9), np.nan_to_num(year_f),
@@ -204,7 +210,7 @@ def _numbers(rows: Rows, registry: dict[str, dict],
     pk = np.where(known, rows.pidx, len(names))
     outside = known & year_ok & ~no_time & ((year_f < spans[pk, 0]) | (year_f > spans[pk, 1]))
     rows.add_rows(outside, lambda i: year_outside_message(
-        cols["year"][i], names[rows.pidx[i]], registry[names[rows.pidx[i]]], model.coords))
+        cols["year"][i], names[rows.pidx[i]], registry[names[rows.pidx[i]]], model.coords), "year")
     return value, low_raw, high_raw
 
 
@@ -212,10 +218,10 @@ def _sources(rows: Rows, sources: dict[str, dict]) -> None:
     src, known = rows.cols["source"], rows.pidx >= 0
     rows.add_rows(known & (src == ""), lambda i: (
         "empty source; every value needs a key from sources.csv (an assumption has a key such "
-        "as 'assumption' and a note saying why)"))
+        "as 'assumption' and a note saying why)"), "source")
     src_known = np.isin(src, list(sources)) if rows.n else np.zeros(0, dtype=bool)
     rows.add_rows(known & (src != "") & ~src_known, lambda i: (
-        f"source {src[i]!r}{suggest(src[i], list(sources))} is not a key in sources.csv"))
+        f"source {src[i]!r}{suggest(src[i], list(sources))} is not a key in sources.csv"), "source")
 
 
 def _unit_factors(rows: Rows, registry: dict[str, dict]) -> np.ndarray:
@@ -236,7 +242,7 @@ def _unit_factors(rows: Rows, registry: dict[str, dict]) -> np.ndarray:
         if unit == "":
             rows.add(r, f"empty unit for parameter {p!r}; every value needs a unit (e.g. "
                         f"{unit_string(registry[p]['unit'])!r}; '1' for a share)"
-                        + (f" (same on {more} more rows)" if more else ""))
+                        + (f" (same on {more} more rows)" if more else ""), "unit")
             continue
         msg = ambiguous_unit_message(unit)
         if msg is None:
@@ -246,7 +252,7 @@ def _unit_factors(rows: Rows, registry: dict[str, dict]) -> np.ndarray:
             except UnitError as exc:
                 msg = str(exc)
         if msg is not None:
-            rows.add(r, msg + (f" (same unit on {more} more rows)" if more else ""))
+            rows.add(r, msg + (f" (same unit on {more} more rows)" if more else ""), "unit")
     return factor
 
 
@@ -258,12 +264,12 @@ def _row_bounds(rows: Rows, registry: dict[str, dict]) -> None:
     overflow = ok & ~(np.isfinite(v) & np.isfinite(lo) & np.isfinite(hi))
     rows.add_rows(overflow, lambda i: (
         f"value {cols['value'][i]} {cols['unit'][i]} (or its low/high) is too large: not a "
-        f"finite number in {unit_string(registry[names[pidx[i]]]['unit'])}"))
+        f"finite number in {unit_string(registry[names[pidx[i]]]['unit'])}"), "value")
     ok &= ~overflow
     rows.add_rows(ok & (lo > v), lambda i: (
-        f"low {cols['low'][i]} is larger than value {cols['value'][i]}"))
+        f"low {cols['low'][i]} is larger than value {cols['value'][i]}"), "low")
     rows.add_rows(ok & (hi < v), lambda i: (
-        f"high {cols['high'][i]} is smaller than value {cols['value'][i]}"))
+        f"high {cols['high'][i]} is smaller than value {cols['value'][i]}"), "high")
 
     def per_param(get: Callable[[dict], float | None]) -> np.ndarray:
         table = np.array([np.nan if get(registry[p]) is None else get(registry[p]) for p in names]
@@ -283,10 +289,10 @@ def _row_bounds(rows: Rows, registry: dict[str, dict]) -> None:
             p = names[pidx[i]]
             return f"{what} {with_unit(arr[i], registry[p]['unit'])} of parameter {p!r}"
 
-        rows.add_rows(below, lambda i, t=text: f"{t(i)} is below its minimum {bmin[i]:g}")
-        rows.add_rows(above, lambda i, t=text: f"{t(i)} is above its maximum {bmax[i]:g}")
+        rows.add_rows(below, lambda i, t=text: f"{t(i)} is below its minimum {bmin[i]:g}", what)
+        rows.add_rows(above, lambda i, t=text: f"{t(i)} is above its maximum {bmax[i]:g}", what)
         rows.add_rows(implausible, lambda i, what=what, arr=arr: implausible_message(
-            what, arr[i], names[pidx[i]], registry[names[pidx[i]]]))
+            what, arr[i], names[pidx[i]], registry[names[pidx[i]]]), what)
 
 
 def _labels_text(rows: Rows, dims: tuple[str, ...], i: int) -> str:

@@ -236,6 +236,39 @@ def _model_figures(figures: Any, results: list, args: argparse.Namespace, outs: 
                             compare=compare, outputs=outs)
 
 
+def _cmd_params_export(args: argparse.Namespace) -> int:
+    """``mfa params export FILE.xlsx``: the parameter data as a workbook people can edit."""
+    from mfa.core.errors import MfaError
+    from mfa.io.outputs import OutputSet, protected_inputs, write_bytes
+
+    if not args.file.lower().endswith(".xlsx"):
+        raise MfaError(f"{args.file}: a parameter workbook is an Excel file ending in .xlsx")
+    _model(args)
+    with OutputSet(protected_inputs(args.params)) as outs:
+        target = outs.file(args.file, "FILE.xlsx")
+        from mfa.data.excel import parameter_workbook
+
+        data = parameter_workbook(args.params)
+        outs.write(target, lambda tmp: write_bytes(tmp, data))
+    print(f"Parameter workbook written to {args.file} (edit it, then: mfa run --params "
+          f"{args.file})", file=sys.stderr)
+    return 0
+
+
+def _add_params_cli(sub: Any) -> None:
+    """``mfa params export FILE.xlsx``."""
+    p = sub.add_parser("params", help="export the parameter data (Excel workbook)")
+    actions = p.add_subparsers(dest="params_command", required=True)
+    e = actions.add_parser("export", help="write the parameter data (default: the model's own) "
+                           "as an Excel workbook; 'mfa run --params FILE.xlsx' reads it back")
+    e.add_argument("file", metavar="FILE.xlsx", help="the workbook to write")
+    e.add_argument("--params", metavar="DIR", default=argparse.SUPPRESS,
+                   help="parameter directory or workbook to export (default: the model's own data)")
+    e.add_argument("--model", metavar="NAME", default=argparse.SUPPRESS,
+                   help=f"material model (default {DEFAULT_MODEL})")
+    e.set_defaults(func=_cmd_params_export)
+
+
 class _Parser(argparse.ArgumentParser):
     """An argument parser whose usage errors are one line ``mfa: error: ...`` (status 2)."""
 
@@ -295,6 +328,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=_cmd_plot)
 
     add_cli(sub)  # `mc` (Monte Carlo ensembles) and `sensitivity` (Sobol indices)
+    _add_params_cli(sub)
     for sp in sub.choices.values():  # `mfa run --params DIR` works as well as `mfa --params DIR run`
         sp.add_argument("--params", metavar="DIR", default=argparse.SUPPRESS,
                         help="parameter directory (default: the model's own data)")

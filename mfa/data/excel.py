@@ -112,7 +112,7 @@ def parameter_workbook(params_dir: str | Path | None = None) -> bytes:
     params = load_parameters(root)
     openpyxl = _openpyxl()
     data_files = list_data_files(root)
-    scenario_files = sorted((root / "scenarios").glob("*.toml"))
+    scenario_files = sorted((root / "scenarios").glob("*.toml"), key=lambda p: p.stem)
     names = {p: p.stem for p in data_files}
     names.update({p: SCENARIO_PREFIX + p.stem for p in scenario_files})
     _check_sheet_names(names)
@@ -370,7 +370,7 @@ class _Book:
                 raise error(f"{self.where(sheet)}, row {r}: text beyond column A; the TOML "
                             f"text is in column A, one line per row")
             lines[r - 1] = texts[0] if texts else ""
-        raw = "\n".join(lines).encode("utf-8")
+        raw = ("\n".join(lines) + "\n").encode("utf-8")  # as the file was, with its last newline
         return raw, decode_toml(raw, Path(self.where(sheet)), error)
 
     def table(self, sheet: str, expected: tuple[str, ...], optional: tuple[str, ...] = ()

@@ -235,7 +235,8 @@ def protected_inputs(params_dir: str | os.PathLike[str] | None, scenario: object
     ----------
     params_dir : path-like or None
         Parameter directory (None: the packaged default data). No output may lie inside it:
-        every ``*.csv`` there is read as data by the next run.
+        every ``*.csv`` there is read as data by the next run. A parameter workbook
+        (``.xlsx``) is protected as a file.
     scenario : str, path-like or mfa.data.scenarios.Scenario, optional
         The scenario; its file and every file of its ``base`` chain are protected (they may
         lie outside the parameter directory). A scenario that cannot be loaded protects
@@ -255,6 +256,8 @@ def protected_inputs(params_dir: str | os.PathLike[str] | None, scenario: object
             scen = None
         if scen is not None:
             read += [s.path for s in scen.chain() if s.path is not None]
+    if root.suffix.lower() == ".xlsx" and not root.is_dir():  # a parameter workbook
+        return Inputs(files=[*read, root])
     return Inputs(files=read, directories=[(root, "the parameter directory")])
 
 

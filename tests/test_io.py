@@ -6,7 +6,6 @@ import datetime as dt
 import errno
 import json
 import os
-import sys
 
 import numpy as np
 import pandas as pd
@@ -279,41 +278,7 @@ def test_csv_tables_name_clash(tmp_path):
 
 
 # ---------------------------------------------------------------------------- Excel
-def test_excel_round_trip(tmp_path):
-    pytest.importorskip("openpyxl")
-    ds = results()
-    path = io.write_excel(ds, tmp_path / "results.xlsx")
-    sheets = pd.read_excel(path, sheet_name=None)
-    assert list(sheets) == [
-        "IAMC",
-        "metadata",
-        "variables",
-        "in_use_stock",
-        "production_share",
-        "total_demand",
-    ]
-    pd.testing.assert_frame_equal(sheets["IAMC"], io.to_iamc(ds), check_dtype=False)
-    stock = sheets["in_use_stock"]
-    np.testing.assert_allclose(stock["value"].to_numpy(), ds["in_use_stock"].values.ravel())
-    meta = dict(zip(sheets["metadata"]["key"], sheets["metadata"]["value"], strict=True))
-    assert meta["scenario"] == "baseline"
-    assert list(sheets["variables"]["unit"]) == ["t", "1", "t/yr"]
-    assert leftovers(tmp_path) == []
-
-
-def test_excel_without_openpyxl(tmp_path, monkeypatch):
-    monkeypatch.setitem(sys.modules, "openpyxl", None)
-    with pytest.raises(MfaError, match='pip install "nd-mfa\\[excel\\]"'):
-        io.write_excel(results(), tmp_path / "r.xlsx")
-    assert not (tmp_path / "r.xlsx").exists()
-
-
-def test_excel_sheet_names_are_valid_and_unique():
-    names = io._sheet_names(["a" * 40, "a" * 40 + "b", "x/y", "IAMC"])
-    assert all(len(s) <= 31 for s in names.values())
-    assert len({s.lower() for s in names.values()}) == 4
-    assert names["x/y"] == "x_y"
-    assert names["IAMC"] != "IAMC"
+# The results workbook: tests/test_excel_results.py
 
 
 # ---------------------------------------------------------------------------- provenance

@@ -98,7 +98,7 @@ def _cmd_run(args: argparse.Namespace) -> int:
         from mfa.analysis.run import run_scenario
         from mfa.cli.summary import summary_table
         from mfa.data.params import load_parameters
-        from mfa.io import write_csv_tables, write_excel, write_netcdf
+        from mfa.io import write_csv_tables, write_netcdf
 
         checkpoint("load")
         params = load_parameters(args.params)
@@ -109,7 +109,7 @@ def _cmd_run(args: argparse.Namespace) -> int:
         if args.csv is not None:
             files = write_csv_tables(ds, args.csv, scenario=name, outputs=outs)
         if args.excel is not None:
-            write_excel(ds, args.excel, outputs=outs)
+            _write_results_workbook(ds, args.excel, model, outs)
         if args.plots is not None:
             from mfa.models.neodymium.figures import save_all
 
@@ -124,6 +124,14 @@ def _cmd_run(args: argparse.Namespace) -> int:
     if args.plots is not None:
         print(f"{len(paths)} figures written to {args.plots}")
     return 0
+
+
+def _write_results_workbook(ds: Any, path: str, model: Any, outs: Any) -> None:
+    """``--excel``: the results workbook, its Summary sheet the rows ``mfa run`` prints."""
+    from mfa.cli.summary import summary_rows
+    from mfa.io.workbook import write_excel
+
+    write_excel(ds, path, summary=summary_rows(ds, model), outputs=outs)
 
 
 def _cmd_scenarios(args: argparse.Namespace) -> int:

@@ -489,7 +489,7 @@ def _dims(book: _Book) -> tuple[str, ...] | None:
     return tuple(dims) if isinstance(dims, dict) else None
 
 
-def workbook_scenario(name: str, path: str | Path) -> Any:
+def workbook_scenario(name: str, path: str | Path, _book: _Book | None = None) -> Any:
     """The scenario ``name`` of a parameter workbook (sheet ``"scenario NAME"``), with its
     ``base`` chain resolved among the workbook's scenario sheets.
 
@@ -504,7 +504,7 @@ def workbook_scenario(name: str, path: str | Path) -> Any:
     """
     from mfa.data.scenario_files import Scenario, _read_file
 
-    book = _Book(Path(path))
+    book = _book or _Book(Path(path))
     docs, dims = _scenario_docs(book), _dims(book)
     owns: list[dict] = []
     current: str | None = name
@@ -545,5 +545,6 @@ def _find(name: str, docs: dict[str, tuple[Path, bytes]], path: Path, owns: list
 
 def workbook_scenarios(path: str | Path) -> list:
     """All scenarios of a parameter workbook, sorted by name (list of ``Scenario``)."""
-    docs = _scenario_docs(_Book(Path(path)))
-    return sorted((workbook_scenario(stem, path) for stem in docs), key=lambda s: s.name)
+    book = _Book(Path(path))
+    return sorted((workbook_scenario(stem, path, book) for stem in _scenario_docs(book)),
+                  key=lambda s: s.name)

@@ -131,6 +131,25 @@ def test_scenarios_come_from_the_workbook(exported: Path) -> None:
         load_scenario("net-zer", exported)
 
 
+def test_every_row_is_read_whatever_used_range_the_file_declares(exported: Path,
+                                                                  tmp_path: Path) -> None:
+    """Some programs write a wrong ``<dimension>`` (the used range) into a sheet; a reader that
+    trusted it would drop rows silently."""
+    import re
+    import zipfile
+
+    path = tmp_path / "small-dimension.xlsx"
+    with zipfile.ZipFile(exported) as src, zipfile.ZipFile(path, "w") as dst:
+        for item in src.infolist():
+            data = src.read(item.filename)
+            if item.filename.startswith("xl/worksheets/"):
+                data = re.sub(rb'<dimension ref="[^"]*"', b'<dimension ref="A1:B2"', data)
+            dst.writestr(item, data)
+    got, want = load_parameters(path), load_parameters()
+    assert got.values.drop_attrs().identical(want.values.drop_attrs())
+    assert len(got.table) == len(want.table)
+
+
 # ----------------------------------------------------------------------------- mistakes
 def test_wrong_unit_names_sheet_row_and_column(book: Path, capsys) -> None:
     row = _edit(book, "drivers", "ev_sales", {"region": "China", "product": "ev_bev",

@@ -292,6 +292,7 @@ class _Book:
         self.sheets: dict[str, list[tuple[int, list[str]]]] = {}
         try:
             for ws in book.worksheets:
+                ws.reset_dimensions()  # read every cell, whatever used range the file declares
                 self.sheets[ws.title] = self._rows(ws)
         finally:
             book.close()

@@ -48,7 +48,7 @@ _FORMATS = {"t": "#,##0", "%": "0.0"}
 
 
 def sheet_names(names: Sequence[str]) -> dict[str, str]:
-    """Unique Excel sheet names (31 characters, no []:*?/\\) for variable names.
+    """Unique Excel sheet names (31 characters, none of ``[]:*?/\\``) for variable names.
 
     Names are cut to 31 characters and made unique (Excel ignores letter case) with ``~2``,
     ``~3``...; the names of the fixed sheets (``Summary``, ``variables``, ``metadata``) are

@@ -115,7 +115,7 @@ def load_parameters(path: str | Path | None = None) -> ParameterSet:
     ----------
     path : str or pathlib.Path, optional
         Directory with ``model.toml``, ``registry.toml``, ``sources.csv`` and data ``*.csv``
-        files, or an Excel workbook written by :func:`mfa.data.excel.parameter_workbook`
+        files, or an Excel workbook written by :func:`mfa.data.excel.export.parameter_workbook`
         (``mfa params export``) and edited. ``None`` (default) reads the packaged default data
         (:func:`default_params_dir`).
 

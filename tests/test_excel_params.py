@@ -118,11 +118,11 @@ def test_run_on_the_workbook_equals_the_run_on_the_csv_files(exported: Path,
 
 
 def test_scenarios_come_from_the_workbook(exported: Path) -> None:
-    for name in ("net-zero", "high-recycling"):
+    for name in ("net-zero", "high-recycling", "net-zero-circular", "no-recycling"):
         a, b = load_scenario(name), load_scenario(name, exported)
         assert [s.name for s in a.chain()] == [s.name for s in b.chain()]
         assert [s.overrides for s in a.chain()] == [s.overrides for s in b.chain()]
-        assert a.sha256 == b.sha256  # the same text
+        assert a.sha256 == b.sha256  # the same text, byte for byte
     assert [s.name for s in workbook_scenarios(exported)] == sorted(
         s.name for s in map(load_scenario, ("baseline", "diversified-supply", "high-recycling",
                                             "net-zero", "net-zero-circular", "no-recycling")))
@@ -148,6 +148,19 @@ def test_every_row_is_read_whatever_used_range_the_file_declares(exported: Path,
     got, want = load_parameters(path), load_parameters()
     assert got.values.drop_attrs().identical(want.values.drop_attrs())
     assert len(got.table) == len(want.table)
+
+
+def test_comment_rows_and_spaces_are_read_as_in_a_csv_file(book: Path) -> None:
+    wb = openpyxl.load_workbook(book)
+    ws = wb["technology"]
+    ws.insert_rows(2)
+    ws["A2"] = "# pm_share: checked against ERMA 2021 on 1 Dec"  # a comment row
+    row = _find_row(ws, "pm_share", product="ev_phev")
+    ws.cell(row=row, column=7, value=" 1 ")  # the unit, with spaces
+    ws.cell(row=row, column=12, value="   ")  # a cell beyond the header holding only spaces
+    wb.save(book)
+    got, want = load_parameters(book), load_parameters()
+    assert got.values.drop_attrs().identical(want.values.drop_attrs())
 
 
 # ----------------------------------------------------------------------------- mistakes

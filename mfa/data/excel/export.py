@@ -181,7 +181,8 @@ _README = [
     "canonical unit and bounds.",
     "- Numbers are read as typed or as computed by a formula (save the file in Excel or "
     "LibreOffice so that the results of formulas are stored).",
-    "- This README sheet is not read. Any other sheet is read as a data sheet.",
+    "- This README sheet is not read. Any other sheet is read as a data sheet. A row whose "
+    "first cell begins with # is a comment, as in the CSV files.",
     "- A mistake is an error naming the sheet, the row and the column; nothing is guessed.",
     "",
 ]

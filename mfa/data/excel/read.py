@@ -88,7 +88,7 @@ class _Book:
             return repr(value) if isinstance(value, float) else str(value)
         if hasattr(value, "isoformat"):
             return value.isoformat()
-        return str(value).strip()
+        return str(value)
 
     def _formula_value(self, sheet: str, cell: Any) -> Any:
         if self._values is None:
@@ -128,7 +128,13 @@ class _Book:
         """Excel rows, columns by header name and column letters of a table sheet."""
         from openpyxl.utils import get_column_letter
 
-        rows = self.sheets[sheet]
+        rows = []
+        for r, texts in self.sheets[sheet]:  # cells stripped, as in a CSV file
+            texts = [t.strip() for t in texts]
+            while texts and texts[-1] == "":
+                texts.pop()
+            if texts and not texts[0].startswith("#"):  # "#" in column A: a comment row
+                rows.append((r, texts))
         where = self.where(sheet)
         if not rows:
             raise ParameterError(f"{where}: empty sheet, expected the header row "

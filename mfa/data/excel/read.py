@@ -28,6 +28,12 @@ from mfa.data.tables import Rows, data_columns
 __all__ = ["read_parameter_workbook", "workbook_scenario", "workbook_scenarios"]
 
 
+#: The cells of the workbooks read last, by the sha256 of the file: a command reads its
+#: workbook more than once (scenario, inputs, parameters), parsing it costs ~0.5 s.
+_PARSED: dict[str, dict[str, list[tuple[int, list[str]]]]] = {}
+_PARSED_MAX = 4
+
+
 class _Book:
     """The cells of a workbook as text, by sheet: ``{sheet: [(excel row, [cell texts])]}``."""
 
@@ -35,18 +41,29 @@ class _Book:
         openpyxl = openpyxl_module()
         self.path = path
         self.raw = read_input_file(path, what="parameter workbook")
-        self._openpyxl = openpyxl
+        self.sha256 = sha256(self.raw)
+        cached = _PARSED.pop(self.sha256, None)  # the same bytes: the same cells
+        if cached is None:
+            self._openpyxl = openpyxl
+            cached = self._parse()
+        _PARSED[self.sha256] = cached
+        while len(_PARSED) > _PARSED_MAX:
+            _PARSED.pop(next(iter(_PARSED)))
+        self.sheets: dict[str, list[tuple[int, list[str]]]] = cached
+
+    def _parse(self) -> dict[str, list[tuple[int, list[str]]]]:
         book = self._load(data_only=False)
         self._values: Any = None  # the stored results of formulas, loaded when needed
-        self.sheets: dict[str, list[tuple[int, list[str]]]] = {}
+        sheets = {}
         try:
             for ws in book.worksheets:
                 ws.reset_dimensions()  # read every cell, whatever used range the file declares
-                self.sheets[ws.title] = self._rows(ws)
+                sheets[ws.title] = self._rows(ws)
         finally:
             book.close()
             if self._values is not None:
                 self._values.close()
+        return sheets
 
     def _load(self, data_only: bool) -> Any:
         from zipfile import BadZipFile
@@ -184,7 +201,7 @@ def read_parameter_workbook(path: str | Path) -> ParameterSet:
 
     path = Path(path)
     book = _Book(path)
-    files = {path.name: sha256(book.raw)}
+    files = {path.name: book.sha256}
     model = parse_model(book.toml(MODEL_SHEET, "model years and dimensions")[1],
                         book.where(MODEL_SHEET))
     try:

@@ -57,6 +57,7 @@ def parameter_workbook(params_dir: str | Path | None = None) -> bytes:
         missing.
     """
     from mfa.data.params import load_parameters
+    from mfa.data.scenario_files import load_scenario
 
     root = Path(params_dir) if params_dir is not None else default_params_dir()
     params = load_parameters(root)
@@ -81,7 +82,8 @@ def parameter_workbook(params_dir: str | Path | None = None) -> bytes:
                         (REGISTRY_SHEET, root / "registry.toml"),
                         *((names[p], p) for p in scenario_files)):
         _text_sheet(book.create_sheet(sheet), read_input_file(path).decode("utf-8-sig"))
-    _readme(readme, params, about, [names[p] for p in scenario_files])
+    described = [(names[p], load_scenario(p, root).description) for p in scenario_files]
+    _readme(readme, params, about, described)
     buffer = io.BytesIO()
     book.save(buffer)
     return buffer.getvalue()
@@ -188,7 +190,8 @@ _README = [
 ]
 
 
-def _readme(ws: Any, params: ParameterSet, about: dict[str, str], scenarios: list[str]) -> None:
+def _readme(ws: Any, params: ParameterSet, about: dict[str, str],
+            scenarios: list[tuple[str, str]]) -> None:
     from openpyxl.styles import Font
 
     bold = Font(bold=True)
@@ -204,7 +207,7 @@ def _readme(ws: Any, params: ParameterSet, about: dict[str, str], scenarios: lis
                (MODEL_SHEET, "model years, dimension labels and counting units (TOML text)"),
                (REGISTRY_SHEET, "one entry per parameter: dims, unit, bounds, interpolation "
                                 "(TOML text)")]
-    sheets += [(s, "scenario overrides (TOML text)") for s in scenarios]
+    sheets += [(s, f"scenario (TOML text): {text}") for s, text in scenarios]
     row = _readme_table(ws, row, "Sheets", ("sheet", "what it holds"), sheets, bold)
     by_sheet = params.table.groupby("parameter", sort=False)["file"].agg(
         lambda f: ", ".join(dict.fromkeys(Path(x).stem for x in f)))

@@ -49,7 +49,8 @@ class ParameterSet:
         ``time`` (int years), then the labels of every dim declared in ``model.toml``
         (declared order).
     path : pathlib.Path or None
-        The parameter directory read (scenario names are looked up in ``path / "scenarios"``).
+        The parameter directory read (scenario names are looked up in ``path / "scenarios"``),
+        or the parameter workbook (``.xlsx``; scenarios in its ``scenario NAME`` sheets).
     scenario : str or None
         Name of the scenario applied by :func:`mfa.data.scenarios.apply_scenario` (None: defaults).
     scenario_files : dict of str to str

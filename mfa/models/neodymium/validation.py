@@ -1,8 +1,9 @@
 """Compare the Nd model with published Nd material-flow results (the docs' validation page).
 
 A comparison table (``docs/model/validation_data.csv``) lists published numbers, one per row:
-``study, source_key, quantity, region, year, base_year, value, low, high, unit, factor,
-measure, scope, comment``. ``value × factor`` is the published number on the model's basis (Nd
+``study, source_key, citation, quantity, region, year, base_year, value, low, high, unit,
+factor, measure, scope, comment`` (``source_key``: the key of the study in
+``research/history/sources.csv``). ``value × factor`` is the published number on the model's basis (Nd
 element mass; ``factor`` converts, e.g., oxide or several rare earths to Nd, as the row's
 comment says). ``measure`` names the model quantity it is compared with (:data:`MEASURES`);
 rows without one are listed with their scope difference and no model number.
@@ -27,9 +28,9 @@ from mfa.models.neodymium.structure import EV_PRODUCTS, MAGNET_PRODUCTS, NON_MAG
 __all__ = ["COLUMNS", "MEASURES", "compare_with_published", "read_comparison_table"]
 
 #: Columns of a comparison table, in order.
-COLUMNS: tuple[str, ...] = ("study", "source_key", "quantity", "region", "year", "base_year",
-                            "value", "low", "high", "unit", "factor", "measure", "scope",
-                            "comment")
+COLUMNS: tuple[str, ...] = ("study", "source_key", "citation", "quantity", "region", "year",
+                            "base_year", "value", "low", "high", "unit", "factor", "measure",
+                            "scope", "comment")
 
 _Series = Callable[[xr.Dataset], xr.DataArray]
 

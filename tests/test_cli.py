@@ -34,8 +34,11 @@ def test_run_writes_netcdf_and_prints_summary(tmp_path, capsys):
     out = tmp_path / "base.nc"
     assert main(["run", "--out", str(out)]) == 0
     text = capsys.readouterr().out
-    for label in ["Total demand", "Primary (mined) demand", "Secondary supply",
-                  "Primary demand avoided [t/yr]", "Primary demand avoided [%]",
+    for label in ["Total demand", "Primary demand, separated oxide", "Primary demand, ore",
+                  "Secondary supply, end of life", "Secondary supply, new scrap",
+                  "End-of-life recycling rate [%]", "Recycling input rate, all scrap [%]",
+                  "Primary demand avoided by EoL recycling [t/yr]",
+                  "Primary demand avoided by EoL recycling [%]",
                   "China share of mining", "China share of magnet making", "2030", "2040", "2050"]:
         assert label in text
     ds = xr.open_dataset(out)
@@ -64,7 +67,16 @@ def test_python_dash_m_and_scenarios_listing():
 def test_compare(capsys):
     assert main(["compare", "baseline", "high-recycling"]) == 0
     text = capsys.readouterr().out
-    assert "Primary (mined) demand [t/yr]" in text and "B - A" in text
+    assert "Primary demand, separated oxide [t/yr]" in text and "B - A" in text
+    # primary demand avoided by B against A: 0 for A, A's primary demand minus B's for B
+    rows = [line.split() for line in text.splitlines()
+            if line.startswith("Primary demand avoided vs baseline [t/yr]") and " 2050 " in line]
+    assert len(rows) == 1 and rows[0][-4] == "0"
+    import mfa.models.neodymium as nd
+
+    base, high = nd.run("baseline"), nd.run("high-recycling")
+    expect = float((base["primary_demand"] - high["primary_demand"]).sum("region").sel(time=2050))
+    assert rows[0][-3] == f"{expect:,.0f}"
     assert "-0.0" not in text  # no negative zeros (issue 12)
 
 

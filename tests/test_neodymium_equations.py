@@ -47,14 +47,26 @@ def test_chain_by_hand_first_year(res):
                                rtol=1e-12)
     np.testing.assert_allclose(float(r["secondary_supply"].sel(source="end_of_life")), eol_rec,
                                rtol=1e-12)
-    mined = (demand - new_scrap_rec - eol_rec) / 0.9 / 0.6
-    np.testing.assert_allclose(float(r["primary_demand"].sum()), mined, rtol=1e-12)
-    np.testing.assert_allclose(float(r["primary_demand"].sel(region="China")), 0.5 * mined, rtol=1e-12)
-    no_rec = demand / 0.9 / 0.6
-    np.testing.assert_allclose(float(r["primary_demand_no_recycling"]), no_rec, rtol=1e-12)
-    np.testing.assert_allclose(float(r["primary_demand_avoided"]), no_rec - mined, rtol=1e-12)
-    np.testing.assert_allclose(float(r["recycling_input_rate"]),
-                               (new_scrap_rec + eol_rec) / demand, rtol=1e-12)
+    primary = demand - new_scrap_rec - eol_rec          # separated oxide from ore
+    mined = primary / 0.9 / 0.6
+    np.testing.assert_allclose(float(r["primary_demand"].sum()), primary, rtol=1e-12)
+    np.testing.assert_allclose(float(r["primary_demand"].sel(region="China")), 0.5 * primary,
+                               rtol=1e-12)
+    np.testing.assert_allclose(float(r["primary_demand_ore"].sum()), mined, rtol=1e-12)
+    np.testing.assert_allclose(float(r["primary_demand_ore"].sel(region="China")), 0.5 * mined,
+                               rtol=1e-12)
+    # the counterfactual switches end-of-life recycling off and keeps new-scrap recycling
+    no_eol = demand - new_scrap_rec
+    np.testing.assert_allclose(float(r["primary_demand_no_eol_recycling"]), no_eol, rtol=1e-12)
+    np.testing.assert_allclose(float(r["primary_demand_avoided"]), eol_rec, rtol=1e-12)
+    np.testing.assert_allclose(float(r["new_scrap_recycled"]), new_scrap_rec, rtol=1e-12)
+    rir = r["recycling_input_rate"]
+    np.testing.assert_allclose(float(rir.sel(source="new_scrap")), new_scrap_rec / demand,
+                               rtol=1e-12)
+    np.testing.assert_allclose(float(rir.sel(source="end_of_life")), eol_rec / demand,
+                               rtol=1e-12)
+    # EOL-RR = collection rate x recycling yield where both are uniform
+    np.testing.assert_allclose(float(r["eol_recycling_rate"]), 0.1 * 0.8, rtol=1e-12)
 
 
 def test_stock_is_cumulative_inflow_minus_outflow(res):

@@ -104,9 +104,28 @@ def test_primary_vs_secondary(results: xr.Dataset, tmp_path: Path) -> None:
     for s in sec["source"].values:
         np.testing.assert_allclose(_to(fig, f"secondary/{s}", "t/yr"), sec.sel(source=s).values)
     np.testing.assert_allclose(_to(fig, "total", "t/yr"), prim + sec.sum("source").values)
-    np.testing.assert_allclose(_to(fig, "primary_no_recycling", "t/yr"),
-                               results["primary_demand_no_recycling"].values)
+    np.testing.assert_allclose(_to(fig, "primary_no_eol_recycling", "t/yr"),
+                               results["primary_demand_no_eol_recycling"].values)
     _check_style(fig, results.attrs["scenario"])
+
+
+def test_primary_vs_secondary_stacks_one_basis(results: xr.Dataset) -> None:
+    """Issue 12: the stack is the Nd input to the oxide stage (primary and secondary both on the
+    separated-oxide basis), not mined ore plus oxide; Nd on different bases is refused."""
+    fig = plot.primary_vs_secondary(results)
+    stockpiled = results["secondary_stockpile_addition"].values
+    np.testing.assert_allclose(_to(fig, "total", "t/yr"),
+                               results["total_demand"].values + stockpiled, rtol=1e-9)
+    assert "separated oxide" in fig.axes[0].get_ylabel()
+    mixed = results.copy()
+    mixed["primary_demand"] = results["primary_demand_ore"]
+    with pytest.raises(MfaError, match=r"different bases.*primary_demand on 'ore'"):
+        plot.primary_vs_secondary(mixed)
+    unstated = results.copy()
+    unstated["secondary_supply"] = results["secondary_supply"].copy()
+    del unstated["secondary_supply"].attrs["basis"]
+    with pytest.raises(MfaError, match="secondary_supply state no basis"):
+        plot.primary_vs_secondary(unstated)
 
 
 @pytest.mark.parametrize("by", ["product", "region"])

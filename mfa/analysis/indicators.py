@@ -2,6 +2,15 @@
 
 Pure functions over xarray objects; units are checked at the edge and the results carry
 ``attrs["units"]``. They know nothing about neodymium.
+
+The recycling indicators follow UNEP (2011), *Recycling Rates of Metals: A Status Report*
+(Graedel T.E., Allwood J., Birat J.-P., Reck B.K., Sibley S.F., Sonnemann G., Buchert M.,
+Hagelüken C.; Working Group on the Global Metal Flows, International Resource Panel; ISBN
+978-92-807-3161-3), which distinguishes old scrap (metal in end-of-life products) from new scrap
+(metal discarded while making products) and defines the end-of-life recycling rate (EOL-RR:
+the share of the metal in end-of-life products that is functionally recycled) and the recycled
+content (RC, also called recycling input rate, RIR: the share of scrap, old and new, in the
+metal input to production).
 """
 
 from __future__ import annotations
@@ -11,7 +20,8 @@ import xarray as xr
 
 from mfa.core.units import check_dimensionality
 
-__all__ = ["production_share", "hhi", "import_reliance", "recycling_input_rate", "avoided"]
+__all__ = ["avoided", "end_of_life_recycling_rate", "hhi", "import_reliance", "production_share",
+           "recycling_input_rate"]
 
 
 def _flow_units(da: xr.DataArray, name: str) -> str:
@@ -93,37 +103,100 @@ def import_reliance(production: xr.DataArray, consumption: xr.DataArray) -> xr.D
 
 
 def recycling_input_rate(secondary: xr.DataArray, total: xr.DataArray) -> xr.DataArray:
-    """Recycling input rate: secondary / (primary + secondary) input.
+    """Recycling input rate (UNEP 2011 recycled content, RC): scrap input / total input.
+
+    ``RIR = secondary / (primary + secondary)`` at the stage where scrap re-enters. UNEP (2011)
+    counts old and new scrap alike; give ``secondary`` a ``source`` dim (e.g. ``end_of_life``,
+    ``new_scrap``) to report each share separately, their sum being the total rate.
 
     Parameters
     ----------
     secondary : xarray.DataArray
-        Secondary (recycled) input [mass/time].
+        Secondary (recycled) input [mass/time], by source or in total.
     total : xarray.DataArray
         Total input, primary plus secondary [mass/time], same units.
 
     Returns
     -------
     xarray.DataArray
-        Rate [1]; 0 where the total is zero. (UNEP IRP 2011, *Recycling Rates of Metals*,
-        "recycled content".)
+        Rate [1], in [0, 1]; 0 where the total is zero.
+
+    Raises
+    ------
+    ValueError
+        If the two inputs are in different units.
     """
-    _flow_units(secondary, "secondary")
-    _flow_units(total, "total")
+    u_s = _flow_units(secondary, "secondary")
+    u_t = _flow_units(total, "total")
+    if u_s != u_t:
+        raise ValueError(f"recycling_input_rate: secondary in {u_s!r} but total in {u_t!r}")
     with np.errstate(invalid="ignore", divide="ignore"):
         out = (secondary / total).where(total > 0, 0.0)
-    return out.assign_attrs(units="1", long_name="recycling input rate")
+    return out.assign_attrs(units="1", long_name="recycling input rate (UNEP 2011 recycled content)")
+
+
+def end_of_life_recycling_rate(recycled: xr.DataArray, end_of_life: xr.DataArray) -> xr.DataArray:
+    """End-of-life recycling rate (UNEP 2011 EOL-RR): functionally recycled / end-of-life metal.
+
+    The share of the metal in end-of-life products (old scrap generated) that returns as
+    secondary material, after collection and recovery losses. New (manufacturing) scrap is not
+    part of it.
+
+    Parameters
+    ----------
+    recycled : xarray.DataArray
+        Metal recovered from end-of-life products [mass/time].
+    end_of_life : xarray.DataArray
+        Metal in end-of-life products [mass/time], same units.
+
+    Returns
+    -------
+    xarray.DataArray
+        Rate [1]; NaN where no metal reaches end of life.
+
+    Raises
+    ------
+    ValueError
+        If the two inputs are in different units.
+    """
+    u_r = _flow_units(recycled, "recycled")
+    u_e = _flow_units(end_of_life, "end_of_life")
+    if u_r != u_e:
+        raise ValueError(f"end_of_life_recycling_rate: recycled in {u_r!r} but end of life in "
+                         f"{u_e!r}")
+    with np.errstate(invalid="ignore", divide="ignore"):
+        out = (recycled / end_of_life).where(end_of_life > 0)
+    return out.assign_attrs(units="1", long_name="end-of-life recycling rate (UNEP 2011 EOL-RR)")
 
 
 def avoided(reference: xr.DataArray, scenario: xr.DataArray) -> xr.DataArray:
-    """What a measure avoids: ``reference - scenario`` (same units), e.g. primary demand avoided.
+    """What a measure avoids: ``reference - scenario``, e.g. primary demand avoided.
 
     Parameters
     ----------
     reference, scenario : xarray.DataArray
-        The same quantity without and with the measure.
+        The same quantity without and with the measure, in the same units and, where either
+        states one, on the same basis (``attrs["basis"]``, e.g. ``"separated oxide"``).
+
+    Returns
+    -------
+    xarray.DataArray
+        The difference, in the units (and basis) of the inputs.
+
+    Raises
+    ------
+    ValueError
+        If the units or the bases differ.
     """
     units = reference.attrs.get("units")
     if units != scenario.attrs.get("units", units):
-        raise ValueError("avoided: reference and scenario have different units")
-    return (reference - scenario).assign_attrs(units=units)
+        raise ValueError(f"avoided: reference in {units!r} but scenario in "
+                         f"{scenario.attrs.get('units')!r}")
+    basis = reference.attrs.get("basis")
+    if basis != scenario.attrs.get("basis"):
+        raise ValueError(f"avoided: reference on basis {basis!r} but scenario on basis "
+                         f"{scenario.attrs.get('basis')!r}")
+    out = (reference - scenario).assign_attrs(units=units)
+    if basis is not None:
+        out.attrs["basis"] = basis
+    return out

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import inspect
 import math
 from collections.abc import Sequence
 from typing import Any
@@ -12,10 +13,13 @@ __all__ = ["SUMMARY_YEARS", "compare_table", "summary_rows", "summary_table"]
 SUMMARY_YEARS = (2030, 2040, 2050)
 
 
-def summary_rows(ds: Any, model: Any = None) -> list[tuple[str, Any, str]]:
-    """``(label, series over time, format)`` rows: the model's own (``model.summary_rows``) or
-    the world totals of its headline variables (every mass variable if no model is known)."""
+def summary_rows(ds: Any, model: Any = None, reference: Any = None) -> list[tuple[str, Any, str]]:
+    """``(label, series over time, format)`` rows: the model's own (``model.summary_rows``,
+    given the ``reference`` run of a comparison if it takes one) or the world totals of its
+    headline variables (every mass variable if no model is known)."""
     if model is not None and hasattr(model, "summary_rows"):
+        if reference is not None and "reference" in inspect.signature(model.summary_rows).parameters:
+            return model.summary_rows(ds, reference=reference)
         return model.summary_rows(ds)
     names = list(getattr(model, "headline", ()) or [
         v for v in ds.data_vars if ds[v].attrs.get("units") in ("t/yr", "t")])
@@ -65,10 +69,11 @@ def summary_table(ds: Any, years: Sequence[int] = SUMMARY_YEARS, *, model: Any =
 
 def compare_table(a: Any, b: Any, *, model: Any = None,
                   years: Sequence[int] = SUMMARY_YEARS) -> str:
-    """Rows of both runs side by side with the difference B - A and the change in %."""
+    """Rows of both runs side by side with the difference B - A and the change in %; a model's
+    rows may compare each run with A (e.g. the Nd model's primary demand avoided vs A)."""
     years = _years(a, years)
     na, nb = str(a.attrs.get("scenario", "A")), str(b.attrs.get("scenario", "B"))
-    rows_a, rows_b = summary_rows(a, model), summary_rows(b, model)
+    rows_a, rows_b = summary_rows(a, model, a), summary_rows(b, model, a)
     w0 = max(len(r[0]) for r in rows_a) + 2
     w = max(16, len(na) + 5, len(nb) + 5)
     lines = [f"{'':<{w0}}{'year':>6}{'A: ' + na:>{w}}{'B: ' + nb:>{w}}{'B - A':>16}{'change %':>10}"]

@@ -40,9 +40,13 @@ input in ``r``. Net exports sum to zero over regions; the mass-balance check ver
 Indicators: ``production_share`` of each stage's output, ``hhi`` (Herfindahl-Hirschman index
 over the six model regions, as a fraction in [1/6, 1]; it is a lower bound of the country-level
 HHI), ``import_reliance`` = max(consumption - production, 0) / consumption (NaN where a region
-consumes nothing), ``recycling_input_rate`` = R / D, and ``primary_demand_avoided`` = mined Nd
-of the same scenario with all recycling switched off (the scenario transform
-:func:`without_end_of_life_and_new_scrap_recycling`) minus mined Nd of the scenario.
+consumes nothing). Recycling indicators as UNEP (2011), *Recycling Rates of Metals* defines
+them: ``primary_demand`` = P on the separated-oxide basis (``primary_demand_ore`` = X, the
+ore basis), ``eol_recycling_rate`` (EOL-RR) = end-of-life Nd recovered / end-of-life Nd,
+``recycling_input_rate`` (recycled content) = R / (P + R) by scrap source, and
+``primary_demand_avoided`` = P of the same scenario without end-of-life recycling (the scenario
+transform :func:`without_end_of_life_recycling`; new-scrap recycling stays on) minus P.
+:func:`primary_demand_avoided_vs` compares with another run (e.g. the baseline).
 """
 
 from __future__ import annotations
@@ -61,9 +65,10 @@ from mfa.models.neodymium.calibration import ND_PER_ND2O3, calibration
 from mfa.models.neodymium.simulation import (
     _check_options,
     nd_in_new_products,
+    primary_demand_avoided_vs,
     simulate,
     supply_chain,
-    without_end_of_life_and_new_scrap_recycling,
+    without_end_of_life_recycling,
 )
 from mfa.models.neodymium.structure import (
     EV_PRODUCTS,
@@ -103,11 +108,12 @@ __all__ = [
     "NeodymiumModel",
     "calibration",
     "nd_in_new_products",
+    "primary_demand_avoided_vs",
     "process_system",
     "run",
     "simulate",
     "supply_chain",
-    "without_end_of_life_and_new_scrap_recycling",
+    "without_end_of_life_recycling",
 ]
 
 
@@ -187,11 +193,13 @@ class NeodymiumModel:
 
         return figures
 
-    def summary_rows(self, ds: xr.Dataset) -> list[tuple[str, xr.DataArray, str]]:
-        """Rows of the summary tables of ``mfa run`` and ``mfa compare``."""
+    def summary_rows(self, ds: xr.Dataset, reference: xr.Dataset | None = None
+                     ) -> list[tuple[str, xr.DataArray, str]]:
+        """Rows of the summary tables of ``mfa run`` and ``mfa compare`` (with ``reference``,
+        the run compared against: a row of primary demand avoided against it)."""
         from mfa.models.neodymium.summary import summary_rows
 
-        return summary_rows(ds)
+        return summary_rows(ds, reference)
 
     def __repr__(self) -> str:
         return "<model 'neodymium' (Nd)>"

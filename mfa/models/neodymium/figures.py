@@ -149,15 +149,33 @@ def demand_by_product(ds: xr.Dataset, *, region: str | None = None,
                            sources=sources)
 
 
+def _basis(ds: xr.Dataset, names: Sequence[str], what: str) -> str:
+    """The common ``attrs["basis"]`` of the variables ``names`` (MfaError if one lacks it or
+    they differ: stacking Nd counted at different stages of the chain has no meaning)."""
+    bases = {n: ds[n].attrs.get("basis") for n in names}
+    missing = [n for n, b in bases.items() if not b]
+    if missing:
+        raise MfaError(f"{what}: {', '.join(missing)} state no basis (attrs['basis']); results "
+                       "written before nd-mfa states it must be run again")
+    if len(set(bases.values())) > 1:
+        raise MfaError(f"{what}: variables on different bases cannot be stacked: "
+                       + ", ".join(f"{n} on {b!r}" for n, b in bases.items()))
+    return next(iter(bases.values()))
+
+
 def primary_vs_secondary(ds: xr.Dataset, *, sources: str | None = None) -> Figure:
-    """Supply of Nd to the oxide stage: primary (mined, world) and secondary by source, stacked.
+    """Supply of Nd to the oxide stage: primary (world) and secondary by source, stacked.
+
+    Both on the same basis (``attrs["basis"]``, "separated oxide" for the Nd model): primary
+    Nd in separated products made from ore, and recycled Nd returned as oxide; their sum is the
+    Nd input to the oxide stage.
 
     Parameters
     ----------
     ds : xarray.Dataset
         Model results with ``primary_demand`` (time, region) [t/yr], ``secondary_supply``
-        (time, source) [t/yr] and, if present, ``primary_demand_no_recycling`` (time) [t/yr]
-        (drawn as a dashed line).
+        (time, source) [t/yr] and, if present, ``primary_demand_no_eol_recycling`` (time)
+        [t/yr] (drawn as a dashed line), all with the same ``attrs["basis"]``.
     sources : str, optional
         Text naming the input-data sources for the caption.
 
@@ -165,9 +183,16 @@ def primary_vs_secondary(ds: xr.Dataset, *, sources: str | None = None) -> Figur
     -------
     matplotlib.figure.Figure
         ``plotted_data``: ``"time"``, ``"primary"`` (sum over region), ``"secondary/<source>"``,
-        ``"total"`` (top of the stack) and, if available, ``"primary_no_recycling"``.
+        ``"total"`` (top of the stack) and, if available, ``"primary_no_eol_recycling"``.
+
+    Raises
+    ------
+    MfaError
+        A variable is missing, lacks ``attrs["basis"]``, or the bases differ.
     """
     _require(ds, ["primary_demand", "secondary_supply"], "primary_vs_secondary")
+    optional = ["primary_demand_no_eol_recycling"] if "primary_demand_no_eol_recycling" in ds else []
+    basis = _basis(ds, ["primary_demand", "secondary_supply", *optional], "primary_vs_secondary")
     primary = _world(ds["primary_demand"], None, "primary_vs_secondary")
     secondary = ds["secondary_supply"]
     time = primary["time"].values
@@ -178,25 +203,25 @@ def primary_vs_secondary(ds: xr.Dataset, *, sources: str | None = None) -> Figur
     for s in secondary["source"].values:
         series[f"secondary/{s}"] = secondary.sel(source=s).values * sec_factor
     colours = {k: SOURCE_COLOURS.get(k.removeprefix("secondary/"), "#999999") for k in series}
-    labels = {"primary": "Primary (mined)",
+    labels = {"primary": "Primary (from ore)",
               **{f"secondary/{s}": SOURCE_LABELS.get(str(s), f"Secondary: {s}")
                  for s in secondary["source"].values}}
     data: dict[str, np.ndarray] = {"time": time}
     with matplotlib.rc_context(_STYLE):
         fig, (ax,) = _new_figure()
         total = _stacked(ax, time, series, colours, labels)
-        if "primary_demand_no_recycling" in ds:
-            nr = ds["primary_demand_no_recycling"]
+        if optional:
+            nr = ds["primary_demand_no_eol_recycling"]
             nr_v = _world(nr, None, "primary_vs_secondary").values * conversion_factor(
-                _units(nr, "t/yr"), unit, "primary_demand_no_recycling")
+                _units(nr, "t/yr"), unit, "primary_demand_no_eol_recycling")
             ax.plot(time, nr_v, color="black", linestyle="--", linewidth=1.4,
-                    label="Primary demand without recycling")
-            data["primary_no_recycling"] = nr_v
-        ax.set_ylabel(f"Nd supply [{unit}]")
+                    label="Primary without end-of-life recycling")
+            data["primary_no_eol_recycling"] = nr_v
+        ax.set_ylabel(f"Nd supply, {basis} [{unit}]")
         ax.set_title("Primary and secondary Nd supply, world")
         _legend_outside(ax)
         _caption(fig, f"Inputs: {sources or ds.attrs.get('input_sources', INPUT_SOURCES)}; "
-                 f"{_model_text(ds)}. Nd element mass.")
+                 f"{_model_text(ds)}. Nd element mass, {basis} basis.")
     data.update(series)
     data["total"] = total
     return _finish(fig, data, {k: ("yr" if k == "time" else unit) for k in data})
@@ -311,17 +336,18 @@ def supply_concentration(ds: xr.Dataset, *, region: str = "China",
 
 def scenario_comparison(results: Mapping[str, xr.Dataset], *,
                         reference: str | None = None) -> Figure:
-    """Primary (mined) Nd demand, world, for several scenarios, with the part avoided by recycling.
+    """Primary Nd demand, world, for several scenarios, with the part avoided by recycling.
 
     Parameters
     ----------
     results : Mapping[str, xarray.Dataset]
         Scenario name -> results (with ``primary_demand`` (time, region) [t/yr] and, unless
-        ``reference`` is given, ``primary_demand_no_recycling`` (time) [t/yr]).
+        ``reference`` is given, ``primary_demand_no_eol_recycling`` (time) [t/yr]).
     reference : str, optional
-        Name of a scenario without recycling. If given, the shaded band of every other scenario
-        lies between the reference's primary demand and its own; otherwise between each
-        scenario's ``primary_demand_no_recycling`` and its ``primary_demand``.
+        Name of a reference scenario (e.g. the baseline or one without recycling). If given,
+        the shaded band of every other scenario lies between the reference's primary demand
+        and its own; otherwise between each scenario's ``primary_demand_no_eol_recycling``
+        (the same scenario without end-of-life recycling) and its ``primary_demand``.
 
     Returns
     -------
@@ -336,8 +362,15 @@ def scenario_comparison(results: Mapping[str, xr.Dataset], *,
         raise MfaError(f"scenario_comparison: reference scenario {reference!r} is not among "
                        f"{', '.join(results)}")
     for name, ds in results.items():
-        need = ["primary_demand"] + ([] if reference else ["primary_demand_no_recycling"])
+        need = ["primary_demand"] + ([] if reference else ["primary_demand_no_eol_recycling"])
         _require(ds, need, f"scenario_comparison (scenario {name!r})")
+    bases = {n: _basis(ds, ["primary_demand"] + ([] if reference else
+                                                  ["primary_demand_no_eol_recycling"]),
+                       f"scenario_comparison (scenario {n!r})") for n, ds in results.items()}
+    if len(set(bases.values())) > 1:
+        raise MfaError("scenario_comparison: primary demand on different bases: "
+                       + ", ".join(f"{n}: {b!r}" for n, b in bases.items()))
+    basis = next(iter(bases.values()))
     prim = {n: _world(ds["primary_demand"], None, "scenario_comparison")
             for n, ds in results.items()}
     allv = np.concatenate([p.values.ravel() for p in prim.values()])
@@ -358,12 +391,13 @@ def scenario_comparison(results: Mapping[str, xr.Dataset], *,
                 ref_v = ref.sel(time=time).values * conversion_factor(
                     _units(ref, "t/yr"), unit, f"primary_demand ({reference})")
             else:
-                nr = ds["primary_demand_no_recycling"]
+                nr = ds["primary_demand_no_eol_recycling"]
                 ref_v = _world(nr, None, "scenario_comparison").sel(time=time).values * (
-                    conversion_factor(_units(nr, "t/yr"), unit, "primary_demand_no_recycling"))
+                    conversion_factor(_units(nr, "t/yr"), unit, "primary_demand_no_eol_recycling"))
             if name != reference:
                 ax.fill_between(time, pv, ref_v, color=c, alpha=0.18, linewidth=0,
-                                label=f"{name}: avoided by recycling")
+                                label=(f"{name}: avoided vs {reference}" if reference else
+                                       f"{name}: avoided by end-of-life recycling"))
             ax.plot(time, pv, color=c, linewidth=2.0, label=f"{name}: primary demand")
             if reference is None:
                 ax.plot(time, ref_v, color=c, linewidth=1.0, linestyle="--")
@@ -377,12 +411,13 @@ def scenario_comparison(results: Mapping[str, xr.Dataset], *,
         ax.set_xlim(data["time"][0], data["time"][-1])
         ax.set_ylim(bottom=0)
         ax.set_xlabel("Year")
-        ax.set_ylabel(f"Primary (mined) Nd demand [{unit}]")
+        ax.set_ylabel(f"Primary Nd demand, {basis} [{unit}]")
         ax.set_title("Primary Nd demand by scenario, world")
         ax.grid(axis="y", color="#DDDDDD", linewidth=0.6)
         _legend_outside(ax, reverse=False)
         how = (f"shading: difference to scenario {reference!r}" if reference else
-               "dashed: same scenario without recycling; shading: avoided by recycling")
+               "dashed: same scenario without end-of-life recycling; shading: avoided by "
+               "end-of-life recycling")
         versions = sorted({str(ds.attrs.get("model_version", "?")) for ds in results.values()})
         _caption(fig, f"{how}; model: nd-mfa {', '.join(versions)}, scenarios "
                  f"{', '.join(results)}.")
@@ -410,10 +445,10 @@ _KIND_VARIABLES: dict[str, dict[str, str]] = {
     "stock-by-product": {"in_use_stock": "t"},
     "stock-by-region": {"in_use_stock": "t"},
     "concentration": {"production_share": "1", "hhi": "1"},
-    "comparison": {"primary_demand": "t/yr", "primary_demand_no_recycling": "t/yr"},
+    "comparison": {"primary_demand": "t/yr", "primary_demand_no_eol_recycling": "t/yr"},
 }
 #: Variables drawn when present (same unit rule).
-_OPTIONAL_VARIABLES = {"primary_demand_no_recycling": "t/yr"}
+_OPTIONAL_VARIABLES = {"primary_demand_no_eol_recycling": "t/yr"}
 
 
 def selected_kinds(kinds: Sequence[str] | None, *, compare: bool) -> list[str]:

@@ -31,6 +31,7 @@ from mfa.models.neodymium.equations import (
     secondary_surplus,
 )
 from mfa.models.neodymium.structure import (
+    BASIS,
     EV_PRODUCTS,
     FLOWS,
     IAMC_NAMES,
@@ -47,9 +48,10 @@ from mfa.models.neodymium.structure import (
 
 __all__ = [
     "nd_in_new_products",
+    "primary_demand_avoided_vs",
     "simulate",
     "supply_chain",
-    "without_end_of_life_and_new_scrap_recycling",
+    "without_end_of_life_recycling",
 ]
 
 #: Parameters multiplied to give Nd in new products [t/yr], by end-use group, and the products.
@@ -152,16 +154,18 @@ def _factors(values: xr.DataArray, names: list[str], products: tuple[str, ...]
     return out
 
 
-def without_end_of_life_and_new_scrap_recycling(values: xr.Dataset) -> xr.Dataset:
-    """Scenario transform: the same values with all recycling switched off.
+def without_end_of_life_recycling(values: xr.Dataset) -> xr.Dataset:
+    """Scenario transform: the same values with end-of-life recycling switched off.
 
-    ``collection_rate`` and ``new_scrap_recycling_rate`` are set to 0; everything else is
-    unchanged. The counterfactual behind ``primary_demand_no_recycling`` and
-    ``primary_demand_avoided``.
+    ``collection_rate`` is set to 0; new-scrap recycling (``new_scrap_recycling_rate``) and
+    everything else are unchanged, since recycling magnet-making scrap is what industry already
+    does and not a measure whose benefit is to be credited. The counterfactual behind
+    ``primary_demand_no_eol_recycling`` and ``primary_demand_avoided`` (primary demand avoided
+    by end-of-life recycling, the old-scrap loop of UNEP 2011, *Recycling Rates of Metals*).
     """
     out = values.copy()
-    for name in ("collection_rate", "new_scrap_recycling_rate"):
-        out[name] = xr.zeros_like(values[name]).assign_attrs(values[name].attrs)
+    out["collection_rate"] = xr.zeros_like(values["collection_rate"]).assign_attrs(
+        values["collection_rate"].attrs)
     return out
 
 
@@ -331,7 +335,7 @@ def simulate(values: xr.Dataset, *, check: bool = True, rtol: float = 1e-9) -> x
     stock, eol = in_use_and_end_of_life(new, values["lifetime_mean"], values["lifetime_sd"])
 
     chain = supply_chain(values, new, eol)
-    ref = supply_chain(without_end_of_life_and_new_scrap_recycling(values), new, eol)
+    ref = supply_chain(without_end_of_life_recycling(values), new, eol)
     if bool((chain["surplus"] > 0).any()):
         years = chain["surplus"]["time"].values[(chain["surplus"] > 0).any(
             [d for d in chain["surplus"].dims if d != "time"]).values]
@@ -347,16 +351,7 @@ def simulate(values: xr.Dataset, *, check: bool = True, rtol: float = 1e-9) -> x
     ds["in_use_stock"] = stock
     ds["eol_outflow"] = eol
     ds["total_demand"] = chain["demand"]
-    ds["primary_demand"] = chain["flows"]["flow_mined"]
-    ds["secondary_supply"] = xr.concat(
-        xr.broadcast(chain["secondary_new_scrap"], chain["secondary_eol"]), dim="source"
-    ).assign_coords(source=["new_scrap", "end_of_life"])
-    primary_w = chain["flows"]["flow_mined"].sum("region").assign_attrs(units="t/yr")
-    ds["primary_demand_no_recycling"] = ref["flows"]["flow_mined"].sum("region").assign_attrs(units="t/yr")
-    ds["primary_demand_avoided"] = indicators.avoided(ds["primary_demand_no_recycling"], primary_w)
-    ds["recycling_input_rate"] = indicators.recycling_input_rate(
-        ds["secondary_supply"].sum("source").assign_attrs(units="t/yr"),
-        chain["demand"].assign_attrs(units="t/yr"))
+    ds.update(_recycling_indicators(chain, ref))
     prod = chain["production"].assign_attrs(units="t/yr")
     cons = chain["consumption"].assign_attrs(units="t/yr")
     ds["production"] = prod
@@ -380,6 +375,8 @@ def simulate(values: xr.Dataset, *, check: bool = True, rtol: float = 1e-9) -> x
 
     for name, (units, long_name) in RESULT_VARIABLES.items():
         ds[name].attrs.update({"units": units, "long_name": long_name})
+    for name, basis in BASIS.items():
+        ds[name].attrs["basis"] = basis
     for name, iamc in IAMC_NAMES.items():
         ds[name].attrs["iamc_variable"] = iamc
     for name, (_, _, long_name) in FLOWS.items():
@@ -389,3 +386,87 @@ def simulate(values: xr.Dataset, *, check: bool = True, rtol: float = 1e-9) -> x
     ds.attrs["max_abs_mass_balance_residual"] = system_ds.attrs["max_abs_mass_balance_residual"]
     ds.attrs["mass_balance_rtol"] = rtol
     return ds
+
+
+def _primary_separated(flows: dict[str, xr.DataArray]) -> xr.DataArray:
+    """Nd in separated products made from ore, by region of separation [t/yr]: the Nd in
+    concentrate consumed by separation less the separation losses."""
+    return flows["flow_concentrate"] - flows["flow_separation_losses"]
+
+
+def _recycling_indicators(chain: dict, ref: dict) -> dict[str, xr.DataArray]:
+    """Primary demand on both bases, secondary supply and the UNEP (2011) recycling indicators.
+
+    ``chain`` is the scenario's :func:`supply_chain`, ``ref`` that of the same values without
+    end-of-life recycling (:func:`without_end_of_life_recycling`). Definitions: UNEP (2011),
+    *Recycling Rates of Metals: A Status Report* (Graedel et al.): old scrap = Nd in end-of-life
+    products, new scrap = Nd discarded in magnet making; EOL-RR = old scrap recycled / old scrap
+    generated; recycled content (recycling input rate) = scrap input / (primary + scrap) input
+    at the oxide stage, where recycled Nd re-enters.
+    """
+    t_yr = {"units": "t/yr"}
+    f = chain["flows"]
+    out: dict[str, xr.DataArray] = {}
+    out["primary_demand"] = _primary_separated(f)
+    out["primary_demand_ore"] = f["flow_mined"]
+    out["secondary_supply"] = xr.concat(
+        xr.broadcast(chain["secondary_new_scrap"], chain["secondary_eol"]), dim="source"
+    ).assign_coords(source=["new_scrap", "end_of_life"])
+    out["new_scrap_recycled"] = chain["secondary_new_scrap"]
+    basis = {"units": "t/yr", "basis": BASIS["primary_demand"]}
+    primary_w = out["primary_demand"].sum("region").assign_attrs(basis)
+    out["primary_demand_no_eol_recycling"] = _primary_separated(ref["flows"]).sum(
+        "region").assign_attrs(basis)
+    out["primary_demand_avoided"] = indicators.avoided(out["primary_demand_no_eol_recycling"],
+                                                       primary_w)
+    out["eol_recycling_rate"] = indicators.end_of_life_recycling_rate(
+        f["flow_recycled_eol"].sum("region").assign_attrs(t_yr),
+        f["flow_eol"].sum("region").assign_attrs(t_yr))
+    secondary = out["secondary_supply"].assign_attrs(t_yr)
+    out["recycling_input_rate"] = indicators.recycling_input_rate(
+        secondary, (primary_w + secondary.sum("source")).assign_attrs(t_yr))
+    return out
+
+
+def primary_demand_avoided_vs(results: xr.Dataset, reference: xr.Dataset) -> xr.DataArray:
+    """World primary Nd demand (separated oxide) avoided by a scenario against a reference run.
+
+    ``reference - results`` of world ``primary_demand``, e.g. against the baseline: unlike
+    ``primary_demand_avoided`` (end-of-life recycling alone, same scenario), this credits every
+    difference between the two scenarios (demand, lifetimes, recycling of both scrap kinds).
+    ``mfa compare A B`` prints it for B against A.
+
+    Parameters
+    ----------
+    results, reference : xarray.Dataset
+        Results of :func:`simulate` (``primary_demand`` (time, region) [t/yr] on the
+        separated-oxide basis); compared on the years both cover.
+
+    Returns
+    -------
+    xarray.DataArray
+        (time) [t/yr], named ``primary_demand_avoided_vs_<reference scenario>``.
+
+    Raises
+    ------
+    MfaError
+        Either lacks ``primary_demand``, the runs share no year, or their units or bases differ.
+    """
+    for what, ds in (("results", results), ("reference", reference)):
+        if not isinstance(ds, xr.Dataset) or "primary_demand" not in ds:
+            raise MfaError(f"primary_demand_avoided_vs: {what} must be model results with "
+                           "'primary_demand'")
+    scen, ref = (ds["primary_demand"].sum("region", keep_attrs=True)
+                 for ds in (results, reference))
+    scen, ref = xr.align(scen, ref, join="inner")
+    if scen.sizes["time"] == 0:
+        raise MfaError("primary_demand_avoided_vs: the two runs share no year")
+    try:
+        out = indicators.avoided(ref, scen)
+    except ValueError as e:
+        raise MfaError(f"primary_demand_avoided_vs: {e}") from None
+    name = reference.attrs.get("scenario", "reference")
+    out.name = f"primary_demand_avoided_vs_{name}"
+    out.attrs["long_name"] = (f"Primary Nd demand (separated oxide) avoided against scenario "
+                              f"{name!r}: its primary demand minus this one's")
+    return out

@@ -13,6 +13,7 @@ from mfa.core.system import Flow, ProcessSystem, Stock
 from mfa.core.units import define_units
 
 __all__ = [
+    "BASIS",
     "EV_PRODUCTS",
     "FLOWS",
     "HEADLINE",
@@ -64,11 +65,24 @@ RESULT_VARIABLES: dict[str, tuple[str, str]] = {
     "in_use_stock": ("t", "Nd in products in use (end of year)"),
     "eol_outflow": ("t/yr", "Nd in products reaching end of life"),
     "total_demand": ("t/yr", "Nd entering the oxide/metal stage from all sources"),
-    "primary_demand": ("t/yr", "Nd that must be mined (in ore), by mining region"),
-    "secondary_supply": ("t/yr", "Recycled Nd returned to the oxide stage, by source"),
-    "primary_demand_no_recycling": ("t/yr", "Mined Nd of the same scenario with all recycling off"),
-    "primary_demand_avoided": ("t/yr", "Mined Nd avoided by recycling (no-recycling minus this)"),
-    "recycling_input_rate": ("1", "Secondary Nd / (primary + secondary) at the oxide stage"),
+    "primary_demand": ("t/yr", "Primary Nd demand, separated-oxide basis: Nd in separated "
+                       "products made from ore (not recycled), by region of separation"),
+    "primary_demand_ore": ("t/yr", "Primary Nd demand, ore basis: Nd in ore mined (before "
+                           "beneficiation and separation losses), by mining region"),
+    "secondary_supply": ("t/yr", "Recycled Nd returned to the oxide stage, by source (old "
+                         "scrap: end_of_life; new scrap: new_scrap)"),
+    "new_scrap_recycled": ("t/yr", "Nd recovered from new (magnet-making) scrap; reported, "
+                           "not counted as primary demand avoided"),
+    "primary_demand_no_eol_recycling": ("t/yr", "Primary Nd demand (separated oxide) of the "
+                                        "same scenario without end-of-life recycling "
+                                        "(new-scrap recycling on)"),
+    "primary_demand_avoided": ("t/yr", "Primary Nd demand (separated oxide) avoided by "
+                               "end-of-life recycling: without it minus with it"),
+    "eol_recycling_rate": ("1", "End-of-life recycling rate (UNEP 2011 EOL-RR): Nd recovered "
+                           "from end-of-life products / Nd in end-of-life products"),
+    "recycling_input_rate": ("1", "Recycling input rate (UNEP 2011 recycled content, RC): "
+                             "recycled Nd / all Nd entering the oxide stage, by scrap source; "
+                             "the sum over source is the total"),
     "production": ("t/yr", "Nd output of each stage by region where it is produced"),
     "consumption": ("t/yr", "Nd input of each stage's product by region where it is used"),
     "production_share": ("1", "Share of each stage's output produced in a region"),
@@ -79,18 +93,37 @@ RESULT_VARIABLES: dict[str, tuple[str, str]] = {
     "mass_balance_residual_total": ("t/yr", "Inputs - outputs - stock change, summed over regions"),
 }
 
+#: Basis of the Nd result variables that count Nd at a stage of the chain (``attrs["basis"]``):
+#: quantities on different bases are never added or compared (the figures check it).
+BASIS: dict[str, str] = {
+    "total_demand": "separated oxide",
+    "primary_demand": "separated oxide",
+    "primary_demand_ore": "ore",
+    "secondary_supply": "separated oxide",
+    "new_scrap_recycled": "separated oxide",
+    "primary_demand_no_eol_recycling": "separated oxide",
+    "primary_demand_avoided": "separated oxide",
+}
+
 #: IAMC names of result variables (``attrs["iamc_variable"]``; others: the name with spaces).
 IAMC_NAMES: dict[str, str] = {
     "in_use_stock": "In-use stock",
     "eol_outflow": "End-of-life outflow",
     "nd_in_new_products": "Inflow to use",
     "total_demand": "Demand",
+    "primary_demand": "Primary demand (separated oxide)",
+    "primary_demand_ore": "Primary demand (ore)",
+    "primary_demand_avoided": "Primary demand avoided by end-of-life recycling",
+    "primary_demand_no_eol_recycling": "Primary demand without end-of-life recycling",
+    "new_scrap_recycled": "Secondary supply from new scrap",
+    "eol_recycling_rate": "End-of-life recycling rate",
+    "recycling_input_rate": "Recycling input rate",
     "hhi": "HHI",
 }
 
 #: Result variables summarised by default (Monte Carlo world totals, Sobol outputs).
-HEADLINE: tuple[str, ...] = ("primary_demand", "primary_demand_avoided", "total_demand",
-                             "secondary_supply", "in_use_stock", "eol_outflow")
+HEADLINE: tuple[str, ...] = ("primary_demand", "primary_demand_avoided", "primary_demand_ore",
+                             "total_demand", "secondary_supply", "in_use_stock", "eol_outflow")
 
 # name: (source process, target process, long name)
 FLOWS: dict[str, tuple[str, str, str]] = {

@@ -9,11 +9,8 @@ import pint
 import xarray as xr
 
 from mfa.core.errors import ParameterError
-from mfa.core.lifetimes import (
-    LifetimeModel,
-    _dim_coords,
-    _expand,
-)
+from mfa.core.lifetimes import LifetimeModel
+from mfa.core.lifetimes._arrays import _dim_coords, _expand
 from mfa.core.stocks._arrays import _describe, _solve_again
 from mfa.core.stocks._kernels import NOISE, _by_cohort, _convolve, _solve, _Structures
 from mfa.core.stocks._layout import (

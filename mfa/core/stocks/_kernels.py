@@ -8,10 +8,8 @@ import numpy as np
 from scipy.linalg import blas as _blas
 
 from mfa.core.errors import ParameterError
-from mfa.core.lifetimes import (
-    Discretised,
-    _toeplitz,
-)
+from mfa.core.lifetimes import Discretised
+from mfa.core.lifetimes._arrays import _toeplitz
 
 #: Relative size [1] below which a negative value is rounding noise (read as 0).
 NOISE = 1e-12

@@ -9,12 +9,8 @@ import pint
 import xarray as xr
 
 from mfa.core.errors import ParameterError
-from mfa.core.lifetimes import (
-    LifetimeModel,
-    _canonical,
-    _dim_coords,
-    _expand,
-)
+from mfa.core.lifetimes import LifetimeModel
+from mfa.core.lifetimes._arrays import _canonical, _dim_coords, _expand
 from mfa.core.stocks._arrays import _describe
 from mfa.core.stocks._kernels import NOISE, _Structures
 from mfa.core.stocks._negative import _Historic

@@ -9,9 +9,7 @@ from typing import Literal
 import numpy as np
 
 from mfa.core.errors import MfaError, ParameterError
-from mfa.core.lifetimes import (
-    Discretised,
-)
+from mfa.core.lifetimes import Discretised
 from mfa.core.stocks._kernels import NOISE, _runs
 
 NegativeInflowRule = Literal["raise", "warn", "clip", "retire"]

@@ -12,6 +12,7 @@ import scipy.stats
 import xarray as xr
 
 from mfa.analysis import uncertainty as U
+from mfa.analysis.uncertainty._sampling import _ppf, _renormalise_share
 from mfa.core.errors import MassBalanceError, MfaError
 from mfa.data.params import load_parameters
 from mfa.data.scenarios import apply_scenario
@@ -71,27 +72,27 @@ def test_draws_are_counter_based_and_chunk_invariant():
 def test_triangular_and_uniform_transforms():
     u = np.linspace(0.0, 1.0, 101)
     value, low, high = np.array([2.0, 5.0, 3.0]), np.array([1.0, 5.0, 3.0]), np.array([4.0, 5.0, 3.0])
-    x = U._ppf(value, low, high, u, "triangular")
+    x = _ppf(value, low, high, u, "triangular")
     ref = scipy.stats.triang.ppf(u, c=(2.0 - 1.0) / 3.0, loc=1.0, scale=3.0)
     np.testing.assert_allclose(x[0], ref, rtol=1e-12)
     assert (x[1] == 5.0).all() and (x[2] == 3.0).all()  # collapsed ranges: the value, bit for bit
-    xu = U._ppf(value, low, high, u, "uniform")
+    xu = _ppf(value, low, high, u, "uniform")
     np.testing.assert_allclose(xu[0], 1.0 + 3.0 * u)
     assert (xu[1] == 5.0).all()
     # NaN (parameter does not apply) stays NaN
-    assert np.isnan(U._ppf(np.array([np.nan]), np.array([np.nan]), np.array([np.nan]), u, "triangular")).all()
+    assert np.isnan(_ppf(np.array([np.nan]), np.array([np.nan]), np.array([np.nan]), u, "triangular")).all()
 
 
 def test_shares_still_sum_to_one():
     value = np.array([0.6, 0.2, 0.2])
     ranged = np.array([True, False, False])
     x = np.stack([np.array([0.7, 0.2, 0.2]), np.array([0.5, 0.2, 0.2])], axis=-1)  # (region, sample)
-    out = U._renormalise_share(x, value, ranged, axis=0)
+    out = _renormalise_share(x, value, ranged, axis=0)
     np.testing.assert_allclose(out.sum(axis=0), 1.0, rtol=1e-15)
     np.testing.assert_allclose(out[:, 0], [0.7, 0.15, 0.15])  # the others take up the rest
     np.testing.assert_allclose(out[:, 1], [0.5, 0.25, 0.25])
     # every element ranged: divided by the sum
-    out = U._renormalise_share(np.array([[0.8], [0.4]]), np.array([0.6, 0.4]),
+    out = _renormalise_share(np.array([[0.8], [0.4]]), np.array([0.6, 0.4]),
                                np.array([True, True]), axis=0)
     np.testing.assert_allclose(out[:, 0], [2 / 3, 1 / 3])
 

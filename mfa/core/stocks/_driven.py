@@ -241,27 +241,37 @@ def stock_driven(
         sbc, obc = _by_cohort(inflow, lay.structs, lay.group)
         arrays["stock_by_cohort"] = _with_history(sbc, hist and hist.rem_a)
         arrays["outflow_by_cohort"] = _with_history(obc, hist and hist.out_a)
-    extra = np.zeros_like(lay.x) if negative_inflow in ("clip", "retire") else None
+    _redo_negative(lay, arrays, redo, hist, negative_inflow, by_cohort)
+    if hist is not None:
+        arrays.update(initial_stock=X.sum(axis=1), historic_inflow=hist.inflow)
+    return units.wrap(_dataset(lay, arrays))
+
+
+
+def _redo_negative(lay: _Layout, arrays: dict[str, np.ndarray], redo: np.ndarray, hist: _Hist | None,
+                   rule: str, by_cohort: bool) -> None:
+    """Solve the elements ``redo`` (negative inflow under "clip" or "retire") again year by
+    year, in place in ``arrays``, and add the rule's outputs (``stock_target``,
+    ``stock_excess``, ``inflow_clipped``; or ``retired_early``)."""
+    clip = rule == "clip"
+    extra = np.zeros_like(lay.x) if rule in ("clip", "retire") else None
     if redo.size:
         hist_arg = None if hist is None else ([hist.survival], hist.X[:, :, None])
         solved = _solve_again(lay.x, redo, lay.structs, lay.group, None, hist_arg,
-                              negative_inflow, by_cohort)
-        inflow[redo] = solved["inflow"]
-        outflow[redo] = solved["outflow"][..., 0]
+                              rule, by_cohort)
+        arrays["inflow"][redo] = solved["inflow"]
+        arrays["outflow"][redo] = solved["outflow"][..., 0]
         if clip:
-            reached[redo] = solved["stock"][..., 0]
+            arrays["stock"][redo] = solved["stock"][..., 0]
         extra[redo] = solved["clipped" if clip else "retired"]
         if by_cohort:
             arrays["stock_by_cohort"][redo] = solved["stock_bc"][..., 0]
             arrays["outflow_by_cohort"][redo] = solved["outflow_bc"][..., 0]
     if clip:
-        arrays.update(stock_target=lay.x.copy(), stock_excess=np.maximum(reached - lay.x, 0.0),
-                      inflow_clipped=extra)
-    elif negative_inflow == "retire":
+        arrays.update(stock_target=lay.x.copy(),
+                      stock_excess=np.maximum(arrays["stock"] - lay.x, 0.0), inflow_clipped=extra)
+    elif rule == "retire":
         arrays["retired_early"] = extra
-    if hist is not None:
-        arrays.update(initial_stock=X.sum(axis=1), historic_inflow=hist.inflow)
-    return units.wrap(_dataset(lay, arrays))
 
 
 # --- type split -------------------------------------------------------------------------------

@@ -76,6 +76,24 @@ class ProcessSystem:
         self.flows: tuple[Flow, ...] = tuple(flows)
         self.stocks: tuple[Stock, ...] = tuple(stocks)
         self.boundary: tuple[str, ...] = tuple(boundary)
+        procs = self._check_parts(processes, region_dim)
+        #: The dim of places along which processes are balanced (or None).
+        self.region_dim: str | None = region_dim
+        self.kept_dims: tuple[str, ...] = tuple(kept_dims)
+        bad_kept = [d for d in self.kept_dims if d in ("time", region_dim or "region")]
+        if bad_kept:
+            raise MfaError(f"system {name!r}: {bad_kept[0]!r} cannot be a kept dim (always kept)")
+        #: Balanced processes, in declaration order.
+        self.processes: tuple[str, ...] = tuple(p for p in procs if p not in self.boundary)
+        self._check_names(region_dim or "region")
+        self._check_ends()
+        #: Per balanced process: True when it is balanced place by place.
+        self.regional: dict[str, bool] = self._balanced_by_place(region_dim, pooled)
+
+    def _check_parts(self, processes: Sequence[str], region_dim: str | None) -> list[str]:
+        """Flows and stocks are Flow and Stock objects, process names unique non-empty strings,
+        ``region_dim`` a name or None; returns the processes as a list."""
+        name = self.name
         for obj, cls in [(f, Flow) for f in self.flows] + [(s, Stock) for s in self.stocks]:
             if not isinstance(obj, cls):
                 raise MfaError(f"system {name!r}: expected a {cls.__name__}, got {obj!r}")
@@ -89,26 +107,25 @@ class ProcessSystem:
         if region_dim is not None and (not isinstance(region_dim, str) or not region_dim):
             raise MfaError(f"system {name!r}: region_dim must be a dim name or None, got "
                            f"{region_dim!r}")
-        #: The dim of places along which processes are balanced (or None).
-        self.region_dim: str | None = region_dim
-        rd = region_dim or "region"
-        self.kept_dims: tuple[str, ...] = tuple(kept_dims)
-        bad_kept = [d for d in self.kept_dims if d in ("time", rd)]
-        if bad_kept:
-            raise MfaError(f"system {name!r}: {bad_kept[0]!r} cannot be a kept dim (always kept)")
-        #: Balanced processes, in declaration order.
-        self.processes: tuple[str, ...] = tuple(p for p in procs if p not in self.boundary)
-        known = set(self.processes) | set(self.boundary)
+        return procs
 
+    def _check_names(self, rd: str) -> None:
+        """Flow and stock names are unique and not reserved for results."""
         variables = [f.name for f in self.flows] + [s.name for s in self.stocks]
         dup = _duplicates(variables)
         if dup:
             raise MfaError(
-                f"system {name!r}: flow/stock name used twice: {', '.join(map(repr, dup))}"
+                f"system {self.name!r}: flow/stock name used twice: {', '.join(map(repr, dup))}"
             )
         reserved = sorted(set(variables) & (_RESERVED_NAMES | {"time", rd, "process"}))
         if reserved:
-            raise MfaError(f"system {name!r}: name {reserved[0]!r} is reserved for results")
+            raise MfaError(f"system {self.name!r}: name {reserved[0]!r} is reserved for results")
+
+    def _check_ends(self) -> None:
+        """Flows and stocks name declared processes and carry the kept dims; every balanced
+        process is touched by a flow."""
+        name = self.name
+        known = set(self.processes) | set(self.boundary)
         for f in self.flows:
             for end in (f.source, f.target):
                 if end not in known:
@@ -136,18 +153,22 @@ class ProcessSystem:
             raise MfaError(
                 f"system {name!r}: no flow enters or leaves process(es) {', '.join(lonely)}"
             )
-        # A process is balanced by place when every flow and stock touching it has region_dim.
-        self.regional: dict[str, bool] = {}
+
+    def _balanced_by_place(self, region_dim: str | None, pooled: Sequence[str]) -> dict[str, bool]:
+        """A process is balanced by place when every flow and stock touching it has
+        ``region_dim`` and it is not pooled."""
+        regional: dict[str, bool] = {}
         for p in self.processes:
             dims = [f.dims for f in self.flows if p in (f.source, f.target)]
             dims += [s.dims for s in self.stocks if s.process == p]
-            self.regional[p] = (region_dim is not None and p not in pooled
-                                and all(region_dim in d for d in dims))
+            regional[p] = (region_dim is not None and p not in pooled
+                           and all(region_dim in d for d in dims))
         unknown_pooled = sorted(set(pooled) - set(self.processes))
         if unknown_pooled:
             raise MfaError(
-                f"system {name!r}: pooled process(es) {', '.join(unknown_pooled)} not declared"
+                f"system {self.name!r}: pooled process(es) {', '.join(unknown_pooled)} not declared"
             )
+        return regional
 
     @property
     def _rd(self) -> str:

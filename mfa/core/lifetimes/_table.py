@@ -49,61 +49,8 @@ class SurvivalTable(LifetimeModel):
     kind = "table"
 
     def __init__(self, table: xr.DataArray) -> None:
-        label = "SurvivalTable"
-        if not isinstance(table, xr.DataArray):
-            raise ParameterError(f"{label}: expected an xarray.DataArray, got {type(table).__name__}")
-        by_age = "age" in table.dims
-        by_time = "time" in table.dims and "cohort" in table.dims
-        if by_age == by_time:
-            raise ParameterError(
-                f"{label}: needs either an 'age' dim, or 'time' and 'cohort' dims (not both); "
-                f"got dims {table.dims}"
-            )
-        if by_age and "age" not in table.coords:
-            table = table.assign_coords(age=np.arange(table.sizes["age"]))
-        if isinstance(table.data, pint.Quantity) or "units" in table.attrs:
-            da = _canonical(table, "1", label)
-        else:
-            da = table.astype(float, copy=True)
-            da.attrs["units"] = "1"
-        values = np.asarray(da.values, dtype=float)
-        for dim in ("age", "time", "cohort"):
-            if dim in da.dims:
-                coord = _integer_coord(da, dim, label)
-                if np.any(np.diff(coord) != 1):
-                    raise ParameterError(f"{label}: coordinate {dim!r} must be consecutive whole years")
-        if by_age:
-            ages = da["age"].values
-            if ages[0] != 0:
-                raise ParameterError(f"{label}: ages must start at 0, got {int(ages[0])}")
-            da = da.transpose(..., "age")
-            used = np.ones(da.shape, dtype=bool)
-            along = -1
-        else:
-            da = da.transpose(..., "time", "cohort")
-            t = da["time"].values[:, None]
-            c = da["cohort"].values[None, :]
-            used = np.broadcast_to(t >= c, da.shape)
-            along = -2
-        values = np.asarray(da.values, dtype=float)
-        bad = used & ~((values >= 0) & (values <= 1))
-        if bad.any():
-            i = int(np.flatnonzero(bad.ravel())[0])
-            raise ParameterError(
-                f"{label}: shares must be finite and within [0, 1], got "
-                f"{float(values.ravel()[i])!r} at {_describe_location(da, i)}"
-            )
-        n = values.shape[along]
-        both = np.take(used, range(1, n), axis=along) & np.take(used, range(n - 1), axis=along)
-        rising = (np.diff(values, axis=along) > _TABLE_TOL) & both
-        if rising.any():
-            i = int(np.flatnonzero(rising.ravel())[0])
-            pos = np.unravel_index(i, rising.shape)
-            where = _describe_location(da, int(np.ravel_multi_index(pos, da.shape)))
-            raise ParameterError(
-                f"{label}: survival may not increase with {'age' if by_age else 'time'}; it "
-                f"does after {where}"
-            )
+        da, by_age = _table_layout(table)
+        _check_shares(da, by_age)
         self.table = da
         self.by_age = by_age
         self.inflow_at = "end"
@@ -198,3 +145,68 @@ class SurvivalTable(LifetimeModel):
             return unique[ks]
 
         return _discretised(all_years, template, inverse, unique.shape[0], build)
+
+
+def _table_layout(table: Any) -> tuple[xr.DataArray, bool]:
+    """The table as shares [1] with ``age`` (or ``time``, ``cohort``) last and consecutive whole
+    years; and whether it is by age."""
+    label = "SurvivalTable"
+    if not isinstance(table, xr.DataArray):
+        raise ParameterError(f"{label}: expected an xarray.DataArray, got {type(table).__name__}")
+    by_age = "age" in table.dims
+    by_time = "time" in table.dims and "cohort" in table.dims
+    if by_age == by_time:
+        raise ParameterError(
+            f"{label}: needs either an 'age' dim, or 'time' and 'cohort' dims (not both); "
+            f"got dims {table.dims}"
+        )
+    if by_age and "age" not in table.coords:
+        table = table.assign_coords(age=np.arange(table.sizes["age"]))
+    if isinstance(table.data, pint.Quantity) or "units" in table.attrs:
+        da = _canonical(table, "1", label)
+    else:
+        da = table.astype(float, copy=True)
+        da.attrs["units"] = "1"
+    for dim in ("age", "time", "cohort"):
+        if dim in da.dims:
+            coord = _integer_coord(da, dim, label)
+            if np.any(np.diff(coord) != 1):
+                raise ParameterError(f"{label}: coordinate {dim!r} must be consecutive whole years")
+    if by_age:
+        ages = da["age"].values
+        if ages[0] != 0:
+            raise ParameterError(f"{label}: ages must start at 0, got {int(ages[0])}")
+        return da.transpose(..., "age"), True
+    return da.transpose(..., "time", "cohort"), False
+
+
+def _check_shares(da: xr.DataArray, by_age: bool) -> None:
+    """Shares within [0, 1], not increasing with age (or time), where used (t >= cohort)."""
+    label = "SurvivalTable"
+    if by_age:
+        used = np.ones(da.shape, dtype=bool)
+        along = -1
+    else:
+        t = da["time"].values[:, None]
+        c = da["cohort"].values[None, :]
+        used = np.broadcast_to(t >= c, da.shape)
+        along = -2
+    values = np.asarray(da.values, dtype=float)
+    bad = used & ~((values >= 0) & (values <= 1))
+    if bad.any():
+        i = int(np.flatnonzero(bad.ravel())[0])
+        raise ParameterError(
+            f"{label}: shares must be finite and within [0, 1], got "
+            f"{float(values.ravel()[i])!r} at {_describe_location(da, i)}"
+        )
+    n = values.shape[along]
+    both = np.take(used, range(1, n), axis=along) & np.take(used, range(n - 1), axis=along)
+    rising = (np.diff(values, axis=along) > _TABLE_TOL) & both
+    if rising.any():
+        i = int(np.flatnonzero(rising.ravel())[0])
+        pos = np.unravel_index(i, rising.shape)
+        where = _describe_location(da, int(np.ravel_multi_index(pos, da.shape)))
+        raise ParameterError(
+            f"{label}: survival may not increase with {'age' if by_age else 'time'}; it "
+            f"does after {where}"
+        )

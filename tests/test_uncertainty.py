@@ -281,6 +281,47 @@ def test_sobol_ishigami():
     assert (si["ST_conf"].values > 0).all()
 
 
+def _ishigami(u, shift=0.0):
+    x = -np.pi + 2 * np.pi * u
+    return np.sin(x[:, 0]) + 7 * np.sin(x[:, 1]) ** 2 + 0.1 * x[:, 2] ** 4 * np.sin(x[:, 0]) + shift
+
+
+def test_sobol_first_order_does_not_depend_on_a_constant_added_to_the_output():
+    # Uncentred Saltelli (2010) S1 gave 0.60 for x3 of Ishigami + 100 at n = 256 (true value 0)
+    plain = U.sobol_indices(_ishigami, ["x1", "x2", "x3"], 256, seed=1, n_bootstrap=10)
+    shifted = U.sobol_indices(lambda u: _ishigami(u, 100.0), ["x1", "x2", "x3"], 256, seed=1,
+                              n_bootstrap=10)
+    np.testing.assert_allclose(shifted["S1"].values, plain["S1"].values, atol=1e-9)
+    np.testing.assert_allclose(shifted["ST"].values, plain["ST"].values, atol=1e-9)
+    assert abs(float(shifted["S1"].sel(parameter="x3").item())) < 0.05
+
+
+def test_sobol_indices_are_scipys_on_our_design():
+    # the same A, B, AB_i rows handed to scipy.stats.sobol_indices give the same indices
+    from scipy.stats import qmc
+    from scipy.stats import sobol_indices as scipy_sobol_indices
+
+    n, d = 128, 3
+    base = qmc.Sobol(d=2 * d, scramble=True, seed=4).random_base2(7)
+    a, b = base[:, :d], base[:, d:]
+    ab = np.repeat(a[None], d, axis=0)
+    for i in range(d):
+        ab[i, :, i] = b[:, i]
+    ref = scipy_sobol_indices(func={"f_A": _ishigami(a)[None], "f_B": _ishigami(b)[None],
+                                    "f_AB": np.stack([_ishigami(x) for x in ab])[:, None]}, n=n)
+    si = U.sobol_indices(_ishigami, ["x1", "x2", "x3"], n, seed=4, n_bootstrap=10)
+    np.testing.assert_allclose(si["S1"].values[0], ref.first_order, rtol=1e-12, atol=1e-15)
+    np.testing.assert_allclose(si["ST"].values[0], ref.total_order, rtol=1e-12, atol=1e-15)
+
+
+def test_sobol_indices_of_a_constant_output_are_nan_not_zero():
+    si = U.sobol_indices(lambda u: np.stack([u[:, 0], np.ones(len(u))], axis=1), ["a", "b"], 64,
+                         seed=0, n_bootstrap=10, output_names=["varies", "constant"])
+    assert np.isnan(si["S1"].sel(output="constant").values).all()
+    assert np.isnan(si["ST"].sel(output="constant").values).all()
+    np.testing.assert_allclose(si["ST"].sel(output="varies").values, [1.0, 0.0], atol=0.02)
+
+
 def test_sobol_linear_model_known_weights():
     w = np.array([4.0, 2.0, 1.0, 0.0])
     si = U.sobol_indices(lambda u: u @ w, ["a", "b", "c", "d"], 512, seed=0,

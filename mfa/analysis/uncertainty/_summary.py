@@ -136,6 +136,16 @@ def summarize(
         if v == "mass_balance_residual":
             worst_residual = float(np.nanmax(np.abs(data))) if data.size else 0.0
         del data
+    _add_world_totals(out, template, totals, n, q)
+    _add_exceedance(out, world, totals, thresholds)
+    out.attrs["mc_max_abs_mass_balance_residual"] = worst_residual
+    return out
+
+
+
+def _add_world_totals(out: xr.Dataset, template: xr.Dataset, totals: dict[str, np.ndarray],
+                      n: int, q: np.ndarray) -> None:
+    """Add each world total per sample (``sample_world_<v>``) and its quantiles (``world_<v>``)."""
     time = template["time"].values
     for v, w in totals.items():
         units = template[v].attrs.get("units", "")
@@ -144,19 +154,22 @@ def summarize(
             w, dims=("sample", "time"), coords={"sample": np.arange(n), "time": time},
             attrs={"units": units, "long_name": f"{long}: world total per sample"})
         out[f"world_{v}"] = xr.DataArray(
-            _quantiles(w, q), dims=("quantile", "time"), coords={**qcoord, "time": time},
+            _quantiles(w, q), dims=("quantile", "time"), coords={"quantile": q, "time": time},
             attrs={"units": units, "long_name": f"{long}: quantiles of the world total"})
-    if len(thresholds):
-        first = next((v for v in world if v in totals), None)
-        if first is None:
-            raise UncertaintyError("exceedance thresholds need a world variable with a time dim")
-        p = exceedance_probability(out[f"sample_world_{first}"], thresholds)
-        p.attrs["long_name"] = f"probability that the world total of {first} exceeds the threshold"
-        p.attrs["variable"] = first
-        out["exceedance_probability"] = p
-    out.attrs["mc_max_abs_mass_balance_residual"] = worst_residual
-    return out
 
+
+def _add_exceedance(out: xr.Dataset, world: Sequence[str], totals: dict[str, np.ndarray],
+                    thresholds: Sequence[float]) -> None:
+    """Add the probability that the first world total exceeds each threshold (if any)."""
+    if not len(thresholds):
+        return
+    first = next((v for v in world if v in totals), None)
+    if first is None:
+        raise UncertaintyError("exceedance thresholds need a world variable with a time dim")
+    p = exceedance_probability(out[f"sample_world_{first}"], thresholds)
+    p.attrs["long_name"] = f"probability that the world total of {first} exceeds the threshold"
+    p.attrs["variable"] = first
+    out["exceedance_probability"] = p
 
 def _check_quantiles(quantiles: Sequence[float]) -> np.ndarray:
     q = np.asarray(list(quantiles), dtype=float)

@@ -88,7 +88,7 @@ def sobol_indices(
         ``S1``, ``S1_conf``, ``ST``, ``ST_conf`` with dims (output, parameter); ``mean`` and
         ``std`` of each output; attrs n_base, n_evaluations, seed, method.
     """
-    from scipy.stats import norm, qmc
+    from scipy.stats import norm
 
     seed = _check_seed(seed)
     names = list(names)
@@ -97,14 +97,7 @@ def sobol_indices(
         raise UncertaintyError("sensitivity analysis needs at least one uncertain input")
     if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 2:
         raise UncertaintyError(f"base sample size must be an integer >= 2, got {n!r}")
-    m = math.ceil(math.log2(int(n)))
-    nb = 2**m
-    base = qmc.Sobol(d=2 * D, scramble=True, seed=seed).random_base2(m)
-    A, B = base[:, :D], base[:, D:]
-    AB = np.repeat(A[None, :, :], D, axis=0)  # (D, n, D)
-    for i in range(D):
-        AB[i, :, i] = B[:, i]
-    U = np.concatenate([A, B, AB.reshape(D * nb, D)], axis=0)
+    U, nb = _design(D, int(n), seed)
     Y = np.asarray(func(U), dtype=float)
     if Y.ndim == 1:
         Y = Y[:, None]
@@ -123,19 +116,7 @@ def sobol_indices(
         c1 = z * np.nanstd(b1, axis=0, ddof=1)
         ct = z * np.nanstd(bt, axis=0, ddof=1)
     outs = list(output_names) if output_names is not None else [f"y{k}" for k in range(K)]
-    coords = {"output": outs, "parameter": names}
-    dims = ("output", "parameter")
-    ds = xr.Dataset(
-        {
-            "S1": (dims, s1.T, {"units": "1", "long_name": "first-order Sobol index"}),
-            "S1_conf": (dims, c1.T, {"units": "1", "long_name": f"{conf_level:.0%} confidence half-width of S1"}),
-            "ST": (dims, st.T, {"units": "1", "long_name": "total-effect Sobol index"}),
-            "ST_conf": (dims, ct.T, {"units": "1", "long_name": f"{conf_level:.0%} confidence half-width of ST"}),
-            "mean": (("output",), Y[: 2 * nb].mean(axis=0), {"long_name": "mean of the output"}),
-            "std": (("output",), Y[: 2 * nb].std(axis=0), {"long_name": "standard deviation of the output"}),
-        },
-        coords=coords,
-    )
+    ds = _indices_dataset((s1, c1, st, ct), Y[: 2 * nb], outs, names, conf_level)
     ds.attrs.update({
         "n_base": nb, "n_evaluations": int(U.shape[0]), "seed": seed,
         "method": "Saltelli (2010) first-order and Jansen (1999) total-effect estimators on "
@@ -144,6 +125,41 @@ def sobol_indices(
                   f"bootstrap ({n_bootstrap} resamples) confidence intervals",
     })
     return ds
+
+
+def _design(D: int, n: int, seed: int) -> tuple[np.ndarray, int]:
+    """Rows A, B, AB_1..AB_D (each n_base x D, in [0, 1)) stacked, and n_base (n rounded up to
+    a power of 2): A and B from one scrambled Sobol' sequence of dimension 2D; AB_i is A with
+    column i from B."""
+    from scipy.stats import qmc
+
+    m = math.ceil(math.log2(n))
+    nb = 2**m
+    base = qmc.Sobol(d=2 * D, scramble=True, seed=seed).random_base2(m)
+    A, B = base[:, :D], base[:, D:]
+    AB = np.repeat(A[None, :, :], D, axis=0)  # (D, n, D)
+    for i in range(D):
+        AB[i, :, i] = B[:, i]
+    return np.concatenate([A, B, AB.reshape(D * nb, D)], axis=0), nb
+
+
+def _indices_dataset(indices: tuple[np.ndarray, ...], Y: np.ndarray, outs: list[str],
+                     names: list[str], conf_level: float) -> xr.Dataset:
+    """S1, S1_conf, ST, ST_conf (each (D, K)) as (output, parameter) variables, with the mean
+    and standard deviation of the outputs ``Y`` (rows of A and B)."""
+    s1, c1, st, ct = indices
+    dims = ("output", "parameter")
+    return xr.Dataset(
+        {
+            "S1": (dims, s1.T, {"units": "1", "long_name": "first-order Sobol index"}),
+            "S1_conf": (dims, c1.T, {"units": "1", "long_name": f"{conf_level:.0%} confidence half-width of S1"}),
+            "ST": (dims, st.T, {"units": "1", "long_name": "total-effect Sobol index"}),
+            "ST_conf": (dims, ct.T, {"units": "1", "long_name": f"{conf_level:.0%} confidence half-width of ST"}),
+            "mean": (("output",), Y.mean(axis=0), {"long_name": "mean of the output"}),
+            "std": (("output",), Y.std(axis=0), {"long_name": "standard deviation of the output"}),
+        },
+        coords={"output": outs, "parameter": names},
+    )
 
 
 def sensitivity(
@@ -199,8 +215,42 @@ def sensitivity(
     p = _prepare(model, scenario, params)
     _, chunk, names = _validate(2**31, chunk, factors, p, distribution, need_range=True)
     template = _template(model, p, None, True)
-    if outputs is None:
-        outputs = list(model.headline)
+    outputs, years = _check_outputs(template, list(model.headline) if outputs is None else outputs,
+                                    years)
+    label = {}
+
+    def evaluate(U: np.ndarray) -> np.ndarray:
+        rows = U.shape[0]
+        payload = _Payload(model, p, names, distribution, None, [], {}, True, DEFAULT_RTOL, u=U,
+                           outputs=outputs, years=years)
+        st = _Store(rows, {"outputs": (len(outputs) * len(years),)}, on_disk=False)
+        with _executor(scheduler) as (kind, handle):
+            label["s"] = _scheduler_label(kind, handle)
+            _run_chunks(payload, rows, min(chunk, rows), st, kind, handle, progress)
+        return st.read("outputs")
+
+    flat = [f"{o}@{y}" for o in outputs for y in years]
+    si = sobol_indices(evaluate, names, n, seed=seed, n_bootstrap=n_bootstrap, output_names=flat)
+    out = _by_output_and_year(si, outputs, years, names)
+    scen_name = p.scenario or (str(scenario) if scenario is not None else "defaults")
+    out.attrs.update(provenance_attrs(scen_name, dict(getattr(p, "files", {}) or {}), {
+        "title": f"Sobol sensitivity of the model {model.name} ({model.material}), "
+                 f"scenario {scen_name}",
+        "model": model.name,
+        "material": model.material,
+        **{k: v for k, v in si.attrs.items()},
+        "outputs": "world totals (sum over all dims but time) of the output variables",
+        "mc_distribution": distribution,
+        "mc_correlation": CORRELATION,
+        "mc_scheduler": label.get("s", ""),
+    }))
+    return out
+
+
+def _check_outputs(template: xr.Dataset, outputs: Sequence[str],
+                   years: Sequence[int]) -> tuple[list[str], list[int]]:
+    """The outputs analysed (result variables with a time dim whose world sum means something)
+    and the years (model years)."""
     years = [int(y) for y in years]
     model_years = set(template["time"].values.tolist())
     bad = [y for y in years if y not in model_years]
@@ -217,20 +267,12 @@ def sensitivity(
         if t.attrs.get("units") == "1" and t.ndim > 1:
             raise UncertaintyError(f"output {o!r} is a share by {[d for d in t.dims if d != 'time']}; "
                                    "its world sum is meaningless")
-    label = {}
+    return outputs, years
 
-    def evaluate(U: np.ndarray) -> np.ndarray:
-        rows = U.shape[0]
-        payload = _Payload(model, p, names, distribution, None, [], {}, True, DEFAULT_RTOL, u=U,
-                           outputs=outputs, years=years)
-        st = _Store(rows, {"outputs": (len(outputs) * len(years),)}, on_disk=False)
-        with _executor(scheduler) as (kind, handle):
-            label["s"] = _scheduler_label(kind, handle)
-            _run_chunks(payload, rows, min(chunk, rows), st, kind, handle, progress)
-        return st.read("outputs")
 
-    flat = [f"{o}@{y}" for o in outputs for y in years]
-    si = sobol_indices(evaluate, names, n, seed=seed, n_bootstrap=n_bootstrap, output_names=flat)
+def _by_output_and_year(si: xr.Dataset, outputs: list[str], years: list[int],
+                        names: list[str]) -> xr.Dataset:
+    """The indices of the flat outputs ``output@year`` with dims (output, year, parameter)."""
     out = xr.Dataset(coords={"output": outputs, "year": years, "parameter": names})
     for v in ("S1", "S1_conf", "ST", "ST_conf"):
         out[v] = xr.DataArray(si[v].values.reshape(len(outputs), len(years), len(names)),
@@ -238,18 +280,6 @@ def sensitivity(
     for v in ("mean", "std"):
         out[v] = xr.DataArray(si[v].values.reshape(len(outputs), len(years)),
                               dims=("output", "year"), attrs={**si[v].attrs, "units": "t/yr"})
-    scen_name = p.scenario or (str(scenario) if scenario is not None else "defaults")
-    out.attrs.update(provenance_attrs(scen_name, dict(getattr(p, "files", {}) or {}), {
-        "title": f"Sobol sensitivity of the model {model.name} ({model.material}), "
-                 f"scenario {scen_name}",
-        "model": model.name,
-        "material": model.material,
-        **{k: v for k, v in si.attrs.items()},
-        "outputs": "world totals (sum over all dims but time) of the output variables",
-        "mc_distribution": distribution,
-        "mc_correlation": CORRELATION,
-        "mc_scheduler": label.get("s", ""),
-    }))
     return out
 
 

@@ -89,6 +89,7 @@ variables in chosen years by default); :func:`mfa.plot.uncertainty.plot_sensitiv
 from __future__ import annotations
 
 from mfa.analysis.options import DEFAULT_QUANTILES, DISTRIBUTIONS, UncertaintyError
+from mfa.analysis.options import MEMORY_STORE_MAX_BYTES as MEMORY_STORE_MAX_BYTES
 from mfa.analysis.uncertainty._ensemble import ensemble, monte_carlo
 from mfa.analysis.uncertainty._sampling import CORRELATION as CORRELATION
 from mfa.analysis.uncertainty._sampling import (
@@ -99,7 +100,6 @@ from mfa.analysis.uncertainty._sampling import (
 )
 from mfa.analysis.uncertainty._sobol import _check_base_samples as _check_base_samples
 from mfa.analysis.uncertainty._sobol import sensitivity, sobol_indices
-from mfa.analysis.uncertainty._storage import MEMORY_STORE_MAX_BYTES as MEMORY_STORE_MAX_BYTES
 from mfa.analysis.uncertainty._storage import _Store as _Store  # tests/test_i8_cli_outputs.py
 from mfa.analysis.uncertainty._summary import exceedance_probability, summarize
 

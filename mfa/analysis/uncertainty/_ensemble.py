@@ -18,6 +18,7 @@ from mfa.analysis.options import (
     DEFAULT_QUANTILES,
     DEFAULT_RTOL,
     DISTRIBUTIONS,
+    MEMORY_STORE_MAX_BYTES,
     UncertaintyError,
 )
 from mfa.analysis.run import prepare
@@ -29,7 +30,7 @@ from mfa.analysis.uncertainty._sampling import (
     uncertain_parameters,
 )
 from mfa.analysis.uncertainty._scheduling import _executor, _Payload, _run_chunks, _scheduler_label
-from mfa.analysis.uncertainty._storage import MEMORY_STORE_MAX_BYTES, _Store
+from mfa.analysis.uncertainty._storage import _Store
 from mfa.analysis.uncertainty._summary import _check_quantiles, summarize
 from mfa.core.errors import MfaWarning
 from mfa.core.model import get as get_model

@@ -11,12 +11,7 @@ from typing import Any
 import numpy as np
 import xarray as xr
 
-from mfa.analysis.options import (
-    DEFAULT_RTOL,
-    DISTRIBUTIONS,
-    MAX_SEED,
-    UncertaintyError,
-)
+from mfa.analysis.options import DEFAULT_RTOL, DISTRIBUTIONS, MAX_SEED, UncertaintyError
 from mfa.core.errors import MfaWarning
 from mfa.core.model import get as get_model
 

@@ -11,9 +11,7 @@ from typing import Any
 import numpy as np
 import xarray as xr
 
-from mfa.analysis.options import (
-    UncertaintyError,
-)
+from mfa.analysis.options import UncertaintyError
 from mfa.analysis.uncertainty._sampling import draw_quantiles, simulate_samples
 from mfa.analysis.uncertainty._storage import _Store
 from mfa.io.outputs import checkpoint

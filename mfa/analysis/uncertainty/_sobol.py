@@ -10,10 +10,7 @@ from typing import Any
 import numpy as np
 import xarray as xr
 
-from mfa.analysis.options import (
-    DEFAULT_RTOL,
-    UncertaintyError,
-)
+from mfa.analysis.options import DEFAULT_RTOL, UncertaintyError
 from mfa.analysis.uncertainty._ensemble import _prepare, _template, _validate
 from mfa.analysis.uncertainty._sampling import CORRELATION, _check_seed
 from mfa.analysis.uncertainty._scheduling import _executor, _Payload, _run_chunks, _scheduler_label

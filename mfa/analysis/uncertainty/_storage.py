@@ -14,13 +14,8 @@ from typing import Any
 
 import numpy as np
 
-from mfa.analysis.options import (
-    UncertaintyError,
-)
+from mfa.analysis.options import UncertaintyError
 from mfa.io.outputs import plain_error
-
-#: Ensembles larger than this many bytes go to a temporary file, not memory (store="auto").
-MEMORY_STORE_MAX_BYTES = 512 * 2**20
 
 
 class _Store:

@@ -9,10 +9,7 @@ from typing import Any
 import numpy as np
 import xarray as xr
 
-from mfa.analysis.options import (
-    DEFAULT_QUANTILES,
-    UncertaintyError,
-)
+from mfa.analysis.options import DEFAULT_QUANTILES, UncertaintyError
 from mfa.core.model import get as get_model
 
 

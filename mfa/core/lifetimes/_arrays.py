@@ -10,11 +10,7 @@ import pint
 import xarray as xr
 
 from mfa.core.errors import ParameterError
-from mfa.core.units import (
-    conversion_factor,
-    to_canonical,
-    unit_string,
-)
+from mfa.core.units import conversion_factor, to_canonical, unit_string
 
 InflowAt = Literal["start", "middle", "end"]
 

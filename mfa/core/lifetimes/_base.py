@@ -25,10 +25,7 @@ from mfa.core.lifetimes._arrays import (
     _unique_rows,
     inflow_points,
 )
-from mfa.core.units import (
-    check_dimensionality,
-    parse_unit,
-)
+from mfa.core.units import check_dimensionality, parse_unit
 
 
 class LifetimeModel:

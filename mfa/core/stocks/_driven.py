@@ -23,7 +23,12 @@ from mfa.core.stocks._layout import (
     _Units,
     _with_history,
 )
-from mfa.core.stocks._negative import NegativeInflowRule, _check_rule, _negative_inflow
+from mfa.core.stocks._negative import (
+    NegativeInflowRule,
+    _check_alive,
+    _check_rule,
+    _negative_inflow,
+)
 from mfa.core.units import to_canonical
 
 
@@ -138,14 +143,7 @@ def historic_inflow(
         F = lay.disc.matrices(np.array([k]))[0]
         alive[k] = F[A - 1, A - 1 - np.arange(A)]
     alive = alive[lay.group]
-    dead = (alive <= 0) & (X > 0)
-    if dead.any():
-        e, age = np.argwhere(dead)[0]
-        raise ParameterError(
-            f"initial_stock_by_age: age {int(age)} holds {X[e, age]:.6g} t for "
-            f"{lay.describe(int(e))}, but the lifetime leaves nothing of that cohort in use at the "
-            "start of the first model year (survival 0)"
-        )
+    _check_alive(X, alive, lay.describe)
     values = np.where(alive > 0, X / np.where(alive > 0, alive, 1.0), 0.0)
     out = xr.DataArray(
         values.reshape(*lay.shape, A),

@@ -74,15 +74,7 @@ class _Historic:
             rows = idx[a:b]
             ratio, leave, alive = self.tables(k)
             Xk = X[rows]
-            dead = (alive[None, :] <= 0) & (Xk > 0)
-            if dead.any():
-                e, age = np.argwhere(dead)[0]
-                raise ParameterError(
-                    f"initial_stock_by_age: age {int(age)} holds {Xk[e, age]:.6g} t for "
-                    f"{describe(int(rows[e]))}, but the lifetime leaves nothing of that cohort in "
-                    "use at the start of the first model year (survival 0): the initial stock "
-                    "and the lifetime contradict each other"
-                )
+            _check_alive(Xk, alive[None, :], lambda e, rows=rows: describe(int(rows[e])))
             rem[rows] = Xk @ ratio.T
             out[rows] = Xk @ leave.T
             hist_in[rows] = np.where(alive > 0, Xk / np.where(alive > 0, alive, 1.0), 0.0)
@@ -93,6 +85,21 @@ class _Historic:
 
 
 # --- year-by-year solver for "clip" and "retire" ----------------------------------------------
+
+
+def _check_alive(X: np.ndarray, alive: np.ndarray, describe: Callable[[int], str]) -> None:
+    """ParameterError for the first initial stock ``X`` (E, A) [t] of a cohort the lifetime
+    has already retired (``alive``, broadcast to X, is the survival at the start of the first
+    model year)."""
+    dead = (alive <= 0) & (X > 0)
+    if dead.any():
+        e, age = np.argwhere(dead)[0]
+        raise ParameterError(
+            f"initial_stock_by_age: age {int(age)} holds {X[e, age]:.6g} t for "
+            f"{describe(int(e))}, but the lifetime leaves nothing of that cohort in use at the "
+            "start of the first model year (survival 0): the initial stock and the lifetime "
+            "contradict each other"
+        )
 
 
 def _sequential(

@@ -97,13 +97,13 @@ product cost twenty curves, not a thousand.
 
 from __future__ import annotations
 
-from mfa.core.lifetimes._arrays import INFLOW_AT, inflow_points
+from mfa.core.lifetimes import _arrays, _distributions
 from mfa.core.lifetimes._arrays import MAX_POINTS_PER_YEAR as MAX_POINTS_PER_YEAR
 from mfa.core.lifetimes._arrays import Discretised as Discretised
 from mfa.core.lifetimes._arrays import InflowAt as InflowAt
+from mfa.core.lifetimes._arrays import inflow_points
 from mfa.core.lifetimes._base import LifetimeModel
 from mfa.core.lifetimes._distributions import (
-    LIFETIME_MODELS,
     Exponential,
     Fixed,
     FoldedNormal,
@@ -114,6 +114,12 @@ from mfa.core.lifetimes._distributions import (
     make_lifetime,
 )
 from mfa.core.lifetimes._table import SurvivalTable
+
+#: Position ``p`` of the inflow within its year for each ``inflow_at`` (0 = start, 1 = end).
+INFLOW_AT = _arrays.INFLOW_AT
+
+#: Lifetime model classes by name (as written in parameter files).
+LIFETIME_MODELS = _distributions.LIFETIME_MODELS
 
 __all__ = [
     "INFLOW_AT",

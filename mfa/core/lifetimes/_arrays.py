@@ -14,7 +14,7 @@ from mfa.core.units import conversion_factor, to_canonical, unit_string
 
 InflowAt = Literal["start", "middle", "end"]
 
-#: Position ``p`` of the inflow within its year for each ``inflow_at`` (0 = start, 1 = end).
+# Position ``p`` of the inflow within its year for each ``inflow_at`` (0 = start, 1 = end).
 INFLOW_AT: dict[str, float] = {"start": 0.0, "middle": 0.5, "end": 1.0}
 
 #: Largest ``points_per_year`` (as flodym's ``n_pts_per_interval``).

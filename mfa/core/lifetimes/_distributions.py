@@ -140,7 +140,7 @@ class Exponential(LifetimeModel):
         return np.exp(-ages / mean)
 
 
-#: Lifetime model classes by name (as written in parameter files).
+# Lifetime model classes by name (as written in parameter files).
 LIFETIME_MODELS: dict[str, type[LifetimeModel]] = {
     cls.kind: cls for cls in (Fixed, Normal, FoldedNormal, LogNormal, Weibull, Gamma, Exponential)
 }

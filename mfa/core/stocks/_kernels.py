@@ -11,17 +11,17 @@ from mfa.core.errors import ParameterError
 from mfa.core.lifetimes import Discretised
 from mfa.core.lifetimes._arrays import _toeplitz
 
-#: Relative size [1] below which a negative value is rounding noise (read as 0).
+# Relative size [1] below which a negative value is rounding noise (read as 0).
 NOISE = 1e-12
 
 #: Memory [bytes] for the dense per-element arrays of the year-by-year solver ("clip", "retire").
 _SEQUENTIAL_BYTES = 32 * 2**20
 
-#: Survival shares below this are set to 0 inside the kernels. Far tails of the distributions
-#: (e.g. a normal lifetime 40 sd past its mean) reach the subnormal range below 2.2e-308, where
-#: x86 arithmetic is ~100 times slower; that doubled the run time of the 50 x 20 benchmark. A
-#: term below 1e-280 of its inflow changes no result above ~1e-265 of the inflow by more than
-#: rounding.
+# Survival shares below this are set to 0 inside the kernels. Far tails of the distributions
+# (e.g. a normal lifetime 40 sd past its mean) reach the subnormal range below 2.2e-308, where
+# x86 arithmetic is ~100 times slower; that doubled the run time of the 50 x 20 benchmark. A
+# term below 1e-280 of its inflow changes no result above ~1e-265 of the inflow by more than
+# rounding.
 FLUSH = 1e-280
 
 

@@ -58,17 +58,26 @@ Example
 
 from __future__ import annotations
 
+from mfa.core.system import _parts
 from mfa.core.system._parts import FLOW_UNIT as FLOW_UNIT
+from mfa.core.system._parts import STOCK_UNIT as STOCK_UNIT
 from mfa.core.system._parts import (
-    RESIDUAL,
-    RESIDUAL_TOTAL,
-    THROUGHPUT,
-    THROUGHPUT_TOTAL,
     Flow,
     Stock,
 )
-from mfa.core.system._parts import STOCK_UNIT as STOCK_UNIT
 from mfa.core.system._process_system import ProcessSystem
+
+#: Dataset variable: residual per (time, process[, region]) [t/yr].
+RESIDUAL = _parts.RESIDUAL
+
+#: Dataset variable: residual per (time, process), summed over regions [t/yr].
+RESIDUAL_TOTAL = _parts.RESIDUAL_TOTAL
+
+#: Dataset variable: process throughput per (time, process[, region]) [t/yr].
+THROUGHPUT = _parts.THROUGHPUT
+
+#: Dataset variable: process throughput per (time, process), summed over regions [t/yr].
+THROUGHPUT_TOTAL = _parts.THROUGHPUT_TOTAL
 
 __all__ = [
     "RESIDUAL",

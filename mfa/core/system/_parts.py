@@ -10,13 +10,13 @@ import numpy as np
 
 from mfa.core.errors import MfaError
 
-#: Dataset variable: residual per (time, process[, region]) [t/yr].
+# Dataset variable: residual per (time, process[, region]) [t/yr].
 RESIDUAL = "mass_balance_residual"
-#: Dataset variable: residual per (time, process), summed over regions [t/yr].
+# Dataset variable: residual per (time, process), summed over regions [t/yr].
 RESIDUAL_TOTAL = "mass_balance_residual_total"
-#: Dataset variable: process throughput per (time, process[, region]) [t/yr].
+# Dataset variable: process throughput per (time, process[, region]) [t/yr].
 THROUGHPUT = "process_throughput"
-#: Dataset variable: process throughput per (time, process), summed over regions [t/yr].
+# Dataset variable: process throughput per (time, process), summed over regions [t/yr].
 THROUGHPUT_TOTAL = "process_throughput_total"
 
 FLOW_UNIT = "t/yr"

@@ -81,8 +81,10 @@ Sensitivity
 :func:`sobol_indices` estimates first-order (``S1``) and total (``ST``) Sobol indices from a
 scrambled Sobol' sequence (:class:`scipy.stats.qmc.Sobol`, ``2^m`` base samples, Saltelli's
 radial design ``A, B, AB_i``) with the Saltelli (2010) first-order and Jansen (1999) total-effect
-estimators, as SALib's ``sobol.analyze`` does, and bootstrap confidence intervals; no extra
-package is needed. :func:`sensitivity` applies it to a model (the world totals of its headline
+estimators of :func:`scipy.stats.sobol_indices`, which centres the outputs on their mean first
+(Sobol' & Levitan 1999; without it S1 depends on a constant added to the output), fed with the
+model runs of our design, and bootstrap confidence intervals (normal approximation, seeded:
+scipy's own bootstrap takes no seed); no extra package is needed. :func:`sensitivity` applies it to a model (the world totals of its headline
 variables in chosen years by default); :func:`mfa.plot.uncertainty.plot_sensitivity` draws the ranking.
 """
 

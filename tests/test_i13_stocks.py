@@ -33,16 +33,7 @@ from mfa.core.stocks import (
     stock_driven_array,
 )
 from mfa.core.units import ureg
-
-YEARS = np.arange(2000, 2030)
-REGIONS = ["China", "Europe"]
-PRODUCTS = ["ev_bev", "wind_onshore", "electronics"]
-
-
-def flow(values, years=YEARS, units="t/yr", **dims):
-    coords = {"time": np.asarray(years), **dims}
-    return xr.DataArray(np.asarray(values, dtype=float), dims=tuple(coords), coords=coords,
-                        attrs={"units": units})
+from tests.stock_helpers import PRODUCTS, REGIONS, YEARS, flow
 
 
 def by_product(values, units="yr"):

@@ -188,19 +188,26 @@ def test_parameter_declared_in_percent_gives_the_default_results(tmp_path, param
 
 @pytest.mark.parametrize(("kwargs", "error", "message"), [
     ({"scenario": 123}, "ScenarioError",
-     r"run: scenario must be a scenario name or the path of a scenario TOML file, got int 123"),
-    ({"scenario": None}, "ScenarioError", r"got NoneType None"),
+     r"^scenario must be a scenario name, the path of a scenario TOML file or None, got int 123$"),
+    ({"scenario": True}, "ScenarioError", r"got bool True"),
     ({"params": {}}, "ParameterError",
-     r"run: params must be a ParameterSet, a parameter directory or None, got dict \{\}"),
+     r"^params must be a ParameterSet, a parameter directory or None, got dict \{\}$"),
     ({"params": 123}, "ParameterError", r"got int 123"),
-    ({"check": "no"}, "MfaError", r"run: check must be True or False, got 'no'"),
-    ({"check": 0}, "MfaError", r"run: check must be True or False, got 0"),
+    ({"check": "no"}, "MfaError", r"^check must be True or False, got 'no'$"),
+    ({"check": 0}, "MfaError", r"^check must be True or False, got 0$"),
 ])
 def test_bad_run_arguments_are_clear_errors(kwargs, error, message):
     import mfa.core.errors
 
     with pytest.raises(getattr(mfa.core.errors, error), match=message):
         run(**kwargs)
+
+
+def test_run_takes_the_arguments_of_run_scenario(params):
+    # run() checks nothing itself: it is mfa.analysis.run.run_scenario for this model
+    ds = run(None, params=params)
+    assert ds.attrs["scenario"] == "data as given"
+    assert ds.attrs["model"] == "neodymium"
 
 
 def test_run_check_false_skips_the_check(params):

@@ -12,6 +12,7 @@ import scipy.stats
 import xarray as xr
 
 from mfa.analysis import uncertainty as U
+from mfa.analysis.uncertainty._sampling import _ppf, _renormalise_share
 from mfa.core.errors import MassBalanceError, MfaError
 from mfa.data.params import load_parameters
 from mfa.data.scenarios import apply_scenario
@@ -71,27 +72,27 @@ def test_draws_are_counter_based_and_chunk_invariant():
 def test_triangular_and_uniform_transforms():
     u = np.linspace(0.0, 1.0, 101)
     value, low, high = np.array([2.0, 5.0, 3.0]), np.array([1.0, 5.0, 3.0]), np.array([4.0, 5.0, 3.0])
-    x = U._ppf(value, low, high, u, "triangular")
+    x = _ppf(value, low, high, u, "triangular")
     ref = scipy.stats.triang.ppf(u, c=(2.0 - 1.0) / 3.0, loc=1.0, scale=3.0)
     np.testing.assert_allclose(x[0], ref, rtol=1e-12)
     assert (x[1] == 5.0).all() and (x[2] == 3.0).all()  # collapsed ranges: the value, bit for bit
-    xu = U._ppf(value, low, high, u, "uniform")
+    xu = _ppf(value, low, high, u, "uniform")
     np.testing.assert_allclose(xu[0], 1.0 + 3.0 * u)
     assert (xu[1] == 5.0).all()
     # NaN (parameter does not apply) stays NaN
-    assert np.isnan(U._ppf(np.array([np.nan]), np.array([np.nan]), np.array([np.nan]), u, "triangular")).all()
+    assert np.isnan(_ppf(np.array([np.nan]), np.array([np.nan]), np.array([np.nan]), u, "triangular")).all()
 
 
 def test_shares_still_sum_to_one():
     value = np.array([0.6, 0.2, 0.2])
     ranged = np.array([True, False, False])
     x = np.stack([np.array([0.7, 0.2, 0.2]), np.array([0.5, 0.2, 0.2])], axis=-1)  # (region, sample)
-    out = U._renormalise_share(x, value, ranged, axis=0)
+    out = _renormalise_share(x, value, ranged, axis=0)
     np.testing.assert_allclose(out.sum(axis=0), 1.0, rtol=1e-15)
     np.testing.assert_allclose(out[:, 0], [0.7, 0.15, 0.15])  # the others take up the rest
     np.testing.assert_allclose(out[:, 1], [0.5, 0.25, 0.25])
     # every element ranged: divided by the sum
-    out = U._renormalise_share(np.array([[0.8], [0.4]]), np.array([0.6, 0.4]),
+    out = _renormalise_share(np.array([[0.8], [0.4]]), np.array([0.6, 0.4]),
                                np.array([True, True]), axis=0)
     np.testing.assert_allclose(out[:, 0], [2 / 3, 1 / 3])
 
@@ -278,6 +279,47 @@ def test_sobol_ishigami():
     np.testing.assert_allclose(si["ST"].values[0], st, atol=0.03)
     assert list(si["parameter"].values[np.argsort(-si["ST"].values[0])]) == ["x1", "x2", "x3"]
     assert (si["ST_conf"].values > 0).all()
+
+
+def _ishigami(u, shift=0.0):
+    x = -np.pi + 2 * np.pi * u
+    return np.sin(x[:, 0]) + 7 * np.sin(x[:, 1]) ** 2 + 0.1 * x[:, 2] ** 4 * np.sin(x[:, 0]) + shift
+
+
+def test_sobol_first_order_does_not_depend_on_a_constant_added_to_the_output():
+    # Uncentred Saltelli (2010) S1 gave 0.60 for x3 of Ishigami + 100 at n = 256 (true value 0)
+    plain = U.sobol_indices(_ishigami, ["x1", "x2", "x3"], 256, seed=1, n_bootstrap=10)
+    shifted = U.sobol_indices(lambda u: _ishigami(u, 100.0), ["x1", "x2", "x3"], 256, seed=1,
+                              n_bootstrap=10)
+    np.testing.assert_allclose(shifted["S1"].values, plain["S1"].values, atol=1e-9)
+    np.testing.assert_allclose(shifted["ST"].values, plain["ST"].values, atol=1e-9)
+    assert abs(float(shifted["S1"].sel(parameter="x3").item())) < 0.05
+
+
+def test_sobol_indices_are_scipys_on_our_design():
+    # the same A, B, AB_i rows handed to scipy.stats.sobol_indices give the same indices
+    from scipy.stats import qmc
+    from scipy.stats import sobol_indices as scipy_sobol_indices
+
+    n, d = 128, 3
+    base = qmc.Sobol(d=2 * d, scramble=True, seed=4).random_base2(7)
+    a, b = base[:, :d], base[:, d:]
+    ab = np.repeat(a[None], d, axis=0)
+    for i in range(d):
+        ab[i, :, i] = b[:, i]
+    ref = scipy_sobol_indices(func={"f_A": _ishigami(a)[None], "f_B": _ishigami(b)[None],
+                                    "f_AB": np.stack([_ishigami(x) for x in ab])[:, None]}, n=n)
+    si = U.sobol_indices(_ishigami, ["x1", "x2", "x3"], n, seed=4, n_bootstrap=10)
+    np.testing.assert_allclose(si["S1"].values[0], ref.first_order, rtol=1e-12, atol=1e-15)
+    np.testing.assert_allclose(si["ST"].values[0], ref.total_order, rtol=1e-12, atol=1e-15)
+
+
+def test_sobol_indices_of_a_constant_output_are_nan_not_zero():
+    si = U.sobol_indices(lambda u: np.stack([u[:, 0], np.ones(len(u))], axis=1), ["a", "b"], 64,
+                         seed=0, n_bootstrap=10, output_names=["varies", "constant"])
+    assert np.isnan(si["S1"].sel(output="constant").values).all()
+    assert np.isnan(si["ST"].sel(output="constant").values).all()
+    np.testing.assert_allclose(si["ST"].sel(output="varies").values, [1.0, 0.0], atol=0.02)
 
 
 def test_sobol_linear_model_known_weights():

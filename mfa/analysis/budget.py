@@ -22,6 +22,7 @@ import os
 import shutil
 from dataclasses import dataclass
 
+from mfa.analysis.options import MEMORY_STORE_MAX_BYTES
 from mfa.core.errors import MfaError
 from mfa.io.outputs import existing_ancestor
 
@@ -63,8 +64,6 @@ WORK_BYTES_PER_ELEMENT = 400.0
 BASE_BYTES = 250e6
 #: Text (CSV, Excel) bytes per result value (8 bytes in memory).
 TEXT_BYTES_PER_VALUE = 30.0
-#: Samples held in memory at most by the Monte Carlo store (above: a temporary file).
-MEMORY_STORE_MAX_BYTES = 512 * 2**20
 
 
 @dataclass(frozen=True)

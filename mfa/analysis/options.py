@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from mfa.core.errors import MfaError
 
-__all__ = ["DEFAULT_CHUNK", "DEFAULT_QUANTILES", "DEFAULT_RTOL", "DISTRIBUTIONS", "MAX_SEED", "UncertaintyError"]
+__all__ = ["DEFAULT_CHUNK", "DEFAULT_QUANTILES", "DEFAULT_RTOL", "DISTRIBUTIONS", "MAX_SEED", "MEMORY_STORE_MAX_BYTES",
+           "UncertaintyError"]
 
 #: Quantiles reported by default.
 DEFAULT_QUANTILES: tuple[float, ...] = (0.05, 0.5, 0.95)
@@ -16,6 +17,8 @@ DEFAULT_RTOL = 1e-9
 DEFAULT_CHUNK = 250
 #: Largest seed: seeds are stored as 64-bit signed integers (netCDF attribute ``mc_seed``).
 MAX_SEED = 2**63 - 1
+#: Ensembles larger than this many bytes go to a temporary file, not memory (store="auto").
+MEMORY_STORE_MAX_BYTES = 512 * 2**20
 
 
 class UncertaintyError(MfaError):

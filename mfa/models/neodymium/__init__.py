@@ -58,12 +58,11 @@ from typing import Any
 import xarray as xr
 
 from mfa.analysis.run import run_scenario
-from mfa.core.errors import ParameterError, ScenarioError
 from mfa.core.system import ProcessSystem
 from mfa.data.params import ParameterSet
+from mfa.data.scenarios import Scenario
 from mfa.models.neodymium.calibration import ND_PER_ND2O3, calibration
 from mfa.models.neodymium.simulation import (
-    _check_options,
     nd_in_new_products,
     primary_demand_avoided_vs,
     simulate,
@@ -118,17 +117,18 @@ __all__ = [
 
 
 def run(
-    scenario: str | Path = "baseline",
-    params: ParameterSet | str | Path | None = None,
+    scenario: str | os.PathLike | Scenario | None = "baseline",
+    params: ParameterSet | str | os.PathLike | None = None,
     *,
     check: bool = True,
 ) -> xr.Dataset:
-    """Run the neodymium model for one scenario.
+    """Run the neodymium model for one scenario (:func:`mfa.analysis.run.run_scenario`).
 
     Parameters
     ----------
-    scenario : str or path-like
-        Scenario name (a file in ``params/scenarios``) or path to a scenario TOML file.
+    scenario : str, path-like, Scenario or None
+        Scenario name (a file in ``params/scenarios``), path to a scenario TOML file, a loaded
+        :class:`~mfa.data.scenarios.Scenario`, or None (the data as they are).
     params : ParameterSet, str, path-like or None
         Parameter set or parameter directory; ``None`` uses the default data shipped with the
         package.
@@ -143,19 +143,12 @@ def run(
     Raises
     ------
     ScenarioError
-        ``scenario`` is not a name or path, or the scenario is unknown or wrong.
+        ``scenario`` is not a name, path, Scenario or None, or the scenario is unknown or wrong.
     ParameterError
         ``params`` is not a ParameterSet, directory or None, or the parameters are wrong.
     MfaError
         ``check`` is not a bool; and the errors of :func:`simulate`.
     """
-    _check_options("run", check)
-    if isinstance(scenario, bool) or not isinstance(scenario, (str, os.PathLike)):
-        raise ScenarioError(f"run: scenario must be a scenario name or the path of a scenario "
-                            f"TOML file, got {type(scenario).__name__} {scenario!r}")
-    if params is not None and not isinstance(params, (ParameterSet, str, os.PathLike)):
-        raise ParameterError(f"run: params must be a ParameterSet, a parameter directory or "
-                             f"None, got {type(params).__name__} {params!r}")
     return run_scenario(MODEL, scenario, params, check=check)
 
 

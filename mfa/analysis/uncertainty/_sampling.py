@@ -1,0 +1,242 @@
+"""Sampling: the uncertain parameters, one uniform quantile per factor and sample, the parameter values they give."""
+
+from __future__ import annotations
+
+import inspect
+import warnings
+import zlib
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+import xarray as xr
+
+from mfa.analysis.options import DEFAULT_RTOL, DISTRIBUTIONS, MAX_SEED, UncertaintyError
+from mfa.core.errors import MfaWarning
+from mfa.core.model import get as get_model
+
+CORRELATION = ("one uniform quantile per parameter and sample, applied to all its elements "
+               "(fully correlated over time, regions, products, stages); parameters independent")
+
+
+# =============================================================================================
+# Sampling
+# =============================================================================================
+def uncertain_parameters(params: Any) -> list[str]:
+    """Names of the parameters that have a range (``high > low`` somewhere), registry order.
+
+    Parameters
+    ----------
+    params : ParameterSet
+        Parameters (after a scenario, if any); only parameters of role ``model`` count.
+
+    Returns
+    -------
+    list of str
+    """
+    names = []
+    registry = getattr(params, "registry", {}) or {}
+    for name in params.values.data_vars:
+        if registry.get(name, {}).get("role", "model") != "model":
+            continue
+        lo = np.asarray(params.low[name].values, dtype=float)
+        hi = np.asarray(params.high[name].values, dtype=float)
+        with np.errstate(invalid="ignore"):
+            if bool(np.any(hi > lo)):
+                names.append(str(name))
+    order = list(registry) if registry else list(params.values.data_vars)
+    return sorted(names, key=lambda n: order.index(n) if n in order else len(order))
+
+
+
+
+def _check_seed(seed: Any) -> int:
+    if (isinstance(seed, bool) or not isinstance(seed, (int, np.integer))
+            or not 0 <= int(seed) <= MAX_SEED):
+        raise UncertaintyError(f"seed must be a whole number from 0 to {MAX_SEED} (2**63 - 1), "
+                               f"got {seed!r}")
+    return int(seed)
+
+
+def draw_quantiles(seed: int, names: Sequence[str], start: int, stop: int) -> np.ndarray:
+    """Uniform quantiles ``u`` in (0, 1) for samples ``start .. stop - 1``, one per factor.
+
+    Counter-based: ``u[i, p]`` depends only on ``(seed, names[p], i)``; any split of the
+    sample range into chunks gives the same numbers.
+
+    Parameters
+    ----------
+    seed : int
+        Non-negative seed.
+    names : sequence of str
+        Factor (parameter) names.
+    start, stop : int
+        Sample index range (``0 <= start <= stop``).
+
+    Returns
+    -------
+    numpy.ndarray, shape (stop - start, len(names))
+    """
+    seed = _check_seed(seed)
+    start, stop = int(start), int(stop)
+    if start < 0 or stop < start:
+        raise UncertaintyError(f"sample range must satisfy 0 <= start <= stop, got {start}, {stop}")
+    out = np.empty((stop - start, len(names)))
+    skip = start % 4  # Philox yields 4 x 64 bit per counter step
+    for j, name in enumerate(names):
+        key = np.random.SeedSequence([seed, zlib.crc32(str(name).encode())]).generate_state(
+            2, np.uint64
+        )
+        bg = np.random.Philox(key=key)
+        bg.advance(start // 4)
+        raw = np.asarray(bg.random_raw(stop - start + skip), dtype=np.uint64)[skip:]
+        out[:, j] = ((raw >> np.uint64(11)).astype(float) + 0.5) * 2.0**-53
+    return out
+
+
+def _ppf(value: np.ndarray, low: np.ndarray, high: np.ndarray, u: np.ndarray,
+         distribution: str) -> np.ndarray:
+    """Inverse CDF over [low, high] at quantiles ``u`` (k,) -> shape value.shape + (k,)."""
+    v = value[..., None]
+    lo = low[..., None]
+    hi = high[..., None]
+    width = hi - lo
+    with np.errstate(invalid="ignore", divide="ignore"):
+        if distribution == "triangular":
+            frac = (v - lo) / width
+            left = lo + np.sqrt(u * width * (v - lo))
+            right = hi - np.sqrt((1.0 - u) * width * (hi - v))
+            x = np.where(u < frac, left, right)
+        else:
+            x = lo + u * width
+        return np.where(width > 0, x, v)
+
+
+def _renormalise_share(x: np.ndarray, value: np.ndarray, ranged: np.ndarray, axis: int) -> np.ndarray:
+    """Make sampled shares ``x`` (..., sample) sum to 1 over ``axis`` (module docstring)."""
+    rng = np.broadcast_to(ranged[..., None], x.shape)
+    v = np.broadcast_to(value[..., None], x.shape)
+    fixed = np.where(rng, 0.0, np.nan_to_num(v))
+    sampled_sum = np.nansum(np.where(rng, x, 0.0), axis=axis, keepdims=True)
+    rest = fixed.sum(axis=axis, keepdims=True)
+    total = np.nansum(x, axis=axis, keepdims=True)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        take_up = (rest > 0) & (sampled_sum <= 1.0)
+        scaled_rest = np.where(rng, x, v * (1.0 - sampled_sum) / np.where(rest > 0, rest, 1.0))
+        normalised = x / np.where(total > 0, total, 1.0)
+    return np.where(take_up, scaled_rest, normalised)
+
+
+def sample_values(
+    params: Any,
+    u: np.ndarray,
+    names: Sequence[str] | None = None,
+    distribution: str = "triangular",
+    sample: Sequence[int] | None = None,
+) -> xr.Dataset:
+    """Parameter values with a ``sample`` dim on the factors, for given quantiles ``u``.
+
+    Parameters
+    ----------
+    params : ParameterSet
+        Values and ranges (``values``, ``low``, ``high``, ``registry``).
+    u : numpy.ndarray, shape (n, len(names))
+        Quantiles in [0, 1], one per sample and factor (see :func:`draw_quantiles`).
+    names : sequence of str, optional
+        Factors (default :func:`uncertain_parameters`).
+    distribution : {"triangular", "uniform"}
+        Distribution over ``[low, high]`` (module docstring).
+    sample : sequence of int, optional
+        ``sample`` coordinate (default ``0 .. n - 1``).
+
+    Returns
+    -------
+    xarray.Dataset
+        ``params.values`` with the factors replaced by arrays of dims ``(*dims, "sample")``,
+        units in attrs unchanged; other parameters unchanged (no ``sample`` dim).
+    """
+    names = uncertain_parameters(params) if names is None else list(names)
+    if distribution not in DISTRIBUTIONS:
+        raise UncertaintyError(f"unknown distribution {distribution!r}; expected one of {list(DISTRIBUTIONS)}")
+    u = np.asarray(u, dtype=float)
+    if u.ndim != 2 or u.shape[1] != len(names):
+        raise UncertaintyError(f"quantiles u must have shape (n, {len(names)}), got {u.shape}")
+    if u.size and (np.nanmin(u) < 0 or np.nanmax(u) > 1 or not np.isfinite(u).all()):
+        raise UncertaintyError("quantiles u must be finite numbers in [0, 1]")
+    coord = np.arange(u.shape[0]) if sample is None else np.asarray(sample)
+    registry = getattr(params, "registry", {}) or {}
+    out = params.values.copy()
+    for j, name in enumerate(names):
+        base = params.values[name]
+        value = np.asarray(base.values, dtype=float)
+        low = np.asarray(params.low[name].transpose(*base.dims).values, dtype=float)
+        high = np.asarray(params.high[name].transpose(*base.dims).values, dtype=float)
+        x = _ppf(value, low, high, u[:, j], distribution)
+        dim = registry.get(name, {}).get("sum_to_one_over")
+        if dim and dim in base.dims:
+            with np.errstate(invalid="ignore"):
+                ranged = high > low
+            x = _renormalise_share(x, value, ranged, base.dims.index(dim))
+        out[name] = xr.DataArray(
+            x, dims=(*base.dims, "sample"),
+            coords={**{k: c for k, c in base.coords.items()}, "sample": coord},
+            attrs=dict(base.attrs), name=name,
+        )
+    return out
+
+
+def simulate_samples(
+    model: Any,
+    params: Any,
+    u: np.ndarray,
+    names: Sequence[str] | None = None,
+    distribution: str = "triangular",
+    *,
+    sample: Sequence[int] | None = None,
+    check: bool = True,
+    rtol: float = DEFAULT_RTOL,
+) -> xr.Dataset:
+    """Run ``model`` for a block of samples at once (vectorised over ``sample``).
+
+    Parameters
+    ----------
+    model : Model or str
+        The model (:mod:`mfa.core.model`) or its registered name.
+    params : ParameterSet
+        Values and ranges.
+    u : numpy.ndarray, shape (n, len(names))
+        Quantiles (see :func:`sample_values`).
+    names, distribution, sample
+        As in :func:`sample_values`.
+    check : bool
+        Check the mass balance of every sample (:class:`mfa.core.errors.MassBalanceError`).
+    rtol : float
+        Relative tolerance of the check (against the sample's largest total demand).
+
+    Returns
+    -------
+    xarray.Dataset
+        The model's results; variables depending on a factor carry a ``sample`` dim. The
+        model's warnings (:class:`~mfa.core.errors.MfaWarning`) are not repeated per block: the
+        quantiles of the results show what they would report.
+    """
+    model = get_model(model)
+    vals = sample_values(params, u, names, distribution, sample=sample)
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", category=MfaWarning)
+        # the process system keeps `sample` and checks every sample's balance separately
+        return _simulate(model, vals, check=check, rtol=rtol)
+
+
+def _simulate(model: Any, values: xr.Dataset, *, check: bool, rtol: float) -> xr.Dataset:
+    """``model.simulate``, with ``rtol`` for a model whose ``simulate`` takes it.
+
+    The model protocol's ``simulate`` takes only ``check``; a tolerance other than the default
+    for a model without an ``rtol`` option is an error, not silently ignored.
+    """
+    if "rtol" in inspect.signature(model.simulate).parameters:
+        return model.simulate(values, check=check, rtol=rtol)
+    if rtol != DEFAULT_RTOL:
+        raise UncertaintyError(f"rtol: the model {model.name!r} takes no balance tolerance "
+                               f"(its simulate has no 'rtol'); leave the default {DEFAULT_RTOL:g}")
+    return model.simulate(values, check=check)

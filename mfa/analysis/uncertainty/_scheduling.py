@@ -1,0 +1,274 @@
+"""Execution of an ensemble in chunks of samples: the work of one chunk, schedulers (dask or in-process), progress."""
+
+from __future__ import annotations
+
+import contextlib
+import sys
+import time as _time
+from collections.abc import Iterator, Mapping
+from typing import Any
+
+import numpy as np
+import xarray as xr
+
+from mfa.analysis.options import UncertaintyError
+from mfa.analysis.uncertainty._sampling import draw_quantiles, simulate_samples
+from mfa.analysis.uncertainty._storage import _Store
+from mfa.io.outputs import checkpoint
+
+_LOCAL_SCHEDULERS = {"threads": "threads", "threaded": "threads", "sync": "sync",
+                     "synchronous": "sync", "single-threaded": "sync"}
+
+
+# =============================================================================================
+# Chunk tasks (module-level functions: picklable for dask.distributed)
+# =============================================================================================
+class _Payload:
+    """What every chunk task needs: the parameters and the options (small, picklable)."""
+
+    def __init__(self, model: Any, params: Any, names: list[str], distribution: str,
+                 seed: int | None,
+                 variables: list[str], template: Mapping[str, tuple[str, ...]],
+                 check: bool, rtol: float, u: np.ndarray | None = None,
+                 outputs: list[str] | None = None, years: list[int] | None = None) -> None:
+        # a minimal stand-in for the ParameterSet (only what sampling needs)
+        self.model = model
+        self.values = params.values
+        self.low = params.low[names] if names else xr.Dataset()
+        self.high = params.high[names] if names else xr.Dataset()
+        self.registry = {n: {"sum_to_one_over": (getattr(params, "registry", {}) or {})
+                             .get(n, {}).get("sum_to_one_over")} for n in names}
+        self.names = names
+        self.distribution = distribution
+        self.seed = seed
+        self.variables = variables
+        self.template = dict(template)
+        self.check = check
+        self.rtol = rtol
+        self.u = u
+        self.outputs = outputs
+        self.years = years
+
+
+def _chunk_u(payload: _Payload, start: int, stop: int) -> np.ndarray:
+    if payload.u is not None:
+        return payload.u[start:stop]
+    return draw_quantiles(payload.seed, payload.names, start, stop)
+
+
+def _chunk_arrays(payload: _Payload, start: int, stop: int) -> dict[str, np.ndarray]:
+    """Simulate samples ``start .. stop - 1``; arrays (k, *dims) per kept variable."""
+    u = _chunk_u(payload, start, stop)
+    sample = np.arange(start, stop)
+    ds = simulate_samples(payload.model, payload, u, payload.names, payload.distribution,
+                          sample=sample,
+                          check=payload.check, rtol=payload.rtol)
+    k = stop - start
+    if payload.outputs is not None:
+        return {"outputs": _world_outputs(ds, payload.outputs, payload.years, k)}
+    out = {}
+    for v in payload.variables:
+        da = ds[v]
+        dims = payload.template[v]
+        if "sample" in da.dims:
+            arr = da.transpose("sample", *dims).values
+        else:
+            arr = np.broadcast_to(da.transpose(*dims).values, (k, *da.shape))
+        out[v] = np.ascontiguousarray(arr, dtype=float)
+    return out
+
+
+def _world_outputs(ds: xr.Dataset, outputs: list[str], years: list[int], k: int) -> np.ndarray:
+    """World totals of ``outputs`` in ``years`` -> (k, len(outputs) * len(years))."""
+    cols = []
+    for name in outputs:
+        da = ds[name].sel(time=years)
+        da = da.sum([d for d in da.dims if d not in ("time", "sample")])
+        if "sample" not in da.dims:
+            da = da.expand_dims(sample=k)
+        cols.append(da.transpose("sample", "time").values)
+    return np.concatenate(cols, axis=1)
+
+
+def _chunk_to_store(payload: _Payload, start: int, stop: int, store: _Store) -> int:
+    """Task for in-process schedulers: compute one chunk and write it into the store."""
+    if store.closed.is_set():  # cancelled: do not start
+        return 0
+    k = store.write(start, stop, _chunk_arrays(payload, start, stop))
+    checkpoint("mc-chunk", until=store.closed)
+    return k
+
+
+# =============================================================================================
+# Schedulers
+# =============================================================================================
+def _require_dask(what: str = "dask") -> None:
+    try:
+        import dask  # noqa: F401
+    except ImportError:
+        raise UncertaintyError(
+            f"{what} needs the optional dependency dask: pip install 'nd-mfa[dist]' "
+            "(or use scheduler='numpy')"
+        ) from None
+
+
+def _default_scheduler() -> str:
+    try:
+        import dask  # noqa: F401
+    except ImportError:
+        return "numpy"
+    return "threads"
+
+
+@contextlib.contextmanager
+def _executor(scheduler: Any) -> Iterator[tuple[str, Any]]:
+    """Yield ``(kind, handle)``: ("numpy", None), ("local", name) or ("distributed", client)."""
+    if scheduler is None or scheduler == "auto":
+        scheduler = _default_scheduler()
+    if isinstance(scheduler, str) and scheduler.lower() == "numpy":
+        yield "numpy", None
+        return
+    if isinstance(scheduler, str) and scheduler.lower() in _LOCAL_SCHEDULERS:
+        _require_dask(f"scheduler {scheduler!r}")
+        yield "local", _LOCAL_SCHEDULERS[scheduler.lower()]
+        return
+    try:
+        from distributed import Client
+    except ImportError:
+        Client = None
+    if Client is not None and isinstance(scheduler, Client):
+        yield "distributed", scheduler
+        return
+    if not isinstance(scheduler, str) or not (
+        "://" in scheduler or (":" in scheduler and scheduler.rsplit(":", 1)[1].isdigit())
+    ):
+        raise UncertaintyError(
+            f"unknown scheduler {scheduler!r}; expected 'numpy', 'threads', 'sync' or a "
+            "dask.distributed scheduler address such as 'tcp://host:8786'"
+        )
+    if Client is None:
+        raise UncertaintyError(
+            f"scheduler address {scheduler!r} needs dask.distributed: pip install 'nd-mfa[dist]'"
+        )
+    try:
+        client = Client(scheduler, timeout="20s", set_as_default=False)
+    except (OSError, TimeoutError) as exc:
+        raise UncertaintyError(f"cannot connect to the dask scheduler at {scheduler}: {exc}") from None
+    try:
+        yield "distributed", client
+    finally:
+        client.close()
+
+
+def _scheduler_label(kind: str, handle: Any) -> str:
+    if kind == "numpy":
+        return "numpy"
+    if kind == "local":
+        return f"dask-{handle}"
+    return f"dask.distributed ({getattr(handle.scheduler, 'address', '?')})"
+
+
+class _Progress:
+    """A minimal text progress bar on stderr (tqdm if installed)."""
+
+    def __init__(self, total: int, enabled: bool, label: str = "samples") -> None:
+        self.enabled = enabled
+        self.total = total
+        self.count = 0
+        self.t0 = _time.perf_counter()
+        self._bar = None
+        if enabled:
+            try:
+                from tqdm import tqdm
+
+                self._bar = tqdm(total=total, unit=label[:-1] if label.endswith("s") else label,
+                                 file=sys.stderr)
+            except ImportError:
+                self._bar = None
+        self.label = label
+
+    def update(self, k: int) -> None:
+        self.count += k
+        if not self.enabled:
+            return
+        if self._bar is not None:
+            self._bar.update(k)
+        else:
+            frac = self.count / max(self.total, 1)
+            filled = int(40 * frac)
+            sys.stderr.write(f"\r[{'#' * filled}{' ' * (40 - filled)}] {100 * frac:5.1f}% "
+                             f"{self.count}/{self.total} {self.label} "
+                             f"{_time.perf_counter() - self.t0:6.1f} s")
+            sys.stderr.flush()
+
+    def close(self) -> None:
+        if not self.enabled:
+            return
+        if self._bar is not None:
+            self._bar.close()
+        else:
+            sys.stderr.write("\n")
+
+
+def _chunks(n: int, chunk: int) -> list[tuple[int, int]]:
+    return [(s, min(s + chunk, n)) for s in range(0, n, chunk)]
+
+
+def _run_chunks(payload: _Payload, n: int, chunk: int, store: _Store, kind: str, handle: Any,
+                progress: bool) -> None:
+    """Compute all chunks and write them into ``store`` (the only place the executors differ)."""
+    spans = _chunks(n, chunk)
+    if kind == "numpy":
+        bar = _Progress(n, progress)
+        try:
+            for s, e in spans:
+                bar.update(_chunk_to_store(payload, s, e, store))
+        finally:
+            bar.close()
+    elif kind == "local":
+        import dask
+
+        # Each task computes its chunk (drawing its own samples) and writes it into the store,
+        # so at most one chunk per thread is alive at a time.
+        pay = dask.delayed(payload, traverse=False)
+        tasks = [dask.delayed(_chunk_to_store, pure=False)(pay, s, e, store) for s, e in spans]
+        ctx: Any = contextlib.nullcontext()
+        if progress:
+            from dask.diagnostics import ProgressBar
+
+            ctx = ProgressBar(out=sys.stderr)
+        with ctx:
+            dask.compute(*tasks, scheduler=handle)
+    else:
+        from distributed import as_completed
+
+        client = handle
+        bar = _Progress(n, progress)
+        try:
+            pay = client.scatter(payload, broadcast=True, hash=False)
+            try:
+                nthreads = max(1, sum(client.nthreads().values()))
+            except Exception:  # pragma: no cover - defensive
+                nthreads = 2
+            window = 2 * nthreads  # chunks in flight: bounds the client's memory
+            pending = iter(spans)
+            futures = {}
+            for s, e in pending:
+                futures[client.submit(_chunk_arrays, pay, s, e, pure=False)] = (s, e)
+                if len(futures) >= window:
+                    break
+            queue = as_completed(list(futures), loop=client.loop)
+            for fut in queue:
+                s, e = futures.pop(fut)
+                result = fut.result()
+                fut.release()
+                bar.update(store.write(s, e, result))
+                checkpoint("mc-chunk")
+                del result
+                nxt = next(pending, None)
+                if nxt is not None:
+                    f2 = client.submit(_chunk_arrays, pay, nxt[0], nxt[1], pure=False)
+                    futures[f2] = nxt
+                    queue.add(f2)
+        finally:
+            bar.close()

@@ -1,0 +1,175 @@
+"""Reduction of an ensemble: quantiles (in blocks, memory flat) and exceedance probabilities."""
+
+from __future__ import annotations
+
+import warnings
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+import xarray as xr
+
+from mfa.analysis.options import DEFAULT_QUANTILES, UncertaintyError
+from mfa.core.model import get as get_model
+
+
+def _quantiles(arr: np.ndarray, q: np.ndarray, block_bytes: int = 64 * 2**20) -> np.ndarray:
+    """Quantiles over axis 0 of (n, ...) in column blocks; NaN samples ignored per element."""
+    n = arr.shape[0]
+    flat = arr.reshape(n, -1)
+    m = flat.shape[1]
+    out = np.empty((q.size, m))
+    step = max(1, block_bytes // max(8 * n, 1))
+    for j0 in range(0, m, step):
+        block = flat[:, j0:j0 + step]
+        res = np.quantile(block, q, axis=0)
+        nan_cols = np.flatnonzero(np.isnan(block).any(axis=0))
+        if nan_cols.size:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", RuntimeWarning)
+                res[:, nan_cols] = np.nanquantile(block[:, nan_cols], q, axis=0)
+        out[:, j0:j0 + step] = res
+    return out.reshape((q.size, *arr.shape[1:]))
+
+
+def exceedance_probability(samples: xr.DataArray, thresholds: Sequence[float]) -> xr.DataArray:
+    """Probability that ``samples`` exceed each threshold: the share of samples above it.
+
+    Parameters
+    ----------
+    samples : xarray.DataArray
+        Dims ``sample`` plus any (e.g. ``time``); units in attrs.
+    thresholds : sequence of float
+        In the units of ``samples``.
+
+    Returns
+    -------
+    xarray.DataArray
+        Dims ``(threshold, *other dims)`` [1].
+    """
+    thr = np.asarray(list(thresholds), dtype=float)
+    if thr.ndim != 1 or not np.isfinite(thr).all():
+        raise UncertaintyError(f"thresholds must be finite numbers, got {list(thresholds)}")
+    t = xr.DataArray(thr, dims="threshold", coords={"threshold": thr},
+                     attrs={"units": samples.attrs.get("units", "")})
+    p = (samples > t).mean("sample")
+    p = p.transpose("threshold", ...)
+    p.attrs = {"units": "1", "long_name": f"probability that {samples.name or 'the value'} "
+               "exceeds the threshold (share of samples)"}
+    p["threshold"].attrs = {"units": samples.attrs.get("units", "")}
+    return p
+
+
+def _world(template: xr.Dataset, v: str, data: np.ndarray) -> np.ndarray:
+    """World total per sample and time of variable ``v`` (n, T)."""
+    dims = template[v].dims
+    axes = tuple(1 + i for i, d in enumerate(dims) if d != "time")
+    return data.sum(axis=axes) if axes else data
+
+
+def summarize(
+    store_or_ensemble: Any,
+    template: xr.Dataset | None = None,
+    *,
+    quantiles: Sequence[float] = DEFAULT_QUANTILES,
+    thresholds: Sequence[float] = (),
+    world: Sequence[str] | None = None,
+) -> xr.Dataset:
+    """Quantiles of every result variable, world totals, exceedance probabilities.
+
+    Parameters
+    ----------
+    store_or_ensemble : xarray.Dataset
+        An ensemble from :func:`ensemble` (dims ``(sample, ...)``); internally also a chunk
+        store with its ``template``.
+    template : xarray.Dataset, optional
+        Internal.
+    quantiles : sequence of float
+        In [0, 1].
+    thresholds : sequence of float
+        Thresholds [t/yr] of the world total of the first ``world`` variable for
+        ``exceedance_probability``.
+    world : sequence of str, optional
+        Variables whose world totals (sum over every dim but time) are reported per sample and
+        as quantiles (default: the ``headline`` of the model named in the ensemble's
+        ``attrs["model"]``, else every variable with a mass unit).
+
+    Returns
+    -------
+    xarray.Dataset
+        See the module docstring ("Output of monte_carlo").
+    """
+    q = _check_quantiles(quantiles)
+    if isinstance(store_or_ensemble, xr.Dataset):
+        ens = store_or_ensemble
+        template = ens.drop_vars(["factor_quantile"], errors="ignore").isel(sample=0, drop=True)
+        n = ens.sizes["sample"]
+        read = lambda v: np.asarray(ens[v].transpose("sample", *template[v].dims).values)  # noqa: E731
+    else:
+        st = store_or_ensemble
+        n = st.n
+        read = st.read
+    qcoord = {"quantile": q}
+    out = xr.Dataset(coords=qcoord)
+    out["quantile"].attrs = {"units": "1", "long_name": "quantile over the Monte Carlo samples "
+                             "(numpy 'linear' method)"}
+    totals: dict[str, np.ndarray] = {}
+    if world is None and isinstance(store_or_ensemble, xr.Dataset) \
+            and "model" in store_or_ensemble.attrs:
+        world = list(get_model(str(store_or_ensemble.attrs["model"])).headline)
+    if world is None:
+        world = [str(v) for v in template.data_vars
+                 if template[v].attrs.get("units") in ("t/yr", "t") and "time" in template[v].dims]
+    worst_residual = 0.0
+    for v in template.data_vars:
+        t = template[v]
+        data = read(v)
+        res = _quantiles(data, q)
+        coords = {k: c for k, c in t.coords.items() if set(c.dims) <= set(t.dims)}
+        out[v] = xr.DataArray(res, dims=("quantile", *t.dims), coords={**coords, **qcoord},
+                              attrs=dict(t.attrs))
+        if v in world and "time" in t.dims:
+            totals[v] = _world(template, v, data)
+        if v == "mass_balance_residual":
+            worst_residual = float(np.nanmax(np.abs(data))) if data.size else 0.0
+        del data
+    _add_world_totals(out, template, totals, n, q)
+    _add_exceedance(out, world, totals, thresholds)
+    out.attrs["mc_max_abs_mass_balance_residual"] = worst_residual
+    return out
+
+
+
+def _add_world_totals(out: xr.Dataset, template: xr.Dataset, totals: dict[str, np.ndarray],
+                      n: int, q: np.ndarray) -> None:
+    """Add each world total per sample (``sample_world_<v>``) and its quantiles (``world_<v>``)."""
+    time = template["time"].values
+    for v, w in totals.items():
+        units = template[v].attrs.get("units", "")
+        long = template[v].attrs.get("long_name", v)
+        out[f"sample_world_{v}"] = xr.DataArray(
+            w, dims=("sample", "time"), coords={"sample": np.arange(n), "time": time},
+            attrs={"units": units, "long_name": f"{long}: world total per sample"})
+        out[f"world_{v}"] = xr.DataArray(
+            _quantiles(w, q), dims=("quantile", "time"), coords={"quantile": q, "time": time},
+            attrs={"units": units, "long_name": f"{long}: quantiles of the world total"})
+
+
+def _add_exceedance(out: xr.Dataset, world: Sequence[str], totals: dict[str, np.ndarray],
+                    thresholds: Sequence[float]) -> None:
+    """Add the probability that the first world total exceeds each threshold (if any)."""
+    if not len(thresholds):
+        return
+    first = next((v for v in world if v in totals), None)
+    if first is None:
+        raise UncertaintyError("exceedance thresholds need a world variable with a time dim")
+    p = exceedance_probability(out[f"sample_world_{first}"], thresholds)
+    p.attrs["long_name"] = f"probability that the world total of {first} exceeds the threshold"
+    p.attrs["variable"] = first
+    out["exceedance_probability"] = p
+
+def _check_quantiles(quantiles: Sequence[float]) -> np.ndarray:
+    q = np.asarray(list(quantiles), dtype=float)
+    if q.ndim != 1 or q.size == 0 or not np.all((q >= 0) & (q <= 1)):
+        raise UncertaintyError(f"quantiles must be numbers in [0, 1], got {list(quantiles)}")
+    return q

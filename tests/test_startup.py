@@ -6,7 +6,7 @@ from __future__ import annotations
 import subprocess
 import sys
 
-HEAVY = ("dask.array", "distributed", "scipy.stats", "matplotlib")
+HEAVY = ("dask", "dask.array", "distributed", "scipy.stats", "matplotlib")
 
 
 def test_mfa_run_imports_no_optional_heavy_module(tmp_path):
@@ -21,8 +21,11 @@ def test_mfa_run_imports_no_optional_heavy_module(tmp_path):
 
 def test_dask_arrays_still_work_after_deferring():
     code = """
-from mfa.cli.startup import defer_dask_in_xarray
+from mfa.cli.startup import defer_dask_in_xarray, import_pint_without_dask
 import xarray as xr, numpy as np, sys
+assert import_pint_without_dask()
+import pint
+assert "dask" not in sys.modules and pint.UnitRegistry()("3 kg").to("g").magnitude == 3000
 patched = defer_dask_in_xarray()
 ds = xr.Dataset({"a": ("t", np.arange(3.0))}) + 1
 assert "dask.array" not in sys.modules

@@ -393,9 +393,9 @@ def _run_command(argv: Sequence[str] | None) -> int:
     if nul is not None:  # no path or name may hold one; the OS would refuse it with a traceback
         print(f"mfa: error: argument {nul} contains a NUL character", file=sys.stderr)
         return 2
-    from mfa.cli.startup import defer_dask_in_xarray
+    from mfa.cli.startup import defer_dask
 
-    defer_dask_in_xarray()  # a plain run makes no dask array: do not import dask.array for it
+    defer_dask()  # a plain run makes no dask array: do not import dask for it
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("default")

@@ -221,18 +221,18 @@ def test_survival_functions_equal_scipy_stats(model, reference):
         reference = lambda x: scipy.stats.lognorm.sf(x, s=sigma, loc=0, scale=np.exp(mu))  # noqa: E731
     got = model.sf(AGES).values
     want = reference(AGES)
-    np.testing.assert_allclose(got, want, rtol=1e-15, atol=1e-300)
-    if isinstance(model, Normal):
-        np.testing.assert_array_equal(got, want)  # ndtr is bit-identical
+    np.testing.assert_allclose(got, want, rtol=4e-15, atol=1e-300)  # numpy Cephes ndtr: few ulp
 
 
 def test_importing_the_lifetimes_does_not_import_scipy_stats():
     import subprocess
     import sys
 
-    code = "import sys, mfa.core.lifetimes, mfa.core.stocks; print('scipy.stats' in sys.modules)"
+    code = ("import sys, mfa.core.lifetimes, mfa.core.stocks; "
+            "print('scipy.stats' in sys.modules, 'scipy.special' in sys.modules "
+            "or 'scipy.linalg' in sys.modules)")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
-    assert out.stdout.strip() == "False"
+    assert out.stdout.strip() == "False False"
 
 
 # --- inflow conventions ---------------------------------------------------------------------
@@ -240,10 +240,11 @@ def test_importing_the_lifetimes_does_not_import_scipy_stats():
 @pytest.mark.parametrize(("inflow_at", "offset"), [("start", 1.0), ("middle", 0.5), ("end", 0.0)])
 def test_inflow_at_sets_the_age_at_the_first_year_end(inflow_at, offset):
     model = Normal(mean=6.0, sd=2.0, inflow_at=inflow_at)
-    np.testing.assert_array_equal(model.survival(20).values,
-                                  scipy.stats.norm.sf(np.arange(20) + offset, loc=6.0, scale=2.0))
+    np.testing.assert_allclose(model.survival(20).values,
+                               scipy.stats.norm.sf(np.arange(20) + offset, loc=6.0, scale=2.0),
+                               rtol=4e-15)
     S = model.survival_matrix(np.arange(2000, 2005)).values
-    assert S[3, 1] == scipy.stats.norm.sf(2 + offset, loc=6.0, scale=2.0)
+    assert S[3, 1] == pytest.approx(scipy.stats.norm.sf(2 + offset, loc=6.0, scale=2.0), rel=4e-15)
     assert model.inflow_at == inflow_at and (inflow_at == "middle") == ("inflow_at" not in repr(model))
 
 

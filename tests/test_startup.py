@@ -6,7 +6,8 @@ from __future__ import annotations
 import subprocess
 import sys
 
-HEAVY = ("dask", "dask.array", "distributed", "scipy.stats", "matplotlib")
+HEAVY = ("dask", "dask.array", "distributed", "scipy.stats", "scipy.special", "scipy.linalg",
+         "matplotlib")
 
 
 def test_mfa_run_imports_no_optional_heavy_module(tmp_path):

@@ -18,8 +18,10 @@ class                    parameters                 survival function ``sf(x)`` 
 :class:`SurvivalTable`   ``table`` [1]              given: by ``age``, or by ``(time, cohort)``
 =======================  =========================  ============================================
 
-The survival functions use :mod:`scipy.special` (``ndtr``, ``gammaincc``) and closed forms; they
-equal :mod:`scipy.stats` to rounding (tested) without importing it (0.4 s at start-up).
+The survival functions use closed forms, a numpy port of Cephes' ``ndtr`` for the normal tail
+(:mod:`mfa.core._special`) and :func:`scipy.special.gammaincc` for the gamma distribution
+(imported on first use); they equal :mod:`scipy.stats` to rounding (tested) without importing
+it (0.4 s at start-up) or, unless a gamma lifetime is used, scipy at all.
 
 Yearly discretisation: when does the inflow enter?
 --------------------------------------------------

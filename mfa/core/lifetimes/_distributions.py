@@ -5,8 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 import numpy as np
-from scipy.special import gammaincc, ndtr
-
+from mfa.core._special import ndtr
 from mfa.core.errors import ParameterError
 from mfa.core.lifetimes._base import LifetimeModel
 
@@ -36,7 +35,7 @@ class Normal(LifetimeModel):
 
     Not truncated at zero: the share of lifetimes below the first year-end age (negative ones
     included) leaves in the year of inflow, exactly as in flodym 1.1.0 and ODYM. Mass is
-    conserved. ``sf(x) = ndtr((mean - x) / sd)`` (bit-identical to ``scipy.stats.norm.sf``).
+    conserved. ``sf(x) = ndtr((mean - x) / sd)`` (``scipy.stats.norm.sf`` to a few ulp: the same Cephes algorithm, in numpy).
     """
 
     param_names = ("mean", "sd")
@@ -120,6 +119,8 @@ class Gamma(LifetimeModel):
         super().__init__(shape=shape, scale=scale, **options)
 
     def _sf(self, ages: np.ndarray, *, shape: np.ndarray, scale: np.ndarray) -> np.ndarray:
+        from scipy.special import gammaincc  # only here: scipy costs 0.1 s at start-up
+
         return np.where(ages > 0, gammaincc(shape, np.maximum(ages, 0.0) / scale), 1.0)
 
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 from collections.abc import Callable
 
 import numpy as np
-from scipy.linalg import blas as _blas
 
 from mfa.core.errors import ParameterError
 from mfa.core.lifetimes import Discretised
@@ -159,15 +158,18 @@ def _blas_operand(U: np.ndarray) -> tuple[np.ndarray, int, int]:
 
 
 def _trmm(U: np.ndarray, rows: np.ndarray) -> None:
-    """In place: ``rows[e, t] = sum_c U[c, t] rows[e, c]`` for upper-triangular ``U = S.T``."""
-    a, lower, trans = _blas_operand(U)
-    r = _blas.dtrmm(1.0, a, rows.T, side=0, lower=lower, trans_a=trans, overwrite_b=1)
-    if not np.shares_memory(r, rows):  # pragma: no cover - f2py copied
-        rows[...] = r.T
+    """In place: ``rows[e, t] = sum_c U[c, t] rows[e, c]`` for upper-triangular ``U = S.T``.
+
+    numpy's matmul (BLAS dgemm): the inflow-driven run then needs no scipy (0.1 s at start-up);
+    dgemm does twice the flops of a triangular product, a few ms even for a Monte Carlo chunk.
+    """
+    rows[...] = rows @ U
 
 
 def _trsm(U: np.ndarray, rows: np.ndarray) -> None:
     """In place: solve ``sum_c U[c, t] x[e, c] = rows[e, t]`` for x (upper-triangular ``U``)."""
+    from scipy.linalg import blas as _blas  # stock-driven models only: keeps scipy out of runs
+
     a, lower, trans = _blas_operand(U)
     r = _blas.dtrsm(1.0, a, rows.T, side=0, lower=lower, trans_a=trans, overwrite_b=1)
     if not np.shares_memory(r, rows):  # pragma: no cover - f2py copied

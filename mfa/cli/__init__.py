@@ -295,6 +295,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=_cmd_plot)
 
     add_cli(sub)  # `mc` (Monte Carlo ensembles) and `sensitivity` (Sobol indices)
+    from mfa.cli.report import add_cli as add_report
+
+    add_report(sub)  # `report` (one self-contained HTML page)
     for sp in sub.choices.values():  # `mfa run --params DIR` works as well as `mfa --params DIR run`
         sp.add_argument("--params", metavar="DIR", default=argparse.SUPPRESS,
                         help="parameter directory (default: the model's own data)")

@@ -44,7 +44,7 @@ from mfa.plot import _sankey_graph as graph
 from mfa.plot._bands import fmt, place_labels
 
 __all__ = ["DisplayFlow", "NodeStyle", "SankeyLayout", "default_layout", "sankey",
-           "sankey_html", "sankey_values"]
+           "sankey_html", "sankey_plotly", "sankey_values"]
 
 INCH_PER_UNIT = 0.8  # size of one axis unit on the figure when its size is not given [inch]
 _PAD = 0.12  # figure margin [inch]
@@ -538,6 +538,37 @@ def _plotly_figure(go: Any, steps: list[tuple[int, tuple[dict, dict], str]], uni
     return fig
 
 
+def sankey_plotly(ds: xr.Dataset, year: int | None = None, region: str | None = None, *,
+                  layout: SankeyLayout | None = None) -> Any:
+    """The plotly figure of :func:`sankey_html` (e.g. to embed in a page of one's own).
+
+    Parameters and raises as :func:`sankey_html`.
+
+    Returns
+    -------
+    plotly.graph_objects.Figure
+        One Sankey trace; with ``year=None`` a slider through every year.
+    """
+    try:
+        import plotly.graph_objects as go
+    except ImportError as exc:  # pragma: no cover - depends on the environment
+        raise MfaError("sankey_html needs plotly, an optional extra: pip install "
+                       "'nd-mfa[plotly]' (or pip install plotly)") from exc
+    layout = layout or SankeyLayout()
+    graph.flow_ends(ds)
+    years = ([graph.check_year(ds, year)] if year is not None else
+             [int(t) for t in ds["time"].values])
+    series = graph.series(ds, region, stocks=layout.stocks)
+    index = {int(t): i for i, t in enumerate(ds["time"].values)}
+    values = {y: {k: float(v[index[y]]) for k, v in series.items()} for y in years}
+    factor, unit = _display_unit({str(y): max(map(abs, v.values())) for y, v in values.items()})
+    steps = []
+    for y in years:
+        d, _ = _diagram(ds, values[y], layout, y, region, factor, unit)
+        steps.append((y, _plotly_data(d, factor), _title(ds, layout, y, region, unit)))
+    return _plotly_figure(go, steps, unit)
+
+
 def sankey_html(ds: xr.Dataset, year: int | None = None, region: str | None = None, *,
                 layout: SankeyLayout | None = None, path: str | Path | None = None,
                 include_plotlyjs: bool | str = "cdn", outputs: Any = None) -> str | Path:
@@ -573,24 +604,7 @@ def sankey_html(ds: xr.Dataset, year: int | None = None, region: str | None = No
     str or pathlib.Path
         The HTML text, or the file written.
     """
-    try:
-        import plotly.graph_objects as go
-    except ImportError as exc:  # pragma: no cover - depends on the environment
-        raise MfaError("sankey_html needs plotly, an optional extra: pip install "
-                       "'nd-mfa[plotly]' (or pip install plotly)") from exc
-    layout = layout or SankeyLayout()
-    graph.flow_ends(ds)
-    years = ([graph.check_year(ds, year)] if year is not None else
-             [int(t) for t in ds["time"].values])
-    series = graph.series(ds, region, stocks=layout.stocks)
-    index = {int(t): i for i, t in enumerate(ds["time"].values)}
-    values = {y: {k: float(v[index[y]]) for k, v in series.items()} for y in years}
-    factor, unit = _display_unit({str(y): max(map(abs, v.values())) for y, v in values.items()})
-    steps = []
-    for y in years:
-        d, _ = _diagram(ds, values[y], layout, y, region, factor, unit)
-        steps.append((y, _plotly_data(d, factor), _title(ds, layout, y, region, unit)))
-    fig = _plotly_figure(go, steps, unit)
+    fig = sankey_plotly(ds, year, region, layout=layout)
     html = fig.to_html(include_plotlyjs=include_plotlyjs, full_html=True)
     if path is None:
         return html

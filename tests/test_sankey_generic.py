@@ -421,7 +421,7 @@ def test_html_positions_are_the_static_layout(nd: xr.Dataset, nd_layout: SankeyL
     pytest.importorskip("plotly")
     html = sankey_html(nd, layout=nd_layout, region="China", include_plotlyjs=False)
     step = next(s for s in _slider_steps(html) if s["label"] == "2040")["args"][0]
-    keys = _trace(html)["node"]["customdata"]  # written once; a step restyles x, y, values
+    keys = [k for k, _ in _trace(html)["node"]["customdata"]]  # once; a step restyles x, y
     assert "node.customdata" not in step and "link.color" not in step
     xs, ys = step["node.x"][0], step["node.y"][0]
     d = sankey(nd, 2040, region="China", layout=nd_layout).plotted_data
@@ -443,7 +443,7 @@ def test_html_losses_sink_next_to_their_process(nd: xr.Dataset, nd_layout: Sanke
     pytest.importorskip("plotly")
     html = sankey_html(nd, 2050, layout=nd_layout, include_plotlyjs=False)
     node, link = _trace(html)["node"], _trace(html)["link"]
-    keys = node["customdata"]
+    keys = [k for k, _ in node["customdata"]]
     at = {k: (x, y) for k, x, y in zip(keys, node["x"], node["y"], strict=True)}
     sinks = [k for k in keys if k.endswith("@loss")]
     assert "losses" not in keys and len(sinks) >= 6

@@ -148,8 +148,9 @@ def _sankey_div(ds: xr.Dataset, layout: Any, div_id: str) -> str:
     from mfa.plot.sankey import sankey_plotly
 
     fig = sankey_plotly(ds, layout=layout)
-    return fig.to_html(include_plotlyjs=False, full_html=False, div_id=div_id,
-                       config={"displaylogo": False, "responsive": True})
+    div = fig.to_html(include_plotlyjs=False, full_html=False, div_id=div_id,
+                      config={"displaylogo": False, "responsive": True})
+    return f"<figure>{div}<figcaption>{_e(fig.layout.meta['caption'])}</figcaption></figure>"
 
 
 def _model_figures(figures: Any, ds: xr.Dataset, compare: Mapping[str, xr.Dataset] | None
@@ -312,9 +313,7 @@ def report_html(results: Mapping[str, xr.Dataset], *, mc: xr.Dataset | None = No
     parts = [f"<h2 id='headline'>Headline results</h2>"
              f"<p class='note'>World totals; {_e(material)} element mass.</p>"
              f"{_headline(scen, rows, years)}", "<h2 id='sankey'>Flows (Sankey diagram)</h2>"
-             "<p class='note'>Band widths proportional to flows; move the slider to change "
-             "the year; hover a band for its value. The recycling loop runs back from end of "
-             "life and magnet scrap to the oxide stage.</p>"]
+             "<p class='note'>Move the slider to change the year.</p>"]
     for i, (name, ds) in enumerate(scen.items()):
         if len(scen) > 1:
             parts.append(f"<h3>{_e(name)}</h3>")

@@ -436,19 +436,24 @@ def _plotly_data(d: geo.Diagram, factor: float) -> tuple[dict[str, tuple], dict[
     Nodes sit where :func:`sankey` draws them (axis units). A loss goes into a small sink of
     its own just right of its process (above the chain, or below a loop node), not into one
     sink on the right, so that no loss band crosses the chain: plotly draws every band as one
-    curve from its source's right side to its target's left side.
+    curve from its source's right side to its target's left side. Net import/export stubs
+    end half-way to the previous/next column, below the labels of the nodes they touch.
 
     Returns
     -------
     nodes : dict
-        Node key -> (label, colour, x, y) [axis units, y up].
+        Node key -> (name, colour, x, y [axis units, y up], whether the name is drawn).
+        Net import/export stubs show their name on hover only: drawn, it would run into the
+        labels of the processes around.
     links : dict
         (source key, target key, band key) -> (value [displayed unit], colour, label).
     """
-    nodes: dict[str, tuple] = {n: (s.label, d.rects[n][3], *d.anchors[n])
+    nodes: dict[str, tuple] = {n: (s.label, d.rects[n][3], *d.anchors[n], True)
                                for n, s in d.nodes.items()}
     links: dict[tuple, tuple] = {}
     sinks: dict[str, int] = {}  # losses of a process so far: their sinks are stacked
+    chain_top = max((top for n, (_, top, _, _) in d.rects.items()
+                     if n in d.nodes and not d.nodes[n].loop), default=0.0)
     for b in d.bands:
         if b.width <= 0:
             continue
@@ -458,16 +463,19 @@ def _plotly_data(d: geo.Diagram, factor: float) -> tuple[dict[str, tuple], dict[
             j = sinks[b.source] = sinks.get(b.source, -1) + 1
             anchor = f"{b.key}@loss"
             y = (top - h - (0.3 + 0.35 * j) if b.route == "bottom" else
-                 top + 0.5 * geo.LH + 0.35 * j)
-            nodes[anchor] = (text, "#888888", x + 0.55 * geo.DX, y)
+                 chain_top + geo.LH + 0.2 + 0.35 * j)
+            nodes[anchor] = (text, "#888888", x + 0.55 * geo.DX, y, True)
             ends = (b.source, anchor)
         elif b.route in ("input", "stub_in", "stub_out"):
             node = b.target if b.route != "stub_out" else b.source
             anchor = f"{b.key}@{node}"
             x, y = d.anchors[anchor]
-            if b.route == "stub_out":  # half-way to the next column, below the node's label
+            # half-way to the next (previous) column, below the node's label
+            if b.route == "stub_out":
                 x, y = d.rects[node][0] + 0.5 * geo.DX, y - 0.3
-            nodes[anchor] = (text, b.colour, x, y)
+            else:
+                x, y = d.rects[node][0] - 0.5 * geo.DX, y - (0.3 if b.route == "stub_in" else 0)
+            nodes[anchor] = (text, b.colour, x, y, b.route == "input")
             ends = (b.source, anchor) if b.route == "stub_out" else (anchor, b.target)
         else:
             ends = (b.source, b.target)
@@ -500,23 +508,25 @@ def _plotly_figure(go: Any, steps: list[tuple[int, tuple[dict, dict], str]], uni
             node_keys.setdefault(k, v)
         for k, v in links.items():
             link_keys.setdefault(k, v)
+    linked = {n for k in link_keys for n in k[:2]}  # plotly drops unlinked nodes, and the
+    node_keys = {k: v for k, v in node_keys.items() if k in linked}  # positions would shift
     index = {k: i for i, k in enumerate(node_keys)}
 
     def year_arrays(nodes: dict, links: dict) -> dict[str, list]:
-        xy = np.array([nodes[k][2:] for k in nodes], dtype=float)
+        xy = np.array([nodes[k][2:4] for k in nodes], dtype=float)
         where = dict(zip(nodes, _unit_square(xy).tolist(), strict=True))
         fallback = [0.5, 0.5]
         pos = [where.get(k, fallback) for k in node_keys]
         return {"link.value": [links[k][0] if k in links else _ABSENT for k in link_keys],
                 "node.x": [p[0] for p in pos], "node.y": [p[1] for p in pos],
-                "node.label": [v[0] if k in nodes else "" for k, v in node_keys.items()]}
+                "node.label": [v[0] if k in nodes and v[4] else "" for k, v in node_keys.items()]}
 
     arrays = [(y, year_arrays(*data), title) for y, data, title in steps]
     _, last, title = arrays[-1]
     node = {"label": last["node.label"], "color": [v[1] for v in node_keys.values()],
-            "customdata": list(node_keys), "x": last["node.x"], "y": last["node.y"],
-            "pad": 6, "thickness": 10, "line": {"width": 0},
-            "hovertemplate": "%{label}: %{value}<extra></extra>"}
+            "customdata": [[k, v[0]] for k, v in node_keys.items()],
+            "x": last["node.x"], "y": last["node.y"], "pad": 6, "thickness": 10,
+            "line": {"width": 0}, "hovertemplate": "%{customdata[1]}: %{value}<extra></extra>"}
     link = {"source": [index[k[0]] for k in link_keys],
             "target": [index[k[1]] for k in link_keys],
             "value": last["link.value"], "color": [v[1] for v in link_keys.values()],
@@ -548,6 +558,7 @@ def sankey_plotly(ds: xr.Dataset, year: int | None = None, region: str | None = 
     -------
     plotly.graph_objects.Figure
         One Sankey trace; with ``year=None`` a slider through every year.
+        ``fig.layout.meta["caption"]`` says what the colours mean (as :func:`sankey`).
     """
     try:
         import plotly.graph_objects as go
@@ -563,10 +574,15 @@ def sankey_plotly(ds: xr.Dataset, year: int | None = None, region: str | None = 
     values = {y: {k: float(v[index[y]]) for k, v in series.items()} for y in years}
     factor, unit = _display_unit({str(y): max(map(abs, v.values())) for y, v in values.items()})
     steps = []
+    kinds: set[str] = set()
     for y in years:
-        d, _ = _diagram(ds, values[y], layout, y, region, factor, unit)
+        d, drawn = _diagram(ds, values[y], layout, y, region, factor, unit)
+        kinds |= drawn
         steps.append((y, _plotly_data(d, factor), _title(ds, layout, y, region, unit)))
-    return _plotly_figure(go, steps, unit)
+    fig = _plotly_figure(go, steps, unit)
+    fig.update_layout(meta={"caption": _caption(ds, layout, kinds) + " Hover a band or a "
+                            "node for its name and value."})
+    return fig
 
 
 def sankey_html(ds: xr.Dataset, year: int | None = None, region: str | None = None, *,

@@ -251,3 +251,22 @@ def test_report_in_a_real_browser(made, tmp_path):
     print(f"screenshot: {shot}")
     assert errors == [] and outside == []
     assert shot.stat().st_size > 10_000
+
+
+def test_a_model_without_figures_gets_the_sankey_and_generic_rows(tmp_path):
+    """The report knows no model: results with flow attrs and no figures or summary rows of
+    their own get the Sankey, world totals of their mass variables, glossary and provenance."""
+    from tests.test_sankey_generic import copper_like
+
+    ds = copper_like()
+    out = write_report({"cu.nc": ds}, tmp_path / "cu.html")
+    html = _text(out)
+    assert len(PLOTLY_BANNER.findall(html)) == 1 and html.count('class="plotly-graph-div"') == 1
+    assert "<img " not in html and "id='figures'" not in html
+    assert "Cu material-flow report: scenario test" in html
+    products = float(ds["products"].sum("region").sel(time=2010))
+    row = re.search(r"<tr><td>products \(world\) \[t/yr\]</td>(.*?)</tr>", html).group(1)
+    assert re.findall(r'class="n">([^<]*)<', row) == [_cell(products)]  # last year only
+    assert "No bibliography was given." in html
+    assert "mass_balance_residual (world)" not in html  # diagnostics are not headlines
+    assert [p.name for p in tmp_path.iterdir()] == ["cu.html"]

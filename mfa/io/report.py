@@ -134,13 +134,15 @@ def _headline(results: Mapping[str, xr.Dataset], rows: Callable[[xr.Dataset], li
 
 
 def _generic_rows(ds: xr.Dataset) -> list[tuple[str, xr.DataArray, str]]:
-    """World totals of every mass variable (for a model without ``summary_rows``)."""
+    """World totals of every mass variable but the balance diagnostics, named as in the
+    glossary (for a model without ``summary_rows``)."""
     out = []
     for v in ds.data_vars:
         da = ds[v]
-        if da.attrs.get("units") in ("t/yr", "t") and "time" in da.dims:
-            label = f"{da.attrs.get('long_name', v)} (world) [{da.attrs['units']}]"
-            out.append((label, da.sum([d for d in da.dims if d != "time"]), "t"))
+        if da.attrs.get("units") in ("t/yr", "t") and "time" in da.dims and not \
+                str(v).startswith(("mass_balance_", "process_throughput")):
+            out.append((f"{v} (world) [{da.attrs['units']}]",
+                        da.sum([d for d in da.dims if d != "time"]), "t"))
     return out
 
 

@@ -241,6 +241,7 @@ def test_report_in_a_real_browser(made, tmp_path):
             page.mouse.click(rail["x"] + 5, rail["y"] + rail["height"] / 2)  # the first year
             page.wait_for_function("!document.querySelector('.gtitle').textContent"
                                    ".includes('2050')")
+            page.wait_for_timeout(1500)  # plotly animates the change of year
             after = _sankey_state(page)
             assert "1980" in after["title"]
             assert after["links"] != before["links"] and after["nodes"] != before["nodes"]
@@ -270,3 +271,29 @@ def test_a_model_without_figures_gets_the_sankey_and_generic_rows(tmp_path):
     assert "No bibliography was given." in html
     assert "mass_balance_residual (world)" not in html  # diagnostics are not headlines
     assert [p.name for p in tmp_path.iterdir()] == ["cu.html"]
+
+
+def test_a_bibliography_other_than_the_runs_is_said(made, tmp_path):
+    """The sources come from --params; when its sources.csv is not the one the results were
+    made with, a warning says so and the report's note too (never a silent mismatch)."""
+    import argparse
+    import shutil
+    import warnings
+
+    from mfa.cli.report import _bibliography
+    from mfa.core.model import get
+    from mfa.data.params import default_params_dir
+
+    params = tmp_path / "params"
+    shutil.copytree(default_params_dir(), params)
+    results = {str(made["base"]): read_results(made["base"])}
+    model = get("neodymium")
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        sources, note = _bibliography(argparse.Namespace(params=str(params)), model, results)
+    assert "Warning" not in note and sources == load_parameters().sources
+    with (params / "sources.csv").open("a") as fh:
+        fh.write('extra-2026,"A. Author (2026) Extra source",,,S,\n')
+    with pytest.warns(UserWarning, match="differs from the one the results .* were made with"):
+        sources, note = _bibliography(argparse.Namespace(params=str(params)), model, results)
+    assert "extra-2026" in sources and "Warning: the bibliography of" in note

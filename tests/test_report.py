@@ -102,8 +102,10 @@ def test_comparison_report(made):
     assert "comparison of baseline, high-recycling" in html
     rows = re.findall(r"<tr><td>Primary demand avoided \[t/yr\]</td><td>([^<]*)</td>", html)
     assert rows == ["baseline", "high-recycling"]
-    assert html.count('<img alt="') == 2 * 5 + 1  # and the comparison
-    assert html.count('<img alt="scenario comparison"') == 1
+    assert html.count('<img alt="') == 2 * 5 + 1  # and the comparison, first
+    figures = html.split("id='figures'")[1]
+    assert figures.index("<h3>Scenarios compared</h3>") < figures.index(
+        '<img alt="scenario comparison"') < figures.index("<h3>baseline</h3>")
     assert "id='uncertainty'" not in html
 
 

@@ -157,11 +157,12 @@ def _sankey_div(ds: xr.Dataset, layout: Any, div_id: str) -> str:
 
 def _model_figures(figures: Any, ds: xr.Dataset, compare: Mapping[str, xr.Dataset] | None
                    ) -> list[tuple[str, str]]:
-    """(file stem, PNG base64) of the model's static figures, drawn by its ``save_all``."""
+    """(file stem, PNG base64) of the model's static figures, drawn by its ``save_all``:
+    those of one run, or with ``compare`` only the comparison of the scenarios."""
     known = getattr(figures, "FIGURE_KINDS", (*_STATIC_KINDS, "comparison"))
-    kinds = [k for k in _STATIC_KINDS if k in known]
-    if compare:
-        kinds.append("comparison")
+    kinds = ["comparison"] if compare else [k for k in _STATIC_KINDS if k in known]
+    if not set(kinds) <= set(known):
+        return []
     with tempfile.TemporaryDirectory(prefix="mfa-report-") as tmp:
         paths = figures.save_all(ds, Path(tmp) / "figures", formats=("png",), dpi=_DPI,
                                  kinds=kinds, compare=compare)
@@ -313,7 +314,8 @@ def report_html(results: Mapping[str, xr.Dataset], *, mc: xr.Dataset | None = No
                        f"comparison of {', '.join(scen)}")).strip()
     layout = getattr(figures, "SANKEY_LAYOUT", None)
     parts = [f"<h2 id='headline'>Headline results</h2>"
-             f"<p class='note'>World totals; {_e(material)} element mass.</p>"
+             f"<p class='note'>World totals of {_e(material or 'the material')} "
+             "(shares in %).</p>"
              f"{_headline(scen, rows, years)}", "<h2 id='sankey'>Flows (Sankey diagram)</h2>"
              "<p class='note'>Move the slider to change the year.</p>"]
     for i, (name, ds) in enumerate(scen.items()):
@@ -322,12 +324,15 @@ def report_html(results: Mapping[str, xr.Dataset], *, mc: xr.Dataset | None = No
         parts.append(_sankey_div(ds, layout, f"sankey-{i}"))
     if figures is not None:
         parts.append("<h2 id='figures'>Demand, supply, stocks and supply concentration</h2>")
-        compare = scen if len(scen) > 1 else None
-        for i, (name, ds) in enumerate(scen.items()):
+        if len(scen) > 1:
+            parts.append("<h3>Scenarios compared</h3>")
+            parts += [_img(data, stem.replace("_", " "))
+                      for stem, data in _model_figures(figures, first, scen)]
+        for name, ds in scen.items():
             if len(scen) > 1:
                 parts.append(f"<h3>{_e(name)}</h3>")
-            for stem, data in _model_figures(figures, ds, compare if i == 0 else None):
-                parts.append(_img(data, stem.replace("_", " ")))
+            parts += [_img(data, stem.replace("_", " "))
+                      for stem, data in _model_figures(figures, ds, None)]
     if mc is not None:
         parts.append(f"<h2 id='uncertainty'>Uncertainty</h2>{_uncertainty(mc, years)}")
     parts.append("<h2 id='glossary'>Glossary of indicators</h2>"

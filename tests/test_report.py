@@ -124,6 +124,7 @@ def _one_error_line(capsys) -> str:
     ("results_as_mc", "not a Monte Carlo summary"),
     ("twice", "a results file is given twice"),
     ("missing", "results file not found"),
+    ("other_model", "--model other: the results come from model neodymium"),
 ])
 def test_user_mistakes_exit_2_with_one_line(made, tmp_path, capsys, case, expected):
     base, mc = str(made["base"]), str(made["mc"])
@@ -135,7 +136,8 @@ def test_user_mistakes_exit_2_with_one_line(made, tmp_path, capsys, case, expect
             "mc_as_results": [mc, "--out", out],
             "results_as_mc": [base, "--mc", base, "--out", out],
             "twice": [base, base, "--out", out],
-            "missing": [str(tmp_path / "nope.nc"), "--out", out]}[case]
+            "missing": [str(tmp_path / "nope.nc"), "--out", out],
+            "other_model": [base, "--model", "other", "--out", out]}[case]
     before = made["base"].read_bytes()
     assert main(["report", *argv]) == 2
     assert expected in _one_error_line(capsys)

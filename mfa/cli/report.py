@@ -10,18 +10,22 @@ from typing import Any
 __all__ = ["add_cli"]
 
 
-def _model_of(results: dict[str, Any]) -> Any:
-    """The model named by the results (``attrs["model"]``; the default model if none)."""
+def _model_of(results: dict[str, Any], requested: str | None) -> Any:
+    """The model named by the results (``attrs["model"]``; the default model if none), which
+    must be ``--model`` if that is given."""
     from mfa.cli import DEFAULT_MODEL
     from mfa.core.errors import MfaError
     from mfa.core.model import get
 
     names = {p: str(ds.attrs.get("model") or DEFAULT_MODEL) for p, ds in results.items()}
+    listed = ", ".join(f"{p} ({m})" for p, m in names.items())
     if len(set(names.values())) > 1:
-        listed = ", ".join(f"{p} ({m})" for p, m in names.items())
         raise MfaError(f"the results come from different models: {listed}; a report "
                        "compares scenarios of one model")
-    return get(next(iter(names.values())))
+    name = next(iter(names.values()))
+    if requested is not None and requested != name:
+        raise MfaError(f"--model {requested}: the results come from model {name}: {listed}")
+    return get(name)
 
 
 def _bibliography(args: argparse.Namespace, model: Any, results: dict[str, Any]
@@ -72,7 +76,7 @@ def _cmd_report(args: argparse.Namespace) -> int:
 
         results = {p: read_results(p) for p in args.results}
         mc = read_results(args.mc) if args.mc is not None else None
-        model = _model_of(results)
+        model = _model_of(results, getattr(args, "model", None))
         sources, note = _bibliography(args, model, results)
         write_report(results, out, outputs=outs, mc=mc, mc_label=args.mc,
                      summary_rows=lambda ds: summary_rows(ds, model),

@@ -392,11 +392,16 @@ def _slider_steps(html: str) -> list[dict]:
     return spec["sliders"][0]["steps"]
 
 
+def _trace(html: str) -> dict:
+    return json.loads(re.search(r"Plotly\.newPlot\(\s*\"[^\"]+\",\s*(\[.*?\]),\s*(\{.*\}),"
+                                r"\s*\{", html, re.S).group(1))[0]
+
+
 def test_html_all_years_small_with_slider(nd: xr.Dataset, nd_layout: SankeyLayout,
                                           tmp_path) -> None:
     pytest.importorskip("plotly")
     html = sankey_html(nd, layout=nd_layout, include_plotlyjs=False)
-    assert len(html.encode()) < 200_000  # was 4.8 MB for one year with plotly.js
+    assert len(html.encode()) < 80_000  # was 4.8 MB for one year with plotly.js
     assert '"arrangement":"fixed"' in html.replace(" ", "")
     steps = _slider_steps(html)
     assert [s["label"] for s in steps] == [str(int(t)) for t in nd["time"].values]
@@ -416,10 +421,12 @@ def test_html_positions_are_the_static_layout(nd: xr.Dataset, nd_layout: SankeyL
     pytest.importorskip("plotly")
     html = sankey_html(nd, layout=nd_layout, region="China", include_plotlyjs=False)
     step = next(s for s in _slider_steps(html) if s["label"] == "2040")["args"][0]
-    keys, xs, ys = (step[f"node.{k}"][0] for k in ("customdata", "x", "y"))
+    keys = [k for k, _ in _trace(html)["node"]["customdata"]]  # once; a step restyles x, y
+    assert "node.customdata" not in step and "link.color" not in step
+    xs, ys = step["node.x"][0], step["node.y"][0]
     d = sankey(nd, 2040, region="China", layout=nd_layout).plotted_data
     pos = {k: d[f"pos/{k}"] for k in keys if f"pos/{k}" in d}
-    assert {"mining", "oxide", "recycling", "losses", "stock/use"} <= set(pos)
+    assert {"mining", "oxide", "recycling", "stock/use"} <= set(pos)
     static = np.array([pos[k] for k in pos])
     html_xy = np.array([(x, y) for k, x, y in zip(keys, xs, ys, strict=True) if k in pos])
     for axis, sign in ((0, 1.0), (1, -1.0)):  # plotly's y runs down
@@ -428,6 +435,25 @@ def test_html_positions_are_the_static_layout(nd: xr.Dataset, nd_layout: SankeyL
         np.testing.assert_allclose(slope * static[:, axis] + offset, html_xy[:, axis],
                                    atol=1e-4)
     assert all(0 < v < 1 for v in [*xs, *ys])  # plotly ignores a position of exactly 0
+
+
+def test_html_losses_sink_next_to_their_process(nd: xr.Dataset, nd_layout: SankeyLayout) -> None:
+    """Each loss ends in its own sink right of its process, so no loss band crosses the chain
+    (plotly draws a band as one curve): above a chain process, below a loop process."""
+    pytest.importorskip("plotly")
+    html = sankey_html(nd, 2050, layout=nd_layout, include_plotlyjs=False)
+    node, link = _trace(html)["node"], _trace(html)["link"]
+    keys = [k for k, _ in node["customdata"]]
+    at = {k: (x, y) for k, x, y in zip(keys, node["x"], node["y"], strict=True)}
+    sinks = [k for k in keys if k.endswith("@loss")]
+    assert "losses" not in keys and len(sinks) >= 6
+    for s, t in zip(link["source"], link["target"], strict=True):
+        if keys[t].endswith("@loss"):
+            src = keys[s]
+            assert at[keys[t]][0] > at[src][0]  # to the right
+            above = at[keys[t]][1] < at[src][1]  # plotly's y runs down
+            assert above == (src != "recycling"), (src, keys[t])
+    assert len({at[k] for k in sinks}) == len(sinks)  # never two on one spot
 
 
 def test_html_errors(nd: xr.Dataset) -> None:

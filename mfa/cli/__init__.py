@@ -337,6 +337,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     add_cli(sub)  # `mc` (Monte Carlo ensembles) and `sensitivity` (Sobol indices)
     _add_params_cli(sub)
+    from mfa.cli.report import add_cli as add_report
+
+    add_report(sub)  # `report` (one self-contained HTML page)
     for sp in sub.choices.values():  # `mfa run --params DIR` works as well as `mfa --params DIR run`
         sp.add_argument("--params", metavar="DIR", default=argparse.SUPPRESS,
                         help="parameter directory (default: the model's own data)")

@@ -59,7 +59,7 @@ def test_run_report_is_self_contained_with_plotly_once(made):
     # headline table: the model's rows, the summary years
     ds = read_results(made["base"])
     avoided = float(ds["primary_demand_avoided"].sel(time=2050))
-    row = re.search(r"<tr><td>Primary demand avoided \[t/yr\]</td>(.*?)</tr>", html).group(1)
+    row = re.search(r"<tr><td>Primary demand avoided by EoL recycling \[t/yr\]</td>(.*?)</tr>", html).group(1)
     assert re.findall(r'class="n">([^<]*)<', row)[-1] == _cell(avoided)
     # demand, supply, stock and concentration figures, all decodable PNG
     world = [v for v in read_results(made["mc"]).data_vars if str(v).startswith("world_")]
@@ -100,7 +100,7 @@ def test_comparison_report(made):
     assert len(PLOTLY_BANNER.findall(html)) == 1
     assert html.count('class="plotly-graph-div"') == 2  # one Sankey per scenario
     assert "comparison of baseline, high-recycling" in html
-    rows = re.findall(r"<tr><td>Primary demand avoided \[t/yr\]</td><td>([^<]*)</td>", html)
+    rows = re.findall(r"<tr><td>Primary demand avoided by EoL recycling \[t/yr\]</td><td>([^<]*)</td>", html)
     assert rows == ["baseline", "high-recycling"]
     assert html.count('<img alt="') == 2 * 5 + 1  # and the comparison, first
     figures = html.split("id='figures'")[1]

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 import numpy as np
+
 from mfa.core._special import ndtr
 from mfa.core.errors import ParameterError
 from mfa.core.lifetimes._base import LifetimeModel

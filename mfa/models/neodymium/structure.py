@@ -79,13 +79,22 @@ RESULT_VARIABLES: dict[str, tuple[str, str]] = {
     "mass_balance_residual_total": ("t/yr", "Inputs - outputs - stock change, summed over regions"),
 }
 
-#: IAMC names of result variables (``attrs["iamc_variable"]``; others: the name with spaces).
+#: IAMC names of the result variables that are scenario data (``attrs["iamc_variable"]``), under
+#: the prefix ``Nd``; other dims become deeper levels (``Nd|Stock|In Use|ev_bev``) and mass
+#: flows and stocks get parent and World totals (:func:`mfa.io.to_iamc`). No name is the
+#: child of another (primary demand is ore-basis Nd, demand oxide-basis: they do not add up).
+#: Variables not named here go to the IAMC diagnostics table (:func:`mfa.io.iamc_diagnostics`).
 IAMC_NAMES: dict[str, str] = {
-    "in_use_stock": "In-use stock",
-    "eol_outflow": "End-of-life outflow",
-    "nd_in_new_products": "Inflow to use",
     "total_demand": "Demand",
-    "hhi": "HHI",
+    "primary_demand": "Primary Demand",
+    "primary_demand_no_recycling": "Primary Demand Without Recycling",
+    "primary_demand_avoided": "Primary Demand Avoided by Recycling",
+    "secondary_supply": "Secondary Supply",
+    "secondary_stockpile_addition": "Secondary Supply Stockpiled",
+    "recycling_input_rate": "Recycling Input Rate",
+    "nd_in_new_products": "Inflow to Use",
+    "in_use_stock": "Stock|In Use",
+    "eol_outflow": "Outflow from Use|End of Life",
 }
 
 #: Result variables summarised by default (Monte Carlo world totals, Sobol outputs).

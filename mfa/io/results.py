@@ -30,23 +30,15 @@ import pandas as pd
 import xarray as xr
 
 from mfa.core.errors import MfaError
-from mfa.io.iamc import IAMC_COLUMNS, iamc_diagnostics, to_iamc, write_iamc
-from mfa.io.netcdf import read_results, write_netcdf
+from mfa.io.iamc import IAMC_COLUMNS, iamc_diagnostics, to_iamc, write_iamc  # noqa: F401
+from mfa.io.netcdf import read_results, write_netcdf  # noqa: F401
 from mfa.io.outputs import OutputSet, checkpoint, joined, write_bytes
-from mfa.io.provenance import provenance_attrs
+from mfa.io.provenance import provenance_attrs  # noqa: F401
 from mfa.io.provenance import safe_attrs as _safe_attrs
 
-__all__ = [
-    "IAMC_COLUMNS",
-    "iamc_diagnostics",
-    "provenance_attrs",
-    "read_results",
-    "to_iamc",
-    "write_csv_tables",
-    "write_excel",
-    "write_iamc",
-    "write_netcdf",
-]
+#: The netCDF, IAMC and provenance functions are re-exported here for older imports;
+#: they are documented in their own modules.
+__all__ = ["write_csv_tables", "write_excel"]
 
 
 # ---------------------------------------------------------------------------- tidy tables

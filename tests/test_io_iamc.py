@@ -152,3 +152,9 @@ def test_a_model_without_iamc_names_puts_everything_in_the_data_table():
     table = to_iamc(ds)
     assert set(table["Variable"]) == {"Cu|Stock"} and set(table["Region"]) == {"a", "b", "World"}
     assert iamc_diagnostics(ds).empty
+
+
+def test_variables_asked_for_that_the_model_does_not_name_get_no_totals(baseline):
+    table = to_iamc(baseline, variables=["production"])  # a sum over stages means nothing
+    assert "Nd|Production" not in set(table["Variable"]) and "World" not in set(table["Region"])
+    assert set(table["Variable"]) == {f"Nd|Production|{s}" for s in baseline["stage"].values}

@@ -107,10 +107,11 @@ def _rows(da: xr.DataArray, name: str, base: str, *, totals: bool) -> pd.DataFra
 
 
 def _table(ds: xr.Dataset, names: Sequence[str], bases: Mapping[str, str], *, model: str | None,
-           scenario: str | None, totals: bool) -> pd.DataFrame:
+           scenario: str | None, totals: set[str]) -> pd.DataFrame:
+    """The IAMC table of ``names`` (``totals``: those that get World and parent totals)."""
     scenario = str(scenario if scenario is not None else ds.attrs.get("scenario", "default"))
     model = str(model if model is not None else ds.attrs.get("model", "mfa"))
-    frames = [_rows(ds[n], n, bases[n], totals=totals) for n in names]
+    frames = [_rows(ds[n], n, bases[n], totals=n in totals) for n in names]
     if not frames:
         return pd.DataFrame(columns=IAMC_COLUMNS)
     table = pd.concat(frames, ignore_index=True)
@@ -172,10 +173,11 @@ def to_iamc(
         ``Variable`` is ``<prefix>|<name>`` and, one level per dim other than ``time`` and
         ``region``, ``<prefix>|<name>|<label>|...``; ``<name>`` is ``attrs["iamc_variable"]``,
         else the variable name with spaces. Variables without ``region`` are in region
-        ``World``. Masses and mass flows (override with ``attrs["iamc_aggregate"] = "sum" |
-        "none"``) also get each parent level as the sum of its children and a ``World`` row
-        as the sum over regions (NaN ignored); other variables get only their own rows.
-        Rows that are NaN in every year are dropped.
+        ``World``. Masses and mass flows of the data table (override with
+        ``attrs["iamc_aggregate"] = "sum" | "none"``) also get each parent level as the sum
+        of its children and a ``World`` row as the sum over regions (NaN ignored); other
+        variables (also those asked for by name that the model does not name for IAMC) get
+        only their own rows. Rows that are NaN in every year are dropped.
 
     Raises
     ------
@@ -197,7 +199,9 @@ def to_iamc(
     for n in names:
         base = ds[n].attrs.get("iamc_variable") or n.replace("_", " ").capitalize()
         bases[n] = _prefixed(pre, str(base))
-    return _table(ds, names, bases, model=model, scenario=scenario, totals=True)
+    data = set(_data_variables(ds))
+    totals = {n for n in names if n in data or ds[n].attrs.get("iamc_aggregate") == "sum"}
+    return _table(ds, names, bases, model=model, scenario=scenario, totals=totals)
 
 
 def iamc_diagnostics(
@@ -228,7 +232,7 @@ def iamc_diagnostics(
     names = [n for n in _by_year(ds) if n not in data]
     pre = _prefixed(_prefix(ds, prefix), "Diagnostics")
     bases = {n: f"{pre}|{n}" for n in names}
-    return _table(ds, names, bases, model=model, scenario=scenario, totals=False)
+    return _table(ds, names, bases, model=model, scenario=scenario, totals=set())
 
 
 def _meta(ds: xr.Dataset, table: pd.DataFrame) -> pd.DataFrame:

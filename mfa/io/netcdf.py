@@ -97,7 +97,7 @@ def _global_attrs(ds: xr.Dataset, attrs: dict[str, Any]) -> dict[str, Any]:
     model = str(out.get("model", "")).strip()
     scenario = str(out.get("scenario", "")).strip()
     created = str(out.get("created") or _dt.datetime.now(_dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ"))
-    what = f"{material} " if material else ""
+    what = f"{material} " if material else ""  # "Nd dynamic ...", else "dynamic ..."
     if "conventions" in out:  # free text from older versions: CF reserves the capitalised name
         note = out.pop("conventions")
         out.setdefault("comment", note)
@@ -111,7 +111,7 @@ def _global_attrs(ds: xr.Dataset, attrs: dict[str, Any]) -> dict[str, Any]:
         keywords.append(material)
     cf: dict[str, Any] = {
         "Conventions": CONVENTIONS,
-        "title": f"{what}dynamic material-flow analysis".strip().capitalize(),
+        "title": f"{what}dynamic material-flow analysis",
         "summary": summary,
         "keywords": ", ".join(keywords),
         "creator_name": "nd-mfa contributors",

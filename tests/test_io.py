@@ -16,6 +16,7 @@ import mfa
 from mfa.core.errors import MfaError
 from mfa.core.system import Flow, ProcessSystem
 from mfa.core.units import ureg
+from mfa.io import netcdf
 from mfa.io import results as io
 
 YEARS = np.arange(2020, 2025)
@@ -74,6 +75,7 @@ def test_netcdf_round_trip(tmp_path):
     assert ds.attrs["monte_carlo"] is False
     # what was read can be written again (encodings from the file do not get in the way)
     again = io.read_results(io.write_netcdf(back, tmp_path / "again.nc"))
+    assert again.attrs.pop("history").split("\n")[0] == back.attrs.pop("history")  # CF: appended
     xr.testing.assert_identical(again, back)
 
 
@@ -106,7 +108,7 @@ def test_failed_write_keeps_existing_file(tmp_path, monkeypatch):
             fh.write(bytes(data)[:100])
         raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
 
-    monkeypatch.setattr(io, "write_bytes", half_write)
+    monkeypatch.setattr(netcdf, "write_bytes", half_write)
     with pytest.raises(MfaError, match=f"cannot write {target}: No space left on device$"):
         io.write_netcdf(results() * 2, target)
     assert target.read_bytes() == before
@@ -156,7 +158,7 @@ def test_system_results_round_trip_and_still_balance(tmp_path):
 # ---------------------------------------------------------------------------- IAMC
 def test_iamc_table():
     ds = results()
-    table = io.to_iamc(ds)
+    table = io.to_iamc(ds, variables=["in_use_stock", "production_share", "total_demand"])
     assert list(table.columns) == [*io.IAMC_COLUMNS, *map(int, YEARS)]
     assert set(table["Model"]) == {"neodymium"}  # the model that made the results
     assert set(table["Scenario"]) == {"baseline"}  # from attrs
@@ -177,7 +179,8 @@ def test_iamc_table():
     demand = table[table["Variable"] == "Nd|Demand"]
     assert list(demand["Region"]) == ["World"]
     assert list(demand[2024]) == [5.0]
-    assert len(table) == len(PRODUCTS) * (len(REGIONS) + 1) + len(REGIONS) + 1
+    # each product, and their sum (the parent), in each region and the World
+    assert len(table) == (len(PRODUCTS) + 1) * (len(REGIONS) + 1) + len(REGIONS) + 1
 
 
 def test_iamc_options_and_errors():
@@ -193,7 +196,7 @@ def test_iamc_options_and_errors():
     with pytest.raises(MfaError, match="unknown variable\\(s\\) 'nope'"):
         io.to_iamc(ds, variables=["nope"])
     with pytest.raises(MfaError, match="'sample' dim"):
-        io.to_iamc(ds.expand_dims(sample=2))
+        io.to_iamc(ds.expand_dims(sample=2), variables=["total_demand"])
     # all-NaN rows are dropped; a NaN region does not make the World total NaN
     ds["in_use_stock"].loc[{"region": "Japan"}] = np.nan
     table = io.to_iamc(ds, variables=["in_use_stock"])
@@ -208,6 +211,7 @@ def test_csv_tables(tmp_path):
     names = [f.name for f in files]
     assert names == [
         "iamc.csv",
+        "iamc_diagnostics.csv",
         "metadata.json",
         "in_use_stock.csv",
         "production_share.csv",

@@ -370,9 +370,12 @@ def simulate(values: xr.Dataset, *, check: bool = True, rtol: float = 1e-9) -> x
     if check:
         system.check_balance(system_ds, rtol=rtol)
     ds = ds.merge(system_ds, compat="override")
-    for name in system_ds.data_vars:  # the system's attrs: flows' source/target, stocks' process
-        ds[name].attrs.update(system_ds[name].attrs)
-
+    # Attributes are set here, not inherited: xarray keeps a parameter's attrs (its description
+    # and source keys) on whatever is computed from it, which would mislabel results.
+    system_keys = ("units", "long_name", "source", "target", "process", "regions_summed")
+    for name in ds.data_vars:  # flows: source/target; stocks: process; residuals: regions_summed
+        kept = system_ds[name].attrs if name in system_ds else {}
+        ds[name].attrs = {k: v for k, v in kept.items() if k in system_keys}
     for name, (units, long_name) in RESULT_VARIABLES.items():
         ds[name].attrs.update({"units": units, "long_name": long_name})
     for name, basis in BASIS.items():

@@ -105,20 +105,26 @@ BASIS: dict[str, str] = {
     "primary_demand_avoided": "separated oxide",
 }
 
-#: IAMC names of result variables (``attrs["iamc_variable"]``; others: the name with spaces).
+#: IAMC names of the result variables that are scenario data (``attrs["iamc_variable"]``), under
+#: the prefix ``Nd``; other dims become deeper levels (``Nd|Stock|In Use|ev_bev``) and mass
+#: flows and stocks get parent and World totals (:func:`mfa.io.to_iamc`). No name is the
+#: child of another unless it adds up (primary and secondary supply overlap new scrap, ore and
+#: oxide bases differ: they are siblings).
+#: Variables not named here go to the IAMC diagnostics table (:func:`mfa.io.iamc_diagnostics`).
 IAMC_NAMES: dict[str, str] = {
-    "in_use_stock": "In-use stock",
-    "eol_outflow": "End-of-life outflow",
-    "nd_in_new_products": "Inflow to use",
     "total_demand": "Demand",
-    "primary_demand": "Primary demand (separated oxide)",
-    "primary_demand_ore": "Primary demand (ore)",
-    "primary_demand_avoided": "Primary demand avoided by end-of-life recycling",
-    "primary_demand_no_eol_recycling": "Primary demand without end-of-life recycling",
-    "new_scrap_recycled": "Secondary supply from new scrap",
-    "eol_recycling_rate": "End-of-life recycling rate",
-    "recycling_input_rate": "Recycling input rate",
-    "hhi": "HHI",
+    "primary_demand": "Primary Demand",
+    "primary_demand_ore": "Primary Demand (Ore Basis)",
+    "primary_demand_no_eol_recycling": "Primary Demand Without End-of-Life Recycling",
+    "primary_demand_avoided": "Primary Demand Avoided by End-of-Life Recycling",
+    "secondary_supply": "Secondary Supply",
+    "new_scrap_recycled": "Secondary Supply From New Scrap",
+    "secondary_stockpile_addition": "Secondary Supply Stockpiled",
+    "recycling_input_rate": "Recycling Input Rate",
+    "eol_recycling_rate": "End-of-Life Recycling Rate",
+    "nd_in_new_products": "Inflow to Use",
+    "in_use_stock": "Stock|In Use",
+    "eol_outflow": "Outflow from Use|End of Life",
 }
 
 #: Result variables summarised by default (Monte Carlo world totals, Sobol outputs).

@@ -1,0 +1,138 @@
+"""Where a result came from: versions, input hashes, the git commit, as netCDF-safe attributes."""
+
+from __future__ import annotations
+
+import datetime as _dt
+import functools
+import json
+import os
+import platform
+import subprocess
+from collections.abc import Mapping
+from importlib.metadata import PackageNotFoundError
+from importlib.metadata import version as _dist_version
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pint
+
+__all__ = ["git_commit", "provenance_attrs", "safe_attrs"]
+
+#: Libraries whose versions go into the provenance attributes.
+_LIBRARIES = ("numpy", "scipy", "xarray", "pandas", "pint", "h5netcdf")
+
+
+def _safe_attr(value: Any) -> Any:
+    """One attribute value in a form netCDF stores (str, number or 1-D numeric array)."""
+    if isinstance(value, np.generic):
+        value = value.item()
+    if isinstance(value, bool):
+        return int(value)
+    if isinstance(value, str | int | float):
+        return value
+    if isinstance(value, _dt.datetime | _dt.date):
+        return value.isoformat()
+    if isinstance(value, os.PathLike | pint.Unit):
+        return str(value)
+    if isinstance(value, np.ndarray) and value.ndim == 1 and value.dtype.kind in "iuf":
+        return value
+    if (
+        isinstance(value, list | tuple)
+        and value
+        and all(
+            isinstance(v, int | float | np.integer | np.floating)
+            and not isinstance(v, bool | np.bool_)
+            for v in value
+        )
+    ):
+        return np.asarray(value)
+    if isinstance(value, np.ndarray):
+        value = value.tolist()
+    return json.dumps(value, sort_keys=True, default=str)
+
+
+def safe_attrs(attrs: Mapping[str, Any]) -> dict[str, Any]:
+    """netCDF-safe copy of an attribute mapping: dicts, lists of text and None become JSON
+    strings, bools become ints, numpy scalars become Python numbers, paths and units text."""
+    return {str(k): _safe_attr(v) for k, v in attrs.items()}
+
+
+@functools.lru_cache(maxsize=1)
+def git_commit() -> str | None:
+    """The git commit of the source tree this package was imported from, or None.
+
+    Returns
+    -------
+    str or None
+        The 40-hex commit, with ``"-dirty"`` appended when tracked files differ from it; None
+        when the package does not sit at the top of a git checkout (an installed wheel), when
+        git is not installed, or when git fails. Never raises. Computed once per process.
+    """
+    root = Path(__file__).resolve().parents[2]  # mfa/io/provenance.py -> the source tree
+    if not (root / "mfa").is_dir():
+        return None
+    env = {**os.environ, "GIT_OPTIONAL_LOCKS": "0", "LC_ALL": "C"}
+
+    def git(*args: str) -> str:
+        done = subprocess.run(["git", "-C", str(root), *args], capture_output=True, text=True,
+                              timeout=5, env=env, check=True)
+        return done.stdout.strip()
+
+    try:
+        top = Path(git("rev-parse", "--show-toplevel")).resolve()
+        if top != root:  # the package lies inside some other repository: not its source
+            return None
+        commit = git("rev-parse", "--verify", "HEAD")
+        dirty = git("status", "--porcelain", "--untracked-files=no")
+    except (OSError, subprocess.SubprocessError, ValueError):
+        return None
+    return commit + ("-dirty" if dirty else "")
+
+
+def provenance_attrs(
+    scenario: str, files: Mapping[str, str], extra: Mapping[str, Any] | None = None
+) -> dict[str, Any]:
+    """Attributes that say where a result came from (netCDF-safe).
+
+    Parameters
+    ----------
+    scenario : str
+        Scenario name.
+    files : mapping of str to str
+        Parameter file name -> SHA-256 hex digest of its content.
+    extra : mapping, optional
+        More attributes (e.g. ``scenario_sha256``); made netCDF-safe and added last, so they
+        win on a name clash.
+
+    Returns
+    -------
+    dict
+        ``scenario``, ``model_version`` (``mfa.__version__``), ``parameter_files`` (JSON
+        object name -> sha256, sorted by name), ``created`` (ISO 8601 UTC, seconds, e.g.
+        ``2025-01-31T12:00:00Z``), ``python_version``, ``library_versions`` (JSON object
+        of numpy, scipy, xarray, pandas, pint, h5netcdf versions) and, when the package runs
+        from a git checkout, ``git_commit`` (:func:`git_commit`).
+    """
+    from mfa import __version__
+
+    libraries = {}
+    for lib in _LIBRARIES:
+        try:
+            libraries[lib] = _dist_version(lib)
+        except PackageNotFoundError:
+            continue
+    created = _dt.datetime.now(_dt.UTC).replace(microsecond=0).isoformat()
+    attrs: dict[str, Any] = {
+        "scenario": str(scenario),
+        "model_version": __version__,
+        "parameter_files": json.dumps({str(k): str(v) for k, v in sorted(files.items())}),
+        "created": created.replace("+00:00", "Z"),
+        "python_version": platform.python_version(),
+        "library_versions": json.dumps(libraries, sort_keys=True),
+    }
+    commit = git_commit()
+    if commit:
+        attrs["git_commit"] = commit
+    attrs.update(safe_attrs(extra or {}))
+    return attrs

@@ -14,6 +14,7 @@ import xarray as xr
 from mfa.cli import main
 from mfa.core.errors import MfaError
 from mfa.io.outputs import OutputSet
+from mfa.io.results import read_results
 from mfa.io.workbook import sheet_names, write_excel
 
 YEARS = np.arange(2020, 2025)
@@ -129,7 +130,7 @@ def test_mfa_run_excel_summary_is_the_printed_summary(tmp_path: Path, capsys) ->
     labels = [r[0] for r in rows]
     assert labels and all(any(line.startswith(label) for line in printed) for label in labels)
     header = next(wb["Summary"].iter_rows(min_row=4, max_row=4, values_only=True))
-    with xr.open_dataset(out) as ds:
+    with read_results(out) as ds:
         assert list(header[2:]) == ds["time"].values.tolist()
         k = header.index(2050)
         assert rows[0][k] == pytest.approx(float(ds["total_demand"].sel(time=2050)))

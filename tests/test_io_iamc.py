@@ -97,7 +97,10 @@ def test_the_checks_catch_a_wrong_total(table):
 
 def test_non_additive_variables_get_no_totals(baseline, table):
     rate = table[table["Variable"].str.startswith("Nd|Recycling Input Rate")]
-    assert list(rate["Region"]) == ["World"] and set(rate["Unit"]) == {"1"}
+    # by source of scrap, world only, no parent total (rates do not add up as flows do)
+    assert set(rate["Region"]) == {"World"} and set(rate["Unit"]) == {"1"}
+    assert set(rate["Variable"]) == {f"Nd|Recycling Input Rate|{s}"
+                                     for s in baseline["source"].values}
     ds = baseline[["production_share"]].copy()
     ds["production_share"].attrs["iamc_variable"] = "Share"
     shares = to_iamc(ds.assign_attrs(material="Nd"))

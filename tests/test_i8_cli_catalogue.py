@@ -341,19 +341,19 @@ def results_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     from mfa.io import read_results
 
     ds = read_results(d / "r.nc")  # integer years (xarray alone decodes the CF time to dates)
-    xr.Dataset({"a": ("x", np.arange(3.0))}).to_netcdf(d / "other.nc", engine="h5netcdf")
-    ds.assign_coords(time=ds["time"] + 0.5).to_netcdf(d / "float_time.nc", engine="h5netcdf")
+    xr.Dataset({"a": ("x", np.arange(3.0))}).to_netcdf(d / "other.nc", engine="netcdf4")
+    ds.assign_coords(time=ds["time"] + 0.5).to_netcdf(d / "float_time.nc", engine="netcdf4")
     ds.assign_coords(time=ds["time"].astype(str)).to_netcdf(d / "string_time.nc",
-                                                            engine="h5netcdf")
+                                                            engine="netcdf4")
     bad = ds.copy()
     bad["primary_demand"].attrs["units"] = "kg/MW"
-    bad.to_netcdf(d / "bad_unit.nc", engine="h5netcdf")
+    bad.to_netcdf(d / "bad_unit.nc", engine="netcdf4")
     bad = ds.copy()
     bad["hhi"].attrs["units"] = "kg"  # drawn last: nothing may be written before the check
-    bad.to_netcdf(d / "bad_hhi.nc", engine="h5netcdf")
-    (ds * np.nan).assign_attrs(ds.attrs).to_netcdf(d / "nan.nc", engine="h5netcdf")
+    bad.to_netcdf(d / "bad_hhi.nc", engine="netcdf4")
+    (ds * np.nan).assign_attrs(ds.attrs).to_netcdf(d / "nan.nc", engine="netcdf4")
     regions = [("Asia/Pacific" if r == "Rest of Asia" else r) for r in ds["region"].values]
-    ds.assign_coords(region=regions).to_netcdf(d / "slash.nc", engine="h5netcdf")
+    ds.assign_coords(region=regions).to_netcdf(d / "slash.nc", engine="netcdf4")
     (d / "text.nc").write_text("not a netCDF file\n")
     (d / "truncated.nc").write_bytes((d / "r.nc").read_bytes()[:2000])
     return d

@@ -20,7 +20,7 @@ import pint
 __all__ = ["git_commit", "provenance_attrs", "safe_attrs"]
 
 #: Libraries whose versions go into the provenance attributes.
-_LIBRARIES = ("numpy", "scipy", "xarray", "pandas", "pint", "h5netcdf")
+_LIBRARIES = ("numpy", "scipy", "xarray", "pandas", "pint", "netCDF4")
 
 
 def _safe_attr(value: Any) -> Any:
@@ -111,7 +111,7 @@ def provenance_attrs(
         ``scenario``, ``model_version`` (``mfa.__version__``), ``parameter_files`` (JSON
         object name -> sha256, sorted by name), ``created`` (ISO 8601 UTC, seconds, e.g.
         ``2025-01-31T12:00:00Z``), ``python_version``, ``library_versions`` (JSON object
-        of numpy, scipy, xarray, pandas, pint, h5netcdf versions) and, when the package runs
+        of numpy, scipy, xarray, pandas, pint, netCDF4 versions) and, when the package runs
         from a git checkout, ``git_commit`` (:func:`git_commit`).
     """
     from mfa import __version__

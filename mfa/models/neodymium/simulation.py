@@ -16,6 +16,7 @@ from mfa.analysis import indicators
 from mfa.core.errors import MfaError, ParameterError
 from mfa.core.units import UnitError, conversion_factor, parse_unit
 from mfa.data.params import ParameterSet
+from mfa.models.neodymium.demand import end_use_demand, end_use_products
 from mfa.models.neodymium.equations import (
     alloy_for_magnets,
     collected_end_of_life,
@@ -31,6 +32,8 @@ from mfa.models.neodymium.equations import (
     secondary_surplus,
 )
 from mfa.models.neodymium.structure import (
+    END_USE_PRODUCTS,
+    END_USES,
     EV_PRODUCTS,
     FLOWS,
     IAMC_NAMES,
@@ -52,12 +55,15 @@ __all__ = [
     "without_end_of_life_and_new_scrap_recycling",
 ]
 
-#: Parameters multiplied to give Nd in new products [t/yr], by end-use group, and the products.
+#: Parameters multiplied to give Nd in new products [t/yr] of EVs and wind, and the products.
 _NEW_PRODUCT_TERMS: tuple[tuple[list[str], tuple[str, ...]], ...] = (
     (["ev_sales", "pm_share", "magnet_per_vehicle", "nd_share_in_magnet"], EV_PRODUCTS),
     (["wind_additions", "pm_share", "magnet_per_mw", "nd_share_in_magnet"], WIND_PRODUCTS),
-    (["nd_other_demand", "use_region_share"], OTHER_PRODUCTS),
 )
+#: Parameters of the bottom-up end uses (:mod:`.demand`).
+_END_USE_PARAMETERS: list[str] = ["end_use_activity", "end_use_ndfeb_per_unit",
+                                  "end_use_pm_share", "end_use_nd_share", "end_use_nd_direct",
+                                  "use_region_share"]
 
 
 def _product_factor(names: list[str], target: str = "t/yr") -> float:
@@ -122,12 +128,23 @@ def nd_in_new_products(values: xr.Dataset) -> xr.DataArray:
         A parameter without units or in units of the wrong dimensionality.
     """
     names = list(dict.fromkeys(n for group, _ in _NEW_PRODUCT_TERMS for n in group))
-    values = _in_model_units(values, names, "nd_in_new_products")
-    ev, wind, other = (nd_in_products(*_factors(values, group, products),
-                                      unit_factor=_product_factor(group))
-                       for group, products in _NEW_PRODUCT_TERMS)
-    out = xr.concat([ev, wind, other], dim="product", coords="minimal", compat="override")
-    out = out.reindex(product=values["product"].values)
+    values = _in_model_units(values, names + _END_USE_PARAMETERS, "nd_in_new_products")
+    ev, wind = (nd_in_products(*_factors(values, group, products),
+                               unit_factor=_product_factor(group))
+                for group, products in _NEW_PRODUCT_TERMS)
+    by_end_use = end_use_demand(values)
+    uses = end_use_products(by_end_use, values["use_region_share"])
+    products = values["product"].values
+    drivers = xr.concat([ev, wind], dim="product", coords="minimal", compat="override")
+    # each part is 0 outside its own products and NaN (an error below) where a value is missing
+    # inside them; end uses add to EV products (e-bikes beyond the IEA series)
+    drivers = drivers.reindex(product=products).where(
+        xr.DataArray(np.isin(products, EV_PRODUCTS + WIND_PRODUCTS), dims="product",
+                     coords={"product": products}), 0.0)
+    uses = uses.reindex(product=products).where(
+        xr.DataArray(np.isin(products, END_USE_PRODUCTS), dims="product",
+                     coords={"product": products}), 0.0)
+    out = drivers + uses
     out = out.transpose("time", "region", "product", ...)
     if bool(out.isnull().any()):
         bad = out.isnull().any([d for d in out.dims if d != "product"])
@@ -276,7 +293,7 @@ def _check_options(what: str, check: object, rtol: object = 0.0) -> None:
 def _check_coords(values: xr.Dataset, what: str) -> None:
     """The dims the equations index by label must be there, with the labels they use."""
     needed = {"time": (), "region": (), "product": EV_PRODUCTS + WIND_PRODUCTS + OTHER_PRODUCTS,
-              "stage": STAGES}
+              "stage": STAGES, "end_use": tuple(END_USES)}
     for dim, labels in needed.items():
         if dim not in values.coords:
             raise ParameterError(f"{what}: values lack the coordinate {dim!r}")

@@ -13,6 +13,10 @@ from mfa.core.system import Flow, ProcessSystem, Stock
 from mfa.core.units import define_units
 
 __all__ = [
+    "ACTIVITY_END_USES",
+    "DIRECT_END_USES",
+    "END_USES",
+    "END_USE_PRODUCTS",
     "EV_PRODUCTS",
     "FLOWS",
     "HEADLINE",
@@ -54,6 +58,29 @@ WIND_PRODUCTS = ("wind_onshore", "wind_offshore")
 OTHER_PRODUCTS = ("electronics", "industrial_motors", "other_magnets", "non_magnet")
 NON_MAGNET = "non_magnet"
 MAGNET_PRODUCTS = EV_PRODUCTS + WIND_PRODUCTS + ("electronics", "industrial_motors", "other_magnets")
+#: End uses of the bottom-up demand (:mod:`.demand`) and the product each belongs to. Products
+#: group end uses of similar lifetime and place of use; EVs and wind have their own drivers.
+END_USES: dict[str, str] = {
+    "hdd": "electronics",
+    "smartphone": "electronics",
+    "consumer_electronics_nes": "electronics",
+    "e_bike": "e_two_wheeler",
+    "air_conditioner": "industrial_motors",
+    "industrial_robot": "industrial_motors",
+    "hev": "other_magnets",
+    "car_small_motors": "other_magnets",
+    "other_magnet_uses": "other_magnets",
+    "non_magnet_uses": "non_magnet",
+}
+#: End uses computed as activity x NdFeB per unit x PM share x Nd share of NdFeB.
+ACTIVITY_END_USES: tuple[str, ...] = ("hdd", "smartphone", "e_bike", "air_conditioner",
+                                      "industrial_robot", "hev", "car_small_motors")
+#: End uses given directly as Nd in new products [t/yr] (no activity data found).
+DIRECT_END_USES: tuple[str, ...] = ("consumer_electronics_nes", "other_magnet_uses",
+                                    "non_magnet_uses")
+#: Products whose Nd in new products comes (also) from end uses, split over regions by
+#: ``use_region_share``.
+END_USE_PRODUCTS: tuple[str, ...] = tuple(dict.fromkeys(END_USES.values()))
 STAGES = ("mining", "separation", "metal", "magnet", "manufacturing")
 PROCESSES = ("mining", "separation", "metal", "magnet", "manufacturing", "use", "collection",
              "recycling", "trade")
@@ -134,7 +161,11 @@ PARAMETER_UNITS: dict[str, str] = {
     "magnet_per_vehicle": "kg/vehicle",
     "magnet_per_mw": "kg/MW",
     "nd_share_in_magnet": "1",
-    "nd_other_demand": "t/yr",
+    "end_use_activity": "unit/yr",
+    "end_use_ndfeb_per_unit": "kg/unit",
+    "end_use_pm_share": "1",
+    "end_use_nd_share": "1",
+    "end_use_nd_direct": "t/yr",
     "use_region_share": "1",
     "lifetime_mean": "yr",
     "lifetime_sd": "yr",

@@ -10,7 +10,6 @@ sources are in ``params/end_uses.csv`` and ``docs/model/data.md``.
 
 from __future__ import annotations
 
-import numpy as np
 import xarray as xr
 
 from mfa.models.neodymium.structure import (
@@ -54,13 +53,15 @@ def end_use_products(by_end_use: xr.DataArray, use_region_share: xr.DataArray
                      ) -> xr.DataArray:
     """Nd in new products of :data:`~.structure.END_USE_PRODUCTS` by region [t/yr].
 
-    Sums the end uses of each product (a 0/1 mapping matrix, one matrix product) and splits
+    Sums the end uses of each product and splits
     the world total over regions by ``use_region_share`` [1] (region, product, time).
     """
     products = list(END_USE_PRODUCTS)
-    mapping = xr.DataArray(
-        np.array([[1.0 if END_USES[e] == p else 0.0 for p in products] for e in END_USES]),
-        dims=("end_use", "product"), coords={"end_use": list(END_USES), "product": products})
-    world = xr.dot(by_end_use, mapping, dim="end_use")
+    # one sum per product (five), each vectorised over time and any sample dim; skipna=False
+    # so that a missing value names its own product only
+    world = xr.concat(
+        [by_end_use.sel(end_use=[e for e in END_USES if END_USES[e] == p]).sum(
+            "end_use", skipna=False) for p in products],
+        dim="product").assign_coords(product=products)
     share = _plain(use_region_share).sel(product=products)
     return world * share

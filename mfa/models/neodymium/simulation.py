@@ -150,7 +150,7 @@ def nd_in_new_products(values: xr.Dataset) -> xr.DataArray:
         bad = out.isnull().any([d for d in out.dims if d != "product"])
         raise ParameterError(
             "nd_in_new_products: missing parameter values for products "
-            f"{list(out['product'].values[bad.values])}"
+            f"{out['product'].values[bad.values].tolist()}"
         )
     out.name = "nd_in_new_products"
     out.attrs = {"units": "t/yr", "long_name": RESULT_VARIABLES["nd_in_new_products"][1]}

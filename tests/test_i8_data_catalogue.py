@@ -41,8 +41,9 @@ def edit_row(path: Path, startswith: str, **changes: str) -> int:
     lines = path.read_text(encoding="utf-8").splitlines()
     k = next(i for i, line in enumerate(lines) if line.startswith(startswith))
     row = next(csv.reader([lines[k]]))
+    header = next(csv.reader([next(x for x in lines if not x.startswith("#"))]))
     for col, value in changes.items():
-        row[HEADER.index(col)] = value
+        row[header.index(col)] = value
     buf = io.StringIO()
     csv.writer(buf, lineterminator="").writerow(row)
     lines[k] = buf.getvalue()

@@ -42,7 +42,8 @@ LAYOUT = SankeyLayout(
     hide=("flow_recycled_new_scrap", "flow_recycled_eol"),
     loop=("flow_new_scrap", "flow_collected", "flow_secondary_oxide"),
     labels={
-        "flow_mined": "mined",
+        "flow_mined": "mined (documented)",
+        "flow_mined_undocumented": "mined (undocumented)",
         "flow_mining_losses": "mining losses",
         "flow_separation_losses": "separation losses",
         "flow_metal_losses": "metal losses",

@@ -224,10 +224,14 @@ def supply_chain(values: xr.Dataset, new: xr.DataArray, eol: xr.DataArray) -> di
     X = ore_for_concentrate(C, values["yield_mining"])
 
     f: dict[str, xr.DataArray] = {}
-    f["flow_mined"] = X * sig["mining"]
+    mined = X * sig["mining"]
+    # undocumented mining (reconciled history, Nd in concentrate) is part of the ore mined
+    f["flow_mined_undocumented"] = ore_for_concentrate(values["undocumented_mining"],
+                                                       values["yield_mining"])
+    f["flow_mined"] = mined - f["flow_mined_undocumented"]
     f["flow_concentrate"] = C * sig["separation"]        # consumed by separation in r
     conc_prod = C * sig["mining"]
-    f["flow_mining_losses"] = f["flow_mined"] - conc_prod
+    f["flow_mining_losses"] = mined - conc_prod
     f["flow_net_export_concentrate"] = conc_prod - f["flow_concentrate"]
     f["flow_separation_losses"] = (C - P) * sig["separation"]
     # surplus secondary is stockpiled where it arises, in proportion to secondary supply
@@ -364,12 +368,14 @@ def simulate(values: xr.Dataset, *, check: bool = True, rtol: float = 1e-9) -> x
     ds["in_use_stock"] = stock
     ds["eol_outflow"] = eol
     ds["total_demand"] = chain["demand"]
-    ds["primary_demand"] = chain["flows"]["flow_mined"]
+    ds["primary_demand"] = chain["flows"]["flow_mined"] + chain["flows"]["flow_mined_undocumented"]
     ds["secondary_supply"] = xr.concat(
         xr.broadcast(chain["secondary_new_scrap"], chain["secondary_eol"]), dim="source"
     ).assign_coords(source=["new_scrap", "end_of_life"])
-    primary_w = chain["flows"]["flow_mined"].sum("region").assign_attrs(units="t/yr")
-    ds["primary_demand_no_recycling"] = ref["flows"]["flow_mined"].sum("region").assign_attrs(units="t/yr")
+    primary_w = ds["primary_demand"].sum("region").assign_attrs(units="t/yr")
+    ds["primary_demand_no_recycling"] = (
+        ref["flows"]["flow_mined"] + ref["flows"]["flow_mined_undocumented"]
+    ).sum("region").assign_attrs(units="t/yr")
     ds["primary_demand_avoided"] = indicators.avoided(ds["primary_demand_no_recycling"], primary_w)
     ds["recycling_input_rate"] = indicators.recycling_input_rate(
         ds["secondary_supply"].sum("source").assign_attrs(units="t/yr"),

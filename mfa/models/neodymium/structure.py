@@ -58,6 +58,9 @@ WIND_PRODUCTS = ("wind_onshore", "wind_offshore")
 OTHER_PRODUCTS = ("electronics", "industrial_motors", "other_magnets", "non_magnet")
 NON_MAGNET = "non_magnet"
 MAGNET_PRODUCTS = EV_PRODUCTS + WIND_PRODUCTS + ("electronics", "industrial_motors", "other_magnets")
+#: Regions without undocumented mining in the reconciled history (:mod:`.history`).
+REGIONS_WITHOUT_UNDOCUMENTED_MINING: tuple[str, ...] = (
+    "Japan", "Rest of Asia", "Europe", "North America", "Rest of World")
 #: End uses of the bottom-up demand (:mod:`.demand`) and the product each belongs to. Products
 #: group end uses of similar lifetime and place of use; EVs and wind have their own drivers.
 END_USES: dict[str, str] = {
@@ -121,7 +124,9 @@ HEADLINE: tuple[str, ...] = ("primary_demand", "primary_demand_avoided", "total_
 
 # name: (source process, target process, long name)
 FLOWS: dict[str, tuple[str, str, str]] = {
-    "flow_mined": ("environment", "mining", "Nd in ore mined"),
+    "flow_mined": ("environment", "mining", "Nd in ore mined (documented mining)"),
+    "flow_mined_undocumented": ("environment", "mining",
+                                "Nd in ore from undocumented (illegal) mining"),
     "flow_mining_losses": ("mining", "environment", "Nd lost in mining and beneficiation (tailings)"),
     "flow_concentrate": ("mining", "separation", "Nd in concentrate (consumed by separation)"),
     "flow_separation_losses": ("separation", "environment", "Nd lost in separation/refining"),
@@ -169,6 +174,7 @@ PARAMETER_UNITS: dict[str, str] = {
     "use_region_share": "1",
     "lifetime_mean": "yr",
     "lifetime_sd": "yr",
+    "undocumented_mining": "t/yr",
     "yield_mining": "1",
     "yield_separation": "1",
     "yield_metal": "1",

@@ -5,6 +5,8 @@ Ranges and their sources: docs/model/data.md, section "Checks of the history".
 
 from __future__ import annotations
 
+import itertools
+
 import numpy as np
 import pytest
 
@@ -97,12 +99,12 @@ def test_no_unexplained_jump_in_total_demand(base, params):
     rows = params.table[params.table["parameter"] == "ndfeb_production_world"]
     pts = rows[["year", "value"]].dropna().astype(float).sort_values("year").to_numpy()
     allowed = set()
-    for (y0, v0), (y1, v1) in zip(pts[:-1], pts[1:]):
+    for (y0, v0), (y1, v1) in itertools.pairwise(pts):
         if (v1 / v0) ** (1 / (y1 - y0)) - 1 > 0.15:
             allowed |= set(range(int(y0) + 1, int(y1) + 1))
     d = base["total_demand"].sel(time=slice(1994, 2024))
     change = (d / d.shift(time=1) - 1).sel(time=slice(1995, 2024))
-    jumps = {int(y): round(float(c), 3) for y, c in zip(change["time"].values, change.values)
+    jumps = {int(y): round(float(c), 3) for y, c in zip(change["time"].values, change.values, strict=True)
              if abs(c) > 0.15 and int(y) not in allowed}
     assert not jumps, jumps
     assert allowed and max(allowed) <= 2010  # the cited fast growth is 1987-2010 only

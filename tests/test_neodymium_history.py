@@ -29,11 +29,11 @@ def rec(params, base):
     return reconcile_history(params, base)
 
 
-def test_committed_undocumented_mining_is_the_fresh_reconciliation(rec):
+def test_committed_undocumented_mining_is_the_fresh_reconciliation(rec, base):
     """params/undocumented_mining.csv is what `python -m mfa.models.neodymium.history
     --write` writes now: the derived file cannot go stale."""
     committed = (default_params_dir() / "undocumented_mining.csv").read_text(encoding="utf-8")
-    assert undocumented_mining_rows(rec) == committed
+    assert undocumented_mining_rows(rec, base) == committed
 
 
 def test_reconciled_2016_within_geng(rec):
@@ -65,11 +65,22 @@ def test_undocumented_mining_is_its_own_flow(base, params):
     assert FLOWS["flow_mined_undocumented"][:2] == ("environment", "mining")
     da = base["flow_mined_undocumented"]
     assert da.attrs["source"] == "environment" and da.attrs["target"] == "mining"
-    u = params.values["undocumented_mining"].sel(time=2016)
-    y = float(params.values["yield_mining"].sel(time=2016))
-    np.testing.assert_allclose(da.sel(time=2016), u / y, rtol=1e-12)
-    assert float(da.sel(time=2016, region="China")) > 10_000
+    share = params.values["undocumented_mining_share"].sel(time=2016)
+    mined = (base["flow_mined"] + da).sel(time=2016)
+    np.testing.assert_allclose(da.sel(time=2016), share * mined, rtol=1e-12)
+    assert (base["flow_mined"] >= 0).all()
     assert float(da.sel(time=2016).drop_sel(region="China").sum()) == 0.0
+
+
+def test_run_carries_the_reconciled_undocumented_mining(rec, base):
+    """In the baseline, the undocumented Nd in concentrate is the reconciled estimate."""
+    from mfa.models.neodymium import calibration
+
+    table = calibration(base, load_parameters())
+    est = rec.estimate.sel(variable="undocumented_mining").clip(min=0.0)
+    got = table.loc[1990:2024, "model_nd_undocumented"].to_numpy()
+    np.testing.assert_allclose(got, est.values, rtol=1e-3, atol=1.0)
+    assert 12_300 <= table.loc[2016, "model_nd_undocumented"] <= 17_000
     # primary demand (ore) counts both kinds of mining
     np.testing.assert_allclose(
         base["primary_demand"], base["flow_mined"] + base["flow_mined_undocumented"], rtol=1e-12)

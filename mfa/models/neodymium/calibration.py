@@ -21,7 +21,7 @@ def calibration(results: xr.Dataset, params: ParameterSet) -> pd.DataFrame:
     Nd it implies is ``world_ree_mine_production × nd_share_of_reo × 0.857``, with the Nd2O3
     share of REO weighted by the model's mining shares of the regions. The model's
     counterpart is ``flow_concentrate`` (Nd in concentrate, before separation losses), of which
-    the reconciled undocumented mining (``undocumented_mining``, Nd in concentrate) is not in
+    the undocumented mining of the reconciled history (``flow_mined_undocumented``) is not in
     USGS figures.
 
     Parameters
@@ -49,9 +49,10 @@ def calibration(results: xr.Dataset, params: ParameterSet) -> pd.DataFrame:
     share = (nd_share * mining).sum("region")
     usgs_nd = reo * share * ND_PER_ND2O3
     model = results["flow_concentrate"].sum("region")
-    ore = results["flow_mined_undocumented"].sum("region")
-    undocumented = ore * v["yield_mining"] * conversion_factor(
-        v["yield_mining"].attrs["units"], "1", "yield_mining")
+    # the same share of ore and of concentrate is undocumented (one mining yield per year)
+    frac = (results["flow_mined_undocumented"].sum("region")
+            / (results["flow_mined"] + results["flow_mined_undocumented"]).sum("region"))
+    undocumented = model * frac.fillna(0.0)
     table = xr.Dataset({"usgs_reo": reo, "nd_share_of_reo": share, "usgs_nd": usgs_nd,
                         "model_nd_concentrate": model, "ratio": model / usgs_nd,
                         "model_nd_undocumented": undocumented,

@@ -26,8 +26,8 @@ oxide stockpile (stock)    separation                  0 +- 1 kt/yr (before 2005
                                                        unused co-product Nd); 2014: SRB purchases
 =========================  ==========================  =========================================
 
-The derived series ``undocumented_mining`` (``params/undocumented_mining.csv``, reconciled
-estimate -+ 1 sd) is what a run uses; it is written by ``python -m
+The derived series ``undocumented_mining_share`` (``params/undocumented_mining.csv``: the
+reconciled estimate -+ 1 sd as a share of the Nd mined in China) is what a run uses; it is written by ``python -m
 mfa.models.neodymium.history --write`` and a test checks it matches a fresh derivation. A
 committed file rather than a reconciliation in every run: the run stays fast and the Monte
 Carlo samples the series from its range like any other parameter.
@@ -184,26 +184,32 @@ def reconcile_history(params: ParameterSet | None = None, results: xr.Dataset | 
     return reconcile(history_system(), measured, sd, negative="report", covariance=True)
 
 
-def undocumented_mining_rows(rec) -> str:
-    """``params/undocumented_mining.csv``: reconciled estimate -+ 1 sd per year in China
-    (clipped at 0: a negative reconciled value is reported by the reconciliation), 0 in the
-    other regions."""
+def undocumented_mining_rows(rec, results: xr.Dataset) -> str:
+    """``params/undocumented_mining.csv``: the reconciled undocumented mining as a share of
+    the Nd in concentrate mined in China in the run ``results`` (share -+ 1 sd, clipped to
+    [0, 1]: a negative reconciled value is reported by the reconciliation), 0 in the other
+    regions. A share, not tonnes, so that documented mining (the rest) stays >= 0 in every
+    Monte Carlo sample."""
     from mfa.models.neodymium.structure import REGIONS_WITHOUT_UNDOCUMENTED_MINING as others
 
     est = rec.estimate.sel(variable="undocumented_mining")
     sd = rec.sd.sel(variable="undocumented_mining")
+    years = est["time"].values
+    china = (results["flow_concentrate"].sum("region")
+             * results["production_share"].sel(stage="mining", region="China")).sel(time=years)
     lines = [
         "# Derived file: do not edit. Written by `python -m mfa.models.neodymium.history --write`",
         "# from the reconciliation of the Nd history (docs/model/reconciliation.md).",
         "parameter,region,product,end_use,stage,year,value,unit,low,high,source,note",
     ]
-    for y, v, s in zip(est["time"].values, est.values, sd.values):
-        v, s = max(float(v), 0.0), float(s)
+    for y, v, s, c in zip(years, est.values, sd.values, china.values, strict=True):
+        share, dev = min(max(float(v) / c, 0.0), 1.0), float(s) / c
         lines.append(
-            f"undocumented_mining,China,,,,{int(y)},{v:.0f},t/yr,{max(v - s, 0.0):.0f},"
-            f"{v + s:.0f},reconciliation-nd-history,reconciled estimate -+ 1 sd (Nd in "
-            "concentrate from undocumented Chinese mining); constant after 2024")
-        lines += [f"undocumented_mining,{r},,,,{int(y)},0,t/yr,,,reconciliation-nd-history,"
+            f"undocumented_mining_share,China,,,,{int(y)},{share:.4f},1,"
+            f"{max(share - dev, 0.0):.4f},{min(share + dev, 1.0):.4f},reconciliation-nd-history,"
+            f"reconciled undocumented mining {max(float(v), 0.0):.0f} +- {float(s):.0f} t Nd in "
+            f"concentrate / {c:.0f} t mined in China in the baseline run; constant after 2024")
+        lines += [f"undocumented_mining_share,{r},,,,{int(y)},0,1,,,reconciliation-nd-history,"
                   "no undocumented mining estimated outside China" for r in others]
     return "\n".join(lines) + "\n"
 
@@ -213,11 +219,16 @@ def main(argv: list[str] | None = None) -> int:
     from mfa.data.params import default_params_dir
 
     argv = sys.argv[1:] if argv is None else argv
-    rec = reconcile_history()
+    from mfa.data.params import load_parameters
+    from mfa.models.neodymium import run
+
+    params = load_parameters()
+    results = run("baseline", params=params)
+    rec = reconcile_history(params, results)
     if argv == ["--write"]:
         path = Path(default_params_dir()) / "undocumented_mining.csv"
         tmp = path.with_suffix(".tmp")
-        tmp.write_text(undocumented_mining_rows(rec), encoding="utf-8")
+        tmp.write_text(undocumented_mining_rows(rec, results), encoding="utf-8")
         tmp.replace(path)
         print(f"wrote {path}")
     else:

@@ -225,9 +225,8 @@ def supply_chain(values: xr.Dataset, new: xr.DataArray, eol: xr.DataArray) -> di
 
     f: dict[str, xr.DataArray] = {}
     mined = X * sig["mining"]
-    # undocumented mining (reconciled history, Nd in concentrate) is part of the ore mined
-    f["flow_mined_undocumented"] = ore_for_concentrate(values["undocumented_mining"],
-                                                       values["yield_mining"])
+    # a share of the ore mined in a region is undocumented (reconciled history, :mod:`.history`)
+    f["flow_mined_undocumented"] = mined * values["undocumented_mining_share"]
     f["flow_mined"] = mined - f["flow_mined_undocumented"]
     f["flow_concentrate"] = C * sig["separation"]        # consumed by separation in r
     conc_prod = C * sig["mining"]

@@ -174,7 +174,7 @@ PARAMETER_UNITS: dict[str, str] = {
     "use_region_share": "1",
     "lifetime_mean": "yr",
     "lifetime_sd": "yr",
-    "undocumented_mining": "t/yr",
+    "undocumented_mining_share": "1",
     "yield_mining": "1",
     "yield_separation": "1",
     "yield_metal": "1",

@@ -10,6 +10,7 @@ sources are in ``params/end_uses.csv`` and ``docs/model/data.md``.
 
 from __future__ import annotations
 
+import numpy as np
 import xarray as xr
 
 from mfa.models.neodymium.structure import (
@@ -34,15 +35,17 @@ def end_use_demand(values: xr.Dataset) -> xr.DataArray:
     ``end_use_nd_direct [t/yr]``. ``values`` must hold these parameters in the units of
     :data:`~.structure.PARAMETER_UNITS` (:func:`~.simulation.simulate` converts them).
     """
-    act = list(ACTIVITY_END_USES)
-    a = (_plain(values["end_use_activity"]).sel(end_use=act)
-         * _plain(values["end_use_ndfeb_per_unit"]).sel(end_use=act)
-         * _plain(values["end_use_pm_share"]).sel(end_use=act)
-         * _plain(values["end_use_nd_share"]).sel(end_use=act)) * 1e-3
-    d = _plain(values["end_use_nd_direct"]).sel(end_use=list(DIRECT_END_USES))
-    out = xr.concat([a, d], dim="end_use", coords="minimal", compat="override",
-                    join="outer")
-    out = out.reindex(end_use=list(END_USES)).transpose("time", "end_use", ...)
+    end_uses = values["end_use"].values
+    activity = (_plain(values["end_use_activity"]) * _plain(values["end_use_ndfeb_per_unit"])
+                * _plain(values["end_use_pm_share"]) * _plain(values["end_use_nd_share"])) * 1e-3
+    is_activity = xr.DataArray(np.isin(end_uses, ACTIVITY_END_USES), dims="end_use",
+                               coords={"end_use": end_uses})
+    is_direct = xr.DataArray(np.isin(end_uses, DIRECT_END_USES), dims="end_use",
+                             coords={"end_use": end_uses})
+    # each end use from its own form; NaN (an error downstream) where its value is missing
+    out = xr.where(is_activity, activity, xr.where(is_direct, _plain(values["end_use_nd_direct"]),
+                                                   np.nan))
+    out = out.transpose("time", "end_use", ...)
     out.name = "nd_in_new_products_by_end_use"
     out.attrs = {"units": "t/yr",
                  "long_name": "World Nd in new products by end use (bottom-up demand)"}
@@ -53,15 +56,17 @@ def end_use_products(by_end_use: xr.DataArray, use_region_share: xr.DataArray
                      ) -> xr.DataArray:
     """Nd in new products of :data:`~.structure.END_USE_PRODUCTS` by region [t/yr].
 
-    Sums the end uses of each product and splits
+    Sums the end uses of each product (a 0/1 mapping matrix) and splits
     the world total over regions by ``use_region_share`` [1] (region, product, time).
     """
     products = list(END_USE_PRODUCTS)
-    # one sum per product (five), each vectorised over time and any sample dim; skipna=False
-    # so that a missing value names its own product only
-    world = xr.concat(
-        [by_end_use.sel(end_use=[e for e in END_USES if END_USES[e] == p]).sum(
-            "end_use", skipna=False) for p in products],
-        dim="product").assign_coords(product=products)
+    end_uses = by_end_use["end_use"].values
+    mapping = xr.DataArray(
+        np.array([[1.0 if END_USES.get(e) == p else 0.0 for p in products] for e in end_uses]),
+        dims=("end_use", "product"), coords={"end_use": end_uses, "product": products})
+    # one matrix product; a missing end-use value makes its own product NaN (an error later)
+    world = xr.dot(by_end_use.fillna(0.0), mapping, dim="end_use")
+    missing = xr.dot(by_end_use.isnull().astype(float), mapping, dim="end_use") > 0
+    world = world.where(~missing)
     share = _plain(use_region_share).sel(product=products)
     return world * share

@@ -56,6 +56,7 @@ def make_values(years=range(2000, 2031), **overrides) -> xr.Dataset:
             "lifetime_mean": _da([12, 12, 8, 20, 20, 5, 15, 10, 3], ("product",), c, "yr"),
             "lifetime_sd": _da([3, 3, 2, 5, 5, 1.5, 4, 3, 1], ("product",), c, "yr"),
             "undocumented_mining_share": _da(0.0, ("time", "region"), c, "1"),
+            "hibernation_time": _da(0.0, ("product",), c, "yr"),
             "yield_mining": _da(0.6, ("time",), c, "1"),
             "yield_separation": _da(0.9, ("time",), c, "1"),
             "yield_metal": _da(0.8, ("time",), c, "1"),

@@ -115,3 +115,22 @@ def test_nd_into_magnet_making_within_industry_and_iea_ranges(base, year):
     low, high = ALLOY_RANGES[year]
     value = float(base["flow_alloy_to_magnet"].sum("region").sel(time=year))
     assert low <= value <= high, (year, round(value))
+
+
+def test_hibernation_holds_products_back_by_littles_law():
+    """Electronics (6 t/yr constant, lifetime 5 +- 1.5 yr) kept 2 yr after use: in steady state
+    the hibernating stock is inflow x hibernation time = 12 t (Little's law), the in-use stock
+    is unchanged and end of life equals the inflow again; the balance holds every year."""
+    v = make_values(years=range(1990, 2031))
+    h = v["hibernation_time"].copy()
+    h.loc[{"product": "electronics"}] = 2.0
+    plain, held = simulate(v), simulate(v.assign(hibernation_time=h))
+    hib = held["hibernating_stock"].sel(product="electronics").sum("region")
+    # rtol: the discretised normal lifetime puts a little mass in the first year of use
+    np.testing.assert_allclose(hib.sel(time=slice(2010, None)), 12.0, rtol=1e-3)
+    np.testing.assert_allclose(held["in_use_stock"], plain["in_use_stock"], rtol=1e-12)
+    eol = held["eol_outflow"].sel(product="electronics").sum("region")
+    np.testing.assert_allclose(eol.sel(time=slice(2010, None)), 6.0, rtol=1e-3)
+    assert float(eol.sel(time=1992)) < float(
+        plain["eol_outflow"].sel(product="electronics", time=1992).sum("region"))
+    assert float(hib.min()) >= 0.0

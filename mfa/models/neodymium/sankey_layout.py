@@ -57,7 +57,7 @@ LAYOUT = SankeyLayout(
     },
     stubs={"flow_stockpile": "stockpiled"},
     # The results of run() lose the stock's attrs["process"] in a merge: say it here.
-    stocks={"in_use_stock": "use"},
+    stocks={"in_use_stock": "use", "hibernating_stock": "use"},
     stock_labels={"use": "Added to stock"},
     material="Nd",
     title="Neodymium flows, {where}, {year} [{unit} of {material}]",

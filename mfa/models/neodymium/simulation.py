@@ -21,7 +21,7 @@ from mfa.models.neodymium.equations import (
     alloy_for_magnets,
     collected_end_of_life,
     concentrate_for_oxide,
-    in_use_and_end_of_life,
+    in_use_hibernating_and_end_of_life,
     nd_in_products,
     new_scrap,
     ore_for_concentrate,
@@ -348,7 +348,8 @@ def simulate(values: xr.Dataset, *, check: bool = True, rtol: float = 1e-9) -> x
     values = _in_model_units(values, list(PARAMETER_UNITS), "simulate")
     _check_coords(values, "simulate")
     new = nd_in_new_products(values)
-    stock, eol = in_use_and_end_of_life(new, values["lifetime_mean"], values["lifetime_sd"])
+    stock, hibernating, eol = in_use_hibernating_and_end_of_life(
+        new, values["lifetime_mean"], values["lifetime_sd"], values["hibernation_time"])
 
     chain = supply_chain(values, new, eol)
     ref = supply_chain(without_end_of_life_and_new_scrap_recycling(values), new, eol)
@@ -365,6 +366,7 @@ def simulate(values: xr.Dataset, *, check: bool = True, rtol: float = 1e-9) -> x
     ds = xr.Dataset()
     ds["nd_in_new_products"] = new
     ds["in_use_stock"] = stock
+    ds["hibernating_stock"] = hibernating
     ds["eol_outflow"] = eol
     ds["total_demand"] = chain["demand"]
     ds["primary_demand"] = chain["flows"]["flow_mined"] + chain["flows"]["flow_mined_undocumented"]
@@ -389,6 +391,7 @@ def simulate(values: xr.Dataset, *, check: bool = True, rtol: float = 1e-9) -> x
     ds["secondary_stockpile_addition"] = chain["surplus"]
     system_values = {name: da.assign_attrs(units="t/yr") for name, da in flows.items()}
     system_values["in_use_stock"] = stock
+    system_values["hibernating_stock"] = hibernating
     # extra dims (e.g. sample) are kept and checked cell by cell; the system broadcasts them
     extra = tuple(sorted({d for da in system_values.values() for d in da.dims}
                          - {"time", "region", "product"}))

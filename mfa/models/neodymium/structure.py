@@ -92,6 +92,7 @@ PROCESSES = ("mining", "separation", "metal", "magnet", "manufacturing", "use", 
 RESULT_VARIABLES: dict[str, tuple[str, str]] = {
     "nd_in_new_products": ("t/yr", "Nd in new products put into use, by region of use"),
     "in_use_stock": ("t", "Nd in products in use (end of year)"),
+    "hibernating_stock": ("t", "Nd in products kept after use, before discard (end of year)"),
     "eol_outflow": ("t/yr", "Nd in products reaching end of life"),
     "total_demand": ("t/yr", "Nd entering the oxide/metal stage from all sources"),
     "primary_demand": ("t/yr", "Nd that must be mined (in ore), by mining region"),
@@ -174,6 +175,7 @@ PARAMETER_UNITS: dict[str, str] = {
     "use_region_share": "1",
     "lifetime_mean": "yr",
     "lifetime_sd": "yr",
+    "hibernation_time": "yr",
     "undocumented_mining_share": "1",
     "yield_mining": "1",
     "yield_separation": "1",
@@ -188,7 +190,8 @@ PARAMETER_UNITS: dict[str, str] = {
 
 @functools.lru_cache(maxsize=8)
 def process_system(extra_dims: tuple[str, ...] = ()) -> ProcessSystem:
-    """The Nd process system: every flow of ``FLOWS`` by (time, region) and the in-use stock.
+    """The Nd process system: every flow of ``FLOWS`` by (time, region) and the stocks of the
+    use process (in use and hibernating).
 
     Regional processes balance per region; ``trade`` receives each region's net exports of every
     stage's product and balances over the sum of regions (net exports cancel worldwide). The
@@ -205,7 +208,8 @@ def process_system(extra_dims: tuple[str, ...] = ()) -> ProcessSystem:
         processes=list(PROCESSES),
         flows=[Flow(name, src, dst, ("time", "region", *extra_dims), signed=name in SIGNED_FLOWS)
                for name, (src, dst, _) in FLOWS.items()],
-        stocks=[Stock("in_use_stock", "use", ("time", "region", "product", *extra_dims))],
+        stocks=[Stock(name, "use", ("time", "region", "product", *extra_dims))
+                for name in ("in_use_stock", "hibernating_stock")],
         boundary=("environment",),
         pooled=("trade",),
         kept_dims=extra_dims,

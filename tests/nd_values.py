@@ -6,6 +6,7 @@ import numpy as np
 import xarray as xr
 
 from mfa.models.neodymium import EV_PRODUCTS, OTHER_PRODUCTS, STAGES, WIND_PRODUCTS
+from mfa.models.neodymium.structure import ACTIVITY_END_USES, DIRECT_END_USES, END_USES
 
 REGIONS = ["China", "Japan", "Rest of Asia", "Europe", "North America", "Rest of World"]
 PRODUCTS = list(EV_PRODUCTS + WIND_PRODUCTS + OTHER_PRODUCTS)
@@ -21,10 +22,16 @@ def make_values(years=range(2000, 2031), **overrides) -> xr.Dataset:
     """Parameter values as ``ParameterSet.values`` would hold them (canonical units).
 
     Everything constant over time; 1000 EVs/yr of each kind and 10 MW/yr of wind in every
-    region; other uses 6 t/yr each, spread evenly. ``overrides`` replace whole variables.
+    region; other uses 6 t/yr each, spread evenly (electronics, other magnets and non-magnet
+    uses from their direct end use; industrial motors from 2 x 10,000 units/yr x 1.2 kg NdFeB
+    x Nd share 0.25; no activity in the other end uses). ``overrides`` replace whole variables.
     """
     c = {"time": np.array(list(years), dtype="int64"), "region": REGIONS, "product": PRODUCTS,
-         "stage": list(STAGES)}
+         "stage": list(STAGES), "end_use": list(END_USES)}
+    act = np.array([1.0 if e in ACTIVITY_END_USES else np.nan for e in END_USES])
+    direct = np.array([6.0 if e in DIRECT_END_USES else np.nan for e in END_USES])
+    motors = np.array([1.0 if e in ("air_conditioner", "industrial_robot") else 0.0 for e in END_USES])
+    te = ("time", "end_use")
     nan_except = lambda keep: np.array([1.0 if p in keep else np.nan for p in PRODUCTS])  # noqa: E731
     ev = nan_except(EV_PRODUCTS)
     wind = nan_except(WIND_PRODUCTS)
@@ -39,10 +46,17 @@ def make_values(years=range(2000, 2031), **overrides) -> xr.Dataset:
             "magnet_per_mw": _da(600.0 * wind, ("time", "product"), c, "kg/MW"),
             "nd_share_in_magnet": _da(0.25 * np.where(np.isnan(ev) & np.isnan(wind), np.nan, 1.0),
                                       ("time", "product"), c, "1"),
-            "nd_other_demand": _da(6.0 * other, ("time", "product"), c, "t/yr"),
-            "use_region_share": _da(other / 6.0, trp, c, "1"),
+            "end_use_activity": _da(10000.0 * act * motors, te, c, "unit/yr"),
+            "end_use_ndfeb_per_unit": _da(1.2 * act, te, c, "kg/unit"),
+            "end_use_pm_share": _da(1.0 * act, te, c, "1"),
+            "end_use_nd_share": _da(0.25 * act, ("end_use",), c, "1"),
+            "end_use_nd_direct": _da(direct, te, c, "t/yr"),
+            "use_region_share": _da(np.where(np.array(PRODUCTS) == "e_two_wheeler", 1.0, other) / 6.0,
+                                    trp, c, "1"),
             "lifetime_mean": _da([12, 12, 8, 20, 20, 5, 15, 10, 3], ("product",), c, "yr"),
             "lifetime_sd": _da([3, 3, 2, 5, 5, 1.5, 4, 3, 1], ("product",), c, "yr"),
+            "undocumented_mining_share": _da(0.0, ("time", "region"), c, "1"),
+            "hibernation_time": _da(0.0, ("product",), c, "yr"),
             "yield_mining": _da(0.6, ("time",), c, "1"),
             "yield_separation": _da(0.9, ("time",), c, "1"),
             "yield_metal": _da(0.8, ("time",), c, "1"),

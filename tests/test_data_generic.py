@@ -267,7 +267,7 @@ def test_model_name_is_optional(tmp_path):
 
 def test_default_data_name_their_model():
     ps = load_parameters()
-    assert ps.model_name == "neodymium" and ps.dims == ("region", "product", "stage")
+    assert ps.model_name == "neodymium" and ps.dims == ("region", "product", "end_use", "stage")
 
 
 def test_products_is_a_deprecated_alias_of_labels(tmp_path):

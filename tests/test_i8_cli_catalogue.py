@@ -97,7 +97,7 @@ scale = 0.0
 from_year = 2045
 
 [[override]]
-parameter = "nd_other_demand"
+parameter = "end_use_nd_direct"
 scale = 0.0
 from_year = 2045
 """

@@ -41,8 +41,9 @@ def edit_row(path: Path, startswith: str, **changes: str) -> int:
     lines = path.read_text(encoding="utf-8").splitlines()
     k = next(i for i, line in enumerate(lines) if line.startswith(startswith))
     row = next(csv.reader([lines[k]]))
+    header = next(csv.reader([next(x for x in lines if not x.startswith("#"))]))
     for col, value in changes.items():
-        row[HEADER.index(col)] = value
+        row[header.index(col)] = value
     buf = io.StringIO()
     csv.writer(buf, lineterminator="").writerow(row)
     lines[k] = buf.getvalue()
@@ -270,7 +271,7 @@ CASES: list[Case] = [
         "plausible minimum 0.1 yr"])),
     Case("plausible-other-demand-kt", lambda t, p: ([], [
         "end_uses.csv",
-        f"line {set_value(p / 'end_uses.csv', 'nd_other_demand,,electronics,,1984', '5000', unit='kt/yr')}",
+        f"line {set_value(p / 'end_uses.csv', 'end_use_nd_direct,,,non_magnet_uses,,1980', '5000', unit='kt/yr')}",
         "plausible maximum 1e+06 t/yr"])),
     Case("plausible-calibration-kt", lambda t, p: ([], [
         "calibration.csv",
@@ -297,10 +298,10 @@ CASES: list[Case] = [
     Case("empty-unit", lambda t, p: ([], [
         "processing.csv", _line(p / "processing.csv", "collection_rate,", unit=""), "empty unit"])),
     Case("ambiguous-ton", lambda t, p: ([], [
-        "end_uses.csv", _line(p / "end_uses.csv", "nd_other_demand,", unit="ton/yr"),
+        "end_uses.csv", _line(p / "end_uses.csv", "end_use_nd_direct,", unit="ton/yr"),
         "'ton' is ambiguous"])),
     Case("ambiguous-ton-override", lambda t, p: (
-        ["--scenario", str(scenario(t, override("nd_other_demand", "value = 100", "tons/yr")))],
+        ["--scenario", str(scenario(t, override("end_use_nd_direct", "value = 100", "tons/yr")))],
         ["mine.toml", "override #1", "'tons' is ambiguous"])),
     Case("upper-case-CSV-suffix", lambda t, p: after(  # was silently ignored
         (p / "more.CSV").write_text(",".join(HEADER) + "\n"
@@ -311,7 +312,7 @@ CASES: list[Case] = [
         ([], [str(p / "drivers.xlsx"), "is not read", "save the sheet as CSV"]))),
     Case("value-overflow", lambda t, p: ([], [
         "end_uses.csv",
-        f"line {set_value(p / 'end_uses.csv', 'nd_other_demand,,electronics,,1984', '1e308', unit='Mt/yr')}",
+        f"line {set_value(p / 'end_uses.csv', 'end_use_nd_direct,,,non_magnet_uses,,1980', '1e308', unit='Mt/yr')}",
         "too large"])),
     Case("year-2030.5", lambda t, p: ([], [
         "drivers.csv", _line(p / "drivers.csv", "ev_sales,China,ev_bev,,2010", year="2030.5"),

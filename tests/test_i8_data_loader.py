@@ -303,7 +303,7 @@ def test_default_values_within_plausibility_bounds():
     ps = load_parameters(default_params_dir())
     bounded = [n for n, e in ps.registry.items() if e["plausible_max"] is not None]
     assert {"ev_sales", "wind_additions", "magnet_per_vehicle", "magnet_per_mw",
-            "nd_share_in_magnet", "nd_other_demand", "lifetime_mean"} <= set(bounded)
+            "nd_share_in_magnet", "end_use_nd_direct", "lifetime_mean"} <= set(bounded)
     for scen in list_scenarios(default_params_dir()):  # every shipped scenario stays inside
         apply_scenario(ps, scen)
 

@@ -13,7 +13,7 @@ Nd in new products, by region of use ``r`` and product ``p`` [t/yr]::
 
     EVs    N[r,p] = ev_sales × pm_share × magnet_per_vehicle × nd_share_in_magnet
     wind   N[r,p] = wind_additions × pm_share × magnet_per_mw × nd_share_in_magnet
-    other  N[r,p] = nd_other_demand[p] × use_region_share[r,p]
+    end uses N[r,p] += use_region_share[r,p] × Σ_{e in p} E[e]   (E: :mod:`.demand`, bottom-up)
 
 In-use stock and end-of-life outflow: an inflow-driven dynamic stock model with a normal
 lifetime (``lifetime_mean``, ``lifetime_sd``) per product (:func:`mfa.core.stocks.inflow_driven`).

@@ -20,7 +20,9 @@ def calibration(results: xr.Dataset, params: ParameterSet) -> pd.DataFrame:
     USGS reports mine production as the rare-earth-oxide (REO) content of concentrates. The
     Nd it implies is ``world_ree_mine_production × nd_share_of_reo × 0.857``, with the Nd2O3
     share of REO weighted by the model's mining shares of the regions. The model's
-    counterpart is ``flow_concentrate`` (Nd in concentrate, before separation losses).
+    counterpart is ``flow_concentrate`` (Nd in concentrate, before separation losses), of which
+    the undocumented mining of the reconciled history (``flow_mined_undocumented``) is not in
+    USGS figures.
 
     Parameters
     ----------
@@ -34,7 +36,9 @@ def calibration(results: xr.Dataset, params: ParameterSet) -> pd.DataFrame:
     -------
     pandas.DataFrame
         Indexed by year (years with USGS data): ``usgs_reo`` [t/yr REO], ``nd_share_of_reo``
-        [1], ``usgs_nd`` [t/yr Nd], ``model_nd_concentrate`` [t/yr Nd], ``ratio`` [1].
+        [1], ``usgs_nd`` [t/yr Nd], ``model_nd_concentrate`` [t/yr Nd], ``ratio`` [1] (model
+        / USGS), ``model_nd_undocumented`` [t/yr Nd] and ``ratio_documented`` [1] (model
+        concentrate less undocumented mining, / USGS).
     """
     v = params.values
     reo = v["world_ree_mine_production"] * conversion_factor(
@@ -45,8 +49,14 @@ def calibration(results: xr.Dataset, params: ParameterSet) -> pd.DataFrame:
     share = (nd_share * mining).sum("region")
     usgs_nd = reo * share * ND_PER_ND2O3
     model = results["flow_concentrate"].sum("region")
+    # the same share of ore and of concentrate is undocumented (one mining yield per year)
+    frac = (results["flow_mined_undocumented"].sum("region")
+            / (results["flow_mined"] + results["flow_mined_undocumented"]).sum("region"))
+    undocumented = model * frac.fillna(0.0)
     table = xr.Dataset({"usgs_reo": reo, "nd_share_of_reo": share, "usgs_nd": usgs_nd,
-                        "model_nd_concentrate": model, "ratio": model / usgs_nd}).to_dataframe()
+                        "model_nd_concentrate": model, "ratio": model / usgs_nd,
+                        "model_nd_undocumented": undocumented,
+                        "ratio_documented": (model - undocumented) / usgs_nd}).to_dataframe()
     rows = params.table[params.table["parameter"] == "world_ree_mine_production"]
     years = sorted({int(y) for y in rows["year"].dropna()})
     table = table.loc[[y for y in years if y in table.index and table.loc[y, "usgs_reo"] > 0]]

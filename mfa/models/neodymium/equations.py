@@ -20,6 +20,7 @@ __all__ = [
     "collected_end_of_life",
     "concentrate_for_oxide",
     "in_use_and_end_of_life",
+    "in_use_hibernating_and_end_of_life",
     "nd_in_products",
     "new_scrap",
     "ore_for_concentrate",
@@ -70,6 +71,29 @@ def in_use_and_end_of_life(
     """
     dsm = inflow_driven(nd_in_new_products, Normal(mean=lifetime_mean, sd=lifetime_sd))
     return dsm["stock"], dsm["outflow"]
+
+
+def in_use_hibernating_and_end_of_life(
+    nd_in_new_products: xr.DataArray, lifetime_mean: xr.DataArray, lifetime_sd: xr.DataArray,
+    hibernation_time: xr.DataArray,
+) -> tuple[xr.DataArray, xr.DataArray, xr.DataArray]:
+    """In-use stock [t], hibernating stock [t] and end-of-life outflow [t/yr].
+
+    Products leave use after their lifetime (normal, ``lifetime_mean`` ± ``lifetime_sd``) and
+    are then kept for ``hibernation_time`` [yr] (old phones and drives in drawers) before they
+    are discarded: the discard follows the lifetime shifted by the hibernation time. Hibernation
+    of mobile phones: 3 yr on average for the two thirds of phones kept (Wilson et al. 2017,
+    Waste Management 60:521, doi:10.1016/j.wasman.2016.12.023, ``wilson-2017``).
+
+    Returns
+    -------
+    in_use, hibernating, outflow : xarray.DataArray
+        Stocks at the end of each year [t] and the end-of-life outflow [t/yr].
+    """
+    use, _ = in_use_and_end_of_life(nd_in_new_products, lifetime_mean, lifetime_sd)
+    total, outflow = in_use_and_end_of_life(nd_in_new_products, lifetime_mean + hibernation_time,
+                                            lifetime_sd)
+    return use, total - use, outflow
 
 
 def alloy_for_magnets(magnets: xr.DataArray, scrap_rate: xr.DataArray) -> xr.DataArray:

@@ -42,7 +42,8 @@ LAYOUT = SankeyLayout(
     hide=("flow_recycled_new_scrap", "flow_recycled_eol"),
     loop=("flow_new_scrap", "flow_collected", "flow_secondary_oxide"),
     labels={
-        "flow_mined": "mined",
+        "flow_mined": "mined (documented)",
+        "flow_mined_undocumented": "mined (undocumented)",
         "flow_mining_losses": "mining losses",
         "flow_separation_losses": "separation losses",
         "flow_metal_losses": "metal losses",
@@ -56,7 +57,7 @@ LAYOUT = SankeyLayout(
     },
     stubs={"flow_stockpile": "stockpiled"},
     # The results of run() lose the stock's attrs["process"] in a merge: say it here.
-    stocks={"in_use_stock": "use"},
+    stocks={"in_use_stock": "use", "hibernating_stock": "use"},
     stock_labels={"use": "Added to stock"},
     material="Nd",
     title="Neodymium flows, {where}, {year} [{unit} of {material}]",

@@ -16,11 +16,12 @@ from mfa.analysis import indicators
 from mfa.core.errors import MfaError, ParameterError
 from mfa.core.units import UnitError, conversion_factor, parse_unit
 from mfa.data.params import ParameterSet
+from mfa.models.neodymium.demand import end_use_demand, end_use_products
 from mfa.models.neodymium.equations import (
     alloy_for_magnets,
     collected_end_of_life,
     concentrate_for_oxide,
-    in_use_and_end_of_life,
+    in_use_hibernating_and_end_of_life,
     nd_in_products,
     new_scrap,
     ore_for_concentrate,
@@ -32,6 +33,8 @@ from mfa.models.neodymium.equations import (
 )
 from mfa.models.neodymium.structure import (
     BASIS,
+    END_USE_PRODUCTS,
+    END_USES,
     EV_PRODUCTS,
     FLOWS,
     IAMC_NAMES,
@@ -54,12 +57,15 @@ __all__ = [
     "without_end_of_life_recycling",
 ]
 
-#: Parameters multiplied to give Nd in new products [t/yr], by end-use group, and the products.
+#: Parameters multiplied to give Nd in new products [t/yr] of EVs and wind, and the products.
 _NEW_PRODUCT_TERMS: tuple[tuple[list[str], tuple[str, ...]], ...] = (
     (["ev_sales", "pm_share", "magnet_per_vehicle", "nd_share_in_magnet"], EV_PRODUCTS),
     (["wind_additions", "pm_share", "magnet_per_mw", "nd_share_in_magnet"], WIND_PRODUCTS),
-    (["nd_other_demand", "use_region_share"], OTHER_PRODUCTS),
 )
+#: Parameters of the bottom-up end uses (:mod:`.demand`).
+_END_USE_PARAMETERS: list[str] = ["end_use_activity", "end_use_ndfeb_per_unit",
+                                  "end_use_pm_share", "end_use_nd_share", "end_use_nd_direct",
+                                  "use_region_share"]
 
 
 def _product_factor(names: list[str], target: str = "t/yr") -> float:
@@ -124,18 +130,29 @@ def nd_in_new_products(values: xr.Dataset) -> xr.DataArray:
         A parameter without units or in units of the wrong dimensionality.
     """
     names = list(dict.fromkeys(n for group, _ in _NEW_PRODUCT_TERMS for n in group))
-    values = _in_model_units(values, names, "nd_in_new_products")
-    ev, wind, other = (nd_in_products(*_factors(values, group, products),
-                                      unit_factor=_product_factor(group))
-                       for group, products in _NEW_PRODUCT_TERMS)
-    out = xr.concat([ev, wind, other], dim="product", coords="minimal", compat="override")
-    out = out.reindex(product=values["product"].values)
+    values = _in_model_units(values, names + _END_USE_PARAMETERS, "nd_in_new_products")
+    ev, wind = (nd_in_products(*_factors(values, group, products),
+                               unit_factor=_product_factor(group))
+                for group, products in _NEW_PRODUCT_TERMS)
+    by_end_use = end_use_demand(values)
+    uses = end_use_products(by_end_use, values["use_region_share"])
+    products = values["product"].values
+    drivers = xr.concat([ev, wind], dim="product", coords="minimal", compat="override")
+    # each part is 0 outside its own products and NaN (an error below) where a value is missing
+    # inside them; end uses add to EV products (e-bikes beyond the IEA series)
+    drivers = drivers.reindex(product=products).where(
+        xr.DataArray(np.isin(products, EV_PRODUCTS + WIND_PRODUCTS), dims="product",
+                     coords={"product": products}), 0.0)
+    uses = uses.reindex(product=products).where(
+        xr.DataArray(np.isin(products, END_USE_PRODUCTS), dims="product",
+                     coords={"product": products}), 0.0)
+    out = drivers + uses
     out = out.transpose("time", "region", "product", ...)
     if bool(out.isnull().any()):
         bad = out.isnull().any([d for d in out.dims if d != "product"])
         raise ParameterError(
             "nd_in_new_products: missing parameter values for products "
-            f"{list(out['product'].values[bad.values])}"
+            f"{out['product'].values[bad.values].tolist()}"
         )
     out.name = "nd_in_new_products"
     out.attrs = {"units": "t/yr", "long_name": RESULT_VARIABLES["nd_in_new_products"][1]}
@@ -211,10 +228,13 @@ def supply_chain(values: xr.Dataset, new: xr.DataArray, eol: xr.DataArray) -> di
     X = ore_for_concentrate(C, values["yield_mining"])
 
     f: dict[str, xr.DataArray] = {}
-    f["flow_mined"] = X * sig["mining"]
+    mined = X * sig["mining"]
+    # a share of the ore mined in a region is undocumented (reconciled history, :mod:`.history`)
+    f["flow_mined_undocumented"] = mined * values["undocumented_mining_share"]
+    f["flow_mined"] = mined - f["flow_mined_undocumented"]
     f["flow_concentrate"] = C * sig["separation"]        # consumed by separation in r
     conc_prod = C * sig["mining"]
-    f["flow_mining_losses"] = f["flow_mined"] - conc_prod
+    f["flow_mining_losses"] = mined - conc_prod
     f["flow_net_export_concentrate"] = conc_prod - f["flow_concentrate"]
     f["flow_separation_losses"] = (C - P) * sig["separation"]
     # surplus secondary is stockpiled where it arises, in proportion to secondary supply
@@ -280,7 +300,7 @@ def _check_options(what: str, check: object, rtol: object = 0.0) -> None:
 def _check_coords(values: xr.Dataset, what: str) -> None:
     """The dims the equations index by label must be there, with the labels they use."""
     needed = {"time": (), "region": (), "product": EV_PRODUCTS + WIND_PRODUCTS + OTHER_PRODUCTS,
-              "stage": STAGES}
+              "stage": STAGES, "end_use": tuple(END_USES)}
     for dim, labels in needed.items():
         if dim not in values.coords:
             raise ParameterError(f"{what}: values lack the coordinate {dim!r}")
@@ -332,7 +352,8 @@ def simulate(values: xr.Dataset, *, check: bool = True, rtol: float = 1e-9) -> x
     values = _in_model_units(values, list(PARAMETER_UNITS), "simulate")
     _check_coords(values, "simulate")
     new = nd_in_new_products(values)
-    stock, eol = in_use_and_end_of_life(new, values["lifetime_mean"], values["lifetime_sd"])
+    stock, hibernating, eol = in_use_hibernating_and_end_of_life(
+        new, values["lifetime_mean"], values["lifetime_sd"], values["hibernation_time"])
 
     chain = supply_chain(values, new, eol)
     ref = supply_chain(without_end_of_life_recycling(values), new, eol)
@@ -349,6 +370,7 @@ def simulate(values: xr.Dataset, *, check: bool = True, rtol: float = 1e-9) -> x
     ds = xr.Dataset()
     ds["nd_in_new_products"] = new
     ds["in_use_stock"] = stock
+    ds["hibernating_stock"] = hibernating
     ds["eol_outflow"] = eol
     ds["total_demand"] = chain["demand"]
     ds.update(_recycling_indicators(chain, ref))
@@ -362,6 +384,7 @@ def simulate(values: xr.Dataset, *, check: bool = True, rtol: float = 1e-9) -> x
     ds["secondary_stockpile_addition"] = chain["surplus"]
     system_values = {name: da.assign_attrs(units="t/yr") for name, da in flows.items()}
     system_values["in_use_stock"] = stock
+    system_values["hibernating_stock"] = hibernating
     # extra dims (e.g. sample) are kept and checked cell by cell; the system broadcasts them
     extra = tuple(sorted({d for da in system_values.values() for d in da.dims}
                          - {"time", "region", "product"}))
@@ -411,7 +434,7 @@ def _recycling_indicators(chain: dict, ref: dict) -> dict[str, xr.DataArray]:
     f = chain["flows"]
     out: dict[str, xr.DataArray] = {}
     out["primary_demand"] = _primary_separated(f)
-    out["primary_demand_ore"] = f["flow_mined"]
+    out["primary_demand_ore"] = f["flow_mined"] + f["flow_mined_undocumented"]
     out["secondary_supply"] = xr.concat(
         xr.broadcast(chain["secondary_new_scrap"], chain["secondary_eol"]), dim="source"
     ).assign_coords(source=["new_scrap", "end_of_life"])

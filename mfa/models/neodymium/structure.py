@@ -14,6 +14,10 @@ from mfa.core.units import define_units
 
 __all__ = [
     "BASIS",
+    "ACTIVITY_END_USES",
+    "DIRECT_END_USES",
+    "END_USES",
+    "END_USE_PRODUCTS",
     "EV_PRODUCTS",
     "FLOWS",
     "HEADLINE",
@@ -55,6 +59,32 @@ WIND_PRODUCTS = ("wind_onshore", "wind_offshore")
 OTHER_PRODUCTS = ("electronics", "industrial_motors", "other_magnets", "non_magnet")
 NON_MAGNET = "non_magnet"
 MAGNET_PRODUCTS = EV_PRODUCTS + WIND_PRODUCTS + ("electronics", "industrial_motors", "other_magnets")
+#: Regions without undocumented mining in the reconciled history (:mod:`.history`).
+REGIONS_WITHOUT_UNDOCUMENTED_MINING: tuple[str, ...] = (
+    "Japan", "Rest of Asia", "Europe", "North America", "Rest of World")
+#: End uses of the bottom-up demand (:mod:`.demand`) and the product each belongs to. Products
+#: group end uses of similar lifetime and place of use; EVs and wind have their own drivers.
+END_USES: dict[str, str] = {
+    "hdd": "electronics",
+    "smartphone": "electronics",
+    "consumer_electronics_nes": "electronics",
+    "e_bike": "e_two_wheeler",
+    "air_conditioner": "industrial_motors",
+    "industrial_robot": "industrial_motors",
+    "hev": "other_magnets",
+    "car_small_motors": "other_magnets",
+    "other_magnet_uses": "other_magnets",
+    "non_magnet_uses": "non_magnet",
+}
+#: End uses computed as activity x NdFeB per unit x PM share x Nd share of NdFeB.
+ACTIVITY_END_USES: tuple[str, ...] = ("hdd", "smartphone", "e_bike", "air_conditioner",
+                                      "industrial_robot", "hev", "car_small_motors")
+#: End uses given directly as Nd in new products [t/yr] (no activity data found).
+DIRECT_END_USES: tuple[str, ...] = ("consumer_electronics_nes", "other_magnet_uses",
+                                    "non_magnet_uses")
+#: Products whose Nd in new products comes (also) from end uses, split over regions by
+#: ``use_region_share``.
+END_USE_PRODUCTS: tuple[str, ...] = tuple(dict.fromkeys(END_USES.values()))
 STAGES = ("mining", "separation", "metal", "magnet", "manufacturing")
 PROCESSES = ("mining", "separation", "metal", "magnet", "manufacturing", "use", "collection",
              "recycling", "trade")
@@ -63,6 +93,7 @@ PROCESSES = ("mining", "separation", "metal", "magnet", "manufacturing", "use", 
 RESULT_VARIABLES: dict[str, tuple[str, str]] = {
     "nd_in_new_products": ("t/yr", "Nd in new products put into use, by region of use"),
     "in_use_stock": ("t", "Nd in products in use (end of year)"),
+    "hibernating_stock": ("t", "Nd in products kept after use, before discard (end of year)"),
     "eol_outflow": ("t/yr", "Nd in products reaching end of life"),
     "total_demand": ("t/yr", "Nd entering the oxide/metal stage from all sources"),
     "primary_demand": ("t/yr", "Primary Nd demand, separated-oxide basis: Nd in separated "
@@ -133,7 +164,9 @@ HEADLINE: tuple[str, ...] = ("primary_demand", "primary_demand_avoided", "primar
 
 # name: (source process, target process, long name)
 FLOWS: dict[str, tuple[str, str, str]] = {
-    "flow_mined": ("environment", "mining", "Nd in ore mined"),
+    "flow_mined": ("environment", "mining", "Nd in ore mined (documented mining)"),
+    "flow_mined_undocumented": ("environment", "mining",
+                                "Nd in ore from undocumented (illegal) mining"),
     "flow_mining_losses": ("mining", "environment", "Nd lost in mining and beneficiation (tailings)"),
     "flow_concentrate": ("mining", "separation", "Nd in concentrate (consumed by separation)"),
     "flow_separation_losses": ("separation", "environment", "Nd lost in separation/refining"),
@@ -173,10 +206,16 @@ PARAMETER_UNITS: dict[str, str] = {
     "magnet_per_vehicle": "kg/vehicle",
     "magnet_per_mw": "kg/MW",
     "nd_share_in_magnet": "1",
-    "nd_other_demand": "t/yr",
+    "end_use_activity": "unit/yr",
+    "end_use_ndfeb_per_unit": "kg/unit",
+    "end_use_pm_share": "1",
+    "end_use_nd_share": "1",
+    "end_use_nd_direct": "t/yr",
     "use_region_share": "1",
     "lifetime_mean": "yr",
     "lifetime_sd": "yr",
+    "hibernation_time": "yr",
+    "undocumented_mining_share": "1",
     "yield_mining": "1",
     "yield_separation": "1",
     "yield_metal": "1",
@@ -190,7 +229,8 @@ PARAMETER_UNITS: dict[str, str] = {
 
 @functools.lru_cache(maxsize=8)
 def process_system(extra_dims: tuple[str, ...] = ()) -> ProcessSystem:
-    """The Nd process system: every flow of ``FLOWS`` by (time, region) and the in-use stock.
+    """The Nd process system: every flow of ``FLOWS`` by (time, region) and the stocks of the
+    use process (in use and hibernating).
 
     Regional processes balance per region; ``trade`` receives each region's net exports of every
     stage's product and balances over the sum of regions (net exports cancel worldwide). The
@@ -207,7 +247,8 @@ def process_system(extra_dims: tuple[str, ...] = ()) -> ProcessSystem:
         processes=list(PROCESSES),
         flows=[Flow(name, src, dst, ("time", "region", *extra_dims), signed=name in SIGNED_FLOWS)
                for name, (src, dst, _) in FLOWS.items()],
-        stocks=[Stock("in_use_stock", "use", ("time", "region", "product", *extra_dims))],
+        stocks=[Stock(name, "use", ("time", "region", "product", *extra_dims))
+                for name in ("in_use_stock", "hibernating_stock")],
         boundary=("environment",),
         pooled=("trade",),
         kept_dims=extra_dims,

@@ -83,4 +83,5 @@ def test_run_carries_the_reconciled_undocumented_mining(rec, base):
     assert 12_300 <= table.loc[2016, "model_nd_undocumented"] <= 17_000
     # primary demand (ore) counts both kinds of mining
     np.testing.assert_allclose(
-        base["primary_demand"], base["flow_mined"] + base["flow_mined_undocumented"], rtol=1e-12)
+        base["primary_demand_ore"], base["flow_mined"] + base["flow_mined_undocumented"],
+        rtol=1e-12)

@@ -474,7 +474,10 @@ def _plotly_data(d: geo.Diagram, factor: float) -> tuple[dict[str, tuple], dict[
             if b.route == "stub_out":
                 x, y = d.rects[node][0] + 0.5 * geo.DX, y - 0.3
             else:
-                x, y = d.rects[node][0] - 0.5 * geo.DX, y - (0.3 if b.route == "stub_in" else 0)
+                # an input (from the environment) sits further left: its name, drawn to the
+                # right of it, must clear the label of the process it feeds
+                x = d.rects[node][0] - (0.5 if b.route == "stub_in" else 0.9) * geo.DX
+                y = y - (0.3 if b.route == "stub_in" else 0)
             nodes[anchor] = (text, b.colour, x, y, b.route == "input")
             ends = (b.source, anchor) if b.route == "stub_out" else (anchor, b.target)
         else:

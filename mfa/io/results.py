@@ -17,11 +17,10 @@ its unit in ``attrs["units"]``, which becomes the ``Unit`` column of IAMC tables
 
 from __future__ import annotations
 
-import io
 import json
 import math
 import os
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
@@ -32,7 +31,7 @@ import xarray as xr
 from mfa.core.errors import MfaError
 from mfa.io.iamc import IAMC_COLUMNS, iamc_diagnostics, to_iamc, write_iamc  # noqa: F401
 from mfa.io.netcdf import read_results, write_netcdf  # noqa: F401
-from mfa.io.outputs import OutputSet, checkpoint, joined, write_bytes
+from mfa.io.outputs import OutputSet, checkpoint, joined
 from mfa.io.provenance import provenance_attrs  # noqa: F401
 from mfa.io.provenance import safe_attrs as _safe_attrs
 

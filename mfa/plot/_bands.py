@@ -166,8 +166,11 @@ def _free(box: Bbox, boxes: Sequence[Bbox]) -> bool:
 
 def place_labels(ax: Any, labels: Sequence[Label], renderer: Any, *,
                  nodes: Sequence[Bbox] = (), bands: Sequence[tuple[np.ndarray, int]] = (),
-                 pad: float = 2.0) -> tuple[list[Any], list[Label]]:
+                 pad: float = 2.0, font_scale: float = 1.0) -> tuple[list[Any], list[Label]]:
     """Draw ``labels`` on ``ax`` where they overlap nothing already placed.
+
+    ``font_scale`` multiplies every label's font size (a diagram drawn smaller than its
+    natural size gets proportionally smaller labels, so they fit as they do at full size).
 
     ``bands`` are polygons (data units) with the index of the band they draw, matched
     against :attr:`Label.owner`. For each label (by priority) the candidates are tried
@@ -186,7 +189,8 @@ def place_labels(ax: Any, labels: Sequence[Label], renderer: Any, *,
     texts, omitted = [], []
     for lab in sorted(labels, key=lambda lb: lb.priority):
         x, y, ha, va = lab.candidates[0]
-        t = ax.text(x, y, lab.text, ha=ha, va=va, zorder=5, **lab.style)
+        style = {**lab.style, "fontsize": lab.style.get("fontsize", 10.0) * font_scale}
+        t = ax.text(x, y, lab.text, ha=ha, va=va, zorder=5, **style)
         ext = t.get_window_extent(renderer)
         size = (ext.width, ext.height)
         anchors = trans.transform([(c[0], c[1]) for c in lab.candidates])

@@ -153,11 +153,18 @@ _HA = {"left": 0.0, "center": 0.5, "right": 1.0}
 _VA = {"bottom": 0.0, "center": 0.5, "top": 1.0, "baseline": 0.0}
 
 
+#: Extra room left and right of a label [fraction of its width]: a text's width differs by
+#: up to about 13 % between resolutions (hinting of small fonts), its height much less.
+_WIDTH_SLACK = 0.05
+
+
 def _box(size: tuple[float, float], anchor: np.ndarray, ha: str, va: str, pad: float) -> Bbox:
+    """The box a label of ``size`` at ``anchor`` keeps free (display units)."""
     w, h = size
     x0 = anchor[0] - _HA[ha] * w
     y0 = anchor[1] - _VA[va] * h
-    return Bbox([[x0 - pad, y0 - pad], [x0 + w + pad, y0 + h + pad]])
+    dx = pad + _WIDTH_SLACK * w
+    return Bbox([[x0 - dx, y0 - pad], [x0 + w + dx, y0 + h + pad]])
 
 
 def _free(box: Bbox, boxes: Sequence[Bbox]) -> bool:
@@ -214,6 +221,6 @@ def place_labels(ax: Any, labels: Sequence[Label], renderer: Any, *,
         t.set_position((cx, cy))
         t.set_ha(cha)
         t.set_va(cva)
-        placed.append(t.get_window_extent(renderer).padded(pad))
+        placed.append(_box(size, trans.transform((cx, cy)), cha, cva, pad))
         texts.append(t)
     return texts, omitted

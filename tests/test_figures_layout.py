@@ -138,6 +138,8 @@ def test_text_of_the_fan_charts_is_clear(mc: xr.Dataset) -> None:
     for name in names:
         fig = fan_chart(mc, name)
         assert_clear_at_both_dpi(fig)
+        caption = next(t.get_text() for t in fig.texts if "model:" in t.get_text())
+        assert "scenario high-recycling; 16 Monte Carlo samples." in caption.replace("\n", " ")
         plt.close(fig)
 
 

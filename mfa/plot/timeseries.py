@@ -43,7 +43,8 @@ def fan_chart(quantiles_ds: xr.Dataset | xr.DataArray, var: str | None = None, *
         Axis label (default: long_name and unit of the variable) and title.
     ax : matplotlib.axes.Axes, optional
         Draw into this Axes (title on it, legend inside, no caption). Default: a new pyplot
-        figure with a caption naming the model, scenario and number of samples.
+        figure with a caption naming the model, scenario and number of samples (attrs
+        ``scenario`` and ``mc_samples`` of :func:`mfa.analysis.uncertainty.monte_carlo`).
 
     Returns
     -------
@@ -70,7 +71,7 @@ def fan_chart(quantiles_ds: xr.Dataset | xr.DataArray, var: str | None = None, *
             axis.set_ylim(bottom=0)
         axis.set_xlabel("Year")
         _grid(axis)
-        samples = quantiles_ds.attrs.get("samples")
+        samples = quantiles_ds.attrs.get("mc_samples", quantiles_ds.attrs.get("samples"))
         _frame(fig, [axis], own, title=title or _fan_title(long_name),
                ylabels=[ylabel or f"{long_name.split(':')[0]} [{unit}]"],
                caption=f"{_model_text(quantiles_ds)}"

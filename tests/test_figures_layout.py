@@ -302,3 +302,17 @@ def test_a_scenario_has_one_colour_in_every_figure(scenarios, mc) -> None:
     assert mc.attrs["scenario"] == "high-recycling"
     fan = fan_chart(mc, "world_primary_demand")
     assert _line_colours(fan)["Median"] == scenario_colour("high-recycling").lower()
+
+
+def test_save_figure_returns_the_files_and_closes_the_figure() -> None:
+    from mfa.plot.style import save_figure
+
+    fig, ax = plt.subplots()
+    ax.plot([0, 1])
+    files = save_figure(fig, ["png", "svg"], dpi=40, metadata={"Title": "t"})
+    assert files["png"][:8] == b"\x89PNG\r\n\x1a\n" and b"<svg" in files["svg"][:2000]
+    assert plt.get_fignums() == []
+    fig, _ = plt.subplots()
+    with pytest.raises(ValueError, match="bmp"):
+        save_figure(fig, ["bmp"])
+    assert plt.get_fignums() == []  # closed although saving failed

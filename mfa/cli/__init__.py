@@ -183,11 +183,10 @@ def _figures_of(ds: Any) -> Any:
 
 def _generic_figures(ds: Any, args: argparse.Namespace, target: Any) -> list[Path]:
     """The figures every model gets: the Sankey diagram drawn from its flows' attributes."""
-    import io
-
     from mfa.core.errors import MfaError
     from mfa.io.outputs import safe_file_name, write_bytes
     from mfa.plot import sankey, sankey_html
+    from mfa.plot.style import save_figure
 
     kinds = set(args.kind or ["sankey"])
     if kinds != {"sankey"}:
@@ -200,10 +199,8 @@ def _generic_figures(ds: Any, args: argparse.Namespace, target: Any) -> list[Pat
         file = f"{name}.{fmt}"
         if fmt == "html":
             data = sankey_html(ds, None, args.region, include_plotlyjs=True).encode("utf-8")
-        else:
-            buffer = io.BytesIO()
-            sankey(ds, year, args.region).savefig(buffer, format=fmt, dpi=150)
-            data = buffer.getvalue()
+        else:  # saved, then closed: memory stays flat
+            data = save_figure(sankey(ds, year, args.region), [fmt], dpi=150)[fmt]
         write_bytes(target.tmp / file, data)
         paths.append(Path(args.out) / file)
     return paths

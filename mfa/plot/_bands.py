@@ -153,11 +153,18 @@ _HA = {"left": 0.0, "center": 0.5, "right": 1.0}
 _VA = {"bottom": 0.0, "center": 0.5, "top": 1.0, "baseline": 0.0}
 
 
+#: Extra room left and right of a label [fraction of its width]: a text's width differs by
+#: up to about 13 % between resolutions (hinting of small fonts), its height much less.
+_WIDTH_SLACK = 0.05
+
+
 def _box(size: tuple[float, float], anchor: np.ndarray, ha: str, va: str, pad: float) -> Bbox:
+    """The box a label of ``size`` at ``anchor`` keeps free (display units)."""
     w, h = size
     x0 = anchor[0] - _HA[ha] * w
     y0 = anchor[1] - _VA[va] * h
-    return Bbox([[x0 - pad, y0 - pad], [x0 + w + pad, y0 + h + pad]])
+    dx = pad + _WIDTH_SLACK * w
+    return Bbox([[x0 - dx, y0 - pad], [x0 + w + dx, y0 + h + pad]])
 
 
 def _free(box: Bbox, boxes: Sequence[Bbox]) -> bool:
@@ -166,8 +173,11 @@ def _free(box: Bbox, boxes: Sequence[Bbox]) -> bool:
 
 def place_labels(ax: Any, labels: Sequence[Label], renderer: Any, *,
                  nodes: Sequence[Bbox] = (), bands: Sequence[tuple[np.ndarray, int]] = (),
-                 pad: float = 2.0) -> tuple[list[Any], list[Label]]:
+                 pad: float = 2.0, font_scale: float = 1.0) -> tuple[list[Any], list[Label]]:
     """Draw ``labels`` on ``ax`` where they overlap nothing already placed.
+
+    ``font_scale`` multiplies every label's font size (a diagram drawn smaller than its
+    natural size gets proportionally smaller labels, so they fit as they do at full size).
 
     ``bands`` are polygons (data units) with the index of the band they draw, matched
     against :attr:`Label.owner`. For each label (by priority) the candidates are tried
@@ -186,7 +196,8 @@ def place_labels(ax: Any, labels: Sequence[Label], renderer: Any, *,
     texts, omitted = [], []
     for lab in sorted(labels, key=lambda lb: lb.priority):
         x, y, ha, va = lab.candidates[0]
-        t = ax.text(x, y, lab.text, ha=ha, va=va, zorder=5, **lab.style)
+        style = {**lab.style, "fontsize": lab.style.get("fontsize", 10.0) * font_scale}
+        t = ax.text(x, y, lab.text, ha=ha, va=va, zorder=5, **style)
         ext = t.get_window_extent(renderer)
         size = (ext.width, ext.height)
         anchors = trans.transform([(c[0], c[1]) for c in lab.candidates])
@@ -210,6 +221,6 @@ def place_labels(ax: Any, labels: Sequence[Label], renderer: Any, *,
         t.set_position((cx, cy))
         t.set_ha(cha)
         t.set_va(cva)
-        placed.append(t.get_window_extent(renderer).padded(pad))
+        placed.append(_box(size, trans.transform((cx, cy)), cha, cva, pad))
         texts.append(t)
     return texts, omitted

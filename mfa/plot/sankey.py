@@ -41,13 +41,14 @@ from mfa.core.errors import MfaError
 from mfa.core.units import conversion_factor
 from mfa.plot import _sankey_geometry as geo
 from mfa.plot import _sankey_graph as graph
-from mfa.plot._bands import fmt, place_labels
+from mfa.plot._bands import Label, fmt, place_labels
 
 __all__ = ["DisplayFlow", "NodeStyle", "SankeyLayout", "default_layout", "sankey",
            "sankey_html", "sankey_plotly", "sankey_values"]
 
 INCH_PER_UNIT = 0.8  # size of one axis unit on the figure when its size is not given [inch]
 _PAD = 0.12  # figure margin [inch]
+_LABEL_PAD = 2.5  # least room around a label [pt] (text extents differ a little by dpi)
 
 _LEGEND = {"main": "blue: flows between processes", "loop": "green: flows back up the chain",
            "loss": "grey: losses", "input": "orange arrows: inputs from outside",
@@ -298,15 +299,22 @@ def _fit(fig: Figure, ax: Any, ext: Bbox, heads: tuple[Any, Any, str],
     cap.set_position((_PAD / width, _PAD / height))
 
 
+def _shrink(fig: Figure, ax: Any, ext: Bbox) -> float:
+    """The diagram's size on the figure relative to its natural size (at most 1)."""
+    pos = ax.get_position(original=True)
+    width, height = fig.get_size_inches()
+    scale = min(pos.width * width / ext.width, pos.height * height / ext.height)
+    return min(1.0, scale / INCH_PER_UNIT)
+
+
 def _draw(d: geo.Diagram, title: str, caption: str, ax: Any,
           figsize: tuple[float, float] | None) -> tuple[Figure, list[str]]:
     """Draw the diagram, place its labels and size the figure; returns the labels left out."""
-    own = ax is None
-    if own:
-        from matplotlib.backends.backend_agg import FigureCanvasAgg
+    heads = None
+    if ax is None:
+        import matplotlib.pyplot as plt
 
-        fig = Figure(figsize=figsize or (8.0, 6.0))
-        FigureCanvasAgg(fig)
+        fig = plt.figure(figsize=figsize or (8.0, 6.0))
         ax = fig.add_axes((0.0, 0.0, 1.0, 1.0))
         heads = (fig.text(0.5, 0.98, title, ha="center", va="top", fontsize=12),
                  fig.text(0.01, 0.01, caption, ha="left", va="bottom", fontsize=9,
@@ -320,32 +328,57 @@ def _draw(d: geo.Diagram, title: str, caption: str, ax: Any,
         ax.add_patch(Rectangle((x, top - h), geo.NW, h, fc=colour, ec="none", zorder=3))
     ax.set_aspect("equal")
     ax.set_axis_off()
+    return fig, [lab.key for lab in _layout_labels(fig, ax, d, heads, figsize)]
+
+
+def _layout_labels(fig: Figure, ax: Any, d: geo.Diagram, heads: tuple | None,
+                   figsize: tuple[float, float] | None) -> list[Label]:
+    """Place the labels and set the view to take them in; returns the labels left out.
+
+    With the figure's size free (a new figure, no ``figsize``), one axis unit is
+    :data:`INCH_PER_UNIT` inch: growing the view to take the labels in only moves them.
+    Otherwise the scale follows the view: the labels are placed again, their fonts shrunk
+    with the diagram (the geometry leaves room for labels at full size), until the view
+    holds them all at the scale they were placed at.
+    """
+    free = heads is not None and figsize is None
     ext = _extent(d).padded(0.1)
     texts: list[Any] = []
-    # With the figure's size free, one axis unit is INCH_PER_UNIT: growing the axes to take
-    # the labels in only moves them. Otherwise the scale changes: place the labels again.
-    for _ in range(1 if own and figsize is None else 3):
-        if own:
-            _fit(fig, ax, ext, heads, figsize)
-        else:
-            ax.set_xlim(ext.x0, ext.x1)
-            ax.set_ylim(ext.y0, ext.y1)
+    for _ in range(5):
+        _set_view(fig, ax, ext, heads, figsize)
         for t in texts:
             t.remove()
-        renderer = _renderer(fig)
-        nodes = [Bbox(ax.transData.transform([(x, top - h), (x + geo.NW, top)]))
-                 for x, top, h, _ in d.rects.values()]
-        texts, left_out = place_labels(ax, d.labels, renderer, nodes=nodes,
-                                       bands=[(p, i) for p, _, _, i in d.patches])
+        texts, left_out = _place(fig, ax, d, 1.0 if free else _shrink(fig, ax, ext))
         inv = ax.transData.inverted()
-        boxes = [Bbox(inv.transform(t.get_window_extent(renderer))) for t in texts]
-        ext = Bbox.union([_extent(d), *boxes]).padded(0.08)
-    if own:
+        boxes = [Bbox(inv.transform(t.get_window_extent(_renderer(fig)))) for t in texts]
+        need = Bbox.union([_extent(d), *boxes]).padded(0.08)
+        if free:
+            _set_view(fig, ax, need, heads, figsize)
+            break
+        if (need.x0 >= ext.x0 and need.y0 >= ext.y0 and need.x1 <= ext.x1
+                and need.y1 <= ext.y1):
+            break
+        ext = Bbox.union([ext, need])
+    return left_out
+
+
+def _set_view(fig: Figure, ax: Any, ext: Bbox, heads: tuple | None,
+              figsize: tuple[float, float] | None) -> None:
+    if heads is not None:
         _fit(fig, ax, ext, heads, figsize)
     else:
         ax.set_xlim(ext.x0, ext.x1)
         ax.set_ylim(ext.y0, ext.y1)
-    return fig, [lab.key for lab in left_out]
+    ax.apply_aspect()
+
+
+def _place(fig: Figure, ax: Any, d: geo.Diagram, font_scale: float) -> tuple[list, list]:
+    """Labels placed clear of each other, the nodes and, where possible, other bands."""
+    nodes = [Bbox(ax.transData.transform([(x, top - h), (x + geo.NW, top)]))
+             for x, top, h, _ in d.rects.values()]
+    return place_labels(ax, d.labels, _renderer(fig), nodes=nodes,
+                        bands=[(p, i) for p, _, _, i in d.patches], font_scale=font_scale,
+                        pad=_LABEL_PAD * fig.dpi / 72)
 
 
 def sankey(ds: xr.Dataset, year: int, region: str | None = None, *,
@@ -365,9 +398,10 @@ def sankey(ds: xr.Dataset, year: int, region: str | None = None, *,
     layout : SankeyLayout, optional
         The model's look; missing parts as :func:`default_layout`.
     ax : matplotlib.axes.Axes, optional
-        Draw into this axes (e.g. of a pyplot figure; the title goes on the axes, there is no
-        caption). Default: a new figure (no pyplot state), sized so that one axis unit is
-        :data:`INCH_PER_UNIT` inch, or fitted into ``figsize``.
+        Draw into this Axes (the title goes on the Axes, there is no caption; returns its
+        figure). Default: a new pyplot figure (``plt.show()`` shows it, ``plt.close(fig)``
+        frees it), sized so that one axis unit is :data:`INCH_PER_UNIT` inch, or fitted into
+        ``figsize``.
     figsize : tuple of float, optional
         Figure size [inch] of a new figure.
 

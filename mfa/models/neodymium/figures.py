@@ -1,9 +1,11 @@
-"""Figures of the neodymium model's results (matplotlib; no display needed).
+"""Figures of the neodymium model's results (matplotlib).
 
 Every function takes the results :class:`xarray.Dataset` of :func:`mfa.models.neodymium.run` (variable
-names and units as documented for the results) and returns a :class:`matplotlib.figure.Figure`
-built without :mod:`matplotlib.pyplot`, so it works with any backend (Agg included) and leaves
-no global figure state behind. :func:`save_all` writes the standard set of figures to files.
+names and units as documented for the results) and returns a :class:`matplotlib.figure.Figure`:
+a new figure made with :mod:`matplotlib.pyplot` (``plt.show()`` shows it, ``fig.show()`` works;
+``plt.close(fig)`` frees it), or, with ``ax=``, the figure of the Axes it drew into (title on
+the Axes, legend inside, no caption). :func:`save_all` (and ``mfa plot``) writes the standard
+set of figures to files and closes each figure once saved, so memory stays flat.
 
 Plotted-data convention
 -----------------------
@@ -18,19 +20,18 @@ drawn without reading pixels:
     The unit of each entry of ``plotted_data`` (``"kt/yr"``, ``"t"``, ``"%"``, ``"1"``...).
 
 Conventions: colour-blind-safe palettes (Paul Tol "muted" for products, Okabe-Ito elsewhere),
-one colour per product in every figure (:data:`PRODUCT_COLOURS`), units in every axis label,
-and a caption naming the model version, the scenario and, where input data are shown, their
-sources.
+one colour per product in every figure (:data:`PRODUCT_COLOURS`) and per scenario
+(:func:`mfa.plot.style.scenario_colour`), units in every axis label, and a caption naming the
+model version, the scenario and, where input data are shown, their sources; no text is clipped
+or overlaps another.
 """
 
 from __future__ import annotations
 
-import io
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-import matplotlib
 import numpy as np
 import xarray as xr
 from matplotlib.figure import Figure
@@ -43,20 +44,20 @@ from mfa.models.neodymium.structure import FLOWS
 from mfa.plot.sankey import sankey as _generic_sankey
 from mfa.plot.sankey import sankey_html as _generic_sankey_html
 from mfa.plot.style import (
-    _CYCLE,
-    _STYLE,
     OKABE_ITO,
-    _caption,
+    _canvas,
     _colour,
     _display_unit,
     _finish,
-    _legend_outside,
+    _frame,
+    _grid,
     _model_text,
-    _new_figure,
     _require,
     _stacked,
     _units,
     _world,
+    save_figure,
+    scenario_colour,
 )
 
 PRODUCT_COLOURS = {
@@ -107,7 +108,6 @@ INPUT_SOURCES = "IEA Global EV Outlook 2025, IRENA 2024 and the sources in param
 SUPPLY_SOURCES = "USGS Mineral Commodity Summaries 2025 and the sources in params/sources.csv"
 
 
-
 def sankey(ds: xr.Dataset, year: int, region: str | None = None, **kwargs: Any) -> Figure:
     """Sankey diagram of the Nd flows with the Nd layout (:data:`SANKEY_LAYOUT`): the chain
     left to right, the recycling loop below it, losses into one sink (:func:`mfa.plot.sankey`)."""
@@ -124,7 +124,7 @@ def _sankey_html_text(ds: xr.Dataset, year: int | None, region: str | None, *,
 # Time-series figures
 # --------------------------------------------------------------------------------------------
 def demand_by_product(ds: xr.Dataset, *, region: str | None = None,
-                      sources: str | None = None) -> Figure:
+                      sources: str | None = None, ax: Any = None) -> Figure:
     """Stacked areas of Nd in new products by product.
 
     Parameters
@@ -135,6 +135,8 @@ def demand_by_product(ds: xr.Dataset, *, region: str | None = None,
         One region; ``None`` (default) sums over all regions (world).
     sources : str, optional
         Text naming the input-data sources for the caption (default :data:`INPUT_SOURCES`).
+    ax : matplotlib.axes.Axes, optional
+        Draw into this Axes; default a new pyplot figure.
 
     Returns
     -------
@@ -146,7 +148,7 @@ def demand_by_product(ds: xr.Dataset, *, region: str | None = None,
     da = _world(ds["nd_in_new_products"], region, "demand_by_product")
     return _stacked_figure(ds, da, "product", "t/yr", ylabel="Nd in new products",
                            title=f"Nd in new products by end use, {region or 'world'}",
-                           sources=sources)
+                           sources=sources, ax=ax, what="demand_by_product")
 
 
 def _basis(ds: xr.Dataset, names: Sequence[str], what: str) -> str:
@@ -163,7 +165,8 @@ def _basis(ds: xr.Dataset, names: Sequence[str], what: str) -> str:
     return next(iter(bases.values()))
 
 
-def primary_vs_secondary(ds: xr.Dataset, *, sources: str | None = None) -> Figure:
+def primary_vs_secondary(ds: xr.Dataset, *, sources: str | None = None,
+                         ax: Any = None) -> Figure:
     """Supply of Nd to the oxide stage: primary (world) and secondary by source, stacked.
 
     Both on the same basis (``attrs["basis"]``, "separated oxide" for the Nd model): primary
@@ -178,6 +181,8 @@ def primary_vs_secondary(ds: xr.Dataset, *, sources: str | None = None) -> Figur
         [t/yr] (drawn as a dashed line), all with the same ``attrs["basis"]``.
     sources : str, optional
         Text naming the input-data sources for the caption.
+    ax : matplotlib.axes.Axes, optional
+        Draw into this Axes; default a new pyplot figure.
 
     Returns
     -------
@@ -207,8 +212,7 @@ def primary_vs_secondary(ds: xr.Dataset, *, sources: str | None = None) -> Figur
               **{f"secondary/{s}": SOURCE_LABELS.get(str(s), f"Secondary: {s}")
                  for s in secondary["source"].values}}
     data: dict[str, np.ndarray] = {"time": time}
-    with matplotlib.rc_context(_STYLE):
-        fig, (ax,) = _new_figure()
+    with _canvas(ax, what="primary_vs_secondary") as (fig, (ax,), own):
         total = _stacked(ax, time, series, colours, labels)
         if optional:
             nr = ds["primary_demand_no_eol_recycling"]
@@ -217,17 +221,17 @@ def primary_vs_secondary(ds: xr.Dataset, *, sources: str | None = None) -> Figur
             ax.plot(time, nr_v, color="black", linestyle="--", linewidth=1.4,
                     label="Primary without end-of-life recycling")
             data["primary_no_eol_recycling"] = nr_v
-        ax.set_ylabel(f"Nd supply, {basis} [{unit}]")
-        ax.set_title("Primary and secondary Nd supply, world")
-        _legend_outside(ax)
-        _caption(fig, f"Inputs: {sources or ds.attrs.get('input_sources', INPUT_SOURCES)}; "
-                 f"{_model_text(ds)}. Nd element mass, {basis} basis.")
+        _frame(fig, [ax], own, title="Primary and secondary Nd supply, world",
+               ylabels=[f"Nd supply, {basis} [{unit}]"], legend=ax,
+               caption=f"Inputs: {sources or ds.attrs.get('input_sources', INPUT_SOURCES)}; "
+               f"{_model_text(ds)}. Nd element mass, {basis} basis.")
     data.update(series)
     data["total"] = total
     return _finish(fig, data, {k: ("yr" if k == "time" else unit) for k in data})
 
 
-def in_use_stock(ds: xr.Dataset, by: str = "product", *, sources: str | None = None) -> Figure:
+def in_use_stock(ds: xr.Dataset, by: str = "product", *, sources: str | None = None,
+                 ax: Any = None) -> Figure:
     """Stacked areas of the Nd in-use stock by product or by region.
 
     Parameters
@@ -238,6 +242,8 @@ def in_use_stock(ds: xr.Dataset, by: str = "product", *, sources: str | None = N
         Dimension to stack; the other one is summed.
     sources : str, optional
         Text naming the input-data sources for the caption.
+    ax : matplotlib.axes.Axes, optional
+        Draw into this Axes; default a new pyplot figure.
 
     Returns
     -------
@@ -252,31 +258,30 @@ def in_use_stock(ds: xr.Dataset, by: str = "product", *, sources: str | None = N
     other = "region" if by == "product" else "product"
     da = da.sum(other) if other in da.dims else da
     return _stacked_figure(ds, da, by, "t", ylabel="Nd in use stock",
-                           title=f"Nd in the in-use stock by {by}, world", sources=sources)
+                           title=f"Nd in the in-use stock by {by}, world", sources=sources,
+                           ax=ax, what="in_use_stock")
 
 
 def _stacked_figure(ds: xr.Dataset, da: xr.DataArray, by: str, default_unit: str, *,
-                    ylabel: str, title: str, sources: str | None) -> Figure:
+                    ylabel: str, title: str, sources: str | None, ax: Any,
+                    what: str) -> Figure:
     """Stacked areas of ``da`` (time, ``by``) with legend, caption and ``plotted_data``."""
     time = da["time"].values
     factor, unit = _display_unit(da.sum(by).values, _units(da, default_unit))
     series = {str(k): da.sel({by: k}).values * factor for k in da[by].values}
     colours = PRODUCT_COLOURS if by == "product" else REGION_COLOURS
     labels = PRODUCT_LABELS if by == "product" else {}
-    with matplotlib.rc_context(_STYLE):
-        fig, (ax,) = _new_figure()
-        total = _stacked(ax, time, series, colours, labels)
-        ax.set_ylabel(f"{ylabel} [{unit}]")
-        ax.set_title(title)
-        _legend_outside(ax)
-        _caption(fig, f"Inputs: {sources or ds.attrs.get('input_sources', INPUT_SOURCES)}; "
-                 f"{_model_text(ds)}. Nd element mass.")
+    with _canvas(ax, what=what) as (fig, (axis,), own):
+        total = _stacked(axis, time, series, colours, labels)
+        _frame(fig, [axis], own, title=title, ylabels=[f"{ylabel} [{unit}]"], legend=axis,
+               caption=f"Inputs: {sources or ds.attrs.get('input_sources', INPUT_SOURCES)}; "
+               f"{_model_text(ds)}. Nd element mass.")
     data = {"time": time, **series, "total": total}
     return _finish(fig, data, {k: ("yr" if k == "time" else unit) for k in data})
 
 
 def supply_concentration(ds: xr.Dataset, *, region: str = "China",
-                         sources: str | None = None) -> Figure:
+                         sources: str | None = None, ax: Any = None) -> Figure:
     """Supply concentration by stage: one region's share of production and the HHI.
 
     Parameters
@@ -288,6 +293,9 @@ def supply_concentration(ds: xr.Dataset, *, region: str = "China",
         Region whose share is drawn (default China).
     sources : str, optional
         Text naming the input-data sources for the caption (default :data:`SUPPLY_SOURCES`).
+    ax : sequence of two matplotlib.axes.Axes, optional
+        Draw the shares into ``ax[0]`` and the HHI into ``ax[1]``; default a new pyplot
+        figure with the two panels.
 
     Returns
     -------
@@ -302,40 +310,33 @@ def supply_concentration(ds: xr.Dataset, *, region: str = "China",
     time = share["time"].values
     data: dict[str, np.ndarray] = {"time": time}
     units = {"time": "yr"}
-    with matplotlib.rc_context(_STYLE):
-        fig, (ax1, ax2) = _new_figure((8.0, 6.0), nrows=2, sharex=True, height_ratios=(3, 2))
-        for i, s in enumerate(share["stage"].values):
-            c = _colour(str(s), STAGE_COLOURS, i)
-            v = share.sel(stage=s).values
-            ax1.plot(time, v, color=c, linewidth=1.8, label=str(s).capitalize())
-            data[f"share/{s}"] = v
-            units[f"share/{s}"] = "%"
-        for i, s in enumerate(hhi["stage"].values):
-            c = _colour(str(s), STAGE_COLOURS, i)
-            v = hhi.sel(stage=s).values
-            ax2.plot(time, v, color=c, linewidth=1.8, label=str(s).capitalize())
-            data[f"hhi/{s}"] = v
-            units[f"hhi/{s}"] = "1"
+    with _canvas(ax, what="supply_concentration", figsize=(8.0, 6.0), nrows=2, sharex=True,
+                 height_ratios=(3, 2)) as (fig, (ax1, ax2), own):
+        for key, da, axis, unit in (("share", share, ax1, "%"), ("hhi", hhi, ax2, "1")):
+            for i, s in enumerate(da["stage"].values):
+                v = da.sel(stage=s).values
+                axis.plot(time, v, color=_colour(str(s), STAGE_COLOURS, i), linewidth=1.8,
+                          label=str(s).capitalize())
+                data[f"{key}/{s}"], units[f"{key}/{s}"] = v, unit
+            axis.set_xlim(time[0], time[-1])
+            _grid(axis)
         ax1.set_ylim(0, 100)
-        ax1.set_ylabel(f"{region}'s share of production [%]")
-        ax1.set_title(f"Supply concentration of Nd by stage: {region}'s share and HHI")
         ax2.set_ylim(0, 1)
         ax2.axhline(0.25, color="#777777", linewidth=0.8, linestyle=":")
-        ax2.text(time[0], 0.26, "highly concentrated (HHI > 0.25)", fontsize=9, color="#555555",
-                 va="bottom")
-        ax2.set_ylabel("Herfindahl-Hirschman index [1]")
+        ax2.text(time[0], 0.26, "highly concentrated (HHI > 0.25)", fontsize=9,
+                 color="#555555", va="bottom")
         ax2.set_xlabel("Year")
-        ax2.set_xlim(time[0], time[-1])
-        for ax in (ax1, ax2):
-            ax.grid(axis="y", color="#DDDDDD", linewidth=0.6)
-        ax1.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), frameon=False, title="Stage")
-        _caption(fig, f"Inputs: {sources or ds.attrs.get('supply_sources', SUPPLY_SOURCES)}; "
-                 f"{_model_text(ds)}.")
+        _frame(fig, [ax1, ax2], own, legend=ax1, reverse=False,
+               title=f"Supply concentration of Nd by stage: {region}'s share and HHI",
+               ylabels=[f"{region}'s share of production [%]",
+                        "Herfindahl-Hirschman index [1]"],
+               caption=f"Inputs: {sources or ds.attrs.get('supply_sources', SUPPLY_SOURCES)}; "
+               f"{_model_text(ds)}.")
     return _finish(fig, data, units)
 
 
-def scenario_comparison(results: Mapping[str, xr.Dataset], *,
-                        reference: str | None = None) -> Figure:
+def scenario_comparison(results: Mapping[str, xr.Dataset], *, reference: str | None = None,
+                        ax: Any = None) -> Figure:
     """Primary Nd demand, world, for several scenarios, with the part avoided by recycling.
 
     Parameters
@@ -348,12 +349,15 @@ def scenario_comparison(results: Mapping[str, xr.Dataset], *,
         the shaded band of every other scenario lies between the reference's primary demand
         and its own; otherwise between each scenario's ``primary_demand_no_eol_recycling``
         (the same scenario without end-of-life recycling) and its ``primary_demand``.
+    ax : matplotlib.axes.Axes, optional
+        Draw into this Axes; default a new pyplot figure.
 
     Returns
     -------
     matplotlib.figure.Figure
-        ``plotted_data``: ``"time"``, ``"<name>/primary"``, ``"<name>/without_recycling"``
-        (the upper edge of the shaded band) and ``"<name>/avoided"`` (their difference).
+        Each scenario in its colour (:func:`mfa.plot.style.scenario_colour`). ``plotted_data``:
+        ``"time"``, ``"<name>/primary"``, ``"<name>/without_recycling"`` (the upper edge of the
+        shaded band) and ``"<name>/avoided"`` (their difference).
     """
     if not isinstance(results, Mapping) or not results:
         raise MfaError("scenario_comparison: expected a non-empty mapping scenario name -> "
@@ -374,54 +378,57 @@ def scenario_comparison(results: Mapping[str, xr.Dataset], *,
     prim = {n: _world(ds["primary_demand"], None, "scenario_comparison")
             for n, ds in results.items()}
     allv = np.concatenate([p.values.ravel() for p in prim.values()])
-    first = next(iter(prim.values()))
-    _, unit = _display_unit(allv, _units(first, "t/yr"))
+    _, unit = _display_unit(allv, _units(next(iter(prim.values())), "t/yr"))
     data: dict[str, np.ndarray] = {}
-    units: dict[str, str] = {}
-    with matplotlib.rc_context(_STYLE):
-        fig, (ax,) = _new_figure()
-        for i, (name, ds) in enumerate(results.items()):
-            p = prim[name]
-            time = p["time"].values
-            f = conversion_factor(_units(p, "t/yr"), unit, f"primary_demand ({name})")
-            pv = p.values * f
-            c = _CYCLE[i % len(_CYCLE)]
-            if reference is not None:
-                ref = prim[reference]
-                ref_v = ref.sel(time=time).values * conversion_factor(
-                    _units(ref, "t/yr"), unit, f"primary_demand ({reference})")
-            else:
-                nr = ds["primary_demand_no_eol_recycling"]
-                ref_v = _world(nr, None, "scenario_comparison").sel(time=time).values * (
-                    conversion_factor(_units(nr, "t/yr"), unit, "primary_demand_no_eol_recycling"))
-            if name != reference:
-                ax.fill_between(time, pv, ref_v, color=c, alpha=0.18, linewidth=0,
-                                label=(f"{name}: avoided vs {reference}" if reference else
-                                       f"{name}: avoided by end-of-life recycling"))
-            ax.plot(time, pv, color=c, linewidth=2.0, label=f"{name}: primary demand")
-            if reference is None:
-                ax.plot(time, ref_v, color=c, linewidth=1.0, linestyle="--")
-            data[f"{name}/primary"] = pv
-            data[f"{name}/without_recycling"] = ref_v
+    with _canvas(ax, what="scenario_comparison") as (fig, (axis,), own):
+        for name, ds in results.items():
+            pv, ref_v = _primary_and_reference(ds, prim, name, reference, unit)
+            _draw_scenario(axis, prim[name]["time"].values, pv, ref_v, name,
+                           band=name != reference, dashed=reference is None)
+            data[f"{name}/primary"], data[f"{name}/without_recycling"] = pv, ref_v
             data[f"{name}/avoided"] = ref_v - pv
-            for k in ("primary", "without_recycling", "avoided"):
-                units[f"{name}/{k}"] = unit
-            data.setdefault("time", time)
-        units["time"] = "yr"
-        ax.set_xlim(data["time"][0], data["time"][-1])
-        ax.set_ylim(bottom=0)
-        ax.set_xlabel("Year")
-        ax.set_ylabel(f"Primary Nd demand, {basis} [{unit}]")
-        ax.set_title("Primary Nd demand by scenario, world")
-        ax.grid(axis="y", color="#DDDDDD", linewidth=0.6)
-        _legend_outside(ax, reverse=False)
+            data.setdefault("time", prim[name]["time"].values)
+        axis.set_xlim(data["time"][0], data["time"][-1])
+        axis.set_ylim(bottom=0)
+        axis.set_xlabel("Year")
+        _grid(axis)
         how = (f"shading: difference to scenario {reference!r}" if reference else
                "dashed: same scenario without end-of-life recycling; shading: avoided by "
                "end-of-life recycling")
         versions = sorted({str(ds.attrs.get("model_version", "?")) for ds in results.values()})
-        _caption(fig, f"{how}; model: nd-mfa {', '.join(versions)}, scenarios "
-                 f"{', '.join(results)}.")
-    return _finish(fig, data, units)
+        _frame(fig, [axis], own, title="Primary Nd demand by scenario, world",
+               ylabels=[f"Primary Nd demand, {basis} [{unit}]"], legend=axis, reverse=False,
+               caption=f"{how}; model: nd-mfa {', '.join(versions)}, scenarios "
+               f"{', '.join(results)}.")
+    return _finish(fig, data, {k: "yr" if k == "time" else unit for k in data})
+
+
+def _primary_and_reference(ds: xr.Dataset, prim: Mapping[str, xr.DataArray], name: str,
+                           reference: str | None, unit: str) -> tuple[np.ndarray, np.ndarray]:
+    """World primary demand of scenario ``name`` and the upper edge of its band [unit]."""
+    p = prim[name]
+    time = p["time"].values
+    pv = p.values * conversion_factor(_units(p, "t/yr"), unit, f"primary_demand ({name})")
+    if reference is not None:
+        ref = prim[reference]
+        return pv, ref.sel(time=time).values * conversion_factor(
+            _units(ref, "t/yr"), unit, f"primary_demand ({reference})")
+    nr = ds["primary_demand_no_eol_recycling"]
+    return pv, _world(nr, None, "scenario_comparison").sel(time=time).values * (
+        conversion_factor(_units(nr, "t/yr"), unit, "primary_demand_no_eol_recycling"))
+
+
+def _draw_scenario(ax: Any, time: np.ndarray, primary: np.ndarray, upper: np.ndarray,
+                   name: str, *, band: bool, reference: str | None) -> None:
+    """One scenario in its colour: primary demand, the band avoided, the dashed upper edge."""
+    c = scenario_colour(name)
+    if band:
+        ax.fill_between(time, primary, upper, color=c, alpha=0.18, linewidth=0,
+                        label=(f"{name}: avoided vs {reference}" if reference else
+                               f"{name}: avoided by end-of-life recycling"))
+    ax.plot(time, primary, color=c, linewidth=2.0, label=f"{name}: primary demand")
+    if reference is None:
+        ax.plot(time, upper, color=c, linewidth=1.0, linestyle="--")
 
 
 # --------------------------------------------------------------------------------------------
@@ -568,6 +575,8 @@ def save_all(ds: xr.Dataset, out_dir: str | Path, *, year: int | None = None,
     The results are checked first (:func:`check_results`); the figures are drawn into a
     temporary directory and moved into place only when all of them were written
     (:class:`mfa.io.outputs.OutputSet`), so a failure leaves no partial set behind.
+    Each figure is closed once saved (:func:`mfa.plot.style.save_figure`): pyplot keeps
+    none of them, and memory stays flat however many figures are written.
     """
     allowed = {"png", "svg", "pdf", "html"}
     bad = [f for f in formats if f not in allowed]
@@ -603,12 +612,10 @@ def save_all(ds: xr.Dataset, out_dir: str | Path, *, year: int | None = None,
                 files.append(f"{name}.html")
             if not static:
                 continue
-            fig = make()
-            for fmt in static:
-                buffer = io.BytesIO()
-                fig.savefig(buffer, format=fmt, dpi=dpi,
-                            metadata={"Title": f"{name} ({_model_text(ds)})"})
-                write_bytes(directory / f"{name}.{fmt}", buffer.getvalue())
+            saved = save_figure(make(), static, dpi=dpi,  # and closed: memory stays flat
+                                metadata={"Title": f"{name} ({_model_text(ds)})"})
+            for fmt, content in saved.items():
+                write_bytes(directory / f"{name}.{fmt}", content)
                 files.append(f"{name}.{fmt}")
                 checkpoint("plots")
 

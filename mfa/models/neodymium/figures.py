@@ -384,7 +384,7 @@ def scenario_comparison(results: Mapping[str, xr.Dataset], *, reference: str | N
         for name, ds in results.items():
             pv, ref_v = _primary_and_reference(ds, prim, name, reference, unit)
             _draw_scenario(axis, prim[name]["time"].values, pv, ref_v, name,
-                           band=name != reference, dashed=reference is None)
+                           band=name != reference, reference=reference)
             data[f"{name}/primary"], data[f"{name}/without_recycling"] = pv, ref_v
             data[f"{name}/avoided"] = ref_v - pv
             data.setdefault("time", prim[name]["time"].values)

@@ -89,36 +89,27 @@ def _points(params: ParameterSet, name: str, years: np.ndarray) -> tuple[np.ndar
     return val, low, high
 
 
-def history_measurements(results: xr.Dataset, params: ParameterSet
-                         ) -> tuple[dict[str, xr.DataArray], dict[str, xr.DataArray]]:
-    """Measured values and standard deviations [t/yr] of :func:`history_system`, 1990-2024.
-
-    ``results`` is a baseline run (single, no ``sample`` dim) of the same ``params``.
-    """
-    from mfa.models.neodymium.calibration import calibration
+def _identified_magnet_uses(results: xr.Dataset, params: ParameterSet,
+                            years: np.ndarray) -> np.ndarray:
+    """Nd in new magnet products with activity data [t/yr]: EVs and wind (the drivers) and the
+    activity end uses of :func:`~mfa.models.neodymium.demand.end_use_demand`."""
     from mfa.models.neodymium.demand import end_use_demand
     from mfa.models.neodymium.simulation import PARAMETER_UNITS, _in_model_units
     from mfa.models.neodymium.structure import ACTIVITY_END_USES
 
-    years = np.arange(HISTORY_YEARS[0], HISTORY_YEARS[1] + 1)
-    sel = {"time": years}
-    world = {n: results[n].sum("region").sel(sel).values for n in (
-        "flow_separation_losses", "flow_metal_losses", "flow_new_scrap",
-        "flow_new_scrap_losses", "flow_recycled_new_scrap", "flow_oxide_to_manufacturing")}
-    new = results["nd_in_new_products"].sum("region").sel(sel)
+    new = results["nd_in_new_products"].sum("region").sel(time=years)
     drivers = new.sel(product=["ev_bev", "ev_phev", "e_two_wheeler", "wind_onshore",
                                "wind_offshore"]).sum("product").values
     eu = end_use_demand(_in_model_units(params.values, list(PARAMETER_UNITS), "history"))
     # e-bikes are inside e_two_wheeler already (drivers); count the other activity end uses
     others = [e for e in ACTIVITY_END_USES if e != "e_bike"]
-    identified = drivers + eu.sel(end_use=others, time=years).sum("end_use").values
+    return drivers + eu.sel(end_use=others, time=years).sum("end_use").values
 
-    usgs = calibration(results, params)["usgs_nd"].reindex(years).to_numpy()
-    prior = params.values["undocumented_mining_prior"].sel(region="China", time=years).values
-    p_lo = params.low["undocumented_mining_prior"].sel(region="China", time=years).values
-    p_hi = params.high["undocumented_mining_prior"].sel(region="China", time=years).values
 
-    # industry magnet output (blanks ~ alloy input) at its points, interpolated between them
+def _alloy_to_magnet(params: ParameterSet, years: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Nd in alloy to magnet making and its sd [t/yr]: industry magnet output (blanks ~ alloy
+    input) at its points, interpolated between them, combined with the IEA points by their
+    inverse-variance mean."""
     ndfeb, _, _ = _points(params, "ndfeb_production_world", years)
     known = np.isfinite(ndfeb)
     alloy = np.interp(years, years[known], ndfeb[known]) * _ND_SHARE_OF_NDFEB
@@ -127,9 +118,31 @@ def history_measurements(results: xr.Dataset, params: ParameterSet
     has = np.isfinite(iea)
     iea_sd = (iea_hi - iea_lo) / 2
     w1, w2 = 1 / alloy_sd**2, np.where(has, 1 / np.where(has, iea_sd, 1.0)**2, 0.0)
-    alloy = (w1 * alloy + w2 * np.nan_to_num(iea)) / (w1 + w2)   # inverse-variance mean
-    alloy_sd = 1 / np.sqrt(w1 + w2)
+    return (w1 * alloy + w2 * np.nan_to_num(iea)) / (w1 + w2), 1 / np.sqrt(w1 + w2)
 
+
+def _rel(v: np.ndarray, r: float) -> np.ndarray:
+    """A relative sd ``r * v`` with a 1 t/yr floor (sd > 0 where a flow is zero)."""
+    return np.maximum(r * v, 1.0)
+
+
+def history_measurements(results: xr.Dataset, params: ParameterSet
+                         ) -> tuple[dict[str, xr.DataArray], dict[str, xr.DataArray]]:
+    """Measured values and standard deviations [t/yr] of :func:`history_system`, 1990-2024.
+
+    ``results`` is a baseline run (single, no ``sample`` dim) of the same ``params``.
+    """
+    from mfa.models.neodymium.calibration import calibration
+
+    years = np.arange(HISTORY_YEARS[0], HISTORY_YEARS[1] + 1)
+    world = {n: results[n].sum("region").sel(time=years).values for n in (
+        "flow_separation_losses", "flow_metal_losses", "flow_new_scrap",
+        "flow_new_scrap_losses", "flow_recycled_new_scrap", "flow_oxide_to_manufacturing")}
+    identified = _identified_magnet_uses(results, params, years)
+    usgs = calibration(results, params)["usgs_nd"].reindex(years).to_numpy()
+    prior, p_lo, p_hi = (getattr(params, k)["undocumented_mining_prior"].sel(
+        region="China", time=years).values for k in ("values", "low", "high"))
+    alloy, alloy_sd = _alloy_to_magnet(params, years)
     scrap, s_lo, s_hi = _points(params, "nd_from_new_scrap_china", years)
     rec = np.where(np.isfinite(scrap), scrap, world["flow_recycled_new_scrap"])
     rec_sd = np.where(np.isfinite(scrap), (s_hi - s_lo) / 2, 0.3 * rec)
@@ -138,31 +151,27 @@ def history_measurements(results: xr.Dataset, params: ParameterSet
     # in residues): a wide 0 +- 5 kt/yr (assumption); later 0 +- 1 kt/yr except documented buys
     stock_sd = np.where(np.isfinite(stock), (st_hi - st_lo) / 2,
                         np.where(years < 2005, 5000.0, 1000.0))
-
-    def rel(v: np.ndarray, r: float) -> np.ndarray:
-        return np.maximum(r * v, 1.0)  # 1 t/yr floor: sd > 0 where a flow is zero
-
     values = {
-        "documented_mining": (usgs, rel(usgs, 0.10)),
+        "documented_mining": (usgs, _rel(usgs, 0.10)),
         "undocumented_mining": (prior, np.maximum((p_hi - p_lo) / 2, 1.0)),
         "separation_losses": (world["flow_separation_losses"],
-                              rel(world["flow_separation_losses"], 0.5)),
+                              _rel(world["flow_separation_losses"], 0.5)),
         "recycled_new_scrap": (rec, np.maximum(rec_sd, 1.0)),
         "non_magnet_uses": (world["flow_oxide_to_manufacturing"],
-                            rel(world["flow_oxide_to_manufacturing"], 0.3)),
-        "metal_losses": (world["flow_metal_losses"], rel(world["flow_metal_losses"], 0.6)),
+                            _rel(world["flow_oxide_to_manufacturing"], 0.3)),
+        "metal_losses": (world["flow_metal_losses"], _rel(world["flow_metal_losses"], 0.6)),
         "alloy_to_magnet": (alloy, np.maximum(alloy_sd, 1.0)),
-        "new_scrap": (world["flow_new_scrap"], rel(world["flow_new_scrap"], 0.2)),
+        "new_scrap": (world["flow_new_scrap"], _rel(world["flow_new_scrap"], 0.2)),
         "new_scrap_losses": (world["flow_new_scrap_losses"],
-                             rel(world["flow_new_scrap_losses"], 0.5)),
-        "identified_magnet_uses": (identified, rel(identified, 0.25)),
+                             _rel(world["flow_new_scrap_losses"], 0.5)),
+        "identified_magnet_uses": (identified, _rel(identified, 0.25)),
         "oxide_stockpile": (np.nan_to_num(stock), stock_sd),
     }
-    coords = {"time": years}
-    measured = {n: xr.DataArray(v, dims="time", coords=coords, attrs={"units": "t/yr"})
+    coords, units = {"time": years}, {"units": "t/yr"}
+    measured = {n: xr.DataArray(v, dims="time", coords=coords, attrs=units)
                 for n, (v, _) in values.items()}
-    sd = {n: xr.DataArray(s, dims="time", coords=coords, attrs={"units": "t/yr"})
-          for n, (_, s) in values.items()}
+    sd = {n: xr.DataArray(e, dims="time", coords=coords, attrs=units)
+          for n, (_, e) in values.items()}
     return measured, sd
 
 

@@ -95,7 +95,6 @@ import json
 import math
 import os
 import shutil
-import sys
 import tempfile
 import threading
 import time as _time
@@ -116,6 +115,7 @@ from mfa.analysis.options import (
     MAX_SEED,
     UncertaintyError,
 )
+from mfa.analysis.progress import ProgressBar
 from mfa.analysis.run import prepare
 from mfa.core.errors import MfaWarning
 from mfa.core.model import get as get_model
@@ -621,58 +621,17 @@ def _scheduler_label(kind: str, handle: Any) -> str:
     return f"dask.distributed ({getattr(handle.scheduler, 'address', '?')})"
 
 
-class _Progress:
-    """A minimal text progress bar on stderr (tqdm if installed)."""
-
-    def __init__(self, total: int, enabled: bool, label: str = "samples") -> None:
-        self.enabled = enabled
-        self.total = total
-        self.count = 0
-        self.t0 = _time.perf_counter()
-        self._bar = None
-        if enabled:
-            try:
-                from tqdm import tqdm
-
-                self._bar = tqdm(total=total, unit=label[:-1] if label.endswith("s") else label,
-                                 file=sys.stderr)
-            except ImportError:
-                self._bar = None
-        self.label = label
-
-    def update(self, k: int) -> None:
-        self.count += k
-        if not self.enabled:
-            return
-        if self._bar is not None:
-            self._bar.update(k)
-        else:
-            frac = self.count / max(self.total, 1)
-            filled = int(40 * frac)
-            sys.stderr.write(f"\r[{'#' * filled}{' ' * (40 - filled)}] {100 * frac:5.1f}% "
-                             f"{self.count}/{self.total} {self.label} "
-                             f"{_time.perf_counter() - self.t0:6.1f} s")
-            sys.stderr.flush()
-
-    def close(self) -> None:
-        if not self.enabled:
-            return
-        if self._bar is not None:
-            self._bar.close()
-        else:
-            sys.stderr.write("\n")
-
-
 def _chunks(n: int, chunk: int) -> list[tuple[int, int]]:
     return [(s, min(s + chunk, n)) for s in range(0, n, chunk)]
 
 
 def _run_chunks(payload: _Payload, n: int, chunk: int, store: _Store, kind: str, handle: Any,
-                progress: bool) -> None:
-    """Compute all chunks and write them into ``store`` (the only place the executors differ)."""
+                progress: bool, unit: str = "sample") -> None:
+    """Compute all chunks and write them into ``store`` (the only place the executors differ);
+    ``progress``: report on the one progress bar (:mod:`mfa.analysis.progress`)."""
     spans = _chunks(n, chunk)
+    bar = ProgressBar(n, unit=unit, enabled=progress)
     if kind == "numpy":
-        bar = _Progress(n, progress)
         try:
             for s, e in spans:
                 bar.update(_chunk_to_store(payload, s, e, store))
@@ -686,17 +645,25 @@ def _run_chunks(payload: _Payload, n: int, chunk: int, store: _Store, kind: str,
         pay = dask.delayed(payload, traverse=False)
         tasks = [dask.delayed(_chunk_to_store, pure=False)(pay, s, e, store) for s, e in spans]
         ctx: Any = contextlib.nullcontext()
-        if progress:
-            from dask.diagnostics import ProgressBar
+        if bar.active:
+            from dask.callbacks import Callback
 
-            ctx = ProgressBar(out=sys.stderr)
-        with ctx:
-            dask.compute(*tasks, scheduler=handle)
+            chunk_keys = {t.key for t in tasks}
+
+            def done(key: Any, result: Any, *_: Any) -> None:  # the scheduler's thread
+                if key in chunk_keys:
+                    bar.update(result)
+
+            ctx = Callback(posttask=done)
+        try:
+            with ctx:
+                dask.compute(*tasks, scheduler=handle)
+        finally:
+            bar.close()
     else:
         from distributed import as_completed
 
         client = handle
-        bar = _Progress(n, progress)
         try:
             pay = client.scatter(payload, broadcast=True, hash=False)
             try:
@@ -866,7 +833,7 @@ def ensemble(
     check, rtol
         Per-sample mass-balance check.
     progress : bool
-        Show a progress bar on stderr.
+        Show a progress bar on stderr (only when it is a terminal: :mod:`mfa.analysis.progress`).
 
     Returns
     -------
@@ -1111,7 +1078,7 @@ def monte_carlo(
     check, rtol
         Per-sample mass-balance check.
     progress : bool
-        Progress bar on stderr.
+        Progress bar on stderr (only when it is a terminal: :mod:`mfa.analysis.progress`).
     store : {"auto", "memory", "disk"}
         Where the ensemble waits for the quantiles (auto: disk above 512 MiB).
     tmpdir : path-like, optional
@@ -1347,7 +1314,8 @@ def sensitivity(
         st = _Store(rows, {"outputs": (len(outputs) * len(years),)}, on_disk=False)
         with _executor(scheduler) as (kind, handle):
             label["s"] = _scheduler_label(kind, handle)
-            _run_chunks(payload, rows, min(chunk, rows), st, kind, handle, progress)
+            _run_chunks(payload, rows, min(chunk, rows), st, kind, handle, progress,
+                        unit="model run")
         return st.read("outputs")
 
     flat = [f"{o}@{y}" for o in outputs for y in years]

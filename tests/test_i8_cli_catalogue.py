@@ -309,9 +309,9 @@ CASES = [
     Case("14-mc-out-empty", [*MC, "--out", ""], ("--out", "empty")),
     # ---- issue 12: --out names one file; a set of files goes to --out-dir ----
     Case("12-plot-out-deprecated-spelling", ["plot", "res/r.nc", "--kind", "sankey", "--out",
-                                             "out/figs"],
-         ("mfa: warning: 'mfa plot --out out/figs' (a directory) is deprecated",
-          "use --out-dir out/figs"), status=0, writes=("out/figs/sankey_2050.png",)),
+                                             "out/new"],
+         ("mfa: warning: 'mfa plot --out out/new' (a directory) is deprecated",
+          "use --out-dir out/new"), status=0, writes=("out/new/sankey_2050.png",)),
     Case("12-plot-out-deprecated-onto-existing-file",
          ["plot", "res/r.nc", "--out", "out/old.nc"],
          ("--out", "out/old.nc", "existing file")),

@@ -150,7 +150,8 @@ intersphinx_disabled_reftypes = ["std:doc"]
 # -- HTML ---------------------------------------------------------------------------------------
 html_theme = "furo"
 html_title = f"nd-mfa {release}"
-html_static_path: list[str] = []
+html_static_path = ["_static"]
+html_css_files = ["mfa.css"]  # tables that fit the page (the parameter table)
 html_theme_options = {"navigation_with_keys": True}
 
 

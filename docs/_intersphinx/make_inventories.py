@@ -99,9 +99,9 @@ def _namespace(module: str, names: Iterable[str] | None = None, *,
     return out
 
 
-def _home(obj: object) -> str:
-    """The module that defines ``obj`` (ufuncs and some builtins have none: their package)."""
-    return str(getattr(obj, "__module__", None) or "numpy")
+def _home(obj: object, package: str) -> str:
+    """The module that defines ``obj`` (numpy's ufuncs have none: ``package``)."""
+    return str(getattr(obj, "__module__", None) or package)
 
 
 def _aliases(full: str, obj: object, role: str, uri: str) -> list[Entry]:
@@ -120,7 +120,7 @@ def _per_page(module: str, page: Callable[[str], str], *, members_of: Iterable[s
     package = module.split(".")[0]
     for n, obj in _namespace(module, names):
         role = _role(obj)
-        if role is None or _home(obj).split(".")[0] not in (package, "numpy"):
+        if role is None or _home(obj, package).split(".")[0] != package:
             continue  # imported from elsewhere (e.g. typing names in a module's namespace)
         full = f"{module}.{n}"
         uri = page(full)

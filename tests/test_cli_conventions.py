@@ -181,3 +181,18 @@ def test_plot_draws_the_plain_bar_without_tqdm(tmp_path):
     assert status == 0, err
     assert "\rFigures: [" in err and "100% 2/2 figures" in err
     assert err.endswith("2 figures written to figs\r\n") and out == ""
+
+
+def test_compare_differences_in_whole_tonnes_and_no_negative_zero():
+    import xarray as xr
+
+    from mfa.cli.summary import compare_table
+
+    def run(values, name):
+        return xr.Dataset({"flow": ("time", values, {"units": "t/yr"})},
+                          coords={"time": [2030, 2040]}, attrs={"scenario": name})
+
+    text = compare_table(run([1000.4, 2000.6], "a"), run([1000.4 - 1e-9, 2100.0], "b"),
+                         years=(2030, 2040))
+    rows = [line.split() for line in text.splitlines()[1:]]
+    assert [r[-2:] for r in rows] == [["+0", "+0.0"], ["+99", "+5.0"]]  # B - A, change %

@@ -13,7 +13,8 @@ import argparse
 import sys
 from typing import Any
 
-__all__ = ["detail", "is_quiet", "is_verbose", "progress_bar", "result", "status"]
+__all__ = ["detail", "files_written", "is_quiet", "is_verbose", "progress_bar", "result",
+           "show_progress", "status"]
 
 
 def is_quiet(args: argparse.Namespace) -> bool:
@@ -41,6 +42,12 @@ def detail(args: argparse.Namespace, message: str) -> None:
     """Print a detail on stderr, only with ``-v``."""
     if is_verbose(args):
         print(message, file=sys.stderr, flush=True)
+
+
+def files_written(args: argparse.Namespace, paths: Any) -> None:
+    """With ``-v``: every file written, one per line."""
+    for path in paths:
+        detail(args, f"  {path}")
 
 
 def show_progress(args: argparse.Namespace) -> bool:

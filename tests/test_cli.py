@@ -144,7 +144,7 @@ def test_plot_command_writes_figures(tmp_path):
     assert main(["run", "--scenario", "no-recycling", "--out", str(b)]) == 0
     out = tmp_path / "figs"
     assert main(["plot", str(a), str(b), "--kind", "sankey", "--kind", "comparison",
-                 "--year", "2040", "--out", str(out)]) == 0
+                 "--year", "2040", "--out-dir", str(out)]) == 0
     names = sorted(p.name for p in out.iterdir())
     assert names == ["sankey_2040.png", "scenario_comparison.png"]
     assert all((out / n).stat().st_size > 10_000 for n in names)
@@ -153,7 +153,8 @@ def test_plot_command_writes_figures(tmp_path):
 def test_plot_bad_year_is_a_user_error(tmp_path):
     a = tmp_path / "a.nc"
     assert main(["run", "--out", str(a)]) == 0
-    r = mfa("plot", str(a), "--kind", "sankey", "--year", "1900", "--out", str(tmp_path / "f"))
+    r = mfa("plot", str(a), "--kind", "sankey", "--year", "1900", "--out-dir",
+            str(tmp_path / "f"))
     _assert_user_error(r, "1900")
 
 
@@ -166,7 +167,7 @@ def test_interactive_sankey_and_excel(tmp_path):
     assert xlsx.stat().st_size > 10_000
     out = tmp_path / "figs"
     assert main(["plot", str(a), "--kind", "sankey", "--format", "html", "--year", "2030",
-                 "--out", str(out)]) == 0
+                 "--out-dir", str(out)]) == 0
     html = (out / "sankey_2030.html").read_text()
     assert "plotly" in html.lower() and "Recycling" in html
 
@@ -181,6 +182,6 @@ def test_plot_kinds_in_help_and_unknown_kind(tmp_path, capsys):
     a = tmp_path / "a.nc"
     assert main(["run", "--out", str(a)]) == 0
     capsys.readouterr()
-    assert main(["plot", str(a), "--kind", "sankee", "--out", str(tmp_path / "f")]) == 2
+    assert main(["plot", str(a), "--kind", "sankee", "--out-dir", str(tmp_path / "f")]) == 2
     err = capsys.readouterr().err
     assert "sankee" in err and "concentration" in err

@@ -271,7 +271,7 @@ def test_command_line_with_model(copper, tmp_path, capsys):
     assert main(["models"]) == 0
     assert "copper-test" in capsys.readouterr().out
     figs = tmp_path / "figs"  # mfa plot: the Sankey every model gets
-    assert main(["plot", str(out), "--out", str(figs), "--year", "2020"]) == 0
+    assert main(["plot", str(out), "--out-dir", str(figs), "--year", "2020"]) == 0
     assert (figs / "sankey_2020.png").stat().st_size > 10_000
-    assert main(["plot", str(out), "--out", str(figs), "--kind", "demand"]) == 2
+    assert main(["plot", str(out), "--out-dir", str(figs), "--kind", "demand"]) == 2
     assert "kinds available: sankey" in capsys.readouterr().err

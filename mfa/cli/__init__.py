@@ -1,5 +1,38 @@
 """The ``mfa`` command: run scenarios, list and compare them, draw figures.
 
+Conventions of every subcommand (a new subcommand follows them)
+-----------------------------------------------------------------
+Outputs: ``--out`` is what the command writes
+    ``--out FILE`` always names the one file a command writes (``mfa run --out r.nc``,
+    ``mfa mc --out mc.nc``, ``mfa sensitivity --out si.nc``, ``mfa report --out r.html``).
+    A command whose output is a set of files takes ``--out-dir DIR`` instead (``mfa plot
+    --out-dir figures``). Further outputs of a command are named for what they hold, and their
+    metavar says file or directory: ``--excel FILE.xlsx``, ``--figure FILE.png``, ``--csv DIR``,
+    ``--plots DIR``. A command whose only job is to write one file may take it as its
+    positional argument (``mfa params export FILE.xlsx``). Old spellings keep working for one
+    release, with one line ``mfa: warning: ... is deprecated ...`` on stderr (:func:`deprecated`):
+    ``mfa plot --out DIR`` (now ``--out-dir DIR``), ``mfa sensitivity --figure DIR`` (now
+    ``--figure DIR/sensitivity.png``).
+What goes where (:mod:`mfa.cli.console`)
+    Results (summary tables, ``mfa compare``, ``mfa scenarios``, ``mfa models``, the tables of
+    ``mfa mc`` and ``mfa sensitivity``) go to stdout (:func:`~mfa.cli.console.result`); status
+    lines (what was written where, timings) to stderr (:func:`~mfa.cli.console.status`),
+    silenced by ``-q/--quiet``; ``-v/--verbose`` adds details on stderr
+    (:func:`~mfa.cli.console.detail`, e.g. the estimated memory, disk and time, every file
+    written). Warnings (``mfa: warning: ...``) and errors are never silenced.
+Progress
+    A long command reports on the one progress bar, :func:`mfa.cli.console.progress_bar`
+    (tqdm with the ``progress`` extra, a plain bar otherwise). It draws only when stderr is a
+    terminal (a redirected run writes no progress updates), never with ``-q`` or
+    ``--no-progress``.
+Options every subcommand has
+    ``--params DIR``, ``--model NAME``, ``-q``, ``-v``, before or after the subcommand name:
+    :func:`build_parser` adds them to every subparser registered on its ``sub`` object, so a
+    new subcommand only adds its own options (in its own ``add_parser`` block or function).
+    ``mfa --version`` prints the version of the package (and its git commit in a checkout).
+
+Errors
+------
 A mistake in the input (a parameter or scenario file, an argument, an output path) ends with
 one message on stderr and exit status 2, without a traceback; a warning is one line
 ``mfa: warning: ...``. Every output path is checked before the computation starts (never onto
@@ -23,6 +56,8 @@ import warnings
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, NoReturn
+
+from mfa.cli.console import files_written, result, status
 
 #: Model used when ``--model`` is not given.
 DEFAULT_MODEL = "neodymium"
@@ -53,9 +88,15 @@ def guard(estimate: Any, args: argparse.Namespace, *, report: bool = True) -> No
     print its note (one line ``mfa: estimate: ...`` on stderr) if ``report``."""
     from mfa.analysis import budget
 
-    note = budget.check(estimate, force=args.force, verbose=args.verbose)
+    note = budget.check(estimate, force=args.force, verbose=getattr(args, "verbose", False))
     if note and report:
-        print(f"mfa: {note}", file=sys.stderr)
+        status(args, f"mfa: {note}")
+
+
+def deprecated(old: str, new: str) -> None:
+    """One warning line: the spelling ``old`` still works in this release; use ``new``."""
+    print(f"mfa: warning: {old} is deprecated and will be removed in the next release; "
+          f"use {new}", file=sys.stderr, flush=True)
 
 
 def _scenario_first(args: argparse.Namespace) -> Any:
@@ -111,18 +152,21 @@ def _cmd_run(args: argparse.Namespace) -> int:
         if args.excel is not None:
             _write_results_workbook(ds, args.excel, model, outs)
         if args.plots is not None:
-            from mfa.models.neodymium.figures import save_all
+            from mfa.cli.plot import save_figures
+            from mfa.models.neodymium import figures
 
-            paths = save_all(ds, args.plots, outputs=outs)
-    print(summary_table(ds, model=model))
-    print(f"\nResults written to {out}")
+            paths = save_figures(figures, ds, args.plots, args, outs)
+    result(summary_table(ds, model=model))
+    status(args, f"Results written to {out}")
     if args.csv is not None:
-        print(f"CSV tables (IAMC wide format and one per variable) written to {args.csv} "
-              f"({len(files)} files)")
+        status(args, f"CSV tables (IAMC wide format and one per variable) written to {args.csv} "
+               f"({len(files)} files)")
+        files_written(args, files)
     if args.excel is not None:
-        print(f"Excel workbook written to {args.excel}")
+        status(args, f"Excel workbook written to {args.excel}")
     if args.plots is not None:
-        print(f"{len(paths)} figures written to {args.plots}")
+        status(args, f"{len(paths)} figures written to {args.plots}")
+        files_written(args, paths)
     return 0
 
 
@@ -141,9 +185,9 @@ def _cmd_scenarios(args: argparse.Namespace) -> int:
         _model(args)
     scenarios = list_scenarios(args.params)
     width = max((len(s.name) for s in scenarios), default=0)
-    for s in scenarios:
-        base = f" [base: {s.base}]" if s.base else ""
-        print(f"{s.name:<{width}}  {s.description}{base}")
+    if scenarios:
+        result("\n".join(f"{s.name:<{width}}  {s.description}"
+                          + (f" [base: {s.base}]" if s.base else "") for s in scenarios))
     return 0
 
 
@@ -154,124 +198,21 @@ def _cmd_compare(args: argparse.Namespace) -> int:
     model = _model(args)
     a = run_scenario(model, args.a, args.params)
     b = run_scenario(model, args.b, args.params)
-    print(compare_table(a, b, model=model))
+    result(compare_table(a, b, model=model))
     return 0
 
 
 def _cmd_models(args: argparse.Namespace) -> int:
     from mfa.core.model import available, get
 
+    lines = []
     for name in available():
         model = get(name)
-        print(f"{name}  material {model.material}; headline: {', '.join(model.headline)}; "
-              f"data: {model.default_params}")
+        lines.append(f"{name}  material {model.material}; headline: "
+                     f"{', '.join(model.headline)}; data: {model.default_params}")
+    if lines:
+        result("\n".join(lines))
     return 0
-
-
-def _figures_of(ds: Any) -> Any:
-    """The figures module of the model that made ``ds`` (``attrs["model"]``), or None.
-
-    Results that name no registered model (older files) are taken as the default model's."""
-    from mfa.core.model import ModelError, get
-
-    try:
-        model = get(str(ds.attrs.get("model") or DEFAULT_MODEL))
-    except ModelError:
-        model = get(DEFAULT_MODEL)
-    return getattr(model, "figures", None)
-
-
-def _generic_figures(ds: Any, args: argparse.Namespace, target: Any) -> list[Path]:
-    """The figures every model gets: the Sankey diagram drawn from its flows' attributes."""
-    from mfa.core.errors import MfaError
-    from mfa.io.outputs import safe_file_name, write_bytes
-    from mfa.plot import sankey, sankey_html
-    from mfa.plot.style import save_figure
-
-    kinds = set(args.kind or ["sankey"])
-    if kinds != {"sankey"}:
-        raise MfaError(f"--kind: the model {ds.attrs.get('model')!r} has no figures of its own; "
-                       f"kinds available: sankey (got {', '.join(sorted(kinds))})")
-    year = int(args.year if args.year is not None else ds["time"].values[-1])
-    name = f"sankey_{year}" + (f"_{safe_file_name(args.region)}" if args.region else "")
-    paths = []
-    for fmt in args.format or ["png"]:
-        file = f"{name}.{fmt}"
-        if fmt == "html":
-            data = sankey_html(ds, None, args.region, include_plotlyjs=True).encode("utf-8")
-        else:  # saved, then closed: memory stays flat
-            data = save_figure(sankey(ds, year, args.region), [fmt], dpi=150)[fmt]
-        write_bytes(target.tmp / file, data)
-        paths.append(Path(args.out) / file)
-    return paths
-
-
-def _cmd_plot(args: argparse.Namespace) -> int:
-    from mfa.io.outputs import OutputSet, protected_inputs
-
-    with OutputSet(protected_inputs(args.params, files=args.results)) as outs:
-        target = outs.directory(args.out, "--out")
-        from mfa.io import read_results
-
-        results = [read_results(p) for p in args.results]
-        figures = _figures_of(results[0])
-        if figures is None:
-            paths = _generic_figures(results[0], args, target)
-        else:
-            paths = _model_figures(figures, results, args, outs)
-    for p in paths:
-        print(p)
-    return 0
-
-
-def _model_figures(figures: Any, results: list, args: argparse.Namespace, outs: Any) -> list:
-    """The model's own figure set (e.g. the Nd figures), with a scenario comparison."""
-    kinds = figures.selected_kinds(args.kind, compare=len(args.results) > 1)
-    figures.check_results(results[0], [k for k in kinds if k != "comparison"],
-                          what=args.results[0])
-    compare = None
-    if len(results) > 1:
-        compare = {}
-        for path, ds in zip(args.results, results, strict=True):
-            figures.check_results(ds, ["comparison"], what=path)
-            name = str(ds.attrs.get("scenario", Path(path).stem))
-            compare[name if name not in compare else f"{name} ({path})"] = ds
-    return figures.save_all(results[0], args.out, year=args.year, region=args.region,
-                            kinds=args.kind, formats=tuple(args.format or ["png"]),
-                            compare=compare, outputs=outs)
-
-
-def _cmd_params_export(args: argparse.Namespace) -> int:
-    """``mfa params export FILE.xlsx``: the parameter data as a workbook people can edit."""
-    from mfa.core.errors import MfaError
-    from mfa.io.outputs import OutputSet, protected_inputs, write_bytes
-
-    if not args.file.lower().endswith(".xlsx"):
-        raise MfaError(f"{args.file}: a parameter workbook is an Excel file ending in .xlsx")
-    _model(args)
-    with OutputSet(protected_inputs(args.params)) as outs:
-        target = outs.file(args.file, "FILE.xlsx")
-        from mfa.data.excel import parameter_workbook
-
-        data = parameter_workbook(args.params)
-        outs.write(target, lambda tmp: write_bytes(tmp, data))
-    print(f"Parameter workbook written to {args.file} (edit it, then: mfa run --params "
-          f"{args.file})", file=sys.stderr)
-    return 0
-
-
-def _add_params_cli(sub: Any) -> None:
-    """``mfa params export FILE.xlsx``."""
-    p = sub.add_parser("params", help="export the parameter data (Excel workbook)")
-    actions = p.add_subparsers(dest="params_command", required=True)
-    e = actions.add_parser("export", help="write the parameter data (default: the model's own) "
-                           "as an Excel workbook; 'mfa run --params FILE.xlsx' reads it back")
-    e.add_argument("file", metavar="FILE.xlsx", help="the workbook to write")
-    e.add_argument("--params", metavar="DIR", default=argparse.SUPPRESS,
-                   help="parameter directory or workbook to export (default: the model's own data)")
-    e.add_argument("--model", metavar="NAME", default=argparse.SUPPRESS,
-                   help=f"material model (default {DEFAULT_MODEL})")
-    e.set_defaults(func=_cmd_params_export)
 
 
 class _Parser(argparse.ArgumentParser):
@@ -284,6 +225,7 @@ class _Parser(argparse.ArgumentParser):
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser of the ``mfa`` command."""
     from mfa.cli.mc import add_budget_options, add_cli
+    from mfa.cli.plot import cmd_plot
 
     parser = _Parser(
         prog="mfa",
@@ -294,6 +236,10 @@ def build_parser() -> argparse.ArgumentParser:
                         help="parameter directory (default: the model's own data)")
     parser.add_argument("--model", metavar="NAME", default=None,
                         help=f"material model (default {DEFAULT_MODEL}; 'mfa models' lists them)")
+    parser.add_argument("--version", action=_VersionAction, nargs=0,
+                        help="print the version (and git commit) and exit")
+    _add_verbosity(parser, argparse.SUPPRESS)
+    parser.set_defaults(quiet=False, verbose=False)
     sub = parser.add_subparsers(dest="command", required=True)
 
     p = sub.add_parser("run", help="run one scenario, write netCDF (and CSV), print a summary")
@@ -326,11 +272,13 @@ def build_parser() -> argparse.ArgumentParser:
                    "concentration, comparison (repeatable; default: all)")
     p.add_argument("--year", type=int, help="year of the Sankey diagram (default: last year)")
     p.add_argument("--region", help="region of the Sankey diagram (default: world)")
-    p.add_argument("--out", default="figures", metavar="DIR", help="output directory (figures)")
+    p.add_argument("--out-dir", metavar="DIR", help="output directory (default figures)")
+    p.add_argument("--out", metavar="DIR", help="deprecated spelling of --out-dir DIR (removed "
+                   "in the next release; --out names one file in every command)")
     p.add_argument("--format", action="append", choices=("png", "svg", "pdf", "html"),
                    help="file format (repeatable; default png); html: interactive Sankey "
                    "(extra plotly)")
-    p.set_defaults(func=_cmd_plot)
+    p.set_defaults(func=cmd_plot)
 
     add_cli(sub)  # `mc` (Monte Carlo ensembles) and `sensitivity` (Sobol indices)
     _add_params_cli(sub)
@@ -342,7 +290,55 @@ def build_parser() -> argparse.ArgumentParser:
                         help="parameter directory (default: the model's own data)")
         sp.add_argument("--model", metavar="NAME", default=argparse.SUPPRESS,
                         help=f"material model (default {DEFAULT_MODEL})")
+        _add_verbosity(sp, argparse.SUPPRESS)
     return parser
+
+
+def _add_verbosity(parser: argparse.ArgumentParser, default: Any) -> None:
+    """``-q/--quiet`` and ``-v/--verbose`` (conventions in the module docstring)."""
+    group = parser.add_mutually_exclusive_group()
+    group.add_argument("-q", "--quiet", action="store_true", default=default,
+                       help="print results only: no status lines, no progress bar")
+    group.add_argument("-v", "--verbose", action="store_true", default=default,
+                       help="more detail on stderr (estimated memory, disk and time; every "
+                            "file written)")
+
+
+def version_text() -> str:
+    """``mfa (nd-mfa) VERSION``, and ``, git COMMIT`` (``-dirty`` with uncommitted changes) when
+    the package runs from a git checkout."""
+    from mfa import __version__
+
+    text = f"mfa (nd-mfa) {__version__}"
+    commit = _git_commit(Path(__file__).resolve().parents[2])
+    return f"{text}, git {commit}" if commit else text
+
+
+def _git_commit(root: Path) -> str | None:
+    """Short commit of the checkout at ``root`` (None if it is not one, or git is missing)."""
+    import subprocess
+
+    if not (root / ".git").exists():
+        return None
+    try:
+        def git(*argv: str) -> str:
+            return subprocess.run(["git", "-C", str(root), *argv], capture_output=True,
+                                  text=True, timeout=10, check=True).stdout.strip()
+
+        commit = git("rev-parse", "--short=12", "HEAD")
+        dirty = git("status", "--porcelain", "--untracked-files=no", "--", "mfa")
+    except (OSError, subprocess.SubprocessError):
+        return None
+    return f"{commit}-dirty" if dirty else commit or None
+
+
+class _VersionAction(argparse.Action):
+    """``--version``: computed only when asked (git runs only then)."""
+
+    def __call__(self, parser: argparse.ArgumentParser, namespace: argparse.Namespace,
+                 values: Any, option_string: str | None = None) -> None:
+        print(version_text())
+        parser.exit(0)
 
 
 class Interrupted(KeyboardInterrupt):
@@ -389,6 +385,8 @@ def _run_command(argv: Sequence[str] | None) -> int:
 
     parser = build_parser()
     args = parser.parse_args(argv)
+    if args.quiet and args.verbose:  # one before the subcommand, one after it
+        parser.error("argument -q/--quiet: not allowed with argument -v/--verbose")
     nul = _argument_with_nul(args)
     if nul is not None:  # no path or name may hold one; the OS would refuse it with a traceback
         print(f"mfa: error: argument {nul} contains a NUL character", file=sys.stderr)

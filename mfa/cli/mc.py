@@ -6,7 +6,6 @@ import argparse
 import io
 import json
 import os
-import sys
 import tempfile
 import time as _time
 from pathlib import Path
@@ -20,18 +19,18 @@ from mfa.analysis.options import (
     MAX_SEED,
     UncertaintyError,
 )
+from mfa.cli.console import detail, is_verbose, result, show_progress, status
 from mfa.io.outputs import OutputSet, write_bytes
 
 __all__ = ["add_cli", "add_budget_options"]
 
 
 def add_budget_options(parser: argparse.ArgumentParser) -> None:
-    """Add ``--force`` and ``-v/--verbose`` (read by :func:`mfa.analysis.budget.check`)."""
+    """Add ``--force`` (read by :func:`mfa.analysis.budget.check`, with ``-v/--verbose``, which
+    every subcommand has)."""
     parser.add_argument("--force", action="store_true",
                         help="start even if the estimated memory, disk or time exceeds the "
                              "limits")
-    parser.add_argument("-v", "--verbose", action="store_true",
-                        help="print the estimated memory, disk and time before starting")
 
 
 def _floats(text: str) -> list[float]:
@@ -85,6 +84,10 @@ def _figure_path(text: str) -> Path:
                                "directory")
     p = Path(text)
     if text.endswith(("/", os.sep)) or p.is_dir() or not p.suffix:
+        from mfa.cli import deprecated
+
+        deprecated(f"'--figure {text}' (a directory)",
+                   f"--figure {p / 'sensitivity.png'}")
         return p / "sensitivity.png"  # a directory: the figure goes inside it
     formats = sorted(FigureCanvasBase.get_supported_filetypes())
     if p.suffix[1:].lower() not in formats:
@@ -105,9 +108,9 @@ def _check_budget(args: argparse.Namespace, size: tuple[int, int] | None, sample
         *size, samples if evaluations is None else 0, chunk=args.chunk, workers=workers,
         store_dir=getattr(args, "tmpdir", None) or tempfile.gettempdir(), out_dir=out_dir,
         n_factors=n_factors, evaluations=evaluations)
-    note = budget.check(est, force=args.force, verbose=args.verbose)
+    note = budget.check(est, force=args.force, verbose=is_verbose(args))
     if note and report:
-        print(f"mfa: {note}", file=sys.stderr)
+        status(args, f"mfa: {note}")
 
 
 def _cmd_mc(args: argparse.Namespace) -> int:
@@ -135,7 +138,7 @@ def _cmd_mc(args: argparse.Namespace) -> int:
             model, params, args.samples, scenario=args.scenario, seed=args.seed, chunk=args.chunk,
             scheduler=args.scheduler, quantiles=args.quantiles,
             thresholds=args.threshold or (), factors=args.factors,
-            distribution=args.distribution, progress=not args.no_progress,
+            distribution=args.distribution, progress=show_progress(args),
             store=args.store, tmpdir=args.tmpdir,
         )
         write_netcdf(summary, out, outputs=outs)
@@ -143,29 +146,32 @@ def _cmd_mc(args: argparse.Namespace) -> int:
             paths = plot_fan_charts(summary, args.plots, outputs=outs)
     elapsed = _time.perf_counter() - t0
     names = json.loads(summary.attrs["mc_factors"])
-    print(f"Monte Carlo: scenario {summary.attrs['scenario']}, {args.samples} samples, seed "
-          f"{args.seed}, {len(names)} uncertain parameters, {summary.attrs['mc_scheduler']}, "
-          f"{elapsed:.1f} s")
+    status(args, f"Monte Carlo: scenario {summary.attrs['scenario']}, {args.samples} samples, "
+           f"seed {args.seed}, {len(names)} uncertain parameters, "
+           f"{summary.attrs['mc_scheduler']}, {elapsed:.1f} s")
     years = [y for y in (2030, 2040, 2050) if y in set(summary["time"].values.tolist())]
     q = summary["quantile"].values
     head = f"{'world total [t/yr]':<34}{'year':>6}" + "".join(f"{f'q{100 * x:g}':>14}" for x in q)
-    print(head)
-    print("-" * len(head))
+    lines = [head, "-" * len(head)]
     for v in ("total_demand", "primary_demand", "primary_demand_avoided"):
         name = f"world_{v}"
         if name not in summary:
             continue
         for y in years:
             vals = summary[name].sel(time=y).values
-            print(f"{v:<34}{y:>6}" + "".join(f"{x:>14,.0f}" for x in vals))
+            lines.append(f"{v:<34}{y:>6}" + "".join(f"{x:>14,.0f}" for x in vals))
     if "exceedance_probability" in summary:
         p = summary["exceedance_probability"]
         for thr in p["threshold"].values:
             cells = ", ".join(f"{y}: {float(p.sel(threshold=thr, time=y)):.0%}" for y in years)
-            print(f"P(world primary demand > {thr:,.0f} t/yr): {cells}")
+            lines.append(f"P(world primary demand > {thr:,.0f} t/yr): {cells}")
+    result("\n".join(lines))
+    detail(args, f"uncertain parameters: {', '.join(names)}")
     if args.plots is not None:
-        print(f"{len(paths)} fan charts written to {args.plots}")
-    print(f"Results written to {out}")
+        status(args, f"{len(paths)} fan charts written to {args.plots}")
+        for path in paths:
+            detail(args, f"  {path}")
+    status(args, f"Results written to {out}")
     return 0
 
 
@@ -200,7 +206,7 @@ def _cmd_sensitivity(args: argparse.Namespace) -> int:
             model, params, args.samples, scenario=args.scenario, seed=args.seed,
             outputs=args.outputs or None, years=args.years, factors=args.factors,
             distribution=args.distribution, chunk=args.chunk, scheduler=args.scheduler,
-            progress=not args.no_progress,
+            progress=show_progress(args),
         )
         if args.out is not None:
             write_netcdf(si, Path(args.out), outputs=outs)
@@ -212,23 +218,26 @@ def _cmd_sensitivity(args: argparse.Namespace) -> int:
 
             plt.close(fig)
             outs.write(fig_target, lambda tmp: write_bytes(tmp, buffer.getvalue()))
-    print(f"Sobol sensitivity: scenario {si.attrs['scenario']}, {si.attrs['n_evaluations']} model "
-          f"runs ({si.attrs['n_base']} base samples x ({si.sizes['parameter']} parameters + 2))")
+    status(args, f"Sobol sensitivity: scenario {si.attrs['scenario']}, "
+           f"{si.attrs['n_evaluations']} model runs ({si.attrs['n_base']} base samples x "
+           f"({si.sizes['parameter']} parameters + 2))")
+    blocks = []
     for o in si["output"].values:
         for y in si["year"].values:
             s = si.sel(output=o, year=y)
             order = np.argsort(-np.nan_to_num(s["ST"].values, nan=-1.0), kind="stable")
-            print(f"\n{o} {int(y)} (world total; mean {float(s['mean']):,.0f}, sd "
-                  f"{float(s['std']):,.0f} t/yr)")
-            print(f"  {'parameter':<30}{'ST':>8}{'±':>7}{'S1':>8}{'±':>7}")
-            for i in order:
-                print(f"  {s['parameter'].values[i]!s:<30}{float(s['ST'][i]):>8.3f}"
+            lines = [f"{o} {int(y)} (world total; mean {float(s['mean']):,.0f}, sd "
+                     f"{float(s['std']):,.0f} t/yr)",
+                     f"  {'parameter':<30}{'ST':>8}{'±':>7}{'S1':>8}{'±':>7}"]
+            lines += [f"  {s['parameter'].values[i]!s:<30}{float(s['ST'][i]):>8.3f}"
                       f"{float(s['ST_conf'][i]):>7.3f}{float(s['S1'][i]):>8.3f}"
-                      f"{float(s['S1_conf'][i]):>7.3f}")
+                      f"{float(s['S1_conf'][i]):>7.3f}" for i in order]
+            blocks.append("\n".join(lines))
+    result("\n\n".join(blocks))
     if args.out is not None:
-        print(f"\nIndices written to {args.out}")
+        status(args, f"Indices written to {args.out}")
     if figure is not None:
-        print(f"Figure written to {figure}")
+        status(args, f"Figure written to {figure}")
     return 0
 
 
@@ -244,7 +253,8 @@ def _common(p: argparse.ArgumentParser) -> None:
                    help="parameters to sample (default: all with a low/high range)")
     p.add_argument("--distribution", choices=DISTRIBUTIONS, default="triangular",
                    help="distribution over [low, high] (triangular with mode = value)")
-    p.add_argument("--no-progress", action="store_true", help="no progress bar")
+    p.add_argument("--no-progress", action="store_true",
+                   help="no progress bar (it is drawn only on a terminal, and never with -q)")
     add_budget_options(p)
 
 
@@ -294,6 +304,6 @@ def add_cli(subparsers: Any) -> None:
                    help="result variables (world totals; default primary_demand,"
                         "primary_demand_avoided)")
     p.add_argument("--out", metavar="FILE.nc", help="write the indices to netCDF")
-    p.add_argument("--figure", metavar="FILE.png", help="write the bar chart (a directory: "
-                   "DIR/sensitivity.png)")
+    p.add_argument("--figure", metavar="FILE.png", help="write the bar chart to FILE.png (.svg, "
+                   ".pdf); a directory DIR is deprecated (DIR/sensitivity.png)")
     p.set_defaults(func=_cmd_sensitivity)

@@ -38,12 +38,14 @@ def _fmt(x: float, kind: str) -> str:
     return f"{x:,.0f}" if kind == "t" else f"{x:.1f}"
 
 
-def _signed(v: float, *, thousands: bool = False) -> str:
-    """``+1.2`` / ``-1.2`` with one decimal; a value that rounds to zero is ``+0.0``, not ``-0.0``."""
+def _signed(v: float, kind: str = "%") -> str:
+    """``+1,234`` for a mass (``kind`` ``"t"``, whole tonnes like the columns beside it), else
+    ``+1.2``; a value that rounds to zero is ``+0``/``+0.0``, never ``-0``."""
     if not math.isfinite(v):
         return "n/a"
-    v = round(v, 1) + 0.0
-    return f"{v:+,.1f}" if thousands else f"{v:+.1f}"
+    digits = 0 if kind == "t" else 1
+    v = round(v, digits) + 0.0
+    return f"{v:+,.{digits}f}"
 
 
 def _years(ds: Any, years: Sequence[int]) -> list[int]:
@@ -82,5 +84,5 @@ def compare_table(a: Any, b: Any, *, model: Any = None,
             x, z = float(da.sel(time=y)), float(db.sel(time=y))
             pct = _signed(100 * (z - x) / x) if x else "n/a"
             lines.append(f"{label:<{w0}}{y:>6}{_fmt(x, kind):>{w}}{_fmt(z, kind):>{w}}"
-                         f"{_signed(z - x, thousands=True):>16}{pct:>10}")
+                         f"{_signed(z - x, kind):>16}{pct:>10}")
     return "\n".join(lines)

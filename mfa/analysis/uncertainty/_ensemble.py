@@ -175,7 +175,7 @@ def ensemble(
     check, rtol
         Per-sample mass-balance check.
     progress : bool
-        Show a progress bar on stderr.
+        Show a progress bar on stderr (only when it is a terminal: :mod:`mfa.analysis.progress`).
 
     Returns
     -------
@@ -271,7 +271,7 @@ def monte_carlo(
     check, rtol
         Per-sample mass-balance check.
     progress : bool
-        Progress bar on stderr.
+        Progress bar on stderr (only when it is a terminal: :mod:`mfa.analysis.progress`).
     store : {"auto", "memory", "disk"}
         Where the ensemble waits for the quantiles (auto: disk above 512 MiB).
     tmpdir : path-like, optional

@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import contextlib
-import sys
-import time as _time
 from collections.abc import Iterator, Mapping
 from typing import Any
 
@@ -12,6 +10,7 @@ import numpy as np
 import xarray as xr
 
 from mfa.analysis.options import UncertaintyError
+from mfa.analysis.progress import ProgressBar
 from mfa.analysis.uncertainty._sampling import draw_quantiles, simulate_samples
 from mfa.analysis.uncertainty._storage import _Store
 from mfa.io.outputs import checkpoint
@@ -168,58 +167,17 @@ def _scheduler_label(kind: str, handle: Any) -> str:
     return f"dask.distributed ({getattr(handle.scheduler, 'address', '?')})"
 
 
-class _Progress:
-    """A minimal text progress bar on stderr (tqdm if installed)."""
-
-    def __init__(self, total: int, enabled: bool, label: str = "samples") -> None:
-        self.enabled = enabled
-        self.total = total
-        self.count = 0
-        self.t0 = _time.perf_counter()
-        self._bar = None
-        if enabled:
-            try:
-                from tqdm import tqdm
-
-                self._bar = tqdm(total=total, unit=label[:-1] if label.endswith("s") else label,
-                                 file=sys.stderr)
-            except ImportError:
-                self._bar = None
-        self.label = label
-
-    def update(self, k: int) -> None:
-        self.count += k
-        if not self.enabled:
-            return
-        if self._bar is not None:
-            self._bar.update(k)
-        else:
-            frac = self.count / max(self.total, 1)
-            filled = int(40 * frac)
-            sys.stderr.write(f"\r[{'#' * filled}{' ' * (40 - filled)}] {100 * frac:5.1f}% "
-                             f"{self.count}/{self.total} {self.label} "
-                             f"{_time.perf_counter() - self.t0:6.1f} s")
-            sys.stderr.flush()
-
-    def close(self) -> None:
-        if not self.enabled:
-            return
-        if self._bar is not None:
-            self._bar.close()
-        else:
-            sys.stderr.write("\n")
-
-
 def _chunks(n: int, chunk: int) -> list[tuple[int, int]]:
     return [(s, min(s + chunk, n)) for s in range(0, n, chunk)]
 
 
 def _run_chunks(payload: _Payload, n: int, chunk: int, store: _Store, kind: str, handle: Any,
-                progress: bool) -> None:
-    """Compute all chunks and write them into ``store`` (the only place the executors differ)."""
+                progress: bool, unit: str = "sample") -> None:
+    """Compute all chunks and write them into ``store`` (the only place the executors differ);
+    ``progress``: report on the one progress bar (:mod:`mfa.analysis.progress`)."""
     spans = _chunks(n, chunk)
+    bar = ProgressBar(n, unit=unit, enabled=progress)
     if kind == "numpy":
-        bar = _Progress(n, progress)
         try:
             for s, e in spans:
                 bar.update(_chunk_to_store(payload, s, e, store))
@@ -233,17 +191,25 @@ def _run_chunks(payload: _Payload, n: int, chunk: int, store: _Store, kind: str,
         pay = dask.delayed(payload, traverse=False)
         tasks = [dask.delayed(_chunk_to_store, pure=False)(pay, s, e, store) for s, e in spans]
         ctx: Any = contextlib.nullcontext()
-        if progress:
-            from dask.diagnostics import ProgressBar
+        if bar.active:
+            from dask.callbacks import Callback
 
-            ctx = ProgressBar(out=sys.stderr)
-        with ctx:
-            dask.compute(*tasks, scheduler=handle)
+            chunk_keys = {t.key for t in tasks}
+
+            def done(key: Any, result: Any, *_: Any) -> None:  # the scheduler's thread
+                if key in chunk_keys:
+                    bar.update(result)
+
+            ctx = Callback(posttask=done)
+        try:
+            with ctx:
+                dask.compute(*tasks, scheduler=handle)
+        finally:
+            bar.close()
     else:
         from distributed import as_completed
 
         client = handle
-        bar = _Progress(n, progress)
         try:
             pay = client.scatter(payload, broadcast=True, hash=False)
             try:

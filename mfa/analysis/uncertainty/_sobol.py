@@ -223,7 +223,8 @@ def sensitivity(
         st = _Store(rows, {"outputs": (len(outputs) * len(years),)}, on_disk=False)
         with _executor(scheduler) as (kind, handle):
             label["s"] = _scheduler_label(kind, handle)
-            _run_chunks(payload, rows, min(chunk, rows), st, kind, handle, progress)
+            _run_chunks(payload, rows, min(chunk, rows), st, kind, handle, progress,
+                        unit="model run")
         return st.read("outputs")
 
     flat = [f"{o}@{y}" for o in outputs for y in years]

@@ -281,9 +281,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_plot)
 
     add_cli(sub)  # `mc` (Monte Carlo ensembles) and `sensitivity` (Sobol indices)
-    _add_params_cli(sub)
+    from mfa.cli.params import add_cli as add_params
     from mfa.cli.report import add_cli as add_report
 
+    add_params(sub)  # `params export FILE.xlsx`
     add_report(sub)  # `report` (one self-contained HTML page)
     for sp in sub.choices.values():  # `mfa run --params DIR` works as well as `mfa --params DIR run`
         sp.add_argument("--params", metavar="DIR", default=argparse.SUPPRESS,

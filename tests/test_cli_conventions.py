@@ -129,12 +129,12 @@ def test_results_on_stdout_status_on_stderr(tmp_path, capsys, monkeypatch):
     monkeypatch.chdir(tmp_path)
     assert main(["run", "--out", "r.nc"]) == 0
     cap = capsys.readouterr()
-    assert "Primary (mined) demand" in cap.out and "written" not in cap.out
+    assert "Primary demand, separated oxide" in cap.out and "written" not in cap.out
     assert cap.err == "Results written to r.nc\n"
 
     assert main(["run", "-q", "--out", "q.nc", "--csv", "tables"]) == 0
     cap = capsys.readouterr()
-    assert "Primary (mined) demand" in cap.out and cap.err == ""
+    assert "Primary demand, separated oxide" in cap.out and cap.err == ""
 
     assert main(["-v", "run", "--out", "v.nc", "--csv", "tables2"]) == 0
     err = capsys.readouterr().err

@@ -84,6 +84,15 @@ def test_round_trip_gives_identical_parameters(exported: Path) -> None:
     assert book.path == exported and list(book.files) == [exported.name]
 
 
+def _letter(book: Path, sheet: str, name: str) -> str:
+    """The column letter of header ``name`` in a sheet (the sheets carry every dim column)."""
+    from openpyxl.utils import get_column_letter
+
+    ws = openpyxl.load_workbook(book, read_only=True)[sheet]
+    header = [c.value for c in next(ws.iter_rows(max_row=1))]
+    return get_column_letter(header.index(name) + 1)
+
+
 def test_workbook_layout(exported: Path) -> None:
     wb = openpyxl.load_workbook(exported)
     data = sorted(p.stem for p in default_params_dir().glob("*.csv") if p.stem != "sources")
@@ -91,14 +100,18 @@ def test_workbook_layout(exported: Path) -> None:
     assert wb.sheetnames == ["README", *data, "sources", "model.toml", "registry.toml",
                              *(f"scenario {s}" for s in scenarios)]
     ws = wb["drivers"]
-    assert [c.value for c in ws[1]] == ["parameter", "region", "product", "stage", "year",
-                                        "value", "unit", "low", "high", "source", "note"]
+    # every sheet has the same header: all of the model's dims, then the data columns
+    header = [c.value for c in ws[1]]
+    assert header == ["parameter", *load_parameters().dims, "year", "value", "unit", "low",
+                      "high", "source", "note"]
     assert ws.freeze_panes == "A2" and ws["A1"].font.bold
     row = _find_row(ws, "ev_sales", region="China", product="ev_bev", year=2010)
-    assert ws.cell(row=row, column=6).value == 1100  # a number, not text
-    assert ws.cell(row=row, column=7).value == "vehicle/yr"
-    assert ws.cell(row=row, column=10).value == "iea-gevo2025-data"
-    assert ws.column_dimensions["K"].width >= 30  # the notes are readable
+    col = {name: j + 1 for j, name in enumerate(header)}
+    assert ws.cell(row=row, column=col["value"]).value == 1100  # a number, not text
+    assert ws.cell(row=row, column=col["unit"]).value == "vehicle/yr"
+    assert ws.cell(row=row, column=col["source"]).value == "iea-gevo2025-data"
+    note = openpyxl.utils.get_column_letter(col["note"])
+    assert ws.column_dimensions[note].width >= 30  # the notes are readable
     readme = [c.value for row in wb["README"].iter_rows() for c in row if c.value]
     assert "ev_sales" in readme and "vehicle/yr" in readme  # every parameter, its unit
     # the TOML text: line N in row N
@@ -156,8 +169,9 @@ def test_comment_rows_and_spaces_are_read_as_in_a_csv_file(book: Path) -> None:
     ws.insert_rows(2)
     ws["A2"] = "# pm_share: checked against ERMA 2021 on 1 Dec"  # a comment row
     row = _find_row(ws, "pm_share", product="ev_phev")
-    ws.cell(row=row, column=7, value=" 1 ")  # the unit, with spaces
-    ws.cell(row=row, column=12, value="   ")  # a cell beyond the header holding only spaces
+    header = [c.value for c in ws[1]]
+    ws.cell(row=row, column=header.index("unit") + 1, value=" 1 ")  # the unit, with spaces
+    ws.cell(row=row, column=len(header) + 1, value="   ")  # beyond the header: only spaces
     wb.save(book)
     got, want = load_parameters(book), load_parameters()
     assert got.values.drop_attrs().identical(want.values.drop_attrs())
@@ -168,7 +182,7 @@ def test_wrong_unit_names_sheet_row_and_column(book: Path, capsys) -> None:
     row = _edit(book, "drivers", "ev_sales", {"region": "China", "product": "ev_bev",
                                               "year": 2010}, unit="kg/yr")
     err = _cli_error(capsys, ["run", "--params", str(book), "--out", str(book.parent / "r.nc")])
-    assert f"{book}, sheet 'drivers', row {row}, column G (unit): " in err
+    assert f"{book}, sheet 'drivers', row {row}, column {_letter(book, 'drivers', 'unit')} (unit): " in err
     assert "'kg/yr' has dimensionality [mass] / [time], expected a unit like 'vehicle/yr'" in err
     assert not (book.parent / "r.nc").exists()
 
@@ -179,7 +193,8 @@ def test_bad_year_names_sheet_row_and_column(book: Path) -> None:
     with pytest.raises(ParameterError) as info:
         load_parameters(book)
     assert str(info.value).startswith(
-        f"{book}, sheet 'drivers', row {row}, column E (year): year 2102 of parameter "
+        f"{book}, sheet 'drivers', row {row}, column {_letter(book, 'drivers', 'year')} (year): "
+        f"year 2102 of parameter "
         f"'ev_sales' is outside the model years 1980-2050")
 
 
@@ -187,12 +202,13 @@ def test_non_numeric_cell_names_sheet_row_and_column(book: Path) -> None:
     row = _edit(book, "technology", "pm_share", {"product": "ev_phev"}, value="0,95", low=True)
     with pytest.raises(ParameterError) as info:
         load_parameters(book)
+    value, low = (_letter(book, "technology", c) for c in ("value", "low"))
     assert str(info.value) == (
         f"2 problems in the parameter files:\n"
-        f"  - {book}, sheet 'technology', row {row}, column F (value): value '0,95' is not a "
-        f"finite number\n"
-        f"  - {book}, sheet 'technology', row {row}, column H (low): low 'TRUE' is not a finite "
-        f"number (leave it empty for no range)")
+        f"  - {book}, sheet 'technology', row {row}, column {value} (value): value '0,95' is not "
+        f"a finite number\n"
+        f"  - {book}, sheet 'technology', row {row}, column {low} (low): low 'TRUE' is not a "
+        f"finite number (leave it empty for no range)")
 
 
 def test_missing_sheets(book: Path, capsys) -> None:
@@ -221,14 +237,15 @@ def test_a_deleted_data_sheet_names_the_parameters_left_without_data(book: Path)
 
 
 def test_header_and_toml_mistakes(book: Path) -> None:
+    value = _letter(book, "drivers", "value")
     wb = openpyxl.load_workbook(book)
-    wb["drivers"]["F1"] = "valeu"
+    wb["drivers"][f"{value}1"] = "valeu"
     wb.save(book)
     with pytest.raises(ParameterError, match=(
             rf"^{book}, sheet 'drivers', row 1 \(header\): missing columns 'value'; "
             rf"unexpected columns 'valeu'")):
         load_parameters(book)
-    wb["drivers"]["F1"] = "value"
+    wb["drivers"][f"{value}1"] = "value"
     wb["model.toml"]["A6"] = "start = 198O"
     wb.save(book)
     with pytest.raises(ParameterError, match=(
@@ -239,7 +256,8 @@ def test_header_and_toml_mistakes(book: Path) -> None:
 def test_a_formula_without_a_stored_result_is_an_error(book: Path) -> None:
     row = _edit(book, "technology", "pm_share", {"product": "ev_phev"}, value="=0.9+0.05")
     with pytest.raises(ParameterError, match=(
-            rf"^{book}, sheet 'technology', row {row}, column F: the formula '=0.9\+0.05' has "
+            rf"^{book}, sheet 'technology', row {row}, column {_letter(book, 'technology', 'value')}: "
+            rf"the formula '=0.9\+0.05' has "
             rf"no stored result")):
         load_parameters(book)
 

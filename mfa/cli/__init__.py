@@ -225,7 +225,7 @@ class _Parser(argparse.ArgumentParser):
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser of the ``mfa`` command."""
     from mfa.cli.mc import add_budget_options, add_cli
-    from mfa.cli.plot import cmd_plot
+    from mfa.cli.plot import add_cli as add_plot
 
     parser = _Parser(
         prog="mfa",
@@ -262,23 +262,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("b", help="scenario B (name or TOML file)")
     p.set_defaults(func=_cmd_compare)
 
-    p = sub.add_parser("plot", help="draw figures from results files")
-    p.add_argument("results", nargs="+", metavar="RESULTS.nc",
-                   help="results written by 'mfa run'; several files add a scenario comparison")
-    # Kinds are checked by the model's selected_kinds (its error lists them): importing it
-    # here would load matplotlib on every command.
-    p.add_argument("--kind", action="append",
-                   help="figure kind: sankey, demand, supply, stock-by-product, stock-by-region, "
-                   "concentration, comparison (repeatable; default: all)")
-    p.add_argument("--year", type=int, help="year of the Sankey diagram (default: last year)")
-    p.add_argument("--region", help="region of the Sankey diagram (default: world)")
-    p.add_argument("--out-dir", metavar="DIR", help="output directory (default figures)")
-    p.add_argument("--out", metavar="DIR", help="deprecated spelling of --out-dir DIR (removed "
-                   "in the next release; --out names one file in every command)")
-    p.add_argument("--format", action="append", choices=("png", "svg", "pdf", "html"),
-                   help="file format (repeatable; default png); html: interactive Sankey "
-                   "(extra plotly)")
-    p.set_defaults(func=cmd_plot)
+    add_plot(sub)  # `plot` (figures from results files)
 
     add_cli(sub)  # `mc` (Monte Carlo ensembles) and `sensitivity` (Sobol indices)
     from mfa.cli.params import add_cli as add_params

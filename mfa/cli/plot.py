@@ -11,7 +11,7 @@ from typing import Any
 from mfa.cli import DEFAULT_MODEL, deprecated
 from mfa.cli.console import files_written, progress_bar, status
 
-__all__ = ["cmd_plot", "save_figures"]
+__all__ = ["add_cli", "cmd_plot", "save_figures"]
 
 
 def _figures_of(ds: Any) -> Any:
@@ -120,3 +120,24 @@ def save_figures(figures: Any, ds: Any, out_dir: str, args: argparse.Namespace, 
                                       **options)
             bar.update()
     return paths
+
+
+def add_cli(sub: Any) -> None:
+    """Register ``mfa plot RESULTS.nc ... [--out-dir DIR]``."""
+    p = sub.add_parser("plot", help="draw figures from results files")
+    p.add_argument("results", nargs="+", metavar="RESULTS.nc",
+                   help="results written by 'mfa run'; several files add a scenario comparison")
+    # Kinds are checked by the model's selected_kinds (its error lists them): importing it
+    # here would load matplotlib on every command.
+    p.add_argument("--kind", action="append",
+                   help="figure kind: sankey, demand, supply, stock-by-product, stock-by-region, "
+                   "concentration, comparison (repeatable; default: all)")
+    p.add_argument("--year", type=int, help="year of the Sankey diagram (default: last year)")
+    p.add_argument("--region", help="region of the Sankey diagram (default: world)")
+    p.add_argument("--out-dir", metavar="DIR", help="output directory (default figures)")
+    p.add_argument("--out", metavar="DIR", help="deprecated spelling of --out-dir DIR (removed "
+                   "in the next release; --out names one file in every command)")
+    p.add_argument("--format", action="append", choices=("png", "svg", "pdf", "html"),
+                   help="file format (repeatable; default png); html: interactive Sankey "
+                   "(extra plotly)")
+    p.set_defaults(func=cmd_plot)

@@ -177,64 +177,70 @@ def _run_chunks(payload: _Payload, n: int, chunk: int, store: _Store, kind: str,
     ``progress``: report on the one progress bar (:mod:`mfa.analysis.progress`)."""
     spans = _chunks(n, chunk)
     bar = ProgressBar(n, unit=unit, enabled=progress)
-    if kind == "numpy":
-        try:
+    try:
+        if kind == "numpy":
             for s, e in spans:
                 bar.update(_chunk_to_store(payload, s, e, store))
-        finally:
-            bar.close()
-    elif kind == "local":
-        import dask
+        elif kind == "local":
+            _run_local(payload, spans, store, handle, bar)
+        else:
+            _run_distributed(payload, spans, store, handle, bar)
+    finally:
+        bar.close()
 
-        # Each task computes its chunk (drawing its own samples) and writes it into the store,
-        # so at most one chunk per thread is alive at a time.
-        pay = dask.delayed(payload, traverse=False)
-        tasks = [dask.delayed(_chunk_to_store, pure=False)(pay, s, e, store) for s, e in spans]
-        ctx: Any = contextlib.nullcontext()
-        if bar.active:
-            from dask.callbacks import Callback
 
-            chunk_keys = {t.key for t in tasks}
+def _run_local(payload: _Payload, spans: list[tuple[int, int]], store: _Store, scheduler: Any,
+               bar: ProgressBar) -> None:
+    """The chunks as dask tasks on a local scheduler (threads, sync)."""
+    import dask
 
-            def done(key: Any, result: Any, *_: Any) -> None:  # the scheduler's thread
-                if key in chunk_keys:
-                    bar.update(result)
+    # Each task computes its chunk (drawing its own samples) and writes it into the store,
+    # so at most one chunk per thread is alive at a time.
+    pay = dask.delayed(payload, traverse=False)
+    tasks = [dask.delayed(_chunk_to_store, pure=False)(pay, s, e, store) for s, e in spans]
+    ctx: Any = contextlib.nullcontext()
+    if bar.active:
+        from dask.callbacks import Callback
 
-            ctx = Callback(posttask=done)
-        try:
-            with ctx:
-                dask.compute(*tasks, scheduler=handle)
-        finally:
-            bar.close()
-    else:
-        from distributed import as_completed
+        chunk_keys = {t.key for t in tasks}
 
-        client = handle
-        try:
-            pay = client.scatter(payload, broadcast=True, hash=False)
-            try:
-                nthreads = max(1, sum(client.nthreads().values()))
-            except Exception:  # pragma: no cover - defensive
-                nthreads = 2
-            window = 2 * nthreads  # chunks in flight: bounds the client's memory
-            pending = iter(spans)
-            futures = {}
-            for s, e in pending:
-                futures[client.submit(_chunk_arrays, pay, s, e, pure=False)] = (s, e)
-                if len(futures) >= window:
-                    break
-            queue = as_completed(list(futures), loop=client.loop)
-            for fut in queue:
-                s, e = futures.pop(fut)
-                result = fut.result()
-                fut.release()
-                bar.update(store.write(s, e, result))
-                checkpoint("mc-chunk")
-                del result
-                nxt = next(pending, None)
-                if nxt is not None:
-                    f2 = client.submit(_chunk_arrays, pay, nxt[0], nxt[1], pure=False)
-                    futures[f2] = nxt
-                    queue.add(f2)
-        finally:
-            bar.close()
+        def done(key: Any, result: Any, *_: Any) -> None:  # the scheduler's thread
+            if key in chunk_keys:
+                bar.update(result)
+
+        ctx = Callback(posttask=done)
+    with ctx:
+        dask.compute(*tasks, scheduler=scheduler)
+
+
+def _run_distributed(payload: _Payload, spans: list[tuple[int, int]], store: _Store,
+                     client: Any, bar: ProgressBar) -> None:
+    """The chunks on a dask.distributed cluster, a bounded window in flight; each result is
+    written into ``store`` here, in the client."""
+    from distributed import as_completed
+
+    pay = client.scatter(payload, broadcast=True, hash=False)
+    try:
+        nthreads = max(1, sum(client.nthreads().values()))
+    except Exception:  # pragma: no cover - defensive
+        nthreads = 2
+    window = 2 * nthreads  # chunks in flight: bounds the client's memory
+    pending = iter(spans)
+    futures = {}
+    for s, e in pending:
+        futures[client.submit(_chunk_arrays, pay, s, e, pure=False)] = (s, e)
+        if len(futures) >= window:
+            break
+    queue = as_completed(list(futures), loop=client.loop)
+    for fut in queue:
+        s, e = futures.pop(fut)
+        result = fut.result()
+        fut.release()
+        bar.update(store.write(s, e, result))
+        checkpoint("mc-chunk")
+        del result
+        nxt = next(pending, None)
+        if nxt is not None:
+            f2 = client.submit(_chunk_arrays, pay, nxt[0], nxt[1], pure=False)
+            futures[f2] = nxt
+            queue.add(f2)

@@ -122,6 +122,13 @@ nitpick_ignore_regex = [
 ]
 nitpick_ignore = [
     ("py:class", "distributed.Client"),  # dask.distributed: no inventory shipped
+    # pyam and plotly: no inventory shipped
+    *[("py:class", n) for n in ("pyam.IamDataFrame", "plotly.graph_objects.Figure")],
+    *[("py:meth", f"pyam.IamDataFrame.{m}") for m in ("check_aggregate",
+                                                      "check_aggregate_region")],
+    # private helpers named in annotations
+    *[("py:class", n) for n in ("mfa.data.excel.read._Book", "mfa.data.tables.Rows",
+                                "mfa.data.model_file.ModelFile")],
     ("py:class", "TypeAliasForwardRef"),  # Sphinx's placeholder for a forward-referenced alias
     # Words of numpydoc type fields that napoleon splits off a phrase ("shape (n_time,)",
     # "low, high", "error") and names that are not documented on a page of their own yet.

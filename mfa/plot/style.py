@@ -8,7 +8,7 @@ drawn without reading pixels. A new figure has its title above, its legend right
 and a caption (model, scenario, sources) below them, all wrapped so that no text is clipped or
 runs into another; given Axes get the title on the axes and the legend inside, no caption.
 
-Colours: :data:`OKABE_ITO`, and one colour per scenario in every figure
+Colours: ``OKABE_ITO``, and one colour per scenario in every figure
 (:func:`scenario_colour`).
 """
 

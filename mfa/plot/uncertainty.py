@@ -33,7 +33,7 @@ def plot_sensitivity(si: xr.Dataset, *, index: str = "ST", top: int | None = 15,
         Sort key.
     top : int, optional
         Show the ``top`` most important parameters per panel.
-    ax : matplotlib.axes.Axes or sequence of them, optional
+    ax : matplotlib.axes.Axes or sequence of matplotlib.axes.Axes, optional
         One Axes per panel (outputs by rows, years by columns, row by row); default a new
         pyplot figure with a grid of panels.
 

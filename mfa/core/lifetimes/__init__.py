@@ -19,7 +19,7 @@ class                    parameters                 survival function ``sf(x)`` 
 =======================  =========================  ============================================
 
 The survival functions use closed forms, a numpy port of Cephes' ``ndtr`` for the normal tail
-(:mod:`mfa.core._special`) and :func:`scipy.special.gammaincc` for the gamma distribution
+(``mfa.core._special``) and :func:`scipy.special.gammaincc` for the gamma distribution
 (imported on first use); they equal :mod:`scipy.stats` to rounding (tested) without importing
 it (0.4 s at start-up) or, unless a gamma lifetime is used, scipy at all.
 

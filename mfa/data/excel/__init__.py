@@ -16,7 +16,7 @@ one sheet per data file (``drivers``, ``technology``...)
     The text of these files (``scenario NAME``: ``scenarios/NAME.toml``), one line per row in
     column A, so that an error "at line N" is in row N.
 
-Modules: :mod:`~mfa.data.excel.sheets` (the sheet names), :mod:`~mfa.data.excel.export`
+Modules: ``mfa.data.excel.sheets`` (the sheet names), :mod:`~mfa.data.excel.export`
 (writing), :mod:`~mfa.data.excel.read` (reading, scenarios included).
 
 Errors name the workbook, the sheet, the Excel row and, for a cell, the column

@@ -62,7 +62,7 @@ MAGNET_PRODUCTS = EV_PRODUCTS + WIND_PRODUCTS + ("electronics", "industrial_moto
 #: Regions without undocumented mining in the reconciled history (:mod:`.history`).
 REGIONS_WITHOUT_UNDOCUMENTED_MINING: tuple[str, ...] = (
     "Japan", "Rest of Asia", "Europe", "North America", "Rest of World")
-#: End uses of the bottom-up demand (:mod:`.demand`) and the product each belongs to. Products
+#: End uses of the bottom-up demand (:mod:`mfa.models.neodymium.demand`) and the product each belongs to. Products
 #: group end uses of similar lifetime and place of use; EVs and wind have their own drivers.
 END_USES: dict[str, str] = {
     "hdd": "electronics",

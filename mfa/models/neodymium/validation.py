@@ -161,7 +161,7 @@ def compare_with_published(results: xr.Dataset, table: pd.DataFrame | str | Path
     ----------
     results : xarray.Dataset
         Results of the Nd model (:func:`mfa.models.neodymium.run`).
-    table : pandas.DataFrame or path
+    table : pandas.DataFrame or path-like
         A comparison table (:func:`read_comparison_table`).
 
     Returns

@@ -24,8 +24,8 @@ COMMANDS = {
     "mfa --help": ["-m", "mfa", "--help"],
 }
 PROBE = ("import sys; from mfa.cli import main; main(['run', '--out', {out!r}]); "
-         "print(','.join(x for x in ('dask.array', 'distributed', 'scipy.stats', 'matplotlib') "
-         "if x in sys.modules))")
+         "print('HEAVY:' + ','.join(x for x in ('dask', 'distributed', 'scipy.stats', "
+         "'scipy.special', 'scipy.linalg', 'matplotlib') if x in sys.modules))")
 
 
 def _time(args: list[str], runs: int, env: dict[str, str]) -> list[float]:
@@ -53,7 +53,8 @@ def main() -> None:
         probe = PROBE.format(out=f"{tmp}/r.nc")
         res = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True,
                              env=env, cwd=tmp)
-        heavy = res.stdout.strip().splitlines()[-1] if res.stdout.strip() else ""
+        heavy = next((line.removeprefix("HEAVY:") for line in res.stdout.splitlines()
+                      if line.startswith("HEAVY:")), "?")
         print(f"optional heavy modules imported by `mfa run`: {heavy or 'none'}")
 
 

@@ -24,7 +24,10 @@ __all__ = ["end_use_demand", "end_use_products"]
 
 
 def _plain(da: xr.DataArray) -> xr.DataArray:
-    return da.drop_attrs() if hasattr(da, "drop_attrs") else da
+    """``da`` without its attributes (a shallow copy: xarray's ``drop_attrs`` copies deeply)."""
+    out = da.copy(deep=False)
+    out.attrs = {}
+    return out
 
 
 def end_use_demand(values: xr.Dataset) -> xr.DataArray:

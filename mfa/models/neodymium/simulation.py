@@ -159,6 +159,13 @@ def nd_in_new_products(values: xr.Dataset) -> xr.DataArray:
     return out
 
 
+def _without_attrs(da: xr.DataArray) -> xr.DataArray:
+    """``da`` without its attributes (a shallow copy: xarray's ``drop_attrs`` copies deeply)."""
+    out = da.copy(deep=False)
+    out.attrs = {}
+    return out
+
+
 def _factors(values: xr.DataArray, names: list[str], products: tuple[str, ...]
              ) -> list[xr.DataArray]:
     """The parameters ``names`` on ``products`` (plain numbers, units dropped)."""
@@ -167,7 +174,7 @@ def _factors(values: xr.DataArray, names: list[str], products: tuple[str, ...]
         da = values[n]
         if "product" in da.dims:
             da = da.sel(product=list(products))
-        out.append(da.drop_attrs() if hasattr(da, "drop_attrs") else da)
+        out.append(_without_attrs(da))
     return out
 
 

@@ -55,10 +55,11 @@ def _child(scheduler: str, n: int, chunk: int, store: str, seed: int) -> dict:
         psutil = None
 
     from mfa.analysis import uncertainty as U
+    from mfa.models import get
 
     t0 = time.perf_counter()
-    out = U.monte_carlo("baseline", n=n, seed=seed, chunk=chunk, scheduler=scheduler,
-                        store=store, thresholds=[1.5e5])
+    out = U.monte_carlo(get("neodymium"), None, n, scenario="baseline", seed=seed, chunk=chunk,
+                        scheduler=scheduler, store=store, thresholds=[1.5e5])
     elapsed = time.perf_counter() - t0
     stop.set()
     ru = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024  # KiB on Linux

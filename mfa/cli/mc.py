@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import io
 import json
 import os
 import tempfile
@@ -176,13 +175,12 @@ def _cmd_mc(args: argparse.Namespace) -> int:
 
 
 def _cmd_sensitivity(args: argparse.Namespace) -> int:
-    import numpy as np
-
     from mfa.analysis.uncertainty import sensitivity, uncertain_parameters
     from mfa.cli import _model
     from mfa.data.params import load_parameters
     from mfa.io import write_netcdf
     from mfa.io.outputs import protected_inputs
+    from mfa.plot.style import save_figure
     from mfa.plot.uncertainty import plot_sensitivity  # matplotlib: only when a command runs
 
     model = _model(args)
@@ -211,16 +209,24 @@ def _cmd_sensitivity(args: argparse.Namespace) -> int:
         if args.out is not None:
             write_netcdf(si, Path(args.out), outputs=outs)
         if figure is not None:
-            fig = plot_sensitivity(si)
-            buffer = io.BytesIO()
-            fig.savefig(buffer, format=figure.suffix[1:].lower(), dpi=120)
-            import matplotlib.pyplot as plt
-
-            plt.close(fig)
-            outs.write(fig_target, lambda tmp: write_bytes(tmp, buffer.getvalue()))
+            fmt = figure.suffix[1:].lower()
+            data = save_figure(plot_sensitivity(si), [fmt], dpi=120)[fmt]  # saved, closed
+            outs.write(fig_target, lambda tmp: write_bytes(tmp, data))
     status(args, f"Sobol sensitivity: scenario {si.attrs['scenario']}, "
            f"{si.attrs['n_evaluations']} model runs ({si.attrs['n_base']} base samples x "
            f"({si.sizes['parameter']} parameters + 2))")
+    result(_sobol_table(si))
+    if args.out is not None:
+        status(args, f"Indices written to {args.out}")
+    if figure is not None:
+        status(args, f"Figure written to {figure}")
+    return 0
+
+
+def _sobol_table(si: Any) -> str:
+    """The indices as text: one block per output and year, factors by total index."""
+    import numpy as np
+
     blocks = []
     for o in si["output"].values:
         for y in si["year"].values:
@@ -233,12 +239,7 @@ def _cmd_sensitivity(args: argparse.Namespace) -> int:
                       f"{float(s['ST_conf'][i]):>7.3f}{float(s['S1'][i]):>8.3f}"
                       f"{float(s['S1_conf'][i]):>7.3f}" for i in order]
             blocks.append("\n".join(lines))
-    result("\n\n".join(blocks))
-    if args.out is not None:
-        status(args, f"Indices written to {args.out}")
-    if figure is not None:
-        status(args, f"Figure written to {figure}")
-    return 0
+    return "\n\n".join(blocks)
 
 
 def _common(p: argparse.ArgumentParser) -> None:

@@ -16,6 +16,7 @@ from mfa.analysis import indicators
 from mfa.core.errors import MfaError, ParameterError
 from mfa.core.units import UnitError, conversion_factor, parse_unit
 from mfa.data.params import ParameterSet
+from mfa.models.neodymium.demand import _plain as _without_attrs
 from mfa.models.neodymium.demand import end_use_demand, end_use_products
 from mfa.models.neodymium.equations import (
     alloy_for_magnets,
@@ -156,13 +157,6 @@ def nd_in_new_products(values: xr.Dataset) -> xr.DataArray:
         )
     out.name = "nd_in_new_products"
     out.attrs = {"units": "t/yr", "long_name": RESULT_VARIABLES["nd_in_new_products"][1]}
-    return out
-
-
-def _without_attrs(da: xr.DataArray) -> xr.DataArray:
-    """``da`` without its attributes (a shallow copy: xarray's ``drop_attrs`` copies deeply)."""
-    out = da.copy(deep=False)
-    out.attrs = {}
     return out
 
 

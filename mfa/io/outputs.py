@@ -37,7 +37,6 @@ from mfa.core.errors import MfaError
 
 __all__ = [
     "TEST_PAUSE_ENV",
-    "Inputs",
     "OutputSet",
     "Target",
     "checkpoint",
@@ -45,7 +44,6 @@ __all__ = [
     "existing_ancestor",
     "joined",
     "plain_error",
-    "protected_inputs",
     "safe_file_name",
     "scratch_directory",
     "write_bytes",
@@ -151,7 +149,8 @@ def checkpoint(stage: str, until: threading.Event | None = None) -> None:
 
 # ---------------------------------------------------------------------------- inputs
 # What a command reads, protected from its outputs: mfa.io.inputs (re-exported here).
-from mfa.io.inputs import Inputs, _is_within, protected_inputs  # noqa: E402
+from mfa.io.inputs import Inputs, _is_within  # noqa: E402
+from mfa.io.inputs import protected_inputs as protected_inputs  # noqa: E402
 
 
 def scratch_directory(path: str | os.PathLike[str], inputs: Inputs, what: str) -> Path:

@@ -12,7 +12,7 @@ import pytest
 import xarray as xr
 
 import mfa
-from mfa.io import netcdf, provenance
+from mfa.io import _git, netcdf, provenance
 from mfa.io.netcdf import read_results, write_netcdf
 from mfa.models import neodymium as nd
 from mfa.models.neodymium.structure import FLOWS, RESULT_VARIABLES
@@ -197,7 +197,7 @@ def test_files_of_earlier_versions_still_read(tmp_path):
 
 def test_git_commit_in_provenance_when_run_from_a_checkout():
     provenance.git_commit.cache_clear()
-    root = provenance.Path(provenance.__file__).resolve().parents[2]
+    root = _git.Path(_git.__file__).resolve().parents[2]
     head = subprocess.run(["git", "-C", str(root), "rev-parse", "HEAD"], capture_output=True,
                           text=True, check=True).stdout.strip()
     commit = provenance.git_commit()
@@ -209,7 +209,7 @@ def test_no_git_commit_outside_a_checkout(monkeypatch):
     def no_git(*args, **kwargs):
         raise FileNotFoundError("git")
 
-    monkeypatch.setattr(provenance.subprocess, "run", no_git)
+    monkeypatch.setattr(_git.subprocess, "run", no_git)
     provenance.git_commit.cache_clear()
     try:
         assert provenance.git_commit() is None
@@ -220,7 +220,7 @@ def test_no_git_commit_outside_a_checkout(monkeypatch):
     def other_repository(args, **kwargs):  # the package sits inside someone else's repository
         return subprocess.CompletedProcess(args, 0, stdout="/somewhere/else\n", stderr="")
 
-    monkeypatch.setattr(provenance.subprocess, "run", other_repository)
+    monkeypatch.setattr(_git.subprocess, "run", other_repository)
     try:
         assert provenance.git_commit() is None
     finally:

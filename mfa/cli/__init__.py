@@ -295,26 +295,12 @@ def version_text() -> str:
     from mfa import __version__
 
     text = f"mfa (nd-mfa) {__version__}"
-    commit = _git_commit(Path(__file__).resolve().parents[2])
-    return f"{text}, git {commit}" if commit else text
+    from mfa.io._git import git_commit  # standard library only: no numpy for --version
 
-
-def _git_commit(root: Path) -> str | None:
-    """Short commit of the checkout at ``root`` (None if it is not one, or git is missing)."""
-    import subprocess
-
-    if not (root / ".git").exists():
-        return None
-    try:
-        def git(*argv: str) -> str:
-            return subprocess.run(["git", "-C", str(root), *argv], capture_output=True,
-                                  text=True, timeout=10, check=True).stdout.strip()
-
-        commit = git("rev-parse", "--short=12", "HEAD")
-        dirty = git("status", "--porcelain", "--untracked-files=no", "--", "mfa")
-    except (OSError, subprocess.SubprocessError):
-        return None
-    return f"{commit}-dirty" if dirty else commit or None
+    commit = git_commit()
+    if not commit:
+        return text
+    return f"{text}, git {commit[:12]}{'-dirty' if commit.endswith('-dirty') else ''}"
 
 
 class _VersionAction(argparse.Action):

@@ -3,19 +3,18 @@
 from __future__ import annotations
 
 import datetime as _dt
-import functools
 import json
 import os
 import platform
-import subprocess
 from collections.abc import Mapping
 from importlib.metadata import PackageNotFoundError
 from importlib.metadata import version as _dist_version
-from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pint
+
+from mfa.io._git import git_commit
 
 __all__ = ["git_commit", "provenance_attrs", "safe_attrs"]
 
@@ -56,38 +55,6 @@ def safe_attrs(attrs: Mapping[str, Any]) -> dict[str, Any]:
     """netCDF-safe copy of an attribute mapping: dicts, lists of text and None become JSON
     strings, bools become ints, numpy scalars become Python numbers, paths and units text."""
     return {str(k): _safe_attr(v) for k, v in attrs.items()}
-
-
-@functools.lru_cache(maxsize=1)
-def git_commit() -> str | None:
-    """The git commit of the source tree this package was imported from, or None.
-
-    Returns
-    -------
-    str or None
-        The 40-hex commit, with ``"-dirty"`` appended when tracked files differ from it; None
-        when the package does not sit at the top of a git checkout (an installed wheel), when
-        git is not installed, or when git fails. Never raises. Computed once per process.
-    """
-    root = Path(__file__).resolve().parents[2]  # mfa/io/provenance.py -> the source tree
-    if not (root / "mfa").is_dir():
-        return None
-    env = {**os.environ, "GIT_OPTIONAL_LOCKS": "0", "LC_ALL": "C"}
-
-    def git(*args: str) -> str:
-        done = subprocess.run(["git", "-C", str(root), *args], capture_output=True, text=True,
-                              timeout=5, env=env, check=True)
-        return done.stdout.strip()
-
-    try:
-        top = Path(git("rev-parse", "--show-toplevel")).resolve()
-        if top != root:  # the package lies inside some other repository: not its source
-            return None
-        commit = git("rev-parse", "--verify", "HEAD")
-        dirty = git("status", "--porcelain", "--untracked-files=no")
-    except (OSError, subprocess.SubprocessError, ValueError):
-        return None
-    return commit + ("-dirty" if dirty else "")
 
 
 def provenance_attrs(

@@ -50,13 +50,8 @@ from mfa.models.neodymium.structure import (
     process_system,
 )
 
-__all__ = [
-    "nd_in_new_products",
-    "primary_demand_avoided_vs",
-    "simulate",
-    "supply_chain",
-    "without_end_of_life_recycling",
-]
+__all__ = ["nd_in_new_products", "primary_demand_avoided_vs", "simulate", "supply_chain",
+           "without_end_of_life_recycling"]
 
 #: Parameters multiplied to give Nd in new products [t/yr] of EVs and wind, and the products.
 _NEW_PRODUCT_TERMS: tuple[tuple[list[str], tuple[str, ...]], ...] = (

@@ -71,6 +71,8 @@ END_USES: dict[str, str] = {
     "e_bike": "e_two_wheeler",
     "air_conditioner": "industrial_motors",
     "industrial_robot": "industrial_motors",
+    "elevator": "industrial_motors",
+    "industrial_nes": "industrial_motors",
     "hev": "other_magnets",
     "car_small_motors": "other_magnets",
     "other_magnet_uses": "other_magnets",
@@ -78,10 +80,10 @@ END_USES: dict[str, str] = {
 }
 #: End uses computed as activity x NdFeB per unit x PM share x Nd share of NdFeB.
 ACTIVITY_END_USES: tuple[str, ...] = ("hdd", "smartphone", "e_bike", "air_conditioner",
-                                      "industrial_robot", "hev", "car_small_motors")
+                                      "industrial_robot", "elevator", "hev", "car_small_motors")
 #: End uses given directly as Nd in new products [t/yr] (no activity data found).
-DIRECT_END_USES: tuple[str, ...] = ("consumer_electronics_nes", "other_magnet_uses",
-                                    "non_magnet_uses")
+DIRECT_END_USES: tuple[str, ...] = ("consumer_electronics_nes", "industrial_nes",
+                                    "other_magnet_uses", "non_magnet_uses")
 #: Products whose Nd in new products comes (also) from end uses, split over regions by
 #: ``use_region_share``.
 END_USE_PRODUCTS: tuple[str, ...] = tuple(dict.fromkeys(END_USES.values()))

@@ -16,21 +16,12 @@ from mfa.analysis import indicators
 from mfa.core.errors import MfaError, ParameterError
 from mfa.core.units import UnitError, conversion_factor, parse_unit
 from mfa.data.params import ParameterSet
+from mfa.models.neodymium.chain import supply_chain
 from mfa.models.neodymium.demand import _plain as _without_attrs
 from mfa.models.neodymium.demand import end_use_demand, end_use_products
 from mfa.models.neodymium.equations import (
-    alloy_for_magnets,
-    collected_end_of_life,
-    concentrate_for_oxide,
     in_use_hibernating_and_end_of_life,
     nd_in_products,
-    new_scrap,
-    ore_for_concentrate,
-    oxide_for_metal,
-    primary_oxide,
-    recovered_from_end_of_life,
-    recovered_from_new_scrap,
-    secondary_surplus,
 )
 from mfa.models.neodymium.structure import (
     BASIS,
@@ -39,8 +30,6 @@ from mfa.models.neodymium.structure import (
     EV_PRODUCTS,
     FLOWS,
     IAMC_NAMES,
-    MAGNET_PRODUCTS,
-    NON_MAGNET,
     OTHER_PRODUCTS,
     PARAMETER_UNITS,
     RESULT_VARIABLES,
@@ -182,108 +171,6 @@ def without_end_of_life_recycling(values: xr.Dataset) -> xr.Dataset:
     return out
 
 
-def supply_chain(values: xr.Dataset, new: xr.DataArray, eol: xr.DataArray) -> dict:
-    """Supply-chain flows for Nd in new products ``new`` and end-of-life flows ``eol``.
-
-    World totals follow the relations of :mod:`.equations`; each stage's output is then split
-    over regions by ``production_share`` (where the stage runs; secondary Nd arises where it is
-    recycled: end of life in the region of use, new scrap where magnets are made), and each
-    region's net export of a stage's product is its production minus its consumption.
-
-    Returns
-    -------
-    dict
-        ``flows`` (name -> DataArray, t/yr, by region), ``demand``, ``secondary_new_scrap``,
-        ``secondary_eol``, ``surplus`` (world, t/yr), ``production`` and ``consumption``
-        (stage, region; t/yr).
-    """
-    share = values["production_share"]  # (time, region, stage)
-    # The loader accepts sums within 1e-6 of 1; normalise so that trade cancels exactly.
-    share = share / share.sum("region")
-    sig = {s: share.sel(stage=s, drop=True) for s in STAGES}
-    scrap_rate = values["magnet_scrap_rate"]
-
-    M = new.sel(product=list(MAGNET_PRODUCTS)).sum("product").sum("region")
-    N_w = new.sel(product=NON_MAGNET, drop=True).sum("region")
-    A = alloy_for_magnets(M, scrap_rate)
-    scrap = new_scrap(A, scrap_rate)
-    O_m = oxide_for_metal(A, values["yield_metal"])
-    demand = O_m + N_w
-
-    rec_ns_w = recovered_from_new_scrap(scrap, values["new_scrap_recycling_rate"],
-                                        values["new_scrap_recovery_yield"])
-    collected = collected_end_of_life(eol, values["collection_rate"])
-    rec_ns = rec_ns_w * sig["magnet"]                                       # where magnets are made
-    rec_eol = recovered_from_end_of_life(collected, values["recycling_yield"]).sum("product")
-    secondary = rec_ns + rec_eol                                            # (time, region)
-    R = secondary.sum("region")
-
-    P = primary_oxide(demand, R)
-    surplus = secondary_surplus(demand, R)
-    C = concentrate_for_oxide(P, values["yield_separation"])
-    X = ore_for_concentrate(C, values["yield_mining"])
-
-    f: dict[str, xr.DataArray] = {}
-    mined = X * sig["mining"]
-    # a share of the ore mined in a region is undocumented (reconciled history, :mod:`.history`)
-    f["flow_mined_undocumented"] = mined * values["undocumented_mining_share"]
-    f["flow_mined"] = mined - f["flow_mined_undocumented"]
-    f["flow_concentrate"] = C * sig["separation"]        # consumed by separation in r
-    conc_prod = C * sig["mining"]
-    f["flow_mining_losses"] = mined - conc_prod
-    f["flow_net_export_concentrate"] = conc_prod - f["flow_concentrate"]
-    f["flow_separation_losses"] = (C - P) * sig["separation"]
-    # surplus secondary is stockpiled where it arises, in proportion to secondary supply
-    with np.errstate(invalid="ignore", divide="ignore"):
-        sec_frac = (secondary / R).fillna(0.0)
-    f["flow_stockpile"] = surplus * sec_frac
-    oxide_prod = P * sig["separation"] + secondary - f["flow_stockpile"]
-    f["flow_oxide_to_metal"] = O_m * sig["metal"]
-    f["flow_oxide_to_manufacturing"] = N_w * sig["manufacturing"]
-    f["flow_net_export_oxide"] = oxide_prod - f["flow_oxide_to_metal"] - f["flow_oxide_to_manufacturing"]
-    alloy_prod = A * sig["metal"]
-    f["flow_metal_losses"] = f["flow_oxide_to_metal"] - alloy_prod
-    f["flow_alloy_to_magnet"] = A * sig["magnet"]
-    f["flow_net_export_alloy"] = alloy_prod - f["flow_alloy_to_magnet"]
-    f["flow_new_scrap"] = scrap * sig["magnet"]
-    magnet_prod = M * sig["magnet"]
-    f["flow_magnet_to_manufacturing"] = M * sig["manufacturing"]
-    f["flow_net_export_magnet"] = magnet_prod - f["flow_magnet_to_manufacturing"]
-    products_prod = (M + N_w) * sig["manufacturing"]
-    f["flow_products_to_use"] = new.sum("product")
-    f["flow_net_export_products"] = products_prod - f["flow_products_to_use"]
-    f["flow_eol"] = eol.sum("product")
-    f["flow_collected"] = collected.sum("product")
-    f["flow_eol_losses"] = f["flow_eol"] - f["flow_collected"]
-    f["flow_recycled_new_scrap"] = rec_ns
-    f["flow_recycled_eol"] = rec_eol
-    f["flow_new_scrap_losses"] = f["flow_new_scrap"] - rec_ns
-    f["flow_recycling_losses"] = f["flow_collected"] - rec_eol
-
-    production = xr.concat(
-        xr.broadcast(conc_prod, oxide_prod, alloy_prod, magnet_prod, products_prod), dim="stage"
-    ).assign_coords(stage=list(STAGES))
-    consumption = xr.concat(
-        xr.broadcast(
-            f["flow_concentrate"],
-            f["flow_oxide_to_metal"] + f["flow_oxide_to_manufacturing"],
-            f["flow_alloy_to_magnet"],
-            f["flow_magnet_to_manufacturing"],
-            f["flow_products_to_use"],
-        ),
-        dim="stage",
-    ).assign_coords(stage=list(STAGES))
-    return {
-        "flows": f,
-        "demand": demand,
-        "secondary_new_scrap": rec_ns_w,
-        "secondary_eol": rec_eol.sum("region"),
-        "surplus": surplus,
-        "production": production,
-        "consumption": consumption,
-    }
-
-
 def _check_options(what: str, check: object, rtol: object = 0.0) -> None:
     """``check`` must be a bool and ``rtol`` a finite number >= 0 (MfaError otherwise)."""
     if not isinstance(check, (bool, np.bool_)):
@@ -303,6 +190,38 @@ def _check_coords(values: xr.Dataset, what: str) -> None:
         lacking = [x for x in labels if x not in set(values[dim].values.tolist())]
         if lacking:
             raise ParameterError(f"{what}: the {dim!r} labels of values lack {lacking}")
+
+
+def _warn_surplus(surplus: xr.DataArray) -> None:
+    """SecondaryExceedsDemandWarning naming the years where secondary Nd exceeds demand."""
+    if bool((surplus > 0).any()):
+        years = surplus["time"].values[(surplus > 0).any(
+            [d for d in surplus.dims if d != "time"]).values]
+        warnings.warn(
+            f"secondary Nd exceeds total demand in {years.tolist()}: the excess is stockpiled "
+            "(flow_stockpile)",
+            SecondaryExceedsDemandWarning,
+            stacklevel=3,
+        )
+
+
+def _set_attrs(ds: xr.Dataset, system_ds: xr.Dataset) -> None:
+    """The results' attributes, in place, from the model's schema and the process system.
+
+    Set here, not inherited: xarray keeps a parameter's attrs (its description and source
+    keys) on whatever is computed from it, which would mislabel results."""
+    system_keys = ("units", "long_name", "source", "target", "process", "regions_summed")
+    for name in ds.data_vars:  # flows: source/target; stocks: process; residuals: regions_summed
+        kept = system_ds[name].attrs if name in system_ds else {}
+        ds[name].attrs = {k: v for k, v in kept.items() if k in system_keys}
+    for name, (units, long_name) in RESULT_VARIABLES.items():
+        ds[name].attrs.update({"units": units, "long_name": long_name})
+    for name, basis in BASIS.items():
+        ds[name].attrs["basis"] = basis
+    for name, iamc in IAMC_NAMES.items():
+        ds[name].attrs["iamc_variable"] = iamc
+    for name, (_, _, long_name) in FLOWS.items():
+        ds[name].attrs["long_name"] = long_name
 
 
 def simulate(values: xr.Dataset, *, check: bool = True, rtol: float = 1e-9) -> xr.Dataset:
@@ -353,15 +272,7 @@ def simulate(values: xr.Dataset, *, check: bool = True, rtol: float = 1e-9) -> x
 
     chain = supply_chain(values, new, eol)
     ref = supply_chain(without_end_of_life_recycling(values), new, eol)
-    if bool((chain["surplus"] > 0).any()):
-        years = chain["surplus"]["time"].values[(chain["surplus"] > 0).any(
-            [d for d in chain["surplus"].dims if d != "time"]).values]
-        warnings.warn(
-            f"secondary Nd exceeds total demand in {years.tolist()}: the excess is stockpiled "
-            "(flow_stockpile)",
-            SecondaryExceedsDemandWarning,
-            stacklevel=2,
-        )
+    _warn_surplus(chain["surplus"])
     flows = chain["flows"]
     ds = xr.Dataset()
     ds["nd_in_new_products"] = new
@@ -389,20 +300,7 @@ def simulate(values: xr.Dataset, *, check: bool = True, rtol: float = 1e-9) -> x
     if check:
         system.check_balance(system_ds, rtol=rtol)
     ds = ds.merge(system_ds, compat="override")
-    # Attributes are set here, not inherited: xarray keeps a parameter's attrs (its description
-    # and source keys) on whatever is computed from it, which would mislabel results.
-    system_keys = ("units", "long_name", "source", "target", "process", "regions_summed")
-    for name in ds.data_vars:  # flows: source/target; stocks: process; residuals: regions_summed
-        kept = system_ds[name].attrs if name in system_ds else {}
-        ds[name].attrs = {k: v for k, v in kept.items() if k in system_keys}
-    for name, (units, long_name) in RESULT_VARIABLES.items():
-        ds[name].attrs.update({"units": units, "long_name": long_name})
-    for name, basis in BASIS.items():
-        ds[name].attrs["basis"] = basis
-    for name, iamc in IAMC_NAMES.items():
-        ds[name].attrs["iamc_variable"] = iamc
-    for name, (_, _, long_name) in FLOWS.items():
-        ds[name].attrs["long_name"] = long_name
+    _set_attrs(ds, system_ds)
     ds = ds.transpose("time", ...)
     ds["time"] = ds["time"].astype("int64")
     ds.attrs["max_abs_mass_balance_residual"] = system_ds.attrs["max_abs_mass_balance_residual"]

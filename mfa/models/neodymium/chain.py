@@ -1,0 +1,148 @@
+"""The Nd supply chain of one scenario: world totals back from the products to the ore
+(:mod:`mfa.models.neodymium.equations`), then the flows by region and each stage's
+production and consumption."""
+
+from __future__ import annotations
+
+import numpy as np
+import xarray as xr
+
+from mfa.models.neodymium.equations import (
+    alloy_for_magnets,
+    collected_end_of_life,
+    concentrate_for_oxide,
+    new_scrap,
+    ore_for_concentrate,
+    oxide_for_metal,
+    primary_oxide,
+    recovered_from_end_of_life,
+    recovered_from_new_scrap,
+    secondary_surplus,
+)
+from mfa.models.neodymium.structure import MAGNET_PRODUCTS, NON_MAGNET, STAGES
+
+__all__ = ["supply_chain"]
+
+
+def supply_chain(values: xr.Dataset, new: xr.DataArray, eol: xr.DataArray) -> dict:
+    """Supply-chain flows for Nd in new products ``new`` and end-of-life flows ``eol``.
+
+    World totals follow the relations of :mod:`.equations`; each stage's output is then split
+    over regions by ``production_share`` (where the stage runs; secondary Nd arises where it is
+    recycled: end of life in the region of use, new scrap where magnets are made), and each
+    region's net export of a stage's product is its production minus its consumption.
+
+    Returns
+    -------
+    dict
+        ``flows`` (name -> DataArray, t/yr, by region), ``demand``, ``secondary_new_scrap``,
+        ``secondary_eol``, ``surplus`` (world, t/yr), ``production`` and ``consumption``
+        (stage, region; t/yr).
+    """
+    share = values["production_share"]  # (time, region, stage)
+    # The loader accepts sums within 1e-6 of 1; normalise so that trade cancels exactly.
+    share = share / share.sum("region")
+    sig = {s: share.sel(stage=s, drop=True) for s in STAGES}
+    w = _world_chain(values, new, eol, sig)
+    f = _regional_flows(values, new, eol, sig, w)
+    production, consumption = _by_stage(f, w)
+    return {
+        "flows": f,
+        "demand": w["demand"],
+        "secondary_new_scrap": w["rec_ns_w"],
+        "secondary_eol": w["rec_eol"].sum("region"),
+        "surplus": w["surplus"],
+        "production": production,
+        "consumption": consumption,
+    }
+
+
+def _world_chain(values: xr.Dataset, new: xr.DataArray, eol: xr.DataArray,
+                 sig: dict[str, xr.DataArray]) -> dict[str, xr.DataArray]:
+    """World totals of the chain (:mod:`.equations`), back from the products to the ore;
+    secondary Nd by region (it arises where it is recycled)."""
+    scrap_rate = values["magnet_scrap_rate"]
+    w: dict[str, xr.DataArray] = {}
+    w["M"] = M = new.sel(product=list(MAGNET_PRODUCTS)).sum("product").sum("region")
+    w["N_w"] = N_w = new.sel(product=NON_MAGNET, drop=True).sum("region")
+    w["A"] = A = alloy_for_magnets(M, scrap_rate)
+    w["scrap"] = scrap = new_scrap(A, scrap_rate)
+    w["O_m"] = O_m = oxide_for_metal(A, values["yield_metal"])
+    w["demand"] = demand = O_m + N_w
+    w["rec_ns_w"] = rec_ns_w = recovered_from_new_scrap(
+        scrap, values["new_scrap_recycling_rate"], values["new_scrap_recovery_yield"])
+    w["collected"] = collected = collected_end_of_life(eol, values["collection_rate"])
+    w["rec_ns"] = rec_ns = rec_ns_w * sig["magnet"]                 # where magnets are made
+    w["rec_eol"] = rec_eol = recovered_from_end_of_life(
+        collected, values["recycling_yield"]).sum("product")
+    w["secondary"] = secondary = rec_ns + rec_eol                   # (time, region)
+    w["R"] = R = secondary.sum("region")
+    w["P"] = P = primary_oxide(demand, R)
+    w["surplus"] = secondary_surplus(demand, R)
+    w["C"] = C = concentrate_for_oxide(P, values["yield_separation"])
+    w["X"] = ore_for_concentrate(C, values["yield_mining"])
+    return w
+
+
+def _regional_flows(values: xr.Dataset, new: xr.DataArray, eol: xr.DataArray,
+                    sig: dict[str, xr.DataArray], w: dict[str, xr.DataArray]
+                    ) -> dict[str, xr.DataArray]:
+    """The flows by region: each stage's output split by its production shares, net exports
+    the difference between production and consumption (stage outputs kept as ``_prod``)."""
+    f: dict[str, xr.DataArray] = {}
+    mined = w["X"] * sig["mining"]
+    # a share of the ore mined in a region is undocumented (reconciled history, :mod:`.history`)
+    f["flow_mined_undocumented"] = mined * values["undocumented_mining_share"]
+    f["flow_mined"] = mined - f["flow_mined_undocumented"]
+    f["flow_concentrate"] = w["C"] * sig["separation"]        # consumed by separation in r
+    w["conc_prod"] = conc_prod = w["C"] * sig["mining"]
+    f["flow_mining_losses"] = mined - conc_prod
+    f["flow_net_export_concentrate"] = conc_prod - f["flow_concentrate"]
+    f["flow_separation_losses"] = (w["C"] - w["P"]) * sig["separation"]
+    # surplus secondary is stockpiled where it arises, in proportion to secondary supply
+    with np.errstate(invalid="ignore", divide="ignore"):
+        sec_frac = (w["secondary"] / w["R"]).fillna(0.0)
+    f["flow_stockpile"] = w["surplus"] * sec_frac
+    w["oxide_prod"] = oxide_prod = w["P"] * sig["separation"] + w["secondary"] - f["flow_stockpile"]
+    f["flow_oxide_to_metal"] = w["O_m"] * sig["metal"]
+    f["flow_oxide_to_manufacturing"] = w["N_w"] * sig["manufacturing"]
+    f["flow_net_export_oxide"] = oxide_prod - f["flow_oxide_to_metal"] - f["flow_oxide_to_manufacturing"]
+    w["alloy_prod"] = alloy_prod = w["A"] * sig["metal"]
+    f["flow_metal_losses"] = f["flow_oxide_to_metal"] - alloy_prod
+    f["flow_alloy_to_magnet"] = w["A"] * sig["magnet"]
+    f["flow_net_export_alloy"] = alloy_prod - f["flow_alloy_to_magnet"]
+    f["flow_new_scrap"] = w["scrap"] * sig["magnet"]
+    w["magnet_prod"] = magnet_prod = w["M"] * sig["magnet"]
+    f["flow_magnet_to_manufacturing"] = w["M"] * sig["manufacturing"]
+    f["flow_net_export_magnet"] = magnet_prod - f["flow_magnet_to_manufacturing"]
+    w["products_prod"] = products_prod = (w["M"] + w["N_w"]) * sig["manufacturing"]
+    f["flow_products_to_use"] = new.sum("product")
+    f["flow_net_export_products"] = products_prod - f["flow_products_to_use"]
+    f["flow_eol"] = eol.sum("product")
+    f["flow_collected"] = w["collected"].sum("product")
+    f["flow_eol_losses"] = f["flow_eol"] - f["flow_collected"]
+    f["flow_recycled_new_scrap"] = w["rec_ns"]
+    f["flow_recycled_eol"] = w["rec_eol"]
+    f["flow_new_scrap_losses"] = f["flow_new_scrap"] - w["rec_ns"]
+    f["flow_recycling_losses"] = f["flow_collected"] - w["rec_eol"]
+    return f
+
+
+def _by_stage(f: dict[str, xr.DataArray], w: dict[str, xr.DataArray]
+              ) -> tuple[xr.DataArray, xr.DataArray]:
+    """Production and consumption of each stage's product by region (stage, time, region)."""
+    production = xr.concat(
+        xr.broadcast(w["conc_prod"], w["oxide_prod"], w["alloy_prod"], w["magnet_prod"],
+                     w["products_prod"]), dim="stage"
+    ).assign_coords(stage=list(STAGES))
+    consumption = xr.concat(
+        xr.broadcast(
+            f["flow_concentrate"],
+            f["flow_oxide_to_metal"] + f["flow_oxide_to_manufacturing"],
+            f["flow_alloy_to_magnet"],
+            f["flow_magnet_to_manufacturing"],
+            f["flow_products_to_use"],
+        ),
+        dim="stage",
+    ).assign_coords(stage=list(STAGES))
+    return production, consumption

@@ -184,11 +184,18 @@ def parse_unit(unit: str | pint.Unit, name: str = "value") -> pint.Unit:
     if text in ("", "1", "-", "dimensionless"):
         return ureg.dimensionless
     try:
-        parsed = ureg.parse_units(text)
+        parsed = _parse_text(text)
     except Exception as exc:  # pint raises several kinds of errors
         raise UnitError(f"{name}: cannot read unit {text!r} ({exc})") from None
     _reject_ambiguous(text, name)
     return parsed
+
+
+@functools.lru_cache(maxsize=4096)
+def _parse_text(text: str) -> pint.Unit:
+    """pint's parse of a unit text, once per text (a data set repeats a few units thousands of
+    times; a text that fails is not cached, so a unit defined later parses then)."""
+    return ureg.parse_units(text)
 
 
 def _reject_ambiguous(text: str, name: str) -> None:

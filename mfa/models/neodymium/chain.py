@@ -21,7 +21,7 @@ from mfa.models.neodymium.equations import (
 )
 from mfa.models.neodymium.structure import MAGNET_PRODUCTS, NON_MAGNET, STAGES
 
-__all__ = ["supply_chain"]
+__all__ = ["primary_separated_world", "supply_chain"]
 
 
 def supply_chain(values: xr.Dataset, new: xr.DataArray, eol: xr.DataArray) -> dict:
@@ -39,10 +39,7 @@ def supply_chain(values: xr.Dataset, new: xr.DataArray, eol: xr.DataArray) -> di
         ``secondary_eol``, ``surplus`` (world, t/yr), ``production`` and ``consumption``
         (stage, region; t/yr).
     """
-    share = values["production_share"]  # (time, region, stage)
-    # The loader accepts sums within 1e-6 of 1; normalise so that trade cancels exactly.
-    share = share / share.sum("region")
-    sig = {s: share.sel(stage=s, drop=True) for s in STAGES}
+    sig = _stage_shares(values)
     w = _world_chain(values, new, eol, sig)
     f = _regional_flows(values, new, eol, sig, w)
     production, consumption = _by_stage(f, w)
@@ -55,6 +52,26 @@ def supply_chain(values: xr.Dataset, new: xr.DataArray, eol: xr.DataArray) -> di
         "production": production,
         "consumption": consumption,
     }
+
+
+def primary_separated_world(values: xr.Dataset, new: xr.DataArray,
+                            eol: xr.DataArray) -> xr.DataArray:
+    """World Nd in separated products made from ore [t/yr] (time, and any extra dim): the
+    ``flow_concentrate - flow_separation_losses`` of :func:`supply_chain` summed over regions,
+    computed as there (bit for bit) but without the regional flows, which a counterfactual run
+    does not need."""
+    sig = _stage_shares(values)
+    w = _world_chain(values, new, eol, sig)
+    separated = w["C"] * sig["separation"] - (w["C"] - w["P"]) * sig["separation"]
+    return separated.sum("region")
+
+
+def _stage_shares(values: xr.Dataset) -> dict[str, xr.DataArray]:
+    """Each stage's production shares by region (time, region), normalised to sum to 1."""
+    share = values["production_share"]  # (time, region, stage)
+    # The loader accepts sums within 1e-6 of 1; normalise so that trade cancels exactly.
+    share = share / share.sum("region")
+    return {s: share.sel(stage=s, drop=True) for s in STAGES}
 
 
 def _world_chain(values: xr.Dataset, new: xr.DataArray, eol: xr.DataArray,

@@ -16,7 +16,7 @@ from mfa.analysis import indicators
 from mfa.core.errors import MfaError, ParameterError
 from mfa.core.units import UnitError, conversion_factor, parse_unit
 from mfa.data.params import ParameterSet
-from mfa.models.neodymium.chain import supply_chain
+from mfa.models.neodymium.chain import primary_separated_world, supply_chain
 from mfa.models.neodymium.demand import _plain as _without_attrs
 from mfa.models.neodymium.demand import end_use_demand, end_use_products
 from mfa.models.neodymium.equations import (
@@ -271,7 +271,8 @@ def simulate(values: xr.Dataset, *, check: bool = True, rtol: float = 1e-9) -> x
         new, values["lifetime_mean"], values["lifetime_sd"], values["hibernation_time"])
 
     chain = supply_chain(values, new, eol)
-    ref = supply_chain(without_end_of_life_recycling(values), new, eol)
+    # the counterfactual needs only its world primary demand, not its regional flows
+    primary_no_eol = primary_separated_world(without_end_of_life_recycling(values), new, eol)
     _warn_surplus(chain["surplus"])
     flows = chain["flows"]
     ds = xr.Dataset()
@@ -280,7 +281,7 @@ def simulate(values: xr.Dataset, *, check: bool = True, rtol: float = 1e-9) -> x
     ds["hibernating_stock"] = hibernating
     ds["eol_outflow"] = eol
     ds["total_demand"] = chain["demand"]
-    ds.update(_recycling_indicators(chain, ref))
+    ds.update(_recycling_indicators(chain, primary_no_eol))
     prod = chain["production"].assign_attrs(units="t/yr")
     cons = chain["consumption"].assign_attrs(units="t/yr")
     ds["production"] = prod
@@ -314,11 +315,12 @@ def _primary_separated(flows: dict[str, xr.DataArray]) -> xr.DataArray:
     return flows["flow_concentrate"] - flows["flow_separation_losses"]
 
 
-def _recycling_indicators(chain: dict, ref: dict) -> dict[str, xr.DataArray]:
+def _recycling_indicators(chain: dict, primary_no_eol: xr.DataArray) -> dict[str, xr.DataArray]:
     """Primary demand on both bases, secondary supply and the UNEP (2011) recycling indicators.
 
-    ``chain`` is the scenario's :func:`supply_chain`, ``ref`` that of the same values without
-    end-of-life recycling (:func:`without_end_of_life_recycling`). Definitions: UNEP (2011),
+    ``chain`` is the scenario's :func:`supply_chain`, ``primary_no_eol`` the world primary
+    demand (separated oxide) of the same values without end-of-life recycling
+    (:func:`without_end_of_life_recycling`, :func:`.chain.primary_separated_world`). Definitions: UNEP (2011),
     *Recycling Rates of Metals: A Status Report* (Graedel et al.): old scrap = Nd in end-of-life
     products, new scrap = Nd discarded in magnet making; EOL-RR = old scrap recycled / old scrap
     generated; recycled content (recycling input rate) = scrap input / (primary + scrap) input
@@ -335,8 +337,7 @@ def _recycling_indicators(chain: dict, ref: dict) -> dict[str, xr.DataArray]:
     out["new_scrap_recycled"] = chain["secondary_new_scrap"]
     basis = {"units": "t/yr", "basis": BASIS["primary_demand"]}
     primary_w = out["primary_demand"].sum("region").assign_attrs(basis)
-    out["primary_demand_no_eol_recycling"] = _primary_separated(ref["flows"]).sum(
-        "region").assign_attrs(basis)
+    out["primary_demand_no_eol_recycling"] = primary_no_eol.assign_attrs(basis)
     out["primary_demand_avoided"] = indicators.avoided(out["primary_demand_no_eol_recycling"],
                                                        primary_w)
     out["eol_recycling_rate"] = indicators.end_of_life_recycling_rate(

@@ -7,6 +7,7 @@ once more, so a change of a number in the parameter file has to be made on purpo
 from __future__ import annotations
 
 import csv
+import shutil
 
 import numpy as np
 import pytest
@@ -111,3 +112,18 @@ def test_no_trend_row_is_silently_frozen():
     assert last and all(y == 2050 for y in last.values()), last
     ends = [r for r in rows if r["year"] == "2050"]
     assert all("constant after 2050" in r["note"] or r["note"].startswith("as ev_bev") for r in ends)
+
+
+def test_after_the_last_point_the_2050_values_hold(tmp_path):
+    """Run to 2060: every trend keeps its 2050 value, value, low and high (registry ``after``)."""
+    d = tmp_path / "params"
+    shutil.copytree(default_params_dir(), d)
+    toml = d / "model.toml"
+    toml.write_text(toml.read_text().replace("end = 2050", "end = 2060", 1))
+    ps = load_parameters(d)
+    assert int(ps.values.time[-1]) == 2060
+    for name in TREND:
+        for which in ("values", "low", "high"):
+            da = getattr(ps, which)[name]
+            np.testing.assert_array_equal(da.sel(time=2060).values, da.sel(time=2050).values)
+    assert float(_series(ps, "values", "magnet_per_mw", "wind_offshore").sel(time=2055)) == 501.0

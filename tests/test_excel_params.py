@@ -290,10 +290,11 @@ def test_export_of_an_edited_directory_is_what_the_directory_says(tmp_path: Path
     params = tmp_path / "params"
     shutil.copytree(default_params_dir(), params)
     text = (params / "technology.csv").read_text()
-    (params / "technology.csv").write_text(text.replace("pm_share,,ev_bev,,,0.95,1,0.77,1",
-                                                        "pm_share,,ev_bev,,,0.9,1,0.77,1"))
+    edited = text.replace("pm_share,,ev_bev,,2018,0.93,1,0.75,0.95", "pm_share,,ev_bev,,2018,0.8,1,0.75,0.95")
+    assert edited != text
+    (params / "technology.csv").write_text(edited)
     path = tmp_path / "edited.xlsx"
     path.write_bytes(parameter_workbook(params))
     got = load_parameters(path)["pm_share"].sel(product="ev_bev")
-    assert float(got.isel(region=0, time=0)) == 0.9
+    assert float(got.isel(region=0, time=0)) == 0.8
     assert got.attrs["units"] == "1"

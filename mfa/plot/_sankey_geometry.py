@@ -307,7 +307,8 @@ class Diagram:
             sign = "+" if spec.stock_of is not None else ""
             cx = x + NW / 2
             cands = [(cx, top + 0.04, "center", "bottom"), (x, top + 0.04, "right", "bottom"),
-                     (x + NW, top + 0.04, "left", "bottom"), (cx, top + 0.25, "center", "bottom")]
+                     (x + NW, top + 0.04, "left", "bottom"), (cx, top + 0.25, "center", "bottom"),
+                     (x + NW, top + 0.25, "left", "bottom"), (cx, top + 0.46, "center", "bottom")]
             self._text(f"{spec.label}\n{sign}{value}", cands, priority=0, optional=False,
                        key=f"node/{n}", **{**_NODE_TEXT, "color": spec.text_colour})
 

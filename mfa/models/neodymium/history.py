@@ -50,6 +50,9 @@ __all__ = ["HISTORY_YEARS", "history_measurements", "history_system", "reconcile
 #: First and last year of the reconciled history.
 HISTORY_YEARS = (1990, 2024)
 _ND_SHARE_OF_NDFEB = 0.23  # Nd share of NdFeB (Yang 2017; the model's EV value)
+#: Magnet end uses given by cited shares of magnet demand (not activity data), measured with
+#: the named magnet uses.
+_SHARE_END_USES = ("consumer_electronics_nes", "industrial_nes")
 
 _FLOWS = (
     ("documented_mining", "environment", "separation"),
@@ -101,9 +104,11 @@ def _identified_magnet_uses(results: xr.Dataset, params: ParameterSet,
     drivers = new.sel(product=["ev_bev", "ev_phev", "e_two_wheeler", "wind_onshore",
                                "wind_offshore"]).sum("product").values
     eu = end_use_demand(_in_model_units(params.values, list(PARAMETER_UNITS), "history"))
-    # e-bikes are inside e_two_wheeler already (drivers); count the other activity end uses
-    others = [e for e in ACTIVITY_END_USES if e != "e_bike"]
-    return drivers + eu.sel(end_use=others, time=years).sum("end_use").values
+    # e-bikes are inside e_two_wheeler already (drivers); count the other activity end uses and
+    # the end uses given by cited shares (consumer electronics and industrial n.e.s.)
+    others = [e for e in ACTIVITY_END_USES if e != "e_bike"] + list(_SHARE_END_USES)
+    return (drivers + eu.sel(end_use=others, time=years).sum("end_use").values,
+            eu.sel(end_use="other_magnet_uses", time=years).values)
 
 
 def _alloy_to_magnet(params: ParameterSet, years: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -112,7 +117,11 @@ def _alloy_to_magnet(params: ParameterSet, years: np.ndarray) -> tuple[np.ndarra
     inverse-variance mean."""
     ndfeb, _, _ = _points(params, "ndfeb_production_world", years)
     known = np.isfinite(ndfeb)
-    alloy = np.interp(years, years[known], ndfeb[known]) * _ND_SHARE_OF_NDFEB
+    # interpolate between all data points, also those before the first history year (1987):
+    # only the points inside the history would hold the 2000 figure back to 1990
+    rows = params.table[params.table["parameter"] == "ndfeb_production_world"]
+    pts = rows[["year", "value"]].dropna().astype(float).sort_values("year").to_numpy()
+    alloy = np.interp(years, pts[:, 0], pts[:, 1]) * _ND_SHARE_OF_NDFEB
     alloy_sd = alloy * np.where(known, 0.15, 0.25)
     iea, iea_lo, iea_hi = _points(params, "nd_into_magnet_making_iea", years)
     has = np.isfinite(iea)
@@ -138,7 +147,7 @@ def history_measurements(results: xr.Dataset, params: ParameterSet
     world = {n: results[n].sum("region").sel(time=years).values for n in (
         "flow_separation_losses", "flow_metal_losses", "flow_new_scrap",
         "flow_new_scrap_losses", "flow_recycled_new_scrap", "flow_oxide_to_manufacturing")}
-    identified = _identified_magnet_uses(results, params, years)
+    identified, remainder = _identified_magnet_uses(results, params, years)
     usgs = calibration(results, params)["usgs_nd"].reindex(years).to_numpy()
     prior, p_lo, p_hi = (getattr(params, k)["undocumented_mining_prior"].sel(
         region="China", time=years).values for k in ("values", "low", "high"))
@@ -165,6 +174,7 @@ def history_measurements(results: xr.Dataset, params: ParameterSet
         "new_scrap_losses": (world["flow_new_scrap_losses"],
                              _rel(world["flow_new_scrap_losses"], 0.5)),
         "identified_magnet_uses": (identified, _rel(identified, 0.25)),
+        "other_magnet_uses": (remainder, _rel(remainder, 0.5)),
         "oxide_stockpile": (np.nan_to_num(stock), stock_sd),
     }
     coords, units = {"time": years}, {"units": "t/yr"}

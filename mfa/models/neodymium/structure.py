@@ -67,6 +67,7 @@ REGIONS_WITHOUT_UNDOCUMENTED_MINING: tuple[str, ...] = (
 END_USES: dict[str, str] = {
     "hdd": "electronics",
     "smartphone": "electronics",
+    "pc_other": "electronics",
     "consumer_electronics_nes": "electronics",
     "e_bike": "e_two_wheeler",
     "air_conditioner": "industrial_motors",
@@ -80,7 +81,8 @@ END_USES: dict[str, str] = {
 }
 #: End uses computed as activity x NdFeB per unit x PM share x Nd share of NdFeB.
 ACTIVITY_END_USES: tuple[str, ...] = ("hdd", "smartphone", "e_bike", "air_conditioner",
-                                      "industrial_robot", "elevator", "hev", "car_small_motors")
+                                      "industrial_robot", "elevator", "hev", "car_small_motors",
+                                      "pc_other")
 #: End uses given directly as Nd in new products [t/yr] (no activity data found).
 DIRECT_END_USES: tuple[str, ...] = ("consumer_electronics_nes", "industrial_nes",
                                     "other_magnet_uses", "non_magnet_uses")

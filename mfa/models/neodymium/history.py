@@ -17,11 +17,14 @@ non_magnet_uses            separation -> environment   bottom-up demand (30 %)
 oxide_to_metal             separation -> metal         unknown
 metal_losses               metal -> environment        model (60 %: yield 0.75-0.95)
 alloy_to_magnet            metal -> magnet             industry NdFeB output x 0.23 (15 % at
-                                                       points, 25 % between) and IEA (range)
+                                                       points, 25 % between, from 1987 on) and
+                                                       IEA (range)
 new_scrap                  magnet -> scrap_recycling   model (20 %: scrap rate 0.20-0.30)
 new_scrap_losses           scrap_recycling -> env.     model (50 %)
-identified_magnet_uses     magnet -> environment       bottom-up activity end uses, EVs, wind (25 %)
-other_magnet_uses          magnet -> environment       unknown (assigned by the balances)
+identified_magnet_uses     magnet -> environment       named magnet end uses: EVs, wind, activity
+                                                       end uses, consumer electronics and
+                                                       industrial n.e.s. (cited shares) (25 %)
+other_magnet_uses          magnet -> environment       the remainder ``other_magnet_uses`` (50 %)
 oxide stockpile (stock)    separation                  0 +- 1 kt/yr (before 2005: 0 +- 5 kt/yr,
                                                        unused co-product Nd); 2014: SRB purchases
 =========================  ==========================  =========================================
@@ -93,9 +96,10 @@ def _points(params: ParameterSet, name: str, years: np.ndarray) -> tuple[np.ndar
 
 
 def _identified_magnet_uses(results: xr.Dataset, params: ParameterSet,
-                            years: np.ndarray) -> np.ndarray:
-    """Nd in new magnet products with activity data [t/yr]: EVs and wind (the drivers) and the
-    activity end uses of :func:`~mfa.models.neodymium.demand.end_use_demand`."""
+                            years: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Nd in new magnet products [t/yr]: (named, remainder). Named: EVs and wind (the drivers),
+    the activity end uses of :func:`~mfa.models.neodymium.demand.end_use_demand` and the end uses
+    given by cited shares; remainder: ``other_magnet_uses``."""
     from mfa.models.neodymium.demand import end_use_demand
     from mfa.models.neodymium.simulation import PARAMETER_UNITS, _in_model_units
     from mfa.models.neodymium.structure import ACTIVITY_END_USES

@@ -55,7 +55,7 @@ HISTORY_YEARS = (1990, 2024)
 _ND_SHARE_OF_NDFEB = 0.23  # Nd share of NdFeB (Yang 2017; the model's EV value)
 #: Magnet end uses given by cited shares of magnet demand (not activity data), measured with
 #: the named magnet uses.
-_SHARE_END_USES = ("consumer_electronics_nes", "industrial_nes")
+_SHARE_END_USES = ("consumer_electronics_nes", "industrial_nes", "car_nes")
 
 _FLOWS = (
     ("documented_mining", "environment", "separation"),
@@ -109,7 +109,7 @@ def _identified_magnet_uses(results: xr.Dataset, params: ParameterSet,
                                "wind_offshore"]).sum("product").values
     eu = end_use_demand(_in_model_units(params.values, list(PARAMETER_UNITS), "history"))
     # e-bikes are inside e_two_wheeler already (drivers); count the other activity end uses and
-    # the end uses given by cited shares (consumer electronics and industrial n.e.s.)
+    # the end uses given by cited shares (consumer electronics, industrial and car n.e.s.)
     others = [e for e in ACTIVITY_END_USES if e != "e_bike"] + list(_SHARE_END_USES)
     return (drivers + eu.sel(end_use=others, time=years).sum("end_use").values,
             eu.sel(end_use="other_magnet_uses", time=years).values)

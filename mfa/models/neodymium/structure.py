@@ -76,6 +76,7 @@ END_USES: dict[str, str] = {
     "industrial_nes": "industrial_motors",
     "hev": "other_magnets",
     "car_small_motors": "other_magnets",
+    "car_nes": "other_magnets",
     "other_magnet_uses": "other_magnets",
     "non_magnet_uses": "non_magnet",
 }
@@ -84,7 +85,7 @@ ACTIVITY_END_USES: tuple[str, ...] = ("hdd", "smartphone", "e_bike", "air_condit
                                       "industrial_robot", "elevator", "hev", "car_small_motors",
                                       "pc_other")
 #: End uses given directly as Nd in new products [t/yr] (no activity data found).
-DIRECT_END_USES: tuple[str, ...] = ("consumer_electronics_nes", "industrial_nes",
+DIRECT_END_USES: tuple[str, ...] = ("consumer_electronics_nes", "industrial_nes", "car_nes",
                                     "other_magnet_uses", "non_magnet_uses")
 #: Products whose Nd in new products comes (also) from end uses, split over regions by
 #: ``use_region_share``.

@@ -29,7 +29,9 @@ def make_values(years=range(2000, 2031), **overrides) -> xr.Dataset:
     c = {"time": np.array(list(years), dtype="int64"), "region": REGIONS, "product": PRODUCTS,
          "stage": list(STAGES), "end_use": list(END_USES)}
     act = np.array([1.0 if e in ACTIVITY_END_USES else np.nan for e in END_USES])
-    direct = np.array([6.0 if e in DIRECT_END_USES else np.nan for e in END_USES])
+    # car_nes is a second direct end use of other_magnets: 0 keeps other magnets at 6 t/yr
+    direct = np.array([(0.0 if e == "car_nes" else 6.0) if e in DIRECT_END_USES else np.nan
+                       for e in END_USES])
     motors = np.array([1.0 if e in ("air_conditioner", "industrial_robot") else 0.0 for e in END_USES])
     te = ("time", "end_use")
     nan_except = lambda keep: np.array([1.0 if p in keep else np.nan for p in PRODUCTS])  # noqa: E731

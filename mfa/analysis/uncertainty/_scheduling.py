@@ -12,7 +12,8 @@ import xarray as xr
 from mfa.analysis.options import UncertaintyError
 from mfa.analysis.progress import ProgressBar
 from mfa.analysis.uncertainty._sampling import draw_quantiles, simulate_samples
-from mfa.analysis.uncertainty._storage import _Store
+from mfa.analysis.uncertainty._storage import _Store, to_sample_last
+from mfa.analysis.uncertainty._summary import MAX_ABS_KEY, WORLD_KEY, max_abs, world_total
 from mfa.io.outputs import checkpoint
 
 _LOCAL_SCHEDULERS = {"threads": "threads", "threaded": "threads", "sync": "sync",
@@ -29,7 +30,8 @@ class _Payload:
                  seed: int | None,
                  variables: list[str], template: Mapping[str, tuple[str, ...]],
                  check: bool, rtol: float, u: np.ndarray | None = None,
-                 outputs: list[str] | None = None, years: list[int] | None = None) -> None:
+                 outputs: list[str] | None = None, years: list[int] | None = None,
+                 world: list[str] | None = None) -> None:
         # a minimal stand-in for the ParameterSet (only what sampling needs)
         self.model = model
         self.values = params.values
@@ -47,6 +49,8 @@ class _Payload:
         self.u = u
         self.outputs = outputs
         self.years = years
+        #: variables whose per-sample world totals the tasks add (for the summary)
+        self.world = [v for v in (world or []) if "time" in self.template.get(v, ())]
 
 
 def _chunk_u(payload: _Payload, start: int, stop: int) -> np.ndarray:
@@ -56,7 +60,10 @@ def _chunk_u(payload: _Payload, start: int, stop: int) -> np.ndarray:
 
 
 def _chunk_arrays(payload: _Payload, start: int, stop: int) -> dict[str, np.ndarray]:
-    """Simulate samples ``start .. stop - 1``; arrays (k, *dims) per kept variable."""
+    """Simulate samples ``start .. stop - 1``; per kept variable its ``(cells, k)`` array in
+    the store's sample-last layout (:func:`to_sample_last`), plus the per-sample reductions
+    the summary needs (world totals, largest residual), so the summary never holds a whole
+    variable of the ensemble."""
     u = _chunk_u(payload, start, stop)
     sample = np.arange(start, stop)
     ds = simulate_samples(payload.model, payload, u, payload.names, payload.distribution,
@@ -64,7 +71,7 @@ def _chunk_arrays(payload: _Payload, start: int, stop: int) -> dict[str, np.ndar
                           check=payload.check, rtol=payload.rtol)
     k = stop - start
     if payload.outputs is not None:
-        return {"outputs": _world_outputs(ds, payload.outputs, payload.years, k)}
+        return {"outputs": to_sample_last(_world_outputs(ds, payload.outputs, payload.years, k))}
     out = {}
     for v in payload.variables:
         da = ds[v]
@@ -73,7 +80,11 @@ def _chunk_arrays(payload: _Payload, start: int, stop: int) -> dict[str, np.ndar
             arr = da.transpose("sample", *dims).values
         else:
             arr = np.broadcast_to(da.transpose(*dims).values, (k, *da.shape))
-        out[v] = np.ascontiguousarray(arr, dtype=float)
+        if v in payload.world:
+            out[WORLD_KEY.format(v)] = to_sample_last(world_total(arr, dims))
+        if v == "mass_balance_residual":
+            out[MAX_ABS_KEY.format(v)] = to_sample_last(max_abs(arr))
+        out[v] = to_sample_last(arr)
     return out
 
 
@@ -93,7 +104,7 @@ def _chunk_to_store(payload: _Payload, start: int, stop: int, store: _Store) -> 
     """Task for in-process schedulers: compute one chunk and write it into the store."""
     if store.closed.is_set():  # cancelled: do not start
         return 0
-    k = store.write(start, stop, _chunk_arrays(payload, start, stop))
+    k = store.write(start, stop, _chunk_arrays(payload, start, stop), sample_last=True)
     checkpoint("mc-chunk", until=store.closed)
     return k
 
@@ -236,7 +247,7 @@ def _run_distributed(payload: _Payload, spans: list[tuple[int, int]], store: _St
         s, e = futures.pop(fut)
         result = fut.result()
         fut.release()
-        bar.update(store.write(s, e, result))
+        bar.update(store.write(s, e, result, sample_last=True))
         checkpoint("mc-chunk")
         del result
         nxt = next(pending, None)

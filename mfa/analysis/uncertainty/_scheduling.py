@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import ast
 import contextlib
+import os
+import sys
 from collections.abc import Iterator, Mapping
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -142,6 +146,10 @@ def _executor(scheduler: Any) -> Iterator[tuple[str, Any]]:
         _require_dask(f"scheduler {scheduler!r}")
         yield "local", _LOCAL_SCHEDULERS[scheduler.lower()]
         return
+    if isinstance(scheduler, str) and scheduler.lower() == "processes":
+        with _local_cluster() as client:
+            yield "distributed", client
+        return
     try:
         from distributed import Client
     except ImportError:
@@ -153,8 +161,8 @@ def _executor(scheduler: Any) -> Iterator[tuple[str, Any]]:
         "://" in scheduler or (":" in scheduler and scheduler.rsplit(":", 1)[1].isdigit())
     ):
         raise UncertaintyError(
-            f"unknown scheduler {scheduler!r}; expected 'numpy', 'threads', 'sync' or a "
-            "dask.distributed scheduler address such as 'tcp://host:8786'"
+            f"unknown scheduler {scheduler!r}; expected 'numpy', 'threads', 'sync', 'processes' "
+            "or a dask.distributed scheduler address such as 'tcp://host:8786'"
         )
     if Client is None:
         raise UncertaintyError(
@@ -168,6 +176,68 @@ def _executor(scheduler: Any) -> Iterator[tuple[str, Any]]:
         yield "distributed", client
     finally:
         client.close()
+
+
+@contextlib.contextmanager
+def _local_cluster() -> Iterator[Any]:
+    """A dask.distributed LocalCluster for one run: one single-threaded worker process per
+    core (no GIL shared between chunks), closed afterwards."""
+    try:
+        from distributed import Client, LocalCluster
+    except ImportError:
+        raise UncertaintyError("scheduler 'processes' needs dask.distributed: pip install "
+                               "'nd-mfa[dist]' (or use scheduler='threads')") from None
+    _check_main_guard()
+    with LocalCluster(n_workers=os.cpu_count() or 1, threads_per_worker=1, processes=True,
+                      dashboard_address=None) as cluster, \
+            Client(cluster, set_as_default=False) as client:
+        yield client
+
+
+def _check_main_guard() -> None:
+    """Refuse to start worker processes from a script's unguarded top-level code.
+
+    Worker processes are started by *spawning* Python, which imports the main script again;
+    a script that runs the ensemble at its top level would then start it again in every
+    worker. Raise a plain message saying what to add, instead of the cascade of errors that
+    multiprocessing gives. Interactive sessions, ``python -c`` and notebooks (no script file)
+    and runs under ``if __name__ == "__main__":`` pass.
+    """
+    main = sys.modules.get("__main__")
+    path = getattr(main, "__file__", None)
+    if not path or not os.path.isfile(path):
+        return
+    frame = sys._getframe()
+    while frame is not None and not (frame.f_code.co_name == "<module>"
+                                     and frame.f_globals.get("__name__") == "__main__"):
+        frame = frame.f_back
+    if frame is None:
+        return
+    line = frame.f_lineno
+    try:
+        tree = ast.parse(Path(path).read_text(encoding="utf-8"))
+    except (OSError, SyntaxError, UnicodeDecodeError):
+        return
+    if any(_is_main_guard(node) and node.lineno <= line <= (node.end_lineno or node.lineno)
+           for node in tree.body):
+        return
+    raise UncertaintyError(
+        f"scheduler 'processes' starts worker processes that import the script {path} again, "
+        f"and line {line} runs the ensemble at the script's top level: put that code under "
+        "`if __name__ == \"__main__\":` (or use scheduler='threads', which needs no guard)")
+
+
+def _is_main_guard(node: ast.stmt) -> bool:
+    """``if __name__ == "__main__":`` (either side)."""
+    if not isinstance(node, ast.If) or not isinstance(node.test, ast.Compare):
+        return False
+    test = node.test
+    if len(test.ops) != 1 or not isinstance(test.ops[0], ast.Eq):
+        return False
+    sides = [test.left, test.comparators[0]]
+    names = [x.id for x in sides if isinstance(x, ast.Name)]
+    values = [x.value for x in sides if isinstance(x, ast.Constant)]
+    return names == ["__name__"] and values == ["__main__"]
 
 
 def _scheduler_label(kind: str, handle: Any) -> str:

@@ -96,20 +96,30 @@ def draw_quantiles(seed: int, names: Sequence[str], start: int, stop: int) -> np
 
 def _ppf(value: np.ndarray, low: np.ndarray, high: np.ndarray, u: np.ndarray,
          distribution: str) -> np.ndarray:
-    """Inverse CDF over [low, high] at quantiles ``u`` (k,) -> shape value.shape + (k,)."""
-    v = value[..., None]
-    lo = low[..., None]
-    hi = high[..., None]
+    """Inverse CDF over [low, high] at quantiles ``u`` (k,) -> shape value.shape + (k,).
+
+    Computed only for the elements with a range (``high > low``); the others keep their
+    value in every sample.
+    """
+    out = np.empty((*value.shape, u.size))
+    out[...] = value[..., None]
+    with np.errstate(invalid="ignore"):
+        ranged = (high - low) > 0
+    if not ranged.any():
+        return out
+    v = value[ranged][:, None]
+    lo = low[ranged][:, None]
+    hi = high[ranged][:, None]
     width = hi - lo
     with np.errstate(invalid="ignore", divide="ignore"):
         if distribution == "triangular":
             frac = (v - lo) / width
             left = lo + np.sqrt(u * width * (v - lo))
             right = hi - np.sqrt((1.0 - u) * width * (hi - v))
-            x = np.where(u < frac, left, right)
+            out[ranged] = np.where(u < frac, left, right)
         else:
-            x = lo + u * width
-        return np.where(width > 0, x, v)
+            out[ranged] = lo + u * width
+    return out
 
 
 def _renormalise_share(x: np.ndarray, value: np.ndarray, ranged: np.ndarray, axis: int) -> np.ndarray:
@@ -165,7 +175,7 @@ def sample_values(
         raise UncertaintyError("quantiles u must be finite numbers in [0, 1]")
     coord = np.arange(u.shape[0]) if sample is None else np.asarray(sample)
     registry = getattr(params, "registry", {}) or {}
-    out = params.values.copy()
+    sampled: dict[str, xr.DataArray] = {}
     for j, name in enumerate(names):
         base = params.values[name]
         value = np.asarray(base.values, dtype=float)
@@ -177,11 +187,13 @@ def sample_values(
             with np.errstate(invalid="ignore"):
                 ranged = high > low
             x = _renormalise_share(x, value, ranged, base.dims.index(dim))
-        out[name] = xr.DataArray(
+        sampled[name] = xr.DataArray(
             x, dims=(*base.dims, "sample"),
             coords={**{k: c for k, c in base.coords.items()}, "sample": coord},
             attrs=dict(base.attrs), name=name,
         )
+    out = params.values.copy()
+    out.update(sampled)  # one merge, not one per factor
     return out
 
 

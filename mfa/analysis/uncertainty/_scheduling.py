@@ -80,15 +80,18 @@ def _chunk_arrays(payload: _Payload, start: int, stop: int) -> dict[str, np.ndar
     for v in payload.variables:
         da = ds[v]
         dims = payload.template[v]
-        if "sample" in da.dims:
-            arr = da.transpose("sample", *dims).values
+        if "sample" in da.dims:  # the model's results are sample-last: mostly a view
+            cols = da.transpose(*dims, "sample").values
         else:
-            arr = np.broadcast_to(da.transpose(*dims).values, (k, *da.shape))
+            cols = np.broadcast_to(da.transpose(*dims).values[..., None], (*da.shape, k))
+        shape = cols.shape[:-1]
+        flat = np.ascontiguousarray(cols, dtype=float).reshape(-1, k)
         if v in payload.world:
-            out[WORLD_KEY.format(v)] = to_sample_last(world_total(arr, dims))
+            per_sample = np.moveaxis(flat.reshape((*shape, k)), -1, 0)
+            out[WORLD_KEY.format(v)] = to_sample_last(world_total(per_sample, dims))
         if v == "mass_balance_residual":
-            out[MAX_ABS_KEY.format(v)] = to_sample_last(max_abs(arr))
-        out[v] = to_sample_last(arr)
+            out[MAX_ABS_KEY.format(v)] = to_sample_last(max_abs(np.moveaxis(flat, -1, 0)))
+        out[v] = flat
     return out
 
 

@@ -102,3 +102,26 @@ def test_monte_carlo_quantiles_equal_numpy_on_the_full_ensemble(tmp_path):
     np.testing.assert_array_equal(mc["world_primary_demand"].values, np.quantile(world, qa, axis=0))
     assert mc.attrs["mc_max_abs_mass_balance_residual"] == float(
         np.nanmax(np.abs(ens["mass_balance_residual"].values)))
+
+
+@pytest.mark.parametrize("distribution", ["triangular", "uniform"])
+@pytest.mark.parametrize("partly_ranged", [False, True])
+def test_inverse_cdf_in_place_is_the_formula_bit_for_bit(distribution, partly_ranged):
+    from mfa.analysis.uncertainty._sampling import _ppf
+
+    rng = np.random.default_rng(3)
+    value = rng.uniform(1, 2, (4, 5))
+    low, high = value - rng.uniform(0, 1, (4, 5)), value + rng.uniform(0, 1, (4, 5))
+    if partly_ranged:
+        low[0] = high[0] = value[0]
+    u = rng.uniform(size=7)
+    v, lo, hi = value[..., None], low[..., None], high[..., None]
+    w = hi - lo
+    with np.errstate(all="ignore"):
+        if distribution == "triangular":
+            x = np.where(u < (v - lo) / w, lo + np.sqrt(u * w * (v - lo)),
+                         hi - np.sqrt((1.0 - u) * w * (hi - v)))
+        else:
+            x = lo + u * w
+        want = np.where(w > 0, x, v)
+    np.testing.assert_array_equal(_ppf(value, low, high, u, distribution), want)

@@ -101,24 +101,36 @@ def _ppf(value: np.ndarray, low: np.ndarray, high: np.ndarray, u: np.ndarray,
     Computed only for the elements with a range (``high > low``); the others keep their
     value in every sample.
     """
-    out = np.empty((*value.shape, u.size))
-    out[...] = value[..., None]
+    shape = (*value.shape, u.size)
     with np.errstate(invalid="ignore"):
         ranged = (high - low) > 0
     if not ranged.any():
-        return out
-    v = value[ranged][:, None]
-    lo = low[ranged][:, None]
-    hi = high[ranged][:, None]
+        return np.broadcast_to(value[..., None], shape).copy()
+    every = bool(ranged.all())
+    pick = (slice(None),) * value.ndim if every else ranged
+    v = value[pick].reshape(-1, 1)
+    lo = low[pick].reshape(-1, 1)
+    hi = high[pick].reshape(-1, 1)
     width = hi - lo
     with np.errstate(invalid="ignore", divide="ignore"):
-        if distribution == "triangular":
+        if distribution == "triangular":  # in place, the same operations as the formula
             frac = (v - lo) / width
-            left = lo + np.sqrt(u * width * (v - lo))
-            right = hi - np.sqrt((1.0 - u) * width * (hi - v))
-            out[ranged] = np.where(u < frac, left, right)
+            left = u * width
+            left *= v - lo
+            np.sqrt(left, out=left)
+            left += lo
+            right = (1.0 - u) * width
+            right *= hi - v
+            np.sqrt(right, out=right)
+            np.subtract(hi, right, out=right)
+            np.copyto(right, left, where=u < frac)
+            x = right
         else:
-            out[ranged] = lo + u * width
+            x = lo + u * width
+    if every:
+        return x.reshape(shape)
+    out = np.broadcast_to(value[..., None], shape).copy()
+    out[ranged] = x
     return out
 
 

@@ -16,7 +16,7 @@ median wall time, the median CPU time of the process (user + system; steadier th
 time when other processes compete for the cores) and the largest peak RSS.
 
 Run:  python benchmarks/bench_mc.py [--samples 1000,10000,50000] [--schedulers numpy,threads]
-                                    [--chunk 250] [--repeat 3] [--one-array 1000]
+                                    [--chunk 250] [--repeat 3] [--one-array 1000] [--end 2100]
 Exit status 1 if a target is missed. The threads case needs the optional extra ``dist`` (dask).
 """
 
@@ -30,17 +30,20 @@ os.environ.setdefault("MKL_NUM_THREADS", "1")
 
 import argparse
 import json
+import shutil
 import statistics
 import subprocess
 import sys
+import tempfile
 import threading
 import time
+from pathlib import Path
 
 TARGET_SECONDS_PER_10K = 10.0
 TARGET_RSS_BYTES = int(0.6 * 2**30)
 
 
-def _child(scheduler: str, n: int, chunk: int, store: str, seed: int) -> dict:
+def _child(scheduler: str, n: int, chunk: int, store: str, seed: int, params: str | None) -> dict:
     """One case, measured inside this (fresh) process."""
     import resource
 
@@ -65,14 +68,14 @@ def _child(scheduler: str, n: int, chunk: int, store: str, seed: int) -> dict:
 
     t0 = time.perf_counter()
     c0 = time.process_time()
-    out = U.monte_carlo(get("neodymium"), None, n, scenario="baseline", seed=seed, chunk=chunk,
+    out = U.monte_carlo(get("neodymium"), params, n, scenario="baseline", seed=seed, chunk=chunk,
                         scheduler=scheduler, store=store, thresholds=[1.5e5])
     elapsed = time.perf_counter() - t0
     cpu = time.process_time() - c0
     stop.set()
     ru = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024  # KiB on Linux
     pd = out["world_primary_demand"].sel(time=[2030, 2050])
-    return {
+    return {"years": int(out.sizes["time"]),
         "scheduler": scheduler, "samples": n, "chunk": chunk, "store": store,
         "seconds": elapsed, "cpu_seconds": cpu, "rss_peak": max(ru, peak[0]),
         "factors": len(json.loads(out.attrs["mc_factors"])),
@@ -81,8 +84,9 @@ def _child(scheduler: str, n: int, chunk: int, store: str, seed: int) -> dict:
     }
 
 
-def _run(scheduler: str, n: int, chunk: int, store: str, seed: int) -> dict:
-    cmd = [sys.executable, __file__, "--child", scheduler, str(n), str(chunk), store, str(seed)]
+def _run(scheduler: str, n: int, chunk: int, store: str, seed: int, params: str) -> dict:
+    cmd = [sys.executable, __file__, "--child", scheduler, str(n), str(chunk), store, str(seed),
+           params]
     res = subprocess.run(cmd, capture_output=True, text=True, check=False)
     if res.returncode != 0:
         sys.stderr.write(res.stderr)
@@ -99,26 +103,50 @@ def main() -> int:
     ap.add_argument("--repeat", type=int, default=1, help="runs per case (median reported)")
     ap.add_argument("--one-array", type=int, default=0, metavar="N",
                     help="also run N samples as one chunk in memory (plain numpy, one big array)")
-    ap.add_argument("--child", nargs=5, help=argparse.SUPPRESS)
+    ap.add_argument("--end", type=int, default=0, metavar="YEAR",
+                    help="last model year (a copy of the default data with this end in "
+                         "model.toml; default: as shipped, 2050)")
+    ap.add_argument("--child", nargs=6, help=argparse.SUPPRESS)
     args = ap.parse_args()
     if args.child:
-        sched, n, chunk, store, seed = args.child
-        print(json.dumps(_child(sched, int(n), int(chunk), store, int(seed))))
+        sched, n, chunk, store, seed, params = args.child
+        print(json.dumps(_child(sched, int(n), int(chunk), store, int(seed), params or None)))
         return 0
+    if args.end:
+        with tempfile.TemporaryDirectory() as tmp:
+            return _cases(args, _params_ending(Path(tmp), args.end))
+    return _cases(args, "")
+
+
+def _params_ending(tmp: Path, end: int) -> str:
+    """A copy of the default parameter directory whose model ends in ``end``."""
+    from mfa.data.params import default_params_dir
+
+    params = tmp / "params"
+    shutil.copytree(default_params_dir(), params)
+    text = (params / "model.toml").read_text()
+    lines = [f"end = {end}" if line.startswith("end =") else line for line in text.splitlines()]
+    (params / "model.toml").write_text("\n".join(lines) + "\n")
+    return str(params)
+
+
+def _cases(args: argparse.Namespace, params: str) -> int:
+    """Run and report every case; exit status."""
 
     sizes = [int(x) for x in args.samples.split(",")]
     schedulers = args.schedulers.split(",")
     cases = [(s, n, args.chunk, "auto") for n in sizes for s in schedulers]
     if args.one_array:
         cases.append(("numpy", args.one_array, args.one_array, "memory"))
-    print(f"Monte Carlo benchmark: baseline 1980-2050, all regions and products, seed {args.seed}, "
+    span = f"1980-{args.end}" if args.end else "1980-2050"
+    print(f"Monte Carlo benchmark: baseline {span}, all regions and products, seed {args.seed}, "
           f"{os.cpu_count()} CPUs, OPENBLAS_NUM_THREADS=1, {args.repeat} run(s) per case "
           f"(medians; RSS: largest)")
     print(f"{'scheduler':<10}{'samples':>9}{'chunk':>7}{'seconds':>10}{'cpu s':>9}{'ms/sample':>11}"
           f"{'peak RSS MiB':>14}")
     results = []
     for sched, n, chunk, store in cases:
-        runs = [_run(sched, n, chunk, store, args.seed) for _ in range(args.repeat)]
+        runs = [_run(sched, n, chunk, store, args.seed, params) for _ in range(args.repeat)]
         r = dict(runs[0])
         r["seconds"] = statistics.median(x["seconds"] for x in runs)
         r["cpu_seconds"] = statistics.median(x["cpu_seconds"] for x in runs)
@@ -127,8 +155,8 @@ def main() -> int:
         print(f"{sched:<10}{n:>9}{chunk:>7}{r['seconds']:>10.1f}{r['cpu_seconds']:>9.1f}"
               f"{1000 * r['seconds'] / n:>11.2f}{r['rss_peak'] / 2**20:>14.0f}", flush=True)
     first = results[0]
-    print(f"{first['factors']} uncertain parameters; quantiles of {first['variables']} "
-          "result variables")
+    print(f"{first['years']} years; {first['factors']} uncertain parameters; quantiles of "
+          f"{first['variables']} result variables")
     ok = True
     for n in sizes:
         same_n = [r for r in results if r["samples"] == n and r["store"] == "auto"]

@@ -50,8 +50,9 @@ its own samples inside its task; nothing is built in one big array and shipped.
 Execution
 ---------
 The ensemble is computed in chunks of ``chunk`` samples. ``scheduler`` selects how:
-``"numpy"`` (a plain loop over chunks, no dask needed), ``"threads"`` (dask's threaded
-scheduler, the default when dask is installed), ``"sync"`` (dask, one thread; for debugging),
+``"numpy"`` (a plain loop over chunks, no dask needed; what ``"auto"`` means: one chunk in
+memory, and dask threads gain little on this GIL-bound work), ``"threads"`` (dask's threaded
+scheduler), ``"sync"`` (dask, one thread; for debugging),
 ``"processes"`` (a dask.distributed LocalCluster of worker processes for the run; a script must
 start it under ``if __name__ == "__main__":``, else a plain error says so), or a
 dask.distributed scheduler address (``"tcp://host:8786"``) / a ``distributed.Client``.

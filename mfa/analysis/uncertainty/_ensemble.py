@@ -261,8 +261,9 @@ def monte_carlo(
     chunk : int, optional
         Samples per task (default 250; memory per task ~ 1.5 MB per sample).
     scheduler : str or distributed.Client
-        "auto" (dask threads if installed, else numpy), "numpy", "threads", "sync", a
-        dask.distributed address ("tcp://host:8786") or a ``distributed.Client``.
+        "auto" (the plain numpy loop: one chunk in memory), "numpy", "threads", "sync",
+        "processes" (a LocalCluster of worker processes for the run), a dask.distributed
+        address ("tcp://host:8786") or a ``distributed.Client``.
     quantiles : sequence of float
         Quantiles to report (default 5 %, 50 %, 95 %).
     thresholds : sequence of float

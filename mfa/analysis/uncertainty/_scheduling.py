@@ -207,13 +207,17 @@ def _check_main_guard() -> None:
     Worker processes are started by *spawning* Python, which imports the main script again;
     a script that runs the ensemble at its top level would then start it again in every
     worker. Raise a plain message saying what to add, instead of the cascade of errors that
-    multiprocessing gives. Interactive sessions, ``python -c`` and notebooks (no script file)
-    and runs under ``if __name__ == "__main__":`` pass.
+    multiprocessing gives. Interactive sessions, ``python -c`` and notebooks (no script file),
+    ``python -m package`` (``python -m mfa mc``) and runs under ``if __name__ == "__main__":``
+    pass.
     """
     main = sys.modules.get("__main__")
     path = getattr(main, "__file__", None)
     if not path or not os.path.isfile(path):
         return
+    spec = getattr(main, "__spec__", None)
+    if spec is not None and spec.name.endswith("__main__"):  # python -m package: never
+        return  # re-imported by spawned processes (multiprocessing skips package __main__)
     frame = sys._getframe()
     while frame is not None and not (frame.f_code.co_name == "<module>"
                                      and frame.f_globals.get("__name__") == "__main__"):

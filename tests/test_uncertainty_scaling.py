@@ -78,7 +78,8 @@ def test_a_store_missing_samples_is_an_error(tmp_path):
 
 def test_monte_carlo_quantiles_equal_numpy_on_the_full_ensemble(tmp_path):
     """The summary read from the store in blocks equals np.quantile of the whole ensemble
-    (the method before issue 15), bit for bit, world totals and residual included."""
+    (the method before issue 15), bit for bit, world totals and residual included; the
+    default scheduler is the numpy loop."""
     params = apply_scenario(load_parameters(), "baseline")
     q = (0.0, 0.05, 0.5, 0.95, 1.0)
     kw = dict(seed=11, chunk=7, factors=FACTORS)
@@ -87,7 +88,7 @@ def test_monte_carlo_quantiles_equal_numpy_on_the_full_ensemble(tmp_path):
     try:
         _summary.BLOCK_BYTES = 23 * 8 * 5  # many small blocks
         mc = U.monte_carlo("neodymium", params, 23, scenario=None, quantiles=q, store="disk",
-                           tmpdir=tmp_path, scheduler="numpy", **kw)
+                           tmpdir=tmp_path, **kw)
     finally:
         _summary.BLOCK_BYTES = old_block
     qa = np.asarray(q)
@@ -100,6 +101,7 @@ def test_monte_carlo_quantiles_equal_numpy_on_the_full_ensemble(tmp_path):
     world = ens["primary_demand"].sum("region").transpose("sample", "time").values
     np.testing.assert_array_equal(mc["sample_world_primary_demand"].values, world)
     np.testing.assert_array_equal(mc["world_primary_demand"].values, np.quantile(world, qa, axis=0))
+    assert mc.attrs["mc_scheduler"] == "numpy"  # "auto": one chunk in memory (issue 15)
     assert mc.attrs["mc_max_abs_mass_balance_residual"] == float(
         np.nanmax(np.abs(ens["mass_balance_residual"].values)))
 

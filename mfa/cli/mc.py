@@ -248,8 +248,8 @@ def _common(p: argparse.ArgumentParser) -> None:
     p.add_argument("--chunk", type=_positive_int, default=DEFAULT_CHUNK,
                    help=f"samples per task (default {DEFAULT_CHUNK}); results do not depend on it")
     p.add_argument("--scheduler", default="auto", metavar="ADDR",
-                   help="'threads' (dask, default if installed), 'sync', 'numpy' (no dask), or a "
-                        "dask.distributed scheduler address, e.g. tcp://10.0.0.1:8786")
+                   help="'numpy' (default), 'threads' (dask), 'sync', 'processes' (local dask "
+                        "workers) or a dask.distributed scheduler address, e.g. tcp://10.0.0.1:8786")
     p.add_argument("--factors", type=_names, default=None, metavar="P1,P2",
                    help="parameters to sample (default: all with a low/high range)")
     p.add_argument("--distribution", choices=DISTRIBUTIONS, default="triangular",

@@ -50,17 +50,24 @@ its own samples inside its task; nothing is built in one big array and shipped.
 Execution
 ---------
 The ensemble is computed in chunks of ``chunk`` samples. ``scheduler`` selects how:
-``"numpy"`` (a plain loop over chunks, no dask needed), ``"threads"`` (dask's threaded
-scheduler, the default when dask is installed), ``"sync"`` (dask, one thread; for debugging),
-or a dask.distributed scheduler address (``"tcp://host:8786"``) / a ``distributed.Client``.
-The chunk results are written into a store as they come: in memory for small ensembles, else
-raw files in a temporary directory (``tmpdir``), allocated in full before the first chunk (a
-disk too small fails at once) and removed on any error or interruption; the quantiles are then
-computed variable by variable from it,
-exactly (numpy's default ``linear`` method, over the samples where a value is defined). Memory
-stays at a few chunks plus one variable of the ensemble (about 300 MB for
-10,000 samples x 71 years x 6 regions x 9 products). With a distributed cluster the workers
-return chunk results to the client, which writes them (no shared filesystem needed).
+``"numpy"`` (a plain loop over chunks, no dask needed; what ``"auto"`` means: one chunk in
+memory, and dask threads gain little on this GIL-bound work), ``"threads"`` (dask's threaded
+scheduler), ``"sync"`` (dask, one thread; for debugging),
+``"processes"`` (a dask.distributed LocalCluster of worker processes for the run; a script must
+start it under ``if __name__ == "__main__":``, else a plain error says so), or a
+dask.distributed scheduler address (``"tcp://host:8786"``) / a ``distributed.Client``.
+The chunk results are written into a store as they come, samples last (each result cell's
+samples contiguous): in memory for small ensembles, else raw files in a temporary directory
+(``tmpdir``), allocated in full before the first chunk (a disk too small fails at once) and
+removed on any error or interruption. The chunk tasks also reduce what the summary needs per
+sample (the world totals of the headline variables, the largest mass-balance residual). The
+quantiles are then computed from the store a block of result cells at a time (32 MiB of
+samples), exactly: numpy's default ``linear`` method, over the samples where a value is
+defined, bit for bit :func:`numpy.quantile`, by selection (one ``kth`` at a time on nested
+ranges of each cell's samples). Memory stays at
+the chunks being computed plus one block: flat in the number of samples. With a distributed
+cluster the workers return chunk results to the client, which writes them (no shared
+filesystem needed); see the documentation page "Monte Carlo on several cores and on a cluster".
 
 Mass balance is checked per sample (residual against ``rtol`` times that sample's largest
 total demand), raising :class:`mfa.core.errors.MassBalanceError` naming the sample.

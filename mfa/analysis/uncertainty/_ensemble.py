@@ -31,7 +31,7 @@ from mfa.analysis.uncertainty._sampling import (
 )
 from mfa.analysis.uncertainty._scheduling import _executor, _Payload, _run_chunks, _scheduler_label
 from mfa.analysis.uncertainty._storage import _Store
-from mfa.analysis.uncertainty._summary import _check_quantiles, summarize
+from mfa.analysis.uncertainty._summary import MAX_ABS_KEY, WORLD_KEY, _check_quantiles, summarize
 from mfa.core.errors import MfaWarning
 from mfa.core.model import get as get_model
 
@@ -105,12 +105,17 @@ def _template(model: Any, params: Any, variables: Sequence[str] | None,
 def _compute_ensemble(model: Any, params: Any, n: int, seed: int | None, chunk: int, scheduler: Any,
                       names: list[str], distribution: str, template: xr.Dataset, *,
                       check: bool, rtol: float, progress: bool, store: str,
-                      tmpdir: Any, u: np.ndarray | None = None) -> tuple[_Store, str]:
+                      tmpdir: Any, u: np.ndarray | None = None,
+                      world: Sequence[str] = ()) -> tuple[_Store, str]:
     variables = [str(v) for v in template.data_vars]
     dims = {v: tuple(template[v].dims) for v in variables}
     shapes = {v: tuple(template[v].shape) for v in variables}
     payload = _Payload(model, params, names, distribution, seed, variables, dims, check, rtol,
-                       u=u)
+                       u=u, world=list(world))
+    for v in payload.world:  # per-sample reductions the chunk tasks add for the summary
+        shapes[WORLD_KEY.format(v)] = (template["time"].size,)
+    if "mass_balance_residual" in shapes:
+        shapes[MAX_ABS_KEY.format("mass_balance_residual")] = (1,)
     nbytes = n * sum(int(np.prod(s)) for s in shapes.values()) * 8
     if store not in ("auto", "memory", "disk"):
         raise UncertaintyError(f"store must be 'auto', 'memory' or 'disk', got {store!r}")
@@ -256,8 +261,9 @@ def monte_carlo(
     chunk : int, optional
         Samples per task (default 250; memory per task ~ 1.5 MB per sample).
     scheduler : str or distributed.Client
-        "auto" (dask threads if installed, else numpy), "numpy", "threads", "sync", a
-        dask.distributed address ("tcp://host:8786") or a ``distributed.Client``.
+        "auto" (the plain numpy loop: one chunk in memory), "numpy", "threads", "sync",
+        "processes" (a LocalCluster of worker processes for the run), a dask.distributed
+        address ("tcp://host:8786") or a ``distributed.Client``.
     quantiles : sequence of float
         Quantiles to report (default 5 %, 50 %, 95 %).
     thresholds : sequence of float
@@ -295,12 +301,12 @@ def monte_carlo(
         raise UncertaintyError(f"thresholds must be finite numbers, got {thresholds}")
     t0 = _time.perf_counter()
     template = _template(model, p, variables, check, rtol)
+    world = [v for v in model.headline if v in template.data_vars]
     st, label = _compute_ensemble(model, p, n, seed, chunk, scheduler, names, distribution,
                                   template, check=check, rtol=rtol, progress=progress,
-                                  store=store, tmpdir=tmpdir)
+                                  store=store, tmpdir=tmpdir, world=world)
     with st:
-        out = summarize(st, template, quantiles=q, thresholds=thresholds,
-                        world=[v for v in model.headline if v in template.data_vars])
+        out = summarize(st, template, quantiles=q, thresholds=thresholds, world=world)
     out["factor_quantile"] = _factor_da(seed, names, n)
     scen_name = p.scenario or (str(scenario) if scenario is not None else "defaults")
     files = dict(getattr(p, "files", {}) or {})

@@ -96,20 +96,42 @@ def draw_quantiles(seed: int, names: Sequence[str], start: int, stop: int) -> np
 
 def _ppf(value: np.ndarray, low: np.ndarray, high: np.ndarray, u: np.ndarray,
          distribution: str) -> np.ndarray:
-    """Inverse CDF over [low, high] at quantiles ``u`` (k,) -> shape value.shape + (k,)."""
-    v = value[..., None]
-    lo = low[..., None]
-    hi = high[..., None]
+    """Inverse CDF over [low, high] at quantiles ``u`` (k,) -> shape value.shape + (k,).
+
+    Computed only for the elements with a range (``high > low``); the others keep their
+    value in every sample.
+    """
+    shape = (*value.shape, u.size)
+    with np.errstate(invalid="ignore"):
+        ranged = (high - low) > 0
+    if not ranged.any():
+        return np.broadcast_to(value[..., None], shape).copy()
+    every = bool(ranged.all())
+    pick = (slice(None),) * value.ndim if every else ranged
+    v = value[pick].reshape(-1, 1)
+    lo = low[pick].reshape(-1, 1)
+    hi = high[pick].reshape(-1, 1)
     width = hi - lo
     with np.errstate(invalid="ignore", divide="ignore"):
-        if distribution == "triangular":
+        if distribution == "triangular":  # in place, the same operations as the formula
             frac = (v - lo) / width
-            left = lo + np.sqrt(u * width * (v - lo))
-            right = hi - np.sqrt((1.0 - u) * width * (hi - v))
-            x = np.where(u < frac, left, right)
+            left = u * width
+            left *= v - lo
+            np.sqrt(left, out=left)
+            left += lo
+            right = (1.0 - u) * width
+            right *= hi - v
+            np.sqrt(right, out=right)
+            np.subtract(hi, right, out=right)
+            np.copyto(right, left, where=u < frac)
+            x = right
         else:
             x = lo + u * width
-        return np.where(width > 0, x, v)
+    if every:
+        return x.reshape(shape)
+    out = np.broadcast_to(value[..., None], shape).copy()
+    out[ranged] = x
+    return out
 
 
 def _renormalise_share(x: np.ndarray, value: np.ndarray, ranged: np.ndarray, axis: int) -> np.ndarray:
@@ -165,7 +187,7 @@ def sample_values(
         raise UncertaintyError("quantiles u must be finite numbers in [0, 1]")
     coord = np.arange(u.shape[0]) if sample is None else np.asarray(sample)
     registry = getattr(params, "registry", {}) or {}
-    out = params.values.copy()
+    sampled: dict[str, xr.DataArray] = {}
     for j, name in enumerate(names):
         base = params.values[name]
         value = np.asarray(base.values, dtype=float)
@@ -177,11 +199,13 @@ def sample_values(
             with np.errstate(invalid="ignore"):
                 ranged = high > low
             x = _renormalise_share(x, value, ranged, base.dims.index(dim))
-        out[name] = xr.DataArray(
+        sampled[name] = xr.DataArray(
             x, dims=(*base.dims, "sample"),
             coords={**{k: c for k, c in base.coords.items()}, "sample": coord},
             attrs=dict(base.attrs), name=name,
         )
+    out = params.values.copy()
+    out.update(sampled)  # one merge, not one per factor
     return out
 
 

@@ -19,8 +19,15 @@ from mfa.io.outputs import plain_error
 
 
 class _Store:
-    """Destination of the chunk results: numpy arrays in memory, or one raw float64 file per
-    variable in a temporary directory.
+    """Destination of the chunk results, kept sample-last: numpy arrays in memory, or one raw
+    float64 file per variable in a temporary directory.
+
+    Each variable is held as ``(cells, samples)``: the values of one result cell for all
+    samples are contiguous, so the summary reads a block of cells for every sample in one go
+    (:meth:`read_columns`) and needs no transposition of the whole ensemble. On disk the chunk
+    of samples ``start .. stop - 1`` is one tile at value offset ``cells * start``, cell-major
+    inside (``cells x (stop - start)``): a chunk is one ``pwrite``, a block of cells one
+    ``pread`` per chunk.
 
     The files are allocated in full when the store opens (``posix_fallocate``), so a disk too
     small fails at once, before any sample is computed, with a plain message; chunks are
@@ -33,9 +40,11 @@ class _Store:
                  tmpdir: str | os.PathLike | None = None) -> None:
         self.n = n
         self.shapes = dict(shapes)
+        self.cells = {v: int(np.prod(s)) for v, s in self.shapes.items()}
         self.lock = threading.Lock()
         self.closed = threading.Event()
         self.done = 0
+        self.spans: list[tuple[int, int]] = []
         self._dir: str | None = None
         self._fds: dict[str, int] = {}
         if on_disk:
@@ -43,10 +52,10 @@ class _Store:
                 raise UncertaintyError(f"temporary directory {tmpdir} does not exist")
             try:
                 self._dir = tempfile.mkdtemp(prefix="mfa-mc-", dir=tmpdir)
-                for i, (v, shape) in enumerate(self.shapes.items()):
+                for i, v in enumerate(self.shapes):
                     fd = os.open(Path(self._dir) / f"{i}.f8", os.O_RDWR | os.O_CREAT, 0o600)
                     self._fds[v] = fd
-                    _allocate(fd, n * int(np.prod(shape)) * 8)
+                    _allocate(fd, n * self.cells[v] * 8)
             except OSError as exc:
                 where = self._dir or tmpdir or tempfile.gettempdir()
                 self.close()
@@ -54,38 +63,57 @@ class _Store:
                                        f"{plain_error(exc)}") from None
             self.data: dict[str, np.ndarray] = {}
         else:
-            self.data = {v: np.empty((n, *s)) for v, s in self.shapes.items()}
+            self.data = {v: np.empty((self.cells[v], n)) for v in self.shapes}
 
-    def write(self, start: int, stop: int, arrays: Mapping[str, np.ndarray]) -> int:
+    def write(self, start: int, stop: int, arrays: Mapping[str, np.ndarray], *,
+              sample_last: bool = False) -> int:
+        """Store samples ``start .. stop - 1``: ``arrays[v]`` is ``(k, *shape)``, or with
+        ``sample_last`` already ``(cells, k)`` C-contiguous (:func:`to_sample_last`)."""
+        k = stop - start
+        if not sample_last:
+            arrays = {v: to_sample_last(a) for v, a in arrays.items()}
         with self.lock:
             if self.closed.is_set():
                 raise UncertaintyError("the ensemble store is closed (run cancelled)")
             for v, arr in arrays.items():
+                if arr.shape != (self.cells[v], k):
+                    raise UncertaintyError(f"chunk of {v!r} has shape {arr.shape}, expected "
+                                           f"{(self.cells[v], k)}")
                 if not self._fds:
-                    self.data[v][start:stop] = arr
+                    self.data[v][:, start:stop] = arr
                     continue
-                row = int(np.prod(self.shapes[v])) * 8
                 block = np.ascontiguousarray(arr, dtype="<f8")
                 try:
-                    _pwrite_all(self._fds[v], memoryview(block).cast("B"), start * row)
+                    _pwrite_all(self._fds[v], memoryview(block).cast("B"),
+                                self.cells[v] * start * 8)
                 except OSError as exc:
                     raise UncertaintyError(f"cannot write the temporary ensemble store in "
                                            f"{self._dir}: {plain_error(exc)}") from None
-            self.done += stop - start
-        return stop - start
+            self.spans.append((start, stop))
+            self.done += k
+        return k
+
+    def read_columns(self, v: str, j0: int, j1: int) -> np.ndarray:
+        """Cells ``j0 .. j1 - 1`` of ``v`` for every sample: a new (j1 - j0, n) array."""
+        if not self._fds:
+            return np.array(self.data[v][j0:j1])
+        out = np.empty((j1 - j0, self.n), dtype="<f8")
+        cells, covered = self.cells[v], 0
+        for start, stop in sorted(self.spans):
+            k = stop - start
+            tile = np.empty((j1 - j0, k), dtype="<f8")
+            _pread_all(self._fds[v], memoryview(tile).cast("B"), (cells * start + j0 * k) * 8,
+                       self._dir)
+            out[:, start:stop] = tile
+            covered += k
+        if covered != self.n:
+            raise UncertaintyError(f"the ensemble store holds {covered} of {self.n} samples")
+        return out
 
     def read(self, v: str) -> np.ndarray:
-        if not self._fds:
-            return self.data[v]
-        out = np.empty((self.n, *self.shapes[v]), dtype="<f8")
-        view = memoryview(out).cast("B")
-        pos = 0
-        while pos < len(view):
-            k = os.preadv(self._fds[v], [view[pos:]], pos)
-            if k == 0:
-                raise UncertaintyError(f"the temporary ensemble store in {self._dir} is short")
-            pos += k
-        return out
+        """All samples of ``v``: a new (n, *shape) array."""
+        cols = self.read_columns(v, 0, self.cells[v])
+        return np.ascontiguousarray(cols.T).reshape((self.n, *self.shapes[v]))
 
     def close(self) -> None:
         with self.lock:
@@ -105,6 +133,12 @@ class _Store:
         self.close()
 
 
+def to_sample_last(arr: np.ndarray) -> np.ndarray:
+    """``(k, *shape)`` -> C-contiguous ``(cells, k)`` float64 (the store's layout)."""
+    arr = np.asarray(arr, dtype=float)
+    return np.ascontiguousarray(arr.reshape(arr.shape[0], -1).T)
+
+
 def _allocate(fd: int, size: int) -> None:
     """Reserve ``size`` bytes on disk for ``fd`` (ENOSPC now rather than half-way)."""
     try:
@@ -121,3 +155,12 @@ def _pwrite_all(fd: int, data: memoryview, offset: int) -> None:
     while data:
         k = os.pwrite(fd, data, offset)
         data, offset = data[k:], offset + k
+
+
+def _pread_all(fd: int, view: memoryview, offset: int, where: str | None) -> None:
+    pos = 0
+    while pos < len(view):
+        k = os.preadv(fd, [view[pos:]], offset + pos)
+        if k == 0:
+            raise UncertaintyError(f"the temporary ensemble store in {where} is short")
+        pos += k

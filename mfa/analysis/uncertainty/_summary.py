@@ -2,34 +2,57 @@
 
 from __future__ import annotations
 
-import warnings
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import numpy as np
 import xarray as xr
 
 from mfa.analysis.options import DEFAULT_QUANTILES, UncertaintyError
+from mfa.analysis.uncertainty._quantiles import quantiles_by_row
 from mfa.core.model import get as get_model
 
+#: Bytes of one block of cells (all samples) read from the store for the quantiles.
+BLOCK_BYTES = 32 * 2**20
+#: Store keys of what the chunk tasks reduce for the summary (not result variables: a
+#: variable name cannot contain "/").
+WORLD_KEY = "world/{}"
+MAX_ABS_KEY = "max_abs/{}"
 
-def _quantiles(arr: np.ndarray, q: np.ndarray, block_bytes: int = 64 * 2**20) -> np.ndarray:
-    """Quantiles over axis 0 of (n, ...) in column blocks; NaN samples ignored per element."""
+
+def _quantiles(arr: np.ndarray, q: np.ndarray) -> np.ndarray:
+    """Quantiles over axis 0 of (n, ...) (NaN samples ignored per element): ``np.quantile``
+    bit for bit (:func:`quantiles_by_row`)."""
     n = arr.shape[0]
-    flat = arr.reshape(n, -1)
-    m = flat.shape[1]
-    out = np.empty((q.size, m))
+    rows = np.ascontiguousarray(arr.reshape(n, -1).T, dtype=float)
+    return quantiles_by_row(rows, q).reshape((q.size, *arr.shape[1:]))
+
+
+def _block_quantiles(read_columns: Callable[[str, int, int], np.ndarray], v: str, cells: int,
+                     n: int, q: np.ndarray, block_bytes: int = BLOCK_BYTES) -> np.ndarray:
+    """Quantiles (len(q), cells) of variable ``v``, read ``block_bytes`` of cells at a time."""
+    out = np.empty((q.size, cells))
     step = max(1, block_bytes // max(8 * n, 1))
-    for j0 in range(0, m, step):
-        block = flat[:, j0:j0 + step]
-        res = np.quantile(block, q, axis=0)
-        nan_cols = np.flatnonzero(np.isnan(block).any(axis=0))
-        if nan_cols.size:
-            with warnings.catch_warnings():
-                warnings.simplefilter("ignore", RuntimeWarning)
-                res[:, nan_cols] = np.nanquantile(block[:, nan_cols], q, axis=0)
-        out[:, j0:j0 + step] = res
-    return out.reshape((q.size, *arr.shape[1:]))
+    for j0 in range(0, cells, step):
+        j1 = min(j0 + step, cells)
+        out[:, j0:j1] = quantiles_by_row(read_columns(v, j0, j1), q)
+    return out
+
+
+def world_total(data: np.ndarray, dims: Sequence[str]) -> np.ndarray:
+    """World total per sample and time of ``data`` (k, *dims) -> (k, T): the sum over every
+    dim but time (of the contiguous per-sample arrays, in the same order whatever ``k``)."""
+    axes = tuple(1 + i for i, d in enumerate(dims) if d != "time")
+    data = np.ascontiguousarray(data, dtype=float)
+    return data.sum(axis=axes) if axes else data
+
+
+def max_abs(data: np.ndarray) -> np.ndarray:
+    """Largest ``|value|`` of each sample of ``data`` (k, ...), NaN ignored -> (k, 1)."""
+    flat = np.abs(np.asarray(data, dtype=float).reshape(data.shape[0], -1))
+    if flat.shape[1] == 0:
+        return np.zeros((flat.shape[0], 1))
+    return np.fmax.reduce(flat, axis=1).reshape(-1, 1)
 
 
 def exceedance_probability(samples: xr.DataArray, thresholds: Sequence[float]) -> xr.DataArray:
@@ -58,13 +81,6 @@ def exceedance_probability(samples: xr.DataArray, thresholds: Sequence[float]) -
                "exceeds the threshold (share of samples)"}
     p["threshold"].attrs = {"units": samples.attrs.get("units", "")}
     return p
-
-
-def _world(template: xr.Dataset, v: str, data: np.ndarray) -> np.ndarray:
-    """World total per sample and time of variable ``v`` (n, T)."""
-    dims = template[v].dims
-    axes = tuple(1 + i for i, d in enumerate(dims) if d != "time")
-    return data.sum(axis=axes) if axes else data
 
 
 def summarize(
@@ -104,11 +120,13 @@ def summarize(
         ens = store_or_ensemble
         template = ens.drop_vars(["factor_quantile"], errors="ignore").isel(sample=0, drop=True)
         n = ens.sizes["sample"]
-        read = lambda v: np.asarray(ens[v].transpose("sample", *template[v].dims).values)  # noqa: E731
+        flat = {v: np.asarray(ens[v].transpose("sample", *template[v].dims).values).reshape(n, -1)
+                for v in template.data_vars}
+        read_columns = lambda v, j0, j1: np.ascontiguousarray(flat[v][:, j0:j1].T)  # noqa: E731
+        stored: Any = {}
     else:
         st = store_or_ensemble
-        n = st.n
-        read = st.read
+        n, read_columns, stored = st.n, st.read_columns, st.shapes
     qcoord = {"quantile": q}
     out = xr.Dataset(coords=qcoord)
     out["quantile"].attrs = {"units": "1", "long_name": "quantile over the Monte Carlo samples "
@@ -123,16 +141,18 @@ def summarize(
     worst_residual = 0.0
     for v in template.data_vars:
         t = template[v]
-        data = read(v)
-        res = _quantiles(data, q)
+        cells = int(np.prod(t.shape))
+        res = _block_quantiles(read_columns, str(v), cells, n, q).reshape((q.size, *t.shape))
         coords = {k: c for k, c in t.coords.items() if set(c.dims) <= set(t.dims)}
         out[v] = xr.DataArray(res, dims=("quantile", *t.dims), coords={**coords, **qcoord},
                               attrs=dict(t.attrs))
         if v in world and "time" in t.dims:
-            totals[v] = _world(template, v, data)
-        if v == "mass_balance_residual":
-            worst_residual = float(np.nanmax(np.abs(data))) if data.size else 0.0
-        del data
+            totals[v] = _stored_or_computed(read_columns, stored, WORLD_KEY.format(v), str(v), n,
+                                            lambda a, d=t.dims: world_total(a, d), t.shape)
+        if v == "mass_balance_residual" and cells:
+            per_sample = _stored_or_computed(read_columns, stored, MAX_ABS_KEY.format(v), str(v), n,
+                                             max_abs, t.shape)
+            worst_residual = float(np.nanmax(per_sample))
     _add_world_totals(out, template, totals, n, q)
     _add_exceedance(out, world, totals, thresholds)
     out.attrs["mc_max_abs_mass_balance_residual"] = worst_residual
@@ -173,3 +193,14 @@ def _check_quantiles(quantiles: Sequence[float]) -> np.ndarray:
     if q.ndim != 1 or q.size == 0 or not np.all((q >= 0) & (q <= 1)):
         raise UncertaintyError(f"quantiles must be numbers in [0, 1], got {list(quantiles)}")
     return q
+
+
+def _stored_or_computed(read_columns: Callable[[str, int, int], np.ndarray], stored: Any, key: str,
+                        v: str, n: int, reduce: Callable[[np.ndarray], np.ndarray],
+                        shape: tuple[int, ...]) -> np.ndarray:
+    """A per-sample reduction (n, m): as the chunk tasks stored it under ``key``, else
+    computed here from the whole of ``v`` (an ensemble in memory)."""
+    if key in stored:
+        return np.ascontiguousarray(read_columns(key, 0, int(np.prod(stored[key]))).T)
+    cells = int(np.prod(shape))
+    return reduce(np.ascontiguousarray(read_columns(v, 0, cells).T).reshape((n, *shape)))

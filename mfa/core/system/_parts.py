@@ -128,14 +128,20 @@ def _reduce(values: np.ndarray, dims: Sequence[str], *, keep: Sequence[str]) -> 
     kept = [d for d in keep if d in dims]
     order = [dims.index(d) for d in kept] + [i for i, d in enumerate(dims) if d not in kept]
     arr = np.transpose(np.asarray(values, dtype=float), order)
+    if len(kept) == len(dims):  # nothing to sum: a view, not a copy
+        return arr
     shape = arr.shape[: len(kept)]
     return arr.reshape((*shape, -1)).sum(axis=-1)
 
 
 def _nanmax_abs(*arrays: np.ndarray) -> float:
-    vals = [np.abs(a[~np.isnan(a)]) for a in arrays]
-    vals = [v for v in vals if v.size]
-    return float(max(v.max() for v in vals)) if vals else 0.0
+    """Largest ``|value|`` over ``arrays``, NaN ignored (0.0 when there is none)."""
+    best = 0.0
+    for a in arrays:
+        if a.size:
+            m = float(np.fmax.reduce(np.abs(a), axis=None))  # NaN only when all are NaN
+            best = m if m > best else best
+    return best
 
 
 def _label(value: Any) -> str:

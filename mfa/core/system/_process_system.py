@@ -282,19 +282,15 @@ class ProcessSystem:
         arrays = _values.validate(self, values)
         initial = _values.initial_stocks(self, initial_stocks, arrays)
         residual, total, throughput, throughput_total = _balance.balance(self, arrays, initial)
-        ds = xr.Dataset(
-            {k: arrays[k] for k in [f.name for f in self.flows] + [s.name for s in self.stocks]}
-        )
         for f in self.flows:
-            ds[f.name].attrs.update(source=f.source, target=f.target)
-            ds[f.name].attrs.setdefault("long_name", f"flow {f.source} -> {f.target}")
+            arrays[f.name].attrs.update(source=f.source, target=f.target)
+            arrays[f.name].attrs.setdefault("long_name", f"flow {f.source} -> {f.target}")
         for s in self.stocks:
-            ds[s.name].attrs.update(process=s.process)
-            ds[s.name].attrs.setdefault("long_name", f"stock in {s.process}")
-        ds[RESIDUAL] = residual
-        ds[RESIDUAL_TOTAL] = total
-        ds[THROUGHPUT] = throughput
-        ds[THROUGHPUT_TOTAL] = throughput_total
+            arrays[s.name].attrs.update(process=s.process)
+            arrays[s.name].attrs.setdefault("long_name", f"stock in {s.process}")
+        names = [f.name for f in self.flows] + [s.name for s in self.stocks]
+        ds = xr.Dataset({**{k: arrays[k] for k in names}, RESIDUAL: residual, RESIDUAL_TOTAL: total,
+                         THROUGHPUT: throughput, THROUGHPUT_TOTAL: throughput_total})
         ds.attrs["system"] = self.name
         ds.attrs["max_abs_mass_balance_residual"] = _nanmax_abs(total.values, residual.values)
         return ds

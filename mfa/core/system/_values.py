@@ -6,6 +6,7 @@ Functions of a :class:`~mfa.core.system.ProcessSystem` (``system``), called by i
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
@@ -15,7 +16,7 @@ import xarray as xr
 
 from mfa.core.errors import MfaError
 from mfa.core.system._parts import FLOW_UNIT, STOCK_UNIT, Flow, Stock, _reduce, _short
-from mfa.core.units import to_canonical
+from mfa.core.units import to_canonical, unit_string
 
 if TYPE_CHECKING:
     from mfa.core.system._process_system import ProcessSystem
@@ -117,6 +118,20 @@ def _check_years(system: ProcessSystem, time: np.ndarray | None) -> None:
             )
 
 
+@functools.lru_cache(maxsize=8)
+def _written(unit: str) -> str:
+    return unit_string(unit)
+
+
+def _canonical(da: xr.DataArray, unit: str, name: str) -> xr.DataArray:
+    """:func:`~mfa.core.units.to_canonical`, without parsing a unit that is already the
+    canonical one (the arrays of a model run and of every Monte Carlo chunk)."""
+    if (not isinstance(da.data, pint.Quantity) and da.dtype == np.float64
+            and da.attrs.get("units") in (unit, _written(unit))):
+        return da.copy(deep=False).assign_attrs(units=_written(unit))
+    return to_canonical(da, unit, name=name)
+
+
 def validate(system: ProcessSystem, values: Mapping[str, Any]) -> dict[str, xr.DataArray]:
     """Check names, dims and units of ``values``; return canonical float arrays."""
     declared = _declared(system, values)
@@ -131,7 +146,7 @@ def validate(system: ProcessSystem, values: Mapping[str, Any]) -> dict[str, xr.D
                 f"system {system.name!r}: {kind} {key!r} has dims {tuple(da.dims)}, "
                 f"declared {decl.dims}"
             )
-        da = to_canonical(da, unit, name=f"{kind} {key!r}").transpose(*decl.dims)
+        da = _canonical(da, unit, f"{kind} {key!r}").transpose(*decl.dims)
         da.name = key
         _check_coords(system, kind, key, da, decl.dims, coords)
         out[key] = da

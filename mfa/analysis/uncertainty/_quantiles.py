@@ -1,0 +1,105 @@
+"""Exact quantiles over the samples by selection, row by row of a sample-last block.
+
+:func:`numpy.quantile` (method ``linear``) on a ``(samples, columns)`` array partitions each
+column with eight ``kth`` at once (the two neighbours of every quantile, plus the first and the
+last), which numpy does with its slow multi-``kth`` introselect on strided columns. Here the
+block is ``(columns, samples)`` (each column's samples contiguous, as the ensemble store keeps
+them), the order statistics below each quantile are selected one ``kth`` at a time on nested
+sub-ranges (numpy's fast single-``kth`` selection), the one above each is the minimum of the
+segment after it, and the linear interpolation is numpy's own arithmetic (``_lerp``, with
+numpy's indices and weights), so the result is bit for bit that of :func:`numpy.quantile`
+(tested), NaN handling included: a column with a NaN gets :func:`numpy.nanquantile` of it
+(quantiles over the samples where the value is defined), as before.
+"""
+
+from __future__ import annotations
+
+import warnings
+
+import numpy as np
+
+#: With more distinct order statistics than this a full sort is cheaper than nested selections.
+_SORT_ABOVE = 16
+
+
+def _indexes(n: int, q: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """numpy's ``linear`` method: (previous, next) indexes in 0..n-1 and the weights ``gamma``.
+
+    The same steps as numpy's ``_get_indexes`` and ``_get_gamma``: indexes at or beyond the
+    last sample become -1 (the maximum) *before* gamma is taken, as numpy does.
+    """
+    virtual = (n - 1) * q
+    prev = np.floor(virtual)
+    nxt = prev + 1
+    above = virtual >= n - 1
+    prev[above] = -1
+    nxt[above] = -1
+    below = virtual < 0
+    prev[below] = 0
+    nxt[below] = 0
+    gamma = np.asarray(virtual - prev, dtype=virtual.dtype)
+    prev_i, next_i = prev.astype(np.intp), nxt.astype(np.intp)
+    return np.where(prev_i < 0, n + prev_i, prev_i), np.where(next_i < 0, n + next_i, next_i), gamma
+
+
+def _select(rows: np.ndarray, kth: list[int], lo: int, hi: int) -> None:
+    """Partition ``rows[:, lo:hi]`` in place so every ``k`` in ``kth`` (sorted, absolute,
+    inside ``[lo, hi)``) holds its order statistic: one ``kth`` per call, nested ranges."""
+    if not kth:
+        return
+    mid = len(kth) // 2
+    k = kth[mid]
+    rows[:, lo:hi].partition(k - lo, axis=1)
+    _select(rows, kth[:mid], lo, k)
+    _select(rows, kth[mid + 1:], k + 1, hi)
+
+
+def quantiles_by_row(block: np.ndarray, q: np.ndarray) -> np.ndarray:
+    """Quantiles of each row of ``block`` (columns, samples) -> (len(q), columns).
+
+    Bit-identical to ``np.quantile(block.T, q, axis=0)`` for rows without NaN and to
+    ``np.nanquantile`` for rows with one. ``block`` is reordered in place (its rows keep
+    their values).
+
+    Parameters
+    ----------
+    block : numpy.ndarray, shape (m, n), float64, C-contiguous
+        ``m`` result cells, ``n`` samples each.
+    q : numpy.ndarray, shape (k,)
+        Quantiles in [0, 1].
+
+    Returns
+    -------
+    numpy.ndarray, shape (k, m)
+    """
+    q = np.asarray(q, dtype=float)
+    m, n = block.shape
+    out = np.empty((q.size, m))
+    if m == 0:
+        return out
+    nan_rows = np.flatnonzero(np.isnan(block.min(axis=1))) if n else np.arange(0)
+    prev, nxt, gamma = _indexes(n, q)
+    kth = sorted({int(k) for k in prev})
+    if len(kth) > _SORT_ABOVE:
+        block.sort(axis=1)
+    else:
+        _select(block, kth, 0, n)
+    below = block[:, prev].T  # (k, m)
+    above = np.empty_like(below)
+    for j, (p, x) in enumerate(zip(prev, nxt, strict=True)):
+        if x == p:
+            above[j] = block[:, p]
+            continue
+        later = [k for k in kth if k > p]
+        end = later[0] + 1 if later else n
+        above[j] = block[:, x:end].min(axis=1)
+    g = gamma.reshape(-1, 1)
+    with np.errstate(invalid="ignore"):  # inf - inf: NaN, as in numpy
+        diff = above - below
+        out = np.add(below, diff * g)
+        np.subtract(above, diff * (1 - g), out=out, where=g >= 0.5, casting="unsafe", dtype=float)
+    if nan_rows.size:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", RuntimeWarning)
+            out[:, nan_rows] = np.nanquantile(block[nan_rows], q, axis=1)
+    return out

@@ -18,7 +18,9 @@ DEFAULT_CHUNK = 250
 #: Largest seed: seeds are stored as 64-bit signed integers (netCDF attribute ``mc_seed``).
 MAX_SEED = 2**63 - 1
 #: Ensembles larger than this many bytes go to a temporary file, not memory (store="auto").
-MEMORY_STORE_MAX_BYTES = 512 * 2**20
+#: 128 MiB (about 400 samples of the Nd baseline) keeps peak memory flat in the sample count
+#: from there on: the summary reads the file in column blocks (issue 15).
+MEMORY_STORE_MAX_BYTES = 128 * 2**20
 
 
 class UncertaintyError(MfaError):

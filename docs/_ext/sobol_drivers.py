@@ -96,6 +96,9 @@ def _indices(fA: np.ndarray, fB: np.ndarray, fAB: np.ndarray) -> tuple[np.ndarra
 
     *lead, n, K = fA.shape
     G = fAB.shape[-3]
+    if G == 1 and not lead and K == 1:  # scipy returns a bare number for one index: pad
+        s1, st = _indices(np.repeat(fA, 2, -1), np.repeat(fB, 2, -1), np.repeat(fAB, 2, -1))
+        return s1[..., :1], st[..., :1]
     res = sobol_indices(func={
         "f_A": np.moveaxis(fA, -2, -1).reshape(-1, n),
         "f_B": np.moveaxis(fB, -2, -1).reshape(-1, n),

@@ -195,16 +195,24 @@ def _rows(parameter: str, sel: Mapping[str, str], share: bool) -> pd.DataFrame:
 
     p = default_params()
     t = p.table
-    t = t[(t["parameter"] == parameter) & t["year"].notna()]
+    t = t[t["parameter"] == parameter]
+    if not share:
+        t = t[t["year"].notna()]
+    t = t.assign(year=t["year"].astype(float))
     for d, label in sel.items():
-        t = t[(t[d] == label) | (t[d] == "")]
+        exact = t[t[d] == label]
+        wild = t[t[d] == ""]
+        if exact["year"].isna().any():  # a row for all years overrides every wildcard row
+            wild = wild.iloc[:0]
+        else:  # a row naming the label overrides the wildcard rows of its year
+            wild = wild[~wild["year"].isin(exact["year"])]
+        t = pd.concat([exact, wild])
     cols = ["year", "value", "low", "high", "source"]
     if t.empty:
         return pd.DataFrame(columns=cols)
     target = p.unit(parameter)
     f = np.array([conversion_factor(u, target) for u in t["unit"]])
-    t = t.assign(value=t["value"] * f, low=t["low"] * f, high=t["high"] * f,
-                 year=t["year"].astype(int))
+    t = t.assign(value=t["value"] * f, low=t["low"] * f, high=t["high"] * f)
     summed = [d for d in p.values[parameter].dims if d not in ("time", *sel)]
     if share or not summed:
         return t[cols]
@@ -224,26 +232,37 @@ def _rows(parameter: str, sel: Mapping[str, str], share: bool) -> pd.DataFrame:
 def plot_driver(ax: Any, parameter: str, names: Sequence[str], sel: Mapping[str, str],
                 *, start: int = 2010, end: int | None = None) -> None:
     """One panel: ``parameter`` (at the labels ``sel``) in each scenario of ``names`` as lines,
-    labelled with the sources of the scenario's overrides, and the data rows of params/ as
-    markers with their low-high range, one marker per source key."""
+    labelled with the sources of the scenario's overrides (a scenario equal to the first one
+    is named in the legend, not drawn), and the data rows of params/ as markers with their
+    low-high range, one marker per source key (a row for all years: a marker every decade)."""
     p = default_params()
     share = _is_share(parameter)
-    how = ""
-    for n in names:
+    how, first, same = "", None, []
+    for k, n in enumerate(names):
         da = scenario_params(n).values[parameter].sel(dict(sel))
         da, how = _reduce(da, share)
         da = da.sel(time=slice(start, end))
+        if first is not None and bool(np.allclose(da, first, equal_nan=True)):
+            same.append(n)
+            continue
+        first = da if first is None else first
         keys = override_sources(n, parameter)
         label = n + (f" ({', '.join(keys)})" if keys else "")
-        ax.plot(da["time"], da, color=colour(n), lw=1.6, label=label,
-                ls="-" if n == "baseline" else "--")
+        ax.plot(da["time"], da, color=colour(n), lw=2.4 - 0.3 * min(k, 4), label=label,
+                ls=("-", "--", "-.", ":", (0, (5, 1)))[min(k, 4)])
+    if same:
+        ax.plot([], [], " ", label=f"as {names[0]}: " + ", ".join(same))
     rows = _rows(parameter, sel, share)
-    rows = rows[rows["year"] >= start]
+    t0, t1 = start, end or int(default_params().values["time"].max())
+    decades = np.arange(-(-t0 // 10) * 10, t1 + 1, 10, dtype=float)
     for k, (src, g) in enumerate(rows.groupby("source", sort=False)):
+        const = g[g["year"].isna()]
+        g = pd.concat([g[g["year"] >= start]] + [const.assign(year=y) for y in decades])
         err = np.vstack([g["value"] - g["low"], g["high"] - g["value"]])
         err = np.where(np.isfinite(err), np.maximum(err, 0), 0)
+        label = f"data: {src}" + (" (all years)" if len(const) else "")
         ax.errorbar(g["year"], g["value"], yerr=err, fmt=_MARKERS[k % len(_MARKERS)], ms=4,
-                    color="0.35", mfc="white", capsize=2, lw=0.8, label=f"data: {src}")
+                    color="0.35", mfc="white", capsize=2, lw=0, elinewidth=0.8, label=label)
     what = ", ".join(sel.values())
     ax.set_title(f"{parameter}" + (f" — {what}" if what else "") + (f" ({how})" if how else ""),
                  fontsize=9)

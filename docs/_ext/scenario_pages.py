@@ -34,17 +34,14 @@ HEADLINE = {
 }
 YEARS = (2024, 2030, 2040, 2050)
 
-# one colour per scenario on every page
-_COLOURS = {"baseline": "black", "net-zero": "tab:green", "re-free-motors": "tab:purple",
-            "no-recycling": "tab:red", "high-recycling": "tab:blue",
-            "net-zero-circular": "tab:cyan", "lifetime-extension": "tab:orange",
-            "diversified-supply": "tab:brown"}
 _MARKERS = "osD^vP*Xh<>p"
 
 
 def colour(name: str) -> str:
-    """Plot colour of scenario ``name`` (grey for a scenario not listed)."""
-    return _COLOURS.get(name, "tab:gray")
+    """Plot colour of scenario ``name``: the package's, the same in every figure."""
+    from mfa.plot.style import scenario_colour
+
+    return scenario_colour(name)
 
 
 # ---------------------------------------------------------------------------------------------

@@ -194,3 +194,16 @@ def test_sobol_groups_of_the_parameters(params):
     grouped = sd.groups(names)
     assert sorted(p for ps in grouped.values() for p in ps) == sorted(names)
     assert len(grouped) < len(names)
+
+
+def test_iea_projections_read_for_the_demand_page():
+    """The IEA CMDE rows the demand page compares with: both end uses, four scenarios,
+    kt Nd/yr, cited (the values as in research/projections/README.md section 9)."""
+    sp = docs_module("scenario_pages")
+    iea = sp.iea_nd_demand()
+    assert set(iea["product"]) == {"ev_all_road", "wind_total"}
+    assert {"historical", "STEPS", "APS", "NZE"} <= set(iea["scenario"])
+    assert set(iea["source"]) == {"iea-cmde-2025"}
+    steps_2050 = iea[(iea["scenario"] == "STEPS") & (iea["year"] == 2050)].set_index("product")
+    assert steps_2050.loc["ev_all_road", "value"] == pytest.approx(31.1)
+    assert steps_2050.loc["wind_total", "value"] == pytest.approx(6.93)

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
 from functools import cache
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -384,3 +385,52 @@ def change(name: str, reference: str, variable: str, year: int,
     a = float(world(name, variable, products).sel(time=year))
     b = float(world(reference, variable, products).sel(time=year))
     return a, b, 100.0 * (a - b) / b if b else float("nan")
+
+
+# ---------------------------------------------------------------------------------------------
+# Published projections to compare with
+# ---------------------------------------------------------------------------------------------
+#: research/projections/drivers.csv: cited projection data (research/projections/README.md).
+RESEARCH_DRIVERS = (Path(__file__).resolve().parents[2] / "research" / "projections"
+                    / "drivers.csv")
+#: Model products behind the IEA CMDE end uses (IEA "EVs" = all electric road vehicles, so
+#: cars and two/three-wheelers here; the model has no electric buses or trucks).
+IEA_PRODUCTS = {"ev_all_road": ("ev_bev", "ev_phev", "e_two_wheeler"),
+                "wind_total": ("wind_onshore", "wind_offshore")}
+
+
+def iea_nd_demand() -> pd.DataFrame:
+    """IEA Critical Minerals Data Explorer (2025) Nd demand of EVs and wind by scenario and year
+    (``nd_demand`` rows of :data:`RESEARCH_DRIVERS`), in kt/yr: columns product, scenario,
+    year, value, source."""
+    t = pd.read_csv(RESEARCH_DRIVERS, comment="#")
+    t = t[(t["item"] == "nd_demand") & t["product"].isin(list(IEA_PRODUCTS))]
+    if set(t["unit"]) - {"kt Nd/yr"}:
+        raise ValueError(f"{RESEARCH_DRIVERS}: nd_demand in {set(t['unit'])}, expected kt Nd/yr")
+    return t.rename(columns={"source_key": "source"})[
+        ["product", "scenario", "year", "value", "source"]]
+
+
+def iea_comparison_figure(names: Sequence[str], *, start: int = 2015) -> Any:
+    """Nd in new EVs and new wind turbines of the scenarios ``names`` (lines) against the IEA
+    CMDE 2025 projections (markers by IEA scenario), kt/yr."""
+    import matplotlib.pyplot as plt
+
+    iea = iea_nd_demand()
+    fig, axes = plt.subplots(1, 2, figsize=(10, 3.4))
+    markers = {"historical": "o", "STEPS": "s", "APS": "^", "NZE": "D"}
+    for ax, (item, products) in zip(axes, IEA_PRODUCTS.items(), strict=True):
+        for k, n in enumerate(names):
+            w = world(n, "nd_in_new_products", products).sel(time=slice(start, None)) / 1e3
+            ax.plot(w["time"], w, color=colour(n), lw=2.0 - 0.3 * min(k, 3), label=n,
+                    ls=("-", "--", "-.", ":")[min(k, 3)])
+        for sc, g in iea[iea["product"] == item].groupby("scenario", sort=False):
+            ax.plot(g["year"], g["value"], markers.get(sc, "x"), color="0.3", mfc="white",
+                    label=f"IEA {sc} ({g['source'].iloc[0]})")
+        ax.set_title({"ev_all_road": "Nd in new EVs (IEA: all road EVs)",
+                      "wind_total": "Nd in new wind turbines"}[item], fontsize=9)
+        ax.set_ylabel("kt/yr")
+        ax.grid(alpha=0.3)
+        ax.legend(fontsize=7)
+    fig.tight_layout()
+    return fig

@@ -48,6 +48,8 @@ SCENARIO_COLOURS = {
     "net-zero": OKABE_ITO["orange"],
     "net-zero-circular": OKABE_ITO["reddish_purple"],
     "diversified-supply": OKABE_ITO["sky_blue"],
+    "re-free-motors": OKABE_ITO["black"],
+    "lifetime-extension": OKABE_ITO["grey"],
 }
 _FALLBACK = ["#BBBBBB", "#777777", "#DDDDDD", "#555555"]
 

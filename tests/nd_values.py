@@ -87,6 +87,7 @@ def make_values(years=range(2000, 2031), **overrides) -> xr.Dataset:
                 ("time", "region", "stage"), c, "1"),
         }
     )
+    v = v.reindex(product=PRODUCTS)  # the declared order (the fleets cover some products)
     for k, val in overrides.items():
         v[k] = val
     return v

@@ -102,8 +102,8 @@ def fleet_flows(stock: xr.DataArray, lifetime_mean: xr.DataArray, lifetime_sd: x
         the stock lacks.
     """
     arrays = [stock] if observed_inflow is None else list(xr.broadcast(stock, observed_inflow))
-    lead = [d for d in arrays[0].dims if d != "time"]
-    lead += [d for d in (*lifetime_mean.dims, *lifetime_sd.dims) if d not in lead]
+    lead = list(dict.fromkeys([*(d for d in arrays[0].dims if d != "time"),
+                               *lifetime_mean.dims, *lifetime_sd.dims]))
     template = xr.broadcast(arrays[0], lifetime_mean, lifetime_sd)[0].transpose(*lead, "time")
     years = template["time"].values
     T = years.size
@@ -130,6 +130,6 @@ def _check_finite(a: np.ndarray, what: str, template: xr.DataArray) -> None:
     bad = ~np.isfinite(a) | (a < 0)
     if bad.any():
         idx = np.unravel_index(int(np.argmax(bad)), a.shape)
-        where = ", ".join(f"{d}={template[d].values[i]!r}" if d in template.coords else f"{d}={i}"
-                          for d, i in zip(template.dims, idx))
-        raise ParameterError(f"fleets: {what} is NaN or negative at {where}: {a[idx]!r}")
+        where = ", ".join(f"{d}={template[d].values[i].item()!r}" if d in template.coords
+                          else f"{d}={i}" for d, i in zip(template.dims, idx))
+        raise ParameterError(f"fleets: {what} is NaN or negative at {where}: {float(a[idx])}")

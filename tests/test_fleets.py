@@ -214,8 +214,7 @@ def test_fleet_results_have_units_long_names_and_iamc_names():
 
 def test_default_data_no_jump_at_the_switch_and_sources_match():
     """Default data: 2024 sales are IEA's (17.3 M electric cars, GEVO 2025 data, to its
-    rounding) and 2025 sales from the fleet stay within what the data show (IEA GEVO 2024 STEPS
-    2025: ~18 M); wind capacity meets IRENA/GWEC in 2024 (1,136 GW GWEC) and the 2050 WEO STEPS
+    rounding) and 2025 sales from the fleet stay within what the data show; wind capacity meets IRENA/GWEC in 2024 (1,136 GW GWEC) and the 2050 WEO STEPS
     capacity (4,310 GW)."""
     from mfa.data.params import load_parameters
 
@@ -223,6 +222,12 @@ def test_default_data_no_jump_at_the_switch_and_sources_match():
     sales = r["ev_car_sales"].sum(["region", "vehicle_type"])
     assert float(sales.sel(time=2024)) == pytest.approx(17.5e6, rel=0.03)
     assert 0.9 < float(sales.sel(time=2025)) / float(sales.sel(time=2024)) < 1.3
+    # and in each big market (IEA 2024 -> 2025 growth: China and Europe +20-30 %): the fleet
+    # between data years starts with the observed 2024 stock change, so 2025 continues 2024
+    by_region = r["ev_car_sales"].sum("vehicle_type")
+    for region in ("China", "Europe", "North America"):
+        ratio = float(by_region.sel(time=2025, region=region) / by_region.sel(time=2024, region=region))
+        assert 0.9 < ratio < 1.35, (region, ratio)
     cap = r["wind_capacity_installed"].sum(["region", "wind_type"])
     assert float(cap.sel(time=2024)) == pytest.approx(1_136e3, rel=0.01)
     assert float(cap.sel(time=2050)) == pytest.approx(4_310e3, rel=0.001)

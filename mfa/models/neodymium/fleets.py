@@ -131,5 +131,5 @@ def _check_finite(a: np.ndarray, what: str, template: xr.DataArray) -> None:
     if bad.any():
         idx = np.unravel_index(int(np.argmax(bad)), a.shape)
         where = ", ".join(f"{d}={template[d].values[i].item()!r}" if d in template.coords
-                          else f"{d}={i}" for d, i in zip(template.dims, idx))
+                          else f"{d}={i}" for d, i in zip(template.dims, idx, strict=True))
         raise ParameterError(f"fleets: {what} is NaN or negative at {where}: {float(a[idx])}")

@@ -19,15 +19,15 @@ from mfa.data.params import ParameterSet
 from mfa.models.neodymium.chain import primary_separated_world, supply_chain
 from mfa.models.neodymium.demand import _plain as _without_attrs
 from mfa.models.neodymium.demand import end_use_demand, end_use_products
+from mfa.models.neodymium.equations import (
+    in_use_hibernating_and_end_of_life,
+    nd_in_products,
+)
 from mfa.models.neodymium.fleets import (
     CAR_PRODUCTS,
     OBSERVED_SALES_UNTIL,
     WIND_FLEET_PRODUCTS,
     fleet_flows,
-)
-from mfa.models.neodymium.equations import (
-    in_use_hibernating_and_end_of_life,
-    nd_in_products,
 )
 from mfa.models.neodymium.structure import (
     BASIS,

@@ -96,6 +96,37 @@ def test_falling_fleet_clips_sales_at_zero_and_keeps_the_stock_above_target():
                                + out["retirements"][1:], rtol=1e-9, atol=1e-6)
 
 
+@pytest.mark.parametrize("seed", [0, 1])
+def test_equals_the_core_stock_driven_model_with_clip(seed):
+    """The forward substitution equals mfa.core.stocks.stock_driven_array(negative_inflow="clip")
+    on stocks that rise and fall (clipped years included)."""
+    from mfa.core.stocks import stock_driven_array
+
+    rng = np.random.default_rng(seed)
+    mean, sd = _lifetime(12.0, 4.0)
+    walk = np.cumsum(rng.normal(0.0, 1.0, (len(YEARS), 2)), axis=0)
+    fleet = _stock(np.zeros(len(YEARS))).copy(data=1e5 * np.abs(walk) + 1e3)
+    out = fleet_flows(fleet, mean, sd)
+    surv = Normal(mean=mean, sd=sd).survival(len(YEARS)).values
+    inflow, outflow, stock = stock_driven_array(fleet.values.T, surv, negative_inflow="clip")
+    assert (inflow == 0).any()  # some years clipped
+    np.testing.assert_allclose(out["inflow"].values, inflow.T, rtol=1e-9, atol=1e-6)
+    np.testing.assert_allclose(out["retirements"].values, outflow.T, rtol=1e-9, atol=1e-6)
+    np.testing.assert_allclose(out["stock"].values, stock.T, rtol=1e-9, atol=1e-6)
+
+
+def test_run_path_does_not_import_scipy():
+    """The stock-driven fleets keep scipy.linalg (BLAS triangular solve) out of `mfa run`."""
+    import subprocess
+    import sys
+
+    code = ("import sys; from mfa.models.neodymium.simulation import simulate; "
+            "from tests.nd_values import make_values; simulate(make_values()); "
+            "print([m for m in ('scipy.linalg', 'scipy.stats') if m in sys.modules])")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]"
+
+
 def test_sample_dim_broadcasts():
     """Monte Carlo: a sample dim on the fleet and on the lifetime broadcasts, each sample the
     same as its own deterministic run."""

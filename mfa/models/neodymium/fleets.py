@@ -8,7 +8,9 @@ IEA WEO, GWEC, IRENA: installed GW). The inflow that keeps a stock on its path i
 with the retirements of a dynamic stock model (Müller 2006, doi:10.1016/j.ecolecon.2005.09.025)
 with the normal product lifetime of ``params/lifetimes.csv`` (``lifetime_mean``, ``lifetime_sd``
 of ``ev_bev``, ``ev_phev``, ``wind_onshore``, ``wind_offshore``: the lifetime of the vehicle or
-turbine is the lifetime of its magnets). :func:`mfa.core.stocks.stock_driven_array` solves it.
+turbine is the lifetime of its magnets): the stock-driven model of
+:func:`mfa.core.stocks.stock_driven_array` (solved here by forward substitution without scipy,
+tested equal) and :func:`mfa.core.stocks.inflow_driven_array` for the retirements.
 
 Switch rule
 -----------
@@ -42,7 +44,7 @@ import xarray as xr
 
 from mfa.core.errors import ParameterError
 from mfa.core.lifetimes import Normal
-from mfa.core.stocks import inflow_driven_array, stock_driven_array
+from mfa.core.stocks import inflow_driven_array
 
 __all__ = ["CAR_PRODUCTS", "OBSERVED_SALES_UNTIL", "WIND_FLEET_PRODUCTS", "fleet_flows"]
 
@@ -117,12 +119,36 @@ def fleet_flows(stock: xr.DataArray, lifetime_mean: xr.DataArray, lifetime_sd: x
         reached, _ = inflow_driven_array(obs, surv[..., :k] if surv.shape[-1] >= k else surv)
         offset = reached[..., -1:] - target[..., k - 1:k]
         target = np.concatenate([reached, np.maximum(target[..., k:] + offset, 0.0)], axis=-1)
-    inflow, outflow, reached = stock_driven_array(target, surv, negative_inflow="clip")
+    inflow = _clipped_stock_driven_inflow(target, surv)
+    reached, outflow = inflow_driven_array(inflow, surv)
     out = {}
     for name, a in (("stock", reached), ("inflow", inflow), ("retirements", outflow)):
         da = xr.DataArray(a, dims=template.dims, coords=template.coords)
         out[name] = da.transpose("time", ...)
     return out
+
+
+def _clipped_stock_driven_inflow(target: np.ndarray, surv: np.ndarray) -> np.ndarray:
+    """Inflow (..., T) that meets ``target`` (..., T) with survival curves ``surv``, clipped at 0.
+
+    The stock-driven model of :func:`mfa.core.stocks.stock_driven_array` with
+    ``negative_inflow="clip"`` (same equations and rule, tested equal), by forward substitution
+    over the years, each year one array operation over all elements: the core's triangular solve
+    needs scipy's BLAS, which would add ~0.1 s to the start-up of every ``mfa run``.
+    ``inflow[t] = max(target[t] - sum_{c<t} inflow[c] s[t - c], 0) / s[0]``.
+    """
+    T = target.shape[-1]
+    inflow = np.zeros(np.broadcast_shapes(target.shape, surv.shape))
+    s0 = surv[..., 0]
+    if np.any(s0 <= 0):
+        raise ParameterError("fleets: the lifetime leaves nothing in use at the end of the year "
+                             "of inflow (survival s[0] = 0); no inflow can build the stock")
+    noise = 1e-12 * np.max(np.abs(target), axis=-1)
+    for t in range(T):
+        left = np.einsum("...c,...c->...", inflow[..., :t], surv[..., t:0:-1]) if t else 0.0
+        need = target[..., t] - left
+        inflow[..., t] = np.where(need > noise, need, 0.0) / s0
+    return inflow
 
 
 def _check_finite(a: np.ndarray, what: str, template: xr.DataArray) -> None:

@@ -10,7 +10,7 @@ with the normal product lifetime of ``params/lifetimes.csv`` (``lifetime_mean``,
 of ``ev_bev``, ``ev_phev``, ``wind_onshore``, ``wind_offshore``: the lifetime of the vehicle or
 turbine is the lifetime of its magnets): the stock-driven model of
 :func:`mfa.core.stocks.stock_driven_array` (solved here by forward substitution without scipy,
-tested equal) and :func:`mfa.core.stocks.inflow_driven_array` for the retirements.
+tested equal); retirements = inflow - stock change.
 
 Switch rule
 -----------
@@ -44,7 +44,6 @@ import xarray as xr
 
 from mfa.core.errors import ParameterError
 from mfa.core.lifetimes import Normal
-from mfa.core.stocks import inflow_driven_array
 
 __all__ = ["CAR_PRODUCTS", "OBSERVED_SALES_UNTIL", "WIND_FLEET_PRODUCTS", "fleet_flows"]
 
@@ -112,15 +111,15 @@ def fleet_flows(stock: xr.DataArray, lifetime_mean: xr.DataArray, lifetime_sd: x
     target = template.values.copy()
     surv = _survival(lifetime_mean, lifetime_sd, lead, T)
     _check_finite(target, "stock", template)
+    k = 0  # years [:k] are inflow-driven (observed)
+    obs = None
     if observed_inflow is not None and observed_until is not None and years[0] <= observed_until:
-        k = int(np.searchsorted(years, observed_until, side="right"))  # observed years: [:k]
+        k = int(np.searchsorted(years, observed_until, side="right"))
         obs = arrays[1].broadcast_like(template).transpose(*lead, "time").values[..., :k]
         _check_finite(obs, "observed inflow", template)
-        reached, _ = inflow_driven_array(obs, surv[..., :k] if surv.shape[-1] >= k else surv)
-        offset = reached[..., -1:] - target[..., k - 1:k]
-        target = np.concatenate([reached, np.maximum(target[..., k:] + offset, 0.0)], axis=-1)
-    inflow = _clipped_stock_driven_inflow(target, surv)
-    reached, outflow = inflow_driven_array(inflow, surv)
+    inflow, reached = _forward(target, surv, obs)
+    # retirements = inflow - stock change (the mass balance of the stock, exact by construction)
+    outflow = inflow - np.diff(reached, axis=-1, prepend=0.0)
     out = {}
     for name, a in (("stock", reached), ("inflow", inflow), ("retirements", outflow)):
         da = xr.DataArray(a, dims=template.dims, coords=template.coords)
@@ -128,27 +127,47 @@ def fleet_flows(stock: xr.DataArray, lifetime_mean: xr.DataArray, lifetime_sd: x
     return out
 
 
-def _clipped_stock_driven_inflow(target: np.ndarray, surv: np.ndarray) -> np.ndarray:
-    """Inflow (..., T) that meets ``target`` (..., T) with survival curves ``surv``, clipped at 0.
+def _forward(target: np.ndarray, surv: np.ndarray, observed: np.ndarray | None
+             ) -> tuple[np.ndarray, np.ndarray]:
+    """Inflow and stock reached (..., T): observed inflow for the first years, then the inflow
+    that meets ``target`` plus the switch-year offset, clipped at 0.
 
     The stock-driven model of :func:`mfa.core.stocks.stock_driven_array` with
     ``negative_inflow="clip"`` (same equations and rule, tested equal), by forward substitution
-    over the years, each year one array operation over all elements: the core's triangular solve
-    needs scipy's BLAS, which would add ~0.1 s to the start-up of every ``mfa run``.
-    ``inflow[t] = max(target[t] - sum_{c<t} inflow[c] s[t - c], 0) / s[0]``.
+    over the years, each year one array operation over all elements (region, product, sample):
+    the core's triangular solve needs scipy's BLAS, which would add ~0.1 s to the start-up of
+    every ``mfa run``, and builds a T x T matrix per Monte Carlo lifetime. With
+    ``left[t] = sum_{c<t} inflow[c] s[t - c]`` (earlier cohorts still in use)::
+
+        inflow[t] = observed[t]                                    (t < k)
+        inflow[t] = max(target[t] + offset - left[t], 0) / s[0]    (t >= k)
+        stock[t]  = left[t] + inflow[t] s[0],   offset = stock[k-1] - target[k-1]
     """
-    T = target.shape[-1]
-    inflow = np.zeros(np.broadcast_shapes(target.shape, surv.shape))
-    s0 = surv[..., 0]
-    if np.any(s0 <= 0):
+    shape = np.broadcast_shapes(target.shape, surv.shape)
+    T = shape[-1]
+    if np.any(surv[..., 0] <= 0):
         raise ParameterError("fleets: the lifetime leaves nothing in use at the end of the year "
                              "of inflow (survival s[0] = 0); no inflow can build the stock")
-    noise = 1e-12 * np.max(np.abs(target), axis=-1)
+    tgt = np.moveaxis(np.broadcast_to(target, shape), -1, 0)  # time first: (T, ...)
+    rev = np.ascontiguousarray(np.moveaxis(surv[..., :T], -1, 0)[::-1])  # rev[T-1-a] = s[a]
+    s0 = rev[T - 1]
+    k = 0 if observed is None else observed.shape[-1]
+    obs = None if observed is None else np.moveaxis(np.broadcast_to(observed, (*shape[:-1], k)), -1, 0)
+    noise = 1e-12 * np.max(np.abs(tgt), axis=0)
+    x = np.zeros((T, *shape[:-1]))
+    stock = np.zeros_like(x)
+    offset = 0.0
     for t in range(T):
-        left = np.einsum("...c,...c->...", inflow[..., :t], surv[..., t:0:-1]) if t else 0.0
-        need = target[..., t] - left
-        inflow[..., t] = np.where(need > noise, need, 0.0) / s0
-    return inflow
+        left = (x[:t] * rev[T - 1 - t:T - 1]).sum(axis=0) if t else 0.0
+        if t < k:
+            x[t] = obs[t]
+        else:
+            if t == k and k:
+                offset = stock[k - 1] - tgt[k - 1]
+            need = np.maximum(tgt[t] + offset, 0.0) - left
+            x[t] = np.where(need > noise, need, 0.0) / s0
+        stock[t] = left + x[t] * s0
+    return np.moveaxis(x, 0, -1), np.moveaxis(stock, 0, -1)
 
 
 def _check_finite(a: np.ndarray, what: str, template: xr.DataArray) -> None:

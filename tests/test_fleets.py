@@ -228,7 +228,8 @@ def test_fleet_results_have_units_long_names_and_iamc_names():
     from mfa.io import to_iamc
 
     r = simulate(make_values())
-    assert r["ev_car_stock"].attrs["units"] == "vehicle"
+    assert r["ev_car_stock"].attrs["units"] == "1"  # a count (CF: no vehicle unit)
+    assert "number of vehicles" in r["ev_car_stock"].attrs["long_name"]
     assert r["wind_gross_additions"].attrs["units"] == "MW/yr"
     assert r["wind_retirements"].dims == ("time", "region", "wind_type")
     assert "repowering" in r["wind_gross_additions"].attrs["long_name"]

@@ -124,11 +124,14 @@ RESULT_VARIABLES: dict[str, tuple[str, str]] = {
     "secondary_stockpile_addition": ("t/yr", "Secondary Nd in excess of demand, stockpiled"),
     "mass_balance_residual": ("t/yr", "Inputs - outputs - stock change, by process and region"),
     "mass_balance_residual_total": ("t/yr", "Inputs - outputs - stock change, summed over regions"),
-    "ev_car_stock": ("vehicle", "Electric cars on the road (end of year): ev_fleet plus the "
-                     "constant offset to the stock built from observed sales in 2024"),
-    "ev_car_sales": ("vehicle/yr", "Electric car sales: observed (IEA) through 2024, then "
-                     "stock change plus retirements of ev_fleet"),
-    "ev_car_retirements": ("vehicle/yr", "Electric cars leaving use (normal lifetime)"),
+    # counts of vehicles in "1" (a count; CF/UDUNITS know no vehicle unit): the long name says so
+    "ev_car_stock": ("1", "Electric cars on the road (end of year), number of vehicles: "
+                     "ev_fleet plus the constant offset to the stock built from observed sales "
+                     "in 2024"),
+    "ev_car_sales": ("1/yr", "Electric car sales, vehicles per year: observed (IEA) through "
+                     "2024, then stock change plus retirements of ev_fleet"),
+    "ev_car_retirements": ("1/yr", "Electric cars leaving use, vehicles per year (normal "
+                           "lifetime)"),
     "wind_capacity_installed": ("MW", "Installed wind capacity (end of year), wind_capacity"),
     "wind_gross_additions": ("MW/yr", "Wind capacity installed per year, gross: capacity change "
                              "plus retirements (repowering counts as retirement plus addition)"),

@@ -1,7 +1,7 @@
 """Stock-driven EV car fleets and installed wind capacity: sales and gross additions from stocks.
 
 Scenarios state electric mobility and wind power as stocks (IEA GEVO: electric cars on the road;
-IEA WEO, GWEC, IRENA: installed GW). The inflow that keeps a stock on its path is
+IEA WEO, GWEC, IRENA: installed GW). The inflow that keeps a stock on its path is::
 
     inflow[t] = stock[t] - stock[t-1] + retirements[t]
 

@@ -131,7 +131,7 @@ def nd_in_new_products(values: xr.Dataset) -> xr.DataArray:
 
 
 def _new_products_and_fleets(values: xr.Dataset) -> tuple[xr.DataArray, dict[str, xr.DataArray]]:
-    """:func:`nd_in_new_products` and the fleet results of :func:`fleet_results`."""
+    """:func:`nd_in_new_products` and the fleet results of :func:`_fleet_results`."""
     names = list(dict.fromkeys(n for _, group, _ in _NEW_PRODUCT_TERMS for n in group))
     values = _in_model_units(values, names + _FLEET_PARAMETERS + _END_USE_PARAMETERS,
                              "nd_in_new_products")
@@ -166,7 +166,7 @@ def _new_products_and_fleets(values: xr.Dataset) -> tuple[xr.DataArray, dict[str
         )
     out.name = "nd_in_new_products"
     out.attrs = {"units": "t/yr", "long_name": RESULT_VARIABLES["nd_in_new_products"][1]}
-    return out, fleet_results(cars, wind)
+    return out, _fleet_results(cars, wind)
 
 
 def _fleets(values: xr.Dataset) -> tuple[dict[str, xr.DataArray], dict[str, xr.DataArray]]:
@@ -198,7 +198,7 @@ _FLEET_VARIABLES: dict[str, tuple[str, str, str]] = {
 }
 
 
-def fleet_results(cars: dict[str, xr.DataArray], wind: dict[str, xr.DataArray]
+def _fleet_results(cars: dict[str, xr.DataArray], wind: dict[str, xr.DataArray]
                   ) -> dict[str, xr.DataArray]:
     """The fleet result variables (:data:`_FLEET_VARIABLES`) from :func:`.fleets.fleet_flows`
     of the EV cars (vehicle, vehicle/yr) and wind (MW, MW/yr)."""

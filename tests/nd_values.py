@@ -18,11 +18,25 @@ def _da(value, dims, coords, units):
     return xr.DataArray(data, dims=dims, coords={d: coords[d] for d in dims}, attrs={"units": units})
 
 
+def _stock_of(inflow: float, mean: list, sd: list, years) -> np.ndarray:
+    """Stock (time, 1, product) of a constant ``inflow`` from the first year (normal lifetimes):
+    the fleet whose stock-driven inflow is ``inflow`` again."""
+    from mfa.core.lifetimes import Normal
+    from mfa.core.stocks import inflow_driven_array
+
+    T = len(years)
+    surv = Normal(mean=xr.DataArray(np.array(mean, float), dims="p", attrs={"units": "yr"}),
+                  sd=xr.DataArray(np.array(sd, float), dims="p", attrs={"units": "yr"})).survival(T)
+    stock, _ = inflow_driven_array(np.full((len(mean), T), inflow), surv.values)
+    return stock.T[:, None, :]
+
+
 def make_values(years=range(2000, 2031), **overrides) -> xr.Dataset:
     """Parameter values as ``ParameterSet.values`` would hold them (canonical units).
 
     Everything constant over time; 1000 EVs/yr of each kind and 10 MW/yr of wind in every
-    region; other uses 6 t/yr each, spread evenly (electronics, other magnets and non-magnet
+    region (the cars after 2024 and wind from the fleets ``ev_fleet`` and ``wind_capacity`` that
+    these inflows build: the stock-driven model gives them back); other uses 6 t/yr each, spread evenly (electronics, other magnets and non-magnet
     uses from their direct end use; industrial motors from 2 x 10,000 units/yr x 1.2 kg NdFeB
     x Nd share 0.25; no activity in the other end uses). ``overrides`` replace whole variables.
     """
@@ -39,10 +53,13 @@ def make_values(years=range(2000, 2031), **overrides) -> xr.Dataset:
     wind = nan_except(WIND_PRODUCTS)
     other = nan_except(OTHER_PRODUCTS)
     trp = ("time", "region", "product")
+    c2 = {**c, "product": list(EV_PRODUCTS[:2])}
+    cw = {**c, "product": list(WIND_PRODUCTS)}
     v = xr.Dataset(
         {
             "ev_sales": _da(1000.0 * ev, trp, c, "vehicle/yr"),
-            "wind_additions": _da(10.0 * wind, trp, c, "MW/yr"),
+            "ev_fleet": _da(_stock_of(1000.0, [12, 12], [3, 3], c["time"]) * ev[:2], trp, c2, "vehicle"),
+            "wind_capacity": _da(_stock_of(10.0, [20, 20], [5, 5], c["time"]) * wind[3:5], trp, cw, "MW"),
             "pm_share": _da(np.where(ev == 1, 0.9, np.where(wind == 1, 0.25, np.nan)), trp, c, "1"),
             "magnet_per_vehicle": _da(2.0 * ev, ("time", "product"), c, "kg/vehicle"),
             "magnet_per_mw": _da(600.0 * wind, ("time", "product"), c, "kg/MW"),
@@ -72,6 +89,7 @@ def make_values(years=range(2000, 2031), **overrides) -> xr.Dataset:
                 ("time", "region", "stage"), c, "1"),
         }
     )
+    v = v.reindex(product=PRODUCTS)  # the declared order (the fleets cover some products)
     for k, val in overrides.items():
         v[k] = val
     return v

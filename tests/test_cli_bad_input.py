@@ -77,9 +77,9 @@ def test_unknown_product(params_copy, tmp_path, capsys):
 
 
 def test_unit_of_the_wrong_dimension(params_copy, tmp_path, capsys):
-    line = _edit_row(params_copy / "drivers.csv", "wind_additions,", unit="MW")
+    line = _edit_row(params_copy / "fleets.csv", "wind_capacity,", unit="MW/yr")
     err = _run(params_copy, tmp_path, capsys)
-    assert "drivers.csv" in err and f"line {line}" in err and "MW" in err and "MW/yr" in err
+    assert "fleets.csv" in err and f"line {line}" in err and "MW" in err and "MW/yr" in err
 
 
 def test_share_outside_0_1(params_copy, tmp_path, capsys):
@@ -100,11 +100,11 @@ def test_year_gap_too_large(params_copy, tmp_path, capsys):
     path = params_copy / "drivers.csv"
     lines = [line for line in _rows(path)
              if not (line.startswith("ev_sales,China,ev_bev,,20") and
-                     2011 <= int(line.split(",")[4]) <= 2024)]
+                     2011 <= int(line.split(",")[4]) <= 2023)]
     path.write_text("\n".join(lines) + "\n")
     err = _run(params_copy, tmp_path, capsys)
     assert "drivers.csv" in err and "ev_sales" in err and "gap" in err
-    assert "2010" in err and "2025" in err
+    assert "2010" in err and "2024" in err
 
 
 @pytest.mark.parametrize("bad", ["NaN", "twelve", ""])

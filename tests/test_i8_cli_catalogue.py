@@ -92,7 +92,12 @@ scale = 0.0
 from_year = 2045
 
 [[override]]
-parameter = "wind_additions"
+parameter = "ev_fleet"
+scale = 0.0
+from_year = 2045
+
+[[override]]
+parameter = "wind_capacity"
 scale = 0.0
 from_year = 2045
 

@@ -252,7 +252,7 @@ CASES: list[Case] = [
         "drivers.csv", _line(p / "drivers.csv", "ev_sales,China,ev_bev,,2010", value="1e20"),
         "1e+20 vehicle/yr", "plausible maximum 1e+09 vehicle/yr"])),
     Case("plausible-wind-5e7", lambda t, p: ([], [
-        "drivers.csv", _line(p / "drivers.csv", "wind_additions,", value="5e7", low="", high=""),
+        "fleets.csv", _line(p / "fleets.csv", "wind_capacity,", value="5e8", low="", high=""),
         "plausible maximum"])),
     Case("plausible-magnet-per-vehicle-1500", lambda t, p: ([], [
         "technology.csv", f"line {set_value(p / 'technology.csv', 'magnet_per_vehicle,,ev_bev', '1500')}",
@@ -281,8 +281,8 @@ CASES: list[Case] = [
         ["--scenario", str(scenario(t, override("ev_sales", "value = 1e20", "vehicle/yr")))],
         ["mine.toml", "override(s) #1", "ev_sales", "plausible maximum"])),
     Case("plausible-override-scale", lambda t, p: (
-        ["--scenario", str(scenario(t, '\n[[override]]\nparameter = "wind_additions"\nscale = 1e6\n'))],
-        ["mine.toml", "override(s) #1", "wind_additions", "plausible maximum"])),
+        ["--scenario", str(scenario(t, '\n[[override]]\nparameter = "wind_capacity"\nscale = 1e6\n'))],
+        ["mine.toml", "override(s) #1", "wind_capacity", "plausible maximum"])),
     Case("plausible-override-trajectory", lambda t, p: (
         ["--scenario", str(scenario(t, override("magnet_per_vehicle", "trajectory = { 2030 = 1500 }",
                                                 "kg/vehicle")))],

@@ -302,7 +302,7 @@ def test_plausibility_bounds_in_with_values():
 def test_default_values_within_plausibility_bounds():
     ps = load_parameters(default_params_dir())
     bounded = [n for n, e in ps.registry.items() if e["plausible_max"] is not None]
-    assert {"ev_sales", "wind_additions", "magnet_per_vehicle", "magnet_per_mw",
+    assert {"ev_sales", "ev_fleet", "wind_capacity", "magnet_per_vehicle", "magnet_per_mw",
             "nd_share_in_magnet", "end_use_nd_direct", "lifetime_mean"} <= set(bounded)
     for scen in list_scenarios(default_params_dir()):  # every shipped scenario stays inside
         apply_scenario(ps, scen)

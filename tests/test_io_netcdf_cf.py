@@ -19,7 +19,7 @@ from mfa.models.neodymium.structure import FLOWS, RESULT_VARIABLES
 
 #: Attributes a result variable may carry (the schema's, the system's, the IAMC name).
 RESULT_ATTRS = {"units", "long_name", "source", "target", "process", "regions_summed",
-                "iamc_variable", "basis"}
+                "iamc_variable", "basis", "iamc_aggregate"}
 
 
 @pytest.fixture(scope="module")

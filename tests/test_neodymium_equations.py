@@ -185,7 +185,8 @@ def test_every_parameter_unit_is_converted(values, res):
 
     other = {"1": ("%", 100.0), "yr": ("month", 12.0), "vehicle/yr": ("kvehicle/yr", 1e-3),
              "MW/yr": ("GW/yr", 1e-3), "kg/vehicle": ("g/vehicle", 1e3), "kg/MW": ("t/GW", 1.0),
-             "t/yr": ("kt/yr", 1e-3), "unit/yr": ("kunit/yr", 1e-3), "kg/unit": ("g/unit", 1e3)}
+             "t/yr": ("kt/yr", 1e-3), "unit/yr": ("kunit/yr", 1e-3), "kg/unit": ("g/unit", 1e3),
+             "vehicle": ("kvehicle", 1e-3), "MW": ("GW", 1e-3)}
     v = values.copy()
     for name, unit in PARAMETER_UNITS.items():
         new_unit, factor = other[unit]
@@ -262,7 +263,8 @@ def test_random_trade_patterns_pass_the_balance_check(values):
         v = values.copy()
         v["production_share"] = share.copy(data=x / x.sum(axis=share.dims.index("region"),
                                                        keepdims=True))
-        for name in ["ev_sales", "wind_additions", "end_use_activity", "end_use_nd_direct"]:
+        for name in ["ev_sales", "ev_fleet", "wind_capacity", "end_use_activity",
+                     "end_use_nd_direct"]:
             v[name] = (values[name] * scale * rng.uniform(0.5, 2)).assign_attrs(values[name].attrs)
         r = simulate(v)
         gross = r["process_throughput_total"].sel(process="trade")
@@ -272,7 +274,7 @@ def test_random_trade_patterns_pass_the_balance_check(values):
 
 @pytest.mark.parametrize(("call", "error", "message"), [
     (lambda: simulate(xr.Dataset()), "ParameterError",
-     r"simulate: values lack parameters \['ev_sales', 'wind_additions', .*'production_share'\]"),
+     r"simulate: values lack parameters \['ev_sales', 'ev_fleet', 'wind_capacity', .*'production_share'\]"),
     (lambda: simulate({}), "ParameterError",
      r"simulate: values must be an xarray.Dataset of parameter values, got dict"),
     (lambda: simulate(None), "ParameterError", r"got NoneType"),
@@ -308,7 +310,8 @@ def test_secondary_surplus_warns_with_its_own_class(values):
     # demand stops in 2015 while products keep reaching end of life, all of it recycled
     v["ev_sales"] = values["ev_sales"].where(values["time"] <= 2015, 0.0)
     v["ev_sales"].attrs = values["ev_sales"].attrs
-    for name in ["wind_additions", "end_use_activity", "end_use_nd_direct"]:
+    v["ev_fleet"] = (values["ev_fleet"] * 0).assign_attrs(values["ev_fleet"].attrs)
+    for name in ["wind_capacity", "end_use_activity", "end_use_nd_direct"]:
         v[name] = (values[name] * 0).assign_attrs(values[name].attrs)
     v["collection_rate"] = (values["collection_rate"] * 0 + 1).assign_attrs(units="1")
     with pytest.warns(SecondaryExceedsDemandWarning, match="secondary Nd exceeds total demand") as w:

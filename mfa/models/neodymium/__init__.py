@@ -11,9 +11,12 @@ Equations (world totals ``W`` per year; regional shares ``σ_s[r]`` per stage ``
 -----------------------------------------------------------------------------------
 Nd in new products, by region of use ``r`` and product ``p`` [t/yr]::
 
-    EVs    N[r,p] = ev_sales × pm_share × magnet_per_vehicle × nd_share_in_magnet
-    wind   N[r,p] = wind_additions × pm_share × magnet_per_mw × nd_share_in_magnet
+    EVs    N[r,p] = sales × pm_share × magnet_per_vehicle × nd_share_in_magnet
+    wind   N[r,p] = gross additions × pm_share × magnet_per_mw × nd_share_in_magnet
     end uses N[r,p] += use_region_share[r,p] × Σ_{e in p} E[e]   (E: :mod:`.demand`, bottom-up)
+
+Sales of cars and wind gross additions: stock-driven from ``ev_fleet`` (after the observed
+``ev_sales`` to 2024) and ``wind_capacity``: change of stock + retirements (:mod:`.fleets`).
 
 In-use stock and end-of-life outflow: an inflow-driven dynamic stock model with a normal
 lifetime (``lifetime_mean``, ``lifetime_sd``) per product (:func:`mfa.core.stocks.inflow_driven`).

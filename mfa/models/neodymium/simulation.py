@@ -23,6 +23,12 @@ from mfa.models.neodymium.equations import (
     in_use_hibernating_and_end_of_life,
     nd_in_products,
 )
+from mfa.models.neodymium.fleets import (
+    CAR_PRODUCTS,
+    OBSERVED_SALES_UNTIL,
+    WIND_FLEET_PRODUCTS,
+    fleet_flows,
+)
 from mfa.models.neodymium.structure import (
     BASIS,
     END_USE_PRODUCTS,
@@ -42,23 +48,30 @@ from mfa.models.neodymium.structure import (
 __all__ = ["nd_in_new_products", "primary_demand_avoided_vs", "simulate", "supply_chain",
            "without_end_of_life_recycling"]
 
-#: Parameters multiplied to give Nd in new products [t/yr] of EVs and wind, and the products.
-_NEW_PRODUCT_TERMS: tuple[tuple[list[str], tuple[str, ...]], ...] = (
-    (["ev_sales", "pm_share", "magnet_per_vehicle", "nd_share_in_magnet"], EV_PRODUCTS),
-    (["wind_additions", "pm_share", "magnet_per_mw", "nd_share_in_magnet"], WIND_PRODUCTS),
+#: Nd in new products [t/yr] of EVs and wind: activity (unit) x the intensity parameters. The
+#: activities are EV sales (``ev_sales`` for two-wheelers and observed car sales; cars after
+#: :data:`OBSERVED_SALES_UNTIL` from ``ev_fleet``) and wind gross additions (from
+#: ``wind_capacity``), both from :func:`.fleets.fleet_flows`.
+_NEW_PRODUCT_TERMS: tuple[tuple[str, list[str], tuple[str, ...]], ...] = (
+    ("vehicle/yr", ["pm_share", "magnet_per_vehicle", "nd_share_in_magnet"], EV_PRODUCTS),
+    ("MW/yr", ["pm_share", "magnet_per_mw", "nd_share_in_magnet"], WIND_PRODUCTS),
 )
+#: Parameters of the fleet and capacity model (:mod:`.fleets`).
+_FLEET_PARAMETERS: list[str] = ["ev_sales", "ev_fleet", "wind_capacity", "lifetime_mean",
+                                "lifetime_sd"]
 #: Parameters of the bottom-up end uses (:mod:`.demand`).
 _END_USE_PARAMETERS: list[str] = ["end_use_activity", "end_use_ndfeb_per_unit",
                                   "end_use_pm_share", "end_use_nd_share", "end_use_nd_direct",
                                   "use_region_share"]
 
 
-def _product_factor(names: list[str], target: str = "t/yr") -> float:
-    """Conversion factor to ``target`` of the product of ``names`` in :data:`PARAMETER_UNITS`."""
-    unit = parse_unit("1")
+def _product_factor(activity: str, names: list[str], target: str = "t/yr") -> float:
+    """Conversion factor to ``target`` of ``activity`` times the units of ``names``
+    (:data:`PARAMETER_UNITS`)."""
+    unit = parse_unit(activity)
     for n in names:
         unit = unit * parse_unit(PARAMETER_UNITS[n], n)
-    return conversion_factor(unit, target, " × ".join(names))
+    return conversion_factor(unit, target, " × ".join([activity, *names]))
 
 
 def _in_model_units(values: xr.Dataset, names: list[str], what: str) -> xr.Dataset:
@@ -114,15 +127,27 @@ def nd_in_new_products(values: xr.Dataset) -> xr.DataArray:
     mfa.core.units.UnitError
         A parameter without units or in units of the wrong dimensionality.
     """
-    names = list(dict.fromkeys(n for group, _ in _NEW_PRODUCT_TERMS for n in group))
-    values = _in_model_units(values, names + _END_USE_PARAMETERS, "nd_in_new_products")
-    ev, wind = (nd_in_products(*_factors(values, group, products),
-                               unit_factor=_product_factor(group))
-                for group, products in _NEW_PRODUCT_TERMS)
+    return _new_products_and_fleets(values)[0]
+
+
+def _new_products_and_fleets(values: xr.Dataset) -> tuple[xr.DataArray, dict[str, xr.DataArray]]:
+    """:func:`nd_in_new_products` and the fleet results of :func:`_fleet_results`."""
+    names = list(dict.fromkeys(n for _, group, _ in _NEW_PRODUCT_TERMS for n in group))
+    values = _in_model_units(values, names + _FLEET_PARAMETERS + _END_USE_PARAMETERS,
+                             "nd_in_new_products")
+    cars, wind = _fleets(values)
+    sales = _without_attrs(values["ev_sales"].sel(product=list(EV_PRODUCTS)))
+    sales = xr.concat([sales.sel(product=["e_two_wheeler"]), cars["inflow"]], dim="product",
+                      coords="minimal", compat="override", join="outer")
+    activity = {EV_PRODUCTS: sales.sel(product=list(EV_PRODUCTS)),
+                WIND_PRODUCTS: wind["inflow"].sel(product=list(WIND_PRODUCTS))}
+    ev, wind_nd = (nd_in_products(activity[products], *_factors(values, group, products),
+                                  unit_factor=_product_factor(unit, group))
+                   for unit, group, products in _NEW_PRODUCT_TERMS)
     by_end_use = end_use_demand(values)
     uses = end_use_products(by_end_use, values["use_region_share"])
     products = values["product"].values
-    drivers = xr.concat([ev, wind], dim="product", coords="minimal", compat="override")
+    drivers = xr.concat([ev, wind_nd], dim="product", coords="minimal", compat="override")
     # each part is 0 outside its own products and NaN (an error below) where a value is missing
     # inside them; end uses add to EV products (e-bikes beyond the IEA series)
     drivers = drivers.reindex(product=products).where(
@@ -141,6 +166,48 @@ def nd_in_new_products(values: xr.Dataset) -> xr.DataArray:
         )
     out.name = "nd_in_new_products"
     out.attrs = {"units": "t/yr", "long_name": RESULT_VARIABLES["nd_in_new_products"][1]}
+    return out, _fleet_results(cars, wind)
+
+
+def _fleets(values: xr.Dataset) -> tuple[dict[str, xr.DataArray], dict[str, xr.DataArray]]:
+    """Stock, inflow and retirements of EV cars [vehicle, vehicle/yr] and wind [MW, MW/yr]."""
+    def sel(name: str, products: tuple[str, ...]) -> xr.DataArray:
+        da = _without_attrs(values[name])
+        return da.sel(product=list(products)) if "product" in da.dims else da
+
+    cars = fleet_flows(sel("ev_fleet", CAR_PRODUCTS), sel("lifetime_mean", CAR_PRODUCTS),
+                       sel("lifetime_sd", CAR_PRODUCTS),
+                       observed_inflow=sel("ev_sales", CAR_PRODUCTS),
+                       observed_until=OBSERVED_SALES_UNTIL)
+    wind = fleet_flows(sel("wind_capacity", WIND_FLEET_PRODUCTS),
+                       sel("lifetime_mean", WIND_FLEET_PRODUCTS),
+                       sel("lifetime_sd", WIND_FLEET_PRODUCTS))
+    return cars, wind
+
+
+#: Fleet result variables: name -> (fleet, quantity of :func:`.fleets.fleet_flows`, dim name).
+#: The product dim is renamed (same labels): the variables cover only the fleet products, and a
+#: ``product`` dim would be reindexed to every product (NaN) in the results.
+_FLEET_VARIABLES: dict[str, tuple[str, str, str]] = {
+    "ev_car_stock": ("cars", "stock", "vehicle_type"),
+    "ev_car_sales": ("cars", "inflow", "vehicle_type"),
+    "ev_car_retirements": ("cars", "retirements", "vehicle_type"),
+    "wind_capacity_installed": ("wind", "stock", "wind_type"),
+    "wind_gross_additions": ("wind", "inflow", "wind_type"),
+    "wind_retirements": ("wind", "retirements", "wind_type"),
+}
+
+
+def _fleet_results(cars: dict[str, xr.DataArray], wind: dict[str, xr.DataArray]
+                  ) -> dict[str, xr.DataArray]:
+    """The fleet result variables (:data:`_FLEET_VARIABLES`) from :func:`.fleets.fleet_flows`
+    of the EV cars (vehicle, vehicle/yr) and wind (MW, MW/yr)."""
+    fleets = {"cars": cars, "wind": wind}
+    out = {}
+    for name, (fleet, key, dim) in _FLEET_VARIABLES.items():
+        units, long_name = RESULT_VARIABLES[name]
+        out[name] = fleets[fleet][key].rename(product=dim).assign_attrs(
+            units=units, long_name=long_name, iamc_aggregate="sum")
     return out
 
 
@@ -266,7 +333,7 @@ def simulate(values: xr.Dataset, *, check: bool = True, rtol: float = 1e-9) -> x
     _check_options("simulate", check, rtol)
     values = _in_model_units(values, list(PARAMETER_UNITS), "simulate")
     _check_coords(values, "simulate")
-    new = nd_in_new_products(values)
+    new, fleets = _new_products_and_fleets(values)
     stock, hibernating, eol = in_use_hibernating_and_end_of_life(
         new, values["lifetime_mean"], values["lifetime_sd"], values["hibernation_time"])
 
@@ -301,7 +368,10 @@ def simulate(values: xr.Dataset, *, check: bool = True, rtol: float = 1e-9) -> x
     if check:
         system.check_balance(system_ds, rtol=rtol)
     ds = ds.merge(system_ds, compat="override")
+    ds.update(fleets)
     _set_attrs(ds, system_ds)
+    for name in fleets:  # vehicles and MW add up over regions and types (IAMC World rows)
+        ds[name].attrs["iamc_aggregate"] = "sum"
     ds = ds.transpose("time", ...)
     ds["time"] = ds["time"].astype("int64")
     ds.attrs["max_abs_mass_balance_residual"] = system_ds.attrs["max_abs_mass_balance_residual"]

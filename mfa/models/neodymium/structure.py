@@ -127,6 +127,18 @@ RESULT_VARIABLES: dict[str, tuple[str, str]] = {
     "secondary_stockpile_addition": ("t/yr", "Secondary Nd in excess of demand, stockpiled"),
     "mass_balance_residual": ("t/yr", "Inputs - outputs - stock change, by process and region"),
     "mass_balance_residual_total": ("t/yr", "Inputs - outputs - stock change, summed over regions"),
+    # counts of vehicles in "1" (a count; CF/UDUNITS know no vehicle unit): the long name says so
+    "ev_car_stock": ("1", "Electric cars on the road (end of year), number of vehicles: "
+                     "ev_fleet plus the constant offset to the stock built from observed sales "
+                     "in 2024"),
+    "ev_car_sales": ("1/yr", "Electric car sales, vehicles per year: observed (IEA) through "
+                     "2024, then stock change plus retirements of ev_fleet"),
+    "ev_car_retirements": ("1/yr", "Electric cars leaving use, vehicles per year (normal "
+                           "lifetime)"),
+    "wind_capacity_installed": ("MW", "Installed wind capacity (end of year), wind_capacity"),
+    "wind_gross_additions": ("MW/yr", "Wind capacity installed per year, gross: capacity change "
+                             "plus retirements (repowering counts as retirement plus addition)"),
+    "wind_retirements": ("MW/yr", "Wind capacity decommissioned or repowered (normal lifetime)"),
 }
 
 #: Basis of the Nd result variables that count Nd at a stage of the chain (``attrs["basis"]``):
@@ -161,6 +173,13 @@ IAMC_NAMES: dict[str, str] = {
     "nd_in_new_products": "Inflow to Use",
     "in_use_stock": "Stock|In Use",
     "eol_outflow": "Outflow from Use|End of Life",
+    # drivers (not Nd: vehicles and MW), IAMC template names, the type as the last level
+    "ev_car_stock": "Driver|Stock|Transportation|LDV|Electric",
+    "ev_car_sales": "Driver|Sales|Transportation|LDV|Electric",
+    "ev_car_retirements": "Driver|Retirements|Transportation|LDV|Electric",
+    "wind_capacity_installed": "Driver|Capacity|Electricity|Wind",
+    "wind_gross_additions": "Driver|Capacity Additions|Electricity|Wind",
+    "wind_retirements": "Driver|Capacity Retirements|Electricity|Wind",
 }
 
 #: Result variables summarised by default (Monte Carlo world totals, Sobol outputs).
@@ -206,7 +225,8 @@ SIGNED_FLOWS: frozenset[str] = frozenset(n for n in FLOWS if n.startswith("flow_
 #: magnet mass in g/vehicle gives the same result as in 1 or kg/vehicle.
 PARAMETER_UNITS: dict[str, str] = {
     "ev_sales": "vehicle/yr",
-    "wind_additions": "MW/yr",
+    "ev_fleet": "vehicle",
+    "wind_capacity": "MW",
     "pm_share": "1",
     "magnet_per_vehicle": "kg/vehicle",
     "magnet_per_mw": "kg/MW",

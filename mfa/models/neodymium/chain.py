@@ -17,6 +17,8 @@ from mfa.models.neodymium.equations import (
     primary_oxide,
     recovered_from_end_of_life,
     recovered_from_new_scrap,
+    SCRAP_QUANTITIES,
+    recycle_with_capacity,
     secondary_surplus,
 )
 from mfa.models.neodymium.structure import MAGNET_PRODUCTS, NON_MAGNET, STAGES
@@ -28,14 +30,17 @@ def supply_chain(values: xr.Dataset, new: xr.DataArray, eol: xr.DataArray) -> di
     """Supply-chain flows for Nd in new products ``new`` and end-of-life flows ``eol``.
 
     World totals follow the relations of :mod:`.equations`; each stage's output is then split
-    over regions by ``production_share`` (where the stage runs; secondary Nd arises where it is
-    recycled: end of life in the region of use, new scrap where magnets are made), and each
-    region's net export of a stage's product is its production minus its consumption.
+    over regions by ``production_share`` (where the stage runs), and each region's net export
+    of a stage's product is its production minus its consumption. Scrap arises where products
+    reach end of life (collected) and where magnets are made (new scrap); it is traded, recycled
+    within each region's ``recycling_capacity`` or stored (:func:`.equations.recycle_with_capacity`),
+    and secondary Nd arises where it is recycled.
 
     Returns
     -------
     dict
-        ``flows`` (name -> DataArray, t/yr, by region), ``demand``, ``secondary_new_scrap``,
+        ``flows`` (name -> DataArray, t/yr, by region), ``stocks`` (name -> DataArray, t, by
+        region: ``scrap_awaiting_recycling``), ``demand``, ``secondary_new_scrap``,
         ``secondary_eol``, ``surplus`` (world, t/yr), ``production`` and ``consumption``
         (stage, region; t/yr).
     """
@@ -45,6 +50,7 @@ def supply_chain(values: xr.Dataset, new: xr.DataArray, eol: xr.DataArray) -> di
     production, consumption = _by_stage(f, w)
     return {
         "flows": f,
+        "stocks": {"scrap_awaiting_recycling": w["scrap_stored"]},
         "demand": w["demand"],
         "secondary_new_scrap": w["rec_ns_w"],
         "secondary_eol": w["rec_eol"].sum("region"),
@@ -86,12 +92,17 @@ def _world_chain(values: xr.Dataset, new: xr.DataArray, eol: xr.DataArray,
     w["scrap"] = scrap = new_scrap(A, scrap_rate)
     w["O_m"] = O_m = oxide_for_metal(A, values["yield_metal"])
     w["demand"] = demand = O_m + N_w
-    w["rec_ns_w"] = rec_ns_w = recovered_from_new_scrap(
-        scrap, values["new_scrap_recycling_rate"], values["new_scrap_recovery_yield"])
+    w["scrap_r"] = scrap_r = scrap * sig["magnet"]                # where magnets are made
+    w["ns_sent"] = scrap_r * values["new_scrap_recycling_rate"]
+    ns_recoverable = recovered_from_new_scrap(
+        scrap_r, values["new_scrap_recycling_rate"], values["new_scrap_recovery_yield"])
     w["collected"] = collected = collected_end_of_life(eol, values["collection_rate"])
-    w["rec_ns"] = rec_ns = rec_ns_w * sig["magnet"]                 # where magnets are made
-    w["rec_eol"] = rec_eol = recovered_from_end_of_life(
-        collected, values["recycling_yield"]).sum("product")
+    eol_recoverable = recovered_from_end_of_life(collected, values["recycling_yield"]).sum("product")
+    w.update(_traded_and_recycled(values, collected.sum("product"), eol_recoverable,
+                                  w["ns_sent"], ns_recoverable))
+    w["rec_ns"] = rec_ns = w["processed_new_scrap_recoverable"]   # where it is recycled
+    w["rec_eol"] = rec_eol = w["processed_eol_recoverable"]
+    w["rec_ns_w"] = rec_ns.sum("region")
     w["secondary"] = secondary = rec_ns + rec_eol                   # (time, region)
     w["R"] = R = secondary.sum("region")
     w["P"] = P = primary_oxide(demand, R)
@@ -138,11 +149,44 @@ def _regional_flows(values: xr.Dataset, new: xr.DataArray, eol: xr.DataArray,
     f["flow_eol"] = eol.sum("product")
     f["flow_collected"] = w["collected"].sum("product")
     f["flow_eol_losses"] = f["flow_eol"] - f["flow_collected"]
+    f["flow_scrap_export"] = w["scrap_exported"]
+    f["flow_scrap_import"] = w["scrap_imported"]
     f["flow_recycled_new_scrap"] = w["rec_ns"]
     f["flow_recycled_eol"] = w["rec_eol"]
-    f["flow_new_scrap_losses"] = f["flow_new_scrap"] - w["rec_ns"]
-    f["flow_recycling_losses"] = f["flow_collected"] - w["rec_eol"]
+    # new scrap not sent to recycling where it arises, plus what processing does not recover
+    f["flow_new_scrap_losses"] = (f["flow_new_scrap"] - w["ns_sent"]
+                                  + w["processed_new_scrap"] - w["rec_ns"])
+    f["flow_recycling_losses"] = w["processed_eol"] - w["rec_eol"]
     return f
+
+
+def _traded_and_recycled(values: xr.Dataset, eol: xr.DataArray, eol_recoverable: xr.DataArray,
+                         new_scrap: xr.DataArray, new_scrap_recoverable: xr.DataArray
+                         ) -> dict[str, xr.DataArray]:
+    """Scrap sent to recycling (t/yr, by region where it arises) traded, recycled within
+    capacity and stored (:func:`.equations.recycle_with_capacity`), on plain numpy arrays.
+
+    Returns ``scrap_exported``, ``scrap_imported`` [t/yr], ``scrap_stored`` [t] and
+    ``processed_<q>`` [t/yr] for each ``q`` of :data:`.equations.SCRAP_QUANTITIES`, each
+    (time, region, ...extra dims)."""
+    import_share = values["scrap_import_share"]
+    import_share = import_share / import_share.sum("region")
+    inputs = xr.broadcast(eol, eol_recoverable, new_scrap, new_scrap_recoverable,
+                          values["scrap_export_share"], import_share,
+                          values["recycling_capacity"])
+    dims = ("time", "region", *sorted(set(inputs[0].dims) - {"time", "region"}))
+    arrays = [da.transpose(*dims).values for da in inputs]
+    out = recycle_with_capacity(np.stack(arrays[:4]), *arrays[4:])
+    coords = {d: inputs[0][d] for d in dims}
+
+    def wrap(a: np.ndarray) -> xr.DataArray:
+        return xr.DataArray(a, dims=dims, coords=coords)
+
+    res = {"scrap_exported": wrap(out["exported"]), "scrap_imported": wrap(out["imported"]),
+           "scrap_stored": wrap(out["stored"][0] + out["stored"][2])}
+    for i, q in enumerate(SCRAP_QUANTITIES):
+        res[f"processed_{q}"] = wrap(out["processed"][i])
+    return res
 
 
 def _by_stage(f: dict[str, xr.DataArray], w: dict[str, xr.DataArray]

@@ -174,3 +174,110 @@ def ore_for_concentrate(concentrate: xr.DataArray, yield_mining: xr.DataArray) -
     Beneficiation recovers 50-85 % of the Nd in ore into concentrate (assumption with range).
     """
     return concentrate / yield_mining
+
+
+#: Quantities carried through scrap trade and storage, in this order on the first axis of the
+#: arrays of :func:`recycle_with_capacity`: Nd in end-of-life scrap, the part of it processing
+#: recovers, Nd in new scrap, the part of it processing recovers.
+SCRAP_QUANTITIES: tuple[str, ...] = ("eol", "eol_recoverable", "new_scrap", "new_scrap_recoverable")
+#: The quantities that are scrap mass (they fill recycling capacity); the others ride along.
+_MASS = np.array([1.0, 0.0, 1.0, 0.0])
+
+
+def recycle_with_capacity(scrap: np.ndarray, export_share: np.ndarray,
+                          import_share: np.ndarray, capacity: np.ndarray) -> dict[str, np.ndarray]:
+    """Scrap traded, recycled within capacity, and stored [t/yr, t], year by year.
+
+    Each year ``t`` and region ``r`` (every array broadcasts over any further axes, e.g.
+    Monte Carlo samples):
+
+    1. Trade: a share ``export_share[t, r]`` of the scrap sent to recycling in ``r`` is
+       exported; the exports of all regions are pooled and recycled where ``import_share[t]``
+       (sums to 1 over regions) says (research §8, §10.8: most exported magnet scrap goes to
+       China).
+    2. Capacity: a region processes its scrap after trade plus its stored scrap up to its
+       ``capacity[t, r]`` of scrap input [t Nd/yr] (NaN or inf: unlimited). What is above the
+       capacity goes to regions with spare capacity, in proportion to their ``import_share``
+       and never beyond their spare capacity (filled up in at most one round per region);
+       what finds no spare capacity is stored in the region and processed in later years
+       (first in the capacity: a stored and a new tonne are processed pro rata).
+
+    Every quantity of :data:`SCRAP_QUANTITIES` follows its scrap mass pro rata (a region's
+    scrap is well mixed), so recovered Nd keeps the yield of the scrap where it arose.
+
+    Parameters
+    ----------
+    scrap : numpy.ndarray
+        (4, time, region, ...) the :data:`SCRAP_QUANTITIES` by region where the scrap arises
+        [t/yr]; >= 0.
+    export_share, import_share : numpy.ndarray
+        (time, region, ...) [1], in [0, 1]; ``import_share`` sums to 1 over regions.
+    capacity : numpy.ndarray
+        (time, region, ...) recycling capacity [t Nd in scrap/yr]; NaN or inf: unlimited.
+
+    Returns
+    -------
+    dict of numpy.ndarray
+        ``exported``, ``imported`` (time, region, ...) scrap mass leaving and entering the
+        region for recycling (first trade and excess over capacity together) [t/yr];
+        ``processed`` (4, time, region, ...) quantities recycled in the region [t/yr];
+        ``stored`` (4, time, region, ...) quantities awaiting recycling at the end of the year [t].
+    """
+    scrap = np.asarray(scrap, dtype=float)
+    shape = np.broadcast_shapes(scrap.shape[1:], np.shape(export_share), np.shape(import_share),
+                                np.shape(capacity))
+    scrap = np.broadcast_to(scrap, (scrap.shape[0], *shape))
+    exp_share = np.broadcast_to(export_share, shape)
+    imp_share = np.broadcast_to(import_share, shape)
+    cap = np.broadcast_to(np.where(np.isnan(capacity), np.inf, capacity), shape)
+    mass = _MASS.reshape((-1,) + (1,) * (len(shape) - 1))  # over (quantity, region, ...)
+    exported = np.zeros(shape)
+    imported = np.zeros(shape)
+    processed = np.zeros_like(scrap)
+    stored = np.zeros_like(scrap)
+    held = np.zeros_like(scrap[:, 0])
+    for t in range(shape[0]):
+        out1 = scrap[:, t] * exp_share[t]
+        in1 = out1.sum(axis=1, keepdims=True) * imp_share[t]
+        arrived = scrap[:, t] - out1 + in1 + held          # (quantity, region, ...)
+        total = (arrived * mass).sum(axis=0)                # scrap mass (region, ...)
+        done = np.minimum(total, cap[t])
+        excess = total - done
+        with np.errstate(invalid="ignore", divide="ignore"):
+            share_of = np.where(total > 0, 1.0 / total, 0.0)
+        placed = np.zeros_like(total)
+        sent = np.zeros_like(total)
+        if np.any(excess > 0):
+            placed = _fill_spare(excess.sum(axis=0), cap[t] - done, imp_share[t])
+            with np.errstate(invalid="ignore", divide="ignore"):
+                sent_frac = np.where(excess.sum(axis=0) > 0, placed.sum(axis=0) / excess.sum(axis=0), 0.0)
+            sent = excess * sent_frac
+        kept = excess - sent
+        out2 = arrived * (sent * share_of)
+        pool2 = out2.sum(axis=1, keepdims=True)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            in2 = pool2 * np.where(placed.sum(axis=0) > 0, placed / placed.sum(axis=0), 0.0)
+        held = arrived * (kept * share_of)
+        processed[:, t] = arrived * (done * share_of) + in2
+        stored[:, t] = held
+        exported[t] = ((out1 + out2) * mass).sum(axis=0)
+        imported[t] = ((in1 + in2) * mass).sum(axis=0)
+    return {"exported": exported, "imported": imported, "processed": processed, "stored": stored}
+
+
+def _fill_spare(amount: np.ndarray, spare: np.ndarray, weight: np.ndarray) -> np.ndarray:
+    """``amount`` (...) placed over regions (axis 0 of ``spare`` and ``weight``) in proportion
+    to ``weight`` among regions with spare capacity, none beyond its ``spare``; returns what
+    each region takes. Water filling: each round fills at least one region or places all."""
+    placed = np.zeros_like(spare)
+    for _ in range(spare.shape[0]):
+        room = spare - placed
+        w = np.where(room > 0, weight, 0.0)
+        wsum = w.sum(axis=0)
+        left = amount - placed.sum(axis=0)
+        if not np.any((left > 0) & (wsum > 0)):
+            break
+        with np.errstate(invalid="ignore", divide="ignore"):
+            give = np.where(wsum > 0, np.maximum(left, 0.0) * w / wsum, 0.0)
+        placed = np.where(give >= room, spare, placed + give)
+    return placed

@@ -7,6 +7,8 @@ from __future__ import annotations
 import numpy as np
 import xarray as xr
 
+from mfa.core.errors import ParameterError
+
 from mfa.models.neodymium.equations import (
     alloy_for_magnets,
     collected_end_of_life,
@@ -160,6 +162,23 @@ def _regional_flows(values: xr.Dataset, new: xr.DataArray, eol: xr.DataArray,
     return f
 
 
+def _check_recycling_parameters(values: xr.Dataset) -> None:
+    """Shares of scrap trade in [0, 1], recycling capacity >= 0 (NaN: unlimited), some import
+    share in every year: otherwise flows would turn negative (ParameterError naming it)."""
+    for name, low, high in (("scrap_export_share", 0.0, 1.0), ("scrap_import_share", 0.0, 1.0),
+                            ("recycling_capacity", 0.0, np.inf)):
+        v = values[name].values
+        bad = (v < low) | (v > high) | (np.isnan(v) if name != "recycling_capacity" else False)
+        if np.any(bad):
+            raise ParameterError(
+                f"{name} must lie in [{low:g}, {high:g}]"
+                f"{' (NaN: unlimited)' if name == 'recycling_capacity' else ''}, got "
+                f"{float(v[bad].flat[0])!r} ({int(bad.sum())} cell(s))")
+    if np.any(values["scrap_import_share"].sum("region").values <= 0):
+        raise ParameterError("scrap_import_share must sum to 1 over regions in every year "
+                             "(some region must recycle exported scrap), got 0")
+
+
 def _traded_and_recycled(values: xr.Dataset, eol: xr.DataArray, eol_recoverable: xr.DataArray,
                          new_scrap: xr.DataArray, new_scrap_recoverable: xr.DataArray
                          ) -> dict[str, xr.DataArray]:
@@ -169,6 +188,7 @@ def _traded_and_recycled(values: xr.Dataset, eol: xr.DataArray, eol_recoverable:
     Returns ``scrap_exported``, ``scrap_imported`` [t/yr], ``scrap_stored`` [t] and
     ``processed_<q>`` [t/yr] for each ``q`` of :data:`.equations.SCRAP_QUANTITIES`, each
     (time, region, ...extra dims)."""
+    _check_recycling_parameters(values)
     import_share = values["scrap_import_share"]
     import_share = import_share / import_share.sum("region")
     inputs = xr.broadcast(eol, eol_recoverable, new_scrap, new_scrap_recoverable,

@@ -8,8 +8,8 @@ import numpy as np
 import xarray as xr
 
 from mfa.core.errors import ParameterError
-
 from mfa.models.neodymium.equations import (
+    SCRAP_QUANTITIES,
     alloy_for_magnets,
     collected_end_of_life,
     concentrate_for_oxide,
@@ -19,7 +19,6 @@ from mfa.models.neodymium.equations import (
     primary_oxide,
     recovered_from_end_of_life,
     recovered_from_new_scrap,
-    SCRAP_QUANTITIES,
     recycle_with_capacity,
     secondary_surplus,
 )

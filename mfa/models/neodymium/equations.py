@@ -16,6 +16,7 @@ from mfa.core.lifetimes import Normal
 from mfa.core.stocks import inflow_driven
 
 __all__ = [
+    "SCRAP_QUANTITIES",
     "alloy_for_magnets",
     "collected_end_of_life",
     "concentrate_for_oxide",
@@ -28,6 +29,7 @@ __all__ = [
     "primary_oxide",
     "recovered_from_end_of_life",
     "recovered_from_new_scrap",
+    "recycle_with_capacity",
     "secondary_surplus",
 ]
 

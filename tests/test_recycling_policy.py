@@ -23,9 +23,14 @@ CHINA_ONLY = np.array([1.0, 0, 0, 0, 0, 0])
 def _one_source(eol, years, regions):
     """(4, time, region) scrap: end-of-life Nd ``eol`` (time, region), 80 % recoverable."""
     s = np.zeros((4, years, regions))
-    s[0] = eol
-    s[1] = 0.8 * np.asarray(eol)
+    s[0] = 0.8 * np.asarray(eol)
+    s[1] = 0.2 * np.asarray(eol)
     return s
+
+
+def _mass(a):
+    """Scrap mass: the sum of the quantities (axis 0)."""
+    return a.sum(axis=0)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -46,11 +51,11 @@ def test_capacity_binding_stores_the_excess_and_draws_it_down_later():
     scrap = _one_source(np.full((4, 1), 10.0), 4, 1)
     cap = np.array([[6.0], [6.0], [6.0], [30.0]])
     out = recycle_with_capacity(scrap, np.zeros((4, 1)), np.ones((4, 1)), cap)
-    np.testing.assert_allclose(out["processed"][0, :, 0], [6, 6, 6, 22])
-    np.testing.assert_allclose(out["processed"][1, :, 0], 0.8 * np.array([6, 6, 6, 22]))
-    np.testing.assert_allclose(out["stored"][0, :, 0], [4, 8, 12, 0], atol=1e-12)
+    np.testing.assert_allclose(_mass(out["processed"])[:, 0], [6, 6, 6, 22])
+    np.testing.assert_allclose(out["processed"][0, :, 0], 0.8 * np.array([6, 6, 6, 22]))
+    np.testing.assert_allclose(_mass(out["stored"])[:, 0], [4, 8, 12, 0], atol=1e-12)
     # over the years everything that arose is processed once
-    assert out["processed"][0].sum() == pytest.approx(scrap[0].sum())
+    assert out["processed"].sum() == pytest.approx(scrap.sum())
 
 
 def test_excess_goes_to_regions_with_spare_capacity_by_import_share():
@@ -59,7 +64,7 @@ def test_excess_goes_to_regions_with_spare_capacity_by_import_share():
     scrap = _one_source(np.array([[10.0, 0.0, 0.0]]), 1, 3)
     cap = np.array([[4.0, 2.0, np.nan]])
     out = recycle_with_capacity(scrap, np.zeros((1, 3)), np.array([0.0, 0.5, 0.5]), cap)
-    np.testing.assert_allclose(out["processed"][0, 0], [4, 2, 4])
+    np.testing.assert_allclose(_mass(out["processed"])[0], [4, 2, 4])
     np.testing.assert_allclose(out["exported"][0], [6, 0, 0])
     np.testing.assert_allclose(out["imported"][0], [0, 2, 4])
     assert not out["stored"].any()
@@ -70,16 +75,16 @@ def test_excess_without_spare_capacity_is_stored_where_it_is():
     scrap = _one_source(np.array([[10.0, 10.0]]), 1, 2)
     cap = np.array([[4.0, 10.0]])
     out = recycle_with_capacity(scrap, np.zeros((1, 2)), np.array([0.0, 1.0]), cap)
-    np.testing.assert_allclose(out["stored"][0, 0], [6, 0])
-    np.testing.assert_allclose(out["processed"][0, 0], [4, 10])
+    np.testing.assert_allclose(_mass(out["stored"])[0], [6, 0])
+    np.testing.assert_allclose(_mass(out["processed"])[0], [4, 10])
 
 
 def test_trade_conserves_mass_and_keeps_each_quantity_pro_rata():
     rng = np.random.default_rng(7)
     years, regions, samples = 6, 4, 3
     scrap = rng.uniform(0, 10, (4, years, regions, samples))
-    scrap[1] = scrap[0] * 0.7
-    scrap[3] = scrap[2] * 0.9
+    scrap[1] = scrap[0] * 0.3 / 0.7  # recovered 70 % of end-of-life, 90 % of new scrap
+    scrap[3] = scrap[2] * 0.1 / 0.9
     exp_share = rng.uniform(0, 1, (years, regions, samples))
     imp = rng.uniform(0, 1, (years, regions, samples))
     imp /= imp.sum(axis=1, keepdims=True)
@@ -91,14 +96,14 @@ def test_trade_conserves_mass_and_keeps_each_quantity_pro_rata():
     np.testing.assert_allclose((scrap + stored_before).sum(axis=2),
                                (out["processed"] + out["stored"]).sum(axis=2))
     # per region (scrap mass): arising + imports + stored before = processed + exports + stored
-    mass = scrap[0] + scrap[2]
-    lhs = mass + out["imported"] + stored_before[0] + stored_before[2]
-    rhs = out["processed"][0] + out["processed"][2] + out["exported"] + out["stored"][0] + out["stored"][2]
+    mass = _mass(scrap)
+    lhs = mass + out["imported"] + _mass(stored_before)
+    rhs = _mass(out["processed"]) + out["exported"] + _mass(out["stored"])
     np.testing.assert_allclose(lhs, rhs)
-    assert (out["processed"][0] + out["processed"][2] <= cap * (1 + 1e-12)).all()
+    assert (_mass(out["processed"]) <= cap * (1 + 1e-12)).all()
     # a pooled mix: recoverable parts stay at the yields of their scrap
-    np.testing.assert_allclose(out["processed"][1], 0.7 * out["processed"][0])
-    np.testing.assert_allclose(out["processed"][3], 0.9 * out["processed"][2])
+    np.testing.assert_allclose(out["processed"][0], 0.7 * out["processed"][:2].sum(axis=0))
+    np.testing.assert_allclose(out["processed"][2], 0.9 * out["processed"][2:].sum(axis=0))
     for a in out.values():
         assert (a >= 0).all()
 

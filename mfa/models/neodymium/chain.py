@@ -94,15 +94,16 @@ def _world_chain(values: xr.Dataset, new: xr.DataArray, eol: xr.DataArray,
     w["O_m"] = O_m = oxide_for_metal(A, values["yield_metal"])
     w["demand"] = demand = O_m + N_w
     w["scrap_r"] = scrap_r = scrap * sig["magnet"]                # where magnets are made
-    w["ns_sent"] = scrap_r * values["new_scrap_recycling_rate"]
-    ns_recoverable = recovered_from_new_scrap(
-        scrap_r, values["new_scrap_recycling_rate"], values["new_scrap_recovery_yield"])
+    rate, ns_yield = values["new_scrap_recycling_rate"], values["new_scrap_recovery_yield"]
+    w["ns_not_sent"] = scrap_r * (1.0 - rate)
     w["collected"] = collected = collected_end_of_life(eol, values["collection_rate"])
-    eol_recoverable = recovered_from_end_of_life(collected, values["recycling_yield"]).sum("product")
-    w.update(_traded_and_recycled(values, collected.sum("product"), eol_recoverable,
-                                  w["ns_sent"], ns_recoverable))
-    w["rec_ns"] = rec_ns = w["processed_new_scrap_recoverable"]   # where it is recycled
-    w["rec_eol"] = rec_eol = w["processed_eol_recoverable"]
+    parts = (recovered_from_end_of_life(collected, values["recycling_yield"]).sum("product"),
+             recovered_from_end_of_life(collected, 1.0 - values["recycling_yield"]).sum("product"),
+             recovered_from_new_scrap(scrap_r, rate, ns_yield),
+             recovered_from_new_scrap(scrap_r, rate, 1.0 - ns_yield))
+    w.update(_traded_and_recycled(values, parts))
+    w["rec_ns"] = rec_ns = w["processed_new_scrap_recovered"]      # where it is recycled
+    w["rec_eol"] = rec_eol = w["processed_eol_recovered"]
     w["rec_ns_w"] = rec_ns.sum("region")
     w["secondary"] = secondary = rec_ns + rec_eol                   # (time, region)
     w["R"] = R = secondary.sum("region")
@@ -155,9 +156,8 @@ def _regional_flows(values: xr.Dataset, new: xr.DataArray, eol: xr.DataArray,
     f["flow_recycled_new_scrap"] = w["rec_ns"]
     f["flow_recycled_eol"] = w["rec_eol"]
     # new scrap not sent to recycling where it arises, plus what processing does not recover
-    f["flow_new_scrap_losses"] = (f["flow_new_scrap"] - w["ns_sent"]
-                                  + w["processed_new_scrap"] - w["rec_ns"])
-    f["flow_recycling_losses"] = w["processed_eol"] - w["rec_eol"]
+    f["flow_new_scrap_losses"] = w["ns_not_sent"] + w["processed_new_scrap_lost"]
+    f["flow_recycling_losses"] = w["processed_eol_lost"]
     return f
 
 
@@ -178,11 +178,11 @@ def _check_recycling_parameters(values: xr.Dataset) -> None:
                              "(some region must recycle exported scrap), got 0")
 
 
-def _traded_and_recycled(values: xr.Dataset, eol: xr.DataArray, eol_recoverable: xr.DataArray,
-                         new_scrap: xr.DataArray, new_scrap_recoverable: xr.DataArray
+def _traded_and_recycled(values: xr.Dataset, parts: tuple[xr.DataArray, ...]
                          ) -> dict[str, xr.DataArray]:
-    """Scrap sent to recycling (t/yr, by region where it arises) traded, recycled within
-    capacity and stored (:func:`.equations.recycle_with_capacity`), on plain numpy arrays.
+    """Scrap sent to recycling (``parts``: the :data:`.equations.SCRAP_QUANTITIES` [t/yr], by
+    region where it arises) traded, recycled within capacity and stored
+    (:func:`.equations.recycle_with_capacity`), on plain numpy arrays.
 
     Returns ``scrap_exported``, ``scrap_imported`` [t/yr], ``scrap_stored`` [t] and
     ``processed_<q>`` [t/yr] for each ``q`` of :data:`.equations.SCRAP_QUANTITIES`, each
@@ -190,8 +190,7 @@ def _traded_and_recycled(values: xr.Dataset, eol: xr.DataArray, eol_recoverable:
     _check_recycling_parameters(values)
     import_share = values["scrap_import_share"]
     import_share = import_share / import_share.sum("region")
-    inputs = xr.broadcast(eol, eol_recoverable, new_scrap, new_scrap_recoverable,
-                          values["scrap_export_share"], import_share,
+    inputs = xr.broadcast(*parts, values["scrap_export_share"], import_share,
                           values["recycling_capacity"])
     dims = ("time", "region", *sorted(set(inputs[0].dims) - {"time", "region"}))
     arrays = [da.transpose(*dims).values for da in inputs]
@@ -202,7 +201,7 @@ def _traded_and_recycled(values: xr.Dataset, eol: xr.DataArray, eol_recoverable:
         return xr.DataArray(a, dims=dims, coords=coords)
 
     res = {"scrap_exported": wrap(out["exported"]), "scrap_imported": wrap(out["imported"]),
-           "scrap_stored": wrap(out["stored"][0] + out["stored"][2])}
+           "scrap_stored": wrap(out["stored"].sum(axis=0))}
     for i, q in enumerate(SCRAP_QUANTITIES):
         res[f"processed_{q}"] = wrap(out["processed"][i])
     return res

@@ -179,11 +179,11 @@ def ore_for_concentrate(concentrate: xr.DataArray, yield_mining: xr.DataArray) -
 
 
 #: Quantities carried through scrap trade and storage, in this order on the first axis of the
-#: arrays of :func:`recycle_with_capacity`: Nd in end-of-life scrap, the part of it processing
-#: recovers, Nd in new scrap, the part of it processing recovers.
-SCRAP_QUANTITIES: tuple[str, ...] = ("eol", "eol_recoverable", "new_scrap", "new_scrap_recoverable")
-#: The quantities that are scrap mass (they fill recycling capacity); the others ride along.
-_MASS = np.array([1.0, 0.0, 1.0, 0.0])
+#: arrays of :func:`recycle_with_capacity`: the Nd in end-of-life scrap that processing recovers
+#: and the part it loses, the same for new scrap. Their sum is the scrap mass; kept as parts
+#: (not as mass and recoverable) so that no loss is a difference that rounding could make < 0.
+SCRAP_QUANTITIES: tuple[str, ...] = ("eol_recovered", "eol_lost", "new_scrap_recovered",
+                                     "new_scrap_lost")
 
 
 def recycle_with_capacity(scrap: np.ndarray, export_share: np.ndarray,
@@ -204,8 +204,8 @@ def recycle_with_capacity(scrap: np.ndarray, export_share: np.ndarray,
        what finds no spare capacity is stored in the region and processed in later years
        (first in the capacity: a stored and a new tonne are processed pro rata).
 
-    Every quantity of :data:`SCRAP_QUANTITIES` follows its scrap mass pro rata (a region's
-    scrap is well mixed), so recovered Nd keeps the yield of the scrap where it arose.
+    Every quantity of :data:`SCRAP_QUANTITIES` follows the scrap mass (their sum) pro rata (a
+    region's scrap is well mixed), so recovered Nd keeps the yield of the scrap where it arose.
 
     Parameters
     ----------
@@ -232,7 +232,6 @@ def recycle_with_capacity(scrap: np.ndarray, export_share: np.ndarray,
     exp_share = np.broadcast_to(export_share, shape)
     imp_share = np.broadcast_to(import_share, shape)
     cap = np.broadcast_to(np.where(np.isnan(capacity), np.inf, capacity), shape)
-    mass = _MASS.reshape((-1,) + (1,) * (len(shape) - 1))  # over (quantity, region, ...)
     exported = np.zeros(shape)
     imported = np.zeros(shape)
     processed = np.zeros_like(scrap)
@@ -242,7 +241,7 @@ def recycle_with_capacity(scrap: np.ndarray, export_share: np.ndarray,
         out1 = scrap[:, t] * exp_share[t]
         in1 = out1.sum(axis=1, keepdims=True) * imp_share[t]
         arrived = scrap[:, t] - out1 + in1 + held          # (quantity, region, ...)
-        total = (arrived * mass).sum(axis=0)                # scrap mass (region, ...)
+        total = arrived.sum(axis=0)                         # scrap mass (region, ...)
         done = np.minimum(total, cap[t])
         excess = total - done
         with np.errstate(invalid="ignore", divide="ignore"):
@@ -252,7 +251,8 @@ def recycle_with_capacity(scrap: np.ndarray, export_share: np.ndarray,
         if np.any(excess > 0):
             placed = _fill_spare(excess.sum(axis=0), cap[t] - done, imp_share[t])
             with np.errstate(invalid="ignore", divide="ignore"):
-                sent_frac = np.where(excess.sum(axis=0) > 0, placed.sum(axis=0) / excess.sum(axis=0), 0.0)
+                sent_frac = np.where(excess.sum(axis=0) > 0,
+                                     np.minimum(placed.sum(axis=0) / excess.sum(axis=0), 1.0), 0.0)
             sent = excess * sent_frac
         kept = excess - sent
         out2 = arrived * (sent * share_of)
@@ -262,8 +262,8 @@ def recycle_with_capacity(scrap: np.ndarray, export_share: np.ndarray,
         held = arrived * (kept * share_of)
         processed[:, t] = arrived * (done * share_of) + in2
         stored[:, t] = held
-        exported[t] = ((out1 + out2) * mass).sum(axis=0)
-        imported[t] = ((in1 + in2) * mass).sum(axis=0)
+        exported[t] = (out1 + out2).sum(axis=0)
+        imported[t] = (in1 + in2).sum(axis=0)
     return {"exported": exported, "imported": imported, "processed": processed, "stored": stored}
 
 

@@ -58,6 +58,15 @@ def test_capacity_binding_stores_the_excess_and_draws_it_down_later():
     assert out["processed"].sum() == pytest.approx(scrap.sum())
 
 
+def test_capacity_that_binds_only_later_leaves_the_first_years_alone():
+    # capacity 20, 20, 6, 6, 6: 10 t/yr processed, then 6 with 4, 8, 12 t stored
+    scrap = _one_source(np.full((5, 1), 10.0), 5, 1)
+    cap = np.array([[20.0], [20.0], [6.0], [6.0], [6.0]])
+    out = recycle_with_capacity(scrap, np.zeros((5, 1)), np.ones((5, 1)), cap)
+    np.testing.assert_allclose(_mass(out["processed"])[:, 0], [10, 10, 6, 6, 6])
+    np.testing.assert_allclose(_mass(out["stored"])[:, 0], [0, 0, 4, 8, 12])
+
+
 def test_excess_goes_to_regions_with_spare_capacity_by_import_share():
     # A: 10 t, capacity 4 -> 6 t excess; B spare 2 and C unlimited, equal weights:
     # round 1 gives 3 and 3, B takes only 2; round 2 gives C the last 1 t

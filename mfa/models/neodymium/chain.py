@@ -190,21 +190,40 @@ def _traded_and_recycled(values: xr.Dataset, parts: tuple[xr.DataArray, ...]
     _check_recycling_parameters(values)
     import_share = values["scrap_import_share"]
     import_share = import_share / import_share.sum("region")
-    inputs = xr.broadcast(*parts, values["scrap_export_share"], import_share,
-                          values["recycling_capacity"])
-    dims = ("time", "region", *sorted(set(inputs[0].dims) - {"time", "region"}))
-    arrays = [da.transpose(*dims).values for da in inputs]
-    out = recycle_with_capacity(np.stack(arrays[:4]), *arrays[4:])
-    coords = {d: inputs[0][d] for d in dims}
+    inputs = [*parts, values["scrap_export_share"], import_share, values["recycling_capacity"]]
+    dims = ("time", "region",
+            *sorted({d for da in inputs for d in da.dims} - {"time", "region"}))
+    # plain arrays on the same dims (xr.broadcast costs ~50 ms here); labels must agree
+    coords = {}
+    for d in dims:
+        having = [da for da in inputs if d in da.dims and d in da.coords]
+        coords[d] = having[0][d].values if having else np.arange(
+            next(da.sizes[d] for da in inputs if d in da.dims))
+        if any(not np.array_equal(da[d].values, coords[d]) for da in having[1:]):
+            raise ParameterError(f"recycling: the {d!r} labels of the scrap flows and of "
+                                 "the recycling parameters differ")
+    shape = tuple(len(coords[d]) for d in dims)
+    arrays = [_on_dims(da, dims) for da in inputs]
+    scrap = np.stack([np.broadcast_to(a, shape) for a in arrays[:4]])
+    out = recycle_with_capacity(scrap, *arrays[4:])
+    template = xr.DataArray(np.empty(shape), dims=dims, coords=coords)
 
     def wrap(a: np.ndarray) -> xr.DataArray:
-        return xr.DataArray(a, dims=dims, coords=coords)
+        return template.copy(data=a)
 
     res = {"scrap_exported": wrap(out["exported"]), "scrap_imported": wrap(out["imported"]),
            "scrap_stored": wrap(out["stored"].sum(axis=0))}
     for i, q in enumerate(SCRAP_QUANTITIES):
         res[f"processed_{q}"] = wrap(out["processed"][i])
     return res
+
+
+def _on_dims(da: xr.DataArray, dims: tuple[str, ...]) -> np.ndarray:
+    """The values of ``da`` with its dims in the order of ``dims`` and a length-1 axis for
+    each dim of ``dims`` it lacks (numpy broadcasting then does the rest)."""
+    present = [d for d in dims if d in da.dims]
+    a = da.variable.transpose(*present).values
+    return a.reshape([a.shape[present.index(d)] if d in present else 1 for d in dims])
 
 
 def _by_stage(f: dict[str, xr.DataArray], w: dict[str, xr.DataArray]

@@ -232,15 +232,21 @@ def recycle_with_capacity(scrap: np.ndarray, export_share: np.ndarray,
     exp_share = np.broadcast_to(export_share, shape)
     imp_share = np.broadcast_to(import_share, shape)
     cap = np.broadcast_to(np.where(np.isnan(capacity), np.inf, capacity), shape)
-    exported = np.zeros(shape)
-    imported = np.zeros(shape)
-    processed = np.zeros_like(scrap)
+    # the first trade is not path dependent: all years at once
+    out1 = scrap * exp_share
+    in1 = out1.sum(axis=2, keepdims=True) * imp_share
+    fresh = scrap - out1 + in1                              # (quantity, time, region, ...)
+    processed = fresh.copy()
     stored = np.zeros_like(scrap)
+    exported = out1.sum(axis=0)
+    imported = in1.sum(axis=0)
+    over = fresh.sum(axis=0) > cap
+    if not over.any():  # capacity never binds: nothing is stored or traded for capacity
+        return {"exported": exported, "imported": imported, "processed": processed,
+                "stored": stored}
     held = np.zeros_like(scrap[:, 0])
-    for t in range(shape[0]):
-        out1 = scrap[:, t] * exp_share[t]
-        in1 = out1.sum(axis=1, keepdims=True) * imp_share[t]
-        arrived = scrap[:, t] - out1 + in1 + held          # (quantity, region, ...)
+    for t in range(int(np.argmax(over.reshape(shape[0], -1).any(axis=1))), shape[0]):
+        arrived = fresh[:, t] + held                        # (quantity, region, ...)
         total = arrived.sum(axis=0)                         # scrap mass (region, ...)
         done = np.minimum(total, cap[t])
         excess = total - done
@@ -262,8 +268,8 @@ def recycle_with_capacity(scrap: np.ndarray, export_share: np.ndarray,
         held = arrived * (kept * share_of)
         processed[:, t] = arrived * (done * share_of) + in2
         stored[:, t] = held
-        exported[t] = (out1 + out2).sum(axis=0)
-        imported[t] = (in1 + in2).sum(axis=0)
+        exported[t] += out2.sum(axis=0)
+        imported[t] += in2.sum(axis=0)
     return {"exported": exported, "imported": imported, "processed": processed, "stored": stored}
 
 

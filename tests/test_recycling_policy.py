@@ -277,3 +277,141 @@ def test_new_flows_and_stock_are_in_the_process_system():
     assert FLOWS["flow_scrap_import"][:2] == ("scrap_trade", "recycling")
     assert any(s.name == "scrap_awaiting_recycling" and s.process == "recycling"
                for s in system.stocks)
+
+
+# ---------------------------------------------------------------------------------------------
+# the fast path (years at once while nothing is stored) against the year-by-year loop
+# ---------------------------------------------------------------------------------------------
+
+def _reference_recycle(scrap, export_share, import_share, capacity):
+    """:func:`recycle_with_capacity` as a plain loop over the years from the first one in which
+    capacity binds (the implementation before the fast path), the reference of the tests."""
+    scrap = np.asarray(scrap, dtype=float)
+    shape = np.broadcast_shapes(scrap.shape[1:], np.shape(export_share), np.shape(import_share),
+                                np.shape(capacity))
+    scrap = np.broadcast_to(scrap, (scrap.shape[0], *shape))
+    exp_share = np.broadcast_to(export_share, shape)
+    imp_share = np.broadcast_to(import_share, shape)
+    cap = np.broadcast_to(np.where(np.isnan(capacity), np.inf, capacity), shape)
+    out1 = scrap * exp_share
+    in1 = out1.sum(axis=2, keepdims=True) * imp_share
+    fresh = scrap - out1 + in1
+    processed = fresh.copy()
+    stored = np.zeros_like(scrap)
+    exported = out1.sum(axis=0)
+    imported = in1.sum(axis=0)
+    over = fresh.sum(axis=0) > cap
+    if not over.any():
+        return {"exported": exported, "imported": imported, "processed": processed,
+                "stored": stored}
+    held = np.zeros_like(scrap[:, 0])
+    for t in range(int(np.argmax(over.reshape(shape[0], -1).any(axis=1))), shape[0]):
+        arrived = fresh[:, t] + held
+        total = arrived.sum(axis=0)
+        done = np.minimum(total, cap[t])
+        excess = total - done
+        with np.errstate(invalid="ignore", divide="ignore"):
+            share_of = np.where(total > 0, 1.0 / total, 0.0)
+        placed = np.zeros_like(total)
+        sent = np.zeros_like(total)
+        if np.any(excess > 0):
+            placed = _reference_fill_spare(excess.sum(axis=0), cap[t] - done, imp_share[t])
+            with np.errstate(invalid="ignore", divide="ignore"):
+                sent_frac = np.where(excess.sum(axis=0) > 0,
+                                     np.minimum(placed.sum(axis=0) / excess.sum(axis=0), 1.0), 0.0)
+            sent = excess * sent_frac
+        kept = excess - sent
+        out2 = arrived * (sent * share_of)
+        pool2 = out2.sum(axis=1, keepdims=True)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            in2 = pool2 * np.where(placed.sum(axis=0) > 0, placed / placed.sum(axis=0), 0.0)
+        held = arrived * (kept * share_of)
+        processed[:, t] = arrived * (done * share_of) + in2
+        stored[:, t] = held
+        exported[t] += out2.sum(axis=0)
+        imported[t] += in2.sum(axis=0)
+    return {"exported": exported, "imported": imported, "processed": processed, "stored": stored}
+
+
+def _reference_fill_spare(amount, spare, weight):
+    placed = np.zeros_like(spare)
+    for _ in range(spare.shape[0]):
+        room = spare - placed
+        w = np.where(room > 0, weight, 0.0)
+        wsum = w.sum(axis=0)
+        left = amount - placed.sum(axis=0)
+        if not np.any((left > 0) & (wsum > 0)):
+            break
+        with np.errstate(invalid="ignore", divide="ignore"):
+            give = np.where(wsum > 0, np.maximum(left, 0.0) * w / wsum, 0.0)
+        placed = np.where(give >= room, spare, placed + give)
+    return placed
+
+
+def _random_case(seed, years, regions, samples=()):
+    """Scrap (4 quantities), shares and a capacity 3-15 t/yr per region against 0-10 t/yr of
+    scrap; region 0 unlimited (NaN) and region 1 without capacity and without scrap."""
+    rng = np.random.default_rng(seed)
+    dims = (years, regions, *samples)
+    scrap = rng.uniform(0, 10, (4, *dims)) * rng.uniform(0.2, 1.0, (4, 1, regions, *samples))
+    scrap[:, :, 1] = 0.0
+    exp_share = rng.uniform(0, 0.5, dims)
+    imp = rng.uniform(0, 1, dims)
+    imp /= imp.sum(axis=1, keepdims=True)
+    cap = rng.uniform(3, 15, dims)
+    cap[:, 1] = 0.0
+    return scrap, exp_share, imp, cap
+
+
+def _first_stored_year(out):
+    """The first year in which some scrap is stored (any region, quantity, sample), or None."""
+    per_year = (out["stored"] > 0).swapaxes(0, 1).reshape(out["stored"].shape[1], -1).any(axis=1)
+    return int(np.argmax(per_year)) if per_year.any() else None
+
+
+@pytest.mark.parametrize(("case", "first_stored"), [
+    ("never", None),          # region 0 takes every excess
+    ("start", 0),             # no spare capacity anywhere from the first year
+    ("middle", 7),            # spare capacity in region 0 until year 7
+    ("twice", 4),             # stored in years 4-6, drawn down, stored again from year 13
+    ("samples", 3),           # a sample dim; samples start storing in different years
+    ("random", "any"),        # world capacity 0.5-2 times a random one: storage comes and goes
+])
+def test_fast_path_equals_the_year_by_year_loop(case, first_stored):
+    years = 20
+    samples = (3,) if case == "samples" else ()
+    onsets = 0
+    for seed in range(20):
+        scrap, exp_share, imp, cap = _random_case(seed, years, 9, samples)
+        if case == "random":
+            cap = cap * np.random.default_rng(seed).uniform(0.5, 2.0, (years, 1))
+        t = np.arange(years)[:, None]
+        tight = {"never": t < 0, "start": t >= 0, "random": t < 0, "middle": t >= 7,
+                 "twice": ((t >= 4) & (t < 7)) | (t >= 13),
+                 "samples": t >= np.array([7, 3, 7])}[case].reshape(years, *samples)
+        # tight years: capacity 80 % of all scrap, storage must arise; other years region 0
+        # is unlimited and takes every excess
+        world = 0.8 * scrap.sum(axis=(0, 2)) / cap.sum(axis=1)   # (time[, sample])
+        loose = cap.copy()
+        if case != "random":
+            loose[:, 0] = np.nan if case == "never" else np.inf
+        cap = np.where(tight[:, None], cap * world[:, None], loose)
+        out = recycle_with_capacity(scrap, exp_share, imp, cap)
+        ref = _reference_recycle(scrap, exp_share, imp, cap)
+        if case == "random":
+            storing = (ref["stored"] > 0).any(axis=(0, 2))
+            onsets += int(storing[0]) + int((storing[1:] & ~storing[:-1]).sum())
+        else:
+            assert _first_stored_year(ref) == first_stored
+        if case == "twice":  # drawn down in year 7, stored again from year 13
+            stored_by_year = ref["stored"].sum(axis=(0, 2))
+            assert (stored_by_year[4:7] > 0).all() and (stored_by_year[13:] > 0).all()
+            assert (stored_by_year[7:13] == 0).all()
+        if case == "samples":
+            firsts = [_first_stored_year({"stored": ref["stored"][..., s]}) for s in range(3)]
+            assert firsts == [7, 3, 7]
+        for key, value in ref.items():  # bit-identical in practice; summation order may vary
+            np.testing.assert_allclose(out[key], value, rtol=1e-12, atol=1e-12 * scrap.max(),
+                                       err_msg=f"{key}, seed {seed}")
+    if case == "random":
+        assert onsets > 20  # scrap is stored again after stores ran empty

@@ -207,6 +207,10 @@ def recycle_with_capacity(scrap: np.ndarray, export_share: np.ndarray,
     Every quantity of :data:`SCRAP_QUANTITIES` follows the scrap mass (their sum) pro rata (a
     region's scrap is well mixed), so recovered Nd keeps the yield of the scrap where it arose.
 
+    Years are linked only by stored scrap: all years are computed at once as if nothing were
+    stored, and only the years that start with stored scrap are recomputed one by one (the
+    same numbers as a loop over all years, ~0.2 ms instead of ~3.5 ms for the baseline).
+
     Parameters
     ----------
     scrap : numpy.ndarray
@@ -240,49 +244,88 @@ def recycle_with_capacity(scrap: np.ndarray, export_share: np.ndarray,
     stored = np.zeros_like(scrap)
     exported = out1.sum(axis=0)
     imported = in1.sum(axis=0)
-    over = fresh.sum(axis=0) > cap
+    over = (fresh.sum(axis=0) > cap).reshape(shape[0], -1).any(axis=1)
     if not over.any():  # capacity never binds: nothing is stored or traded for capacity
         return {"exported": exported, "imported": imported, "processed": processed,
                 "stored": stored}
+    # From the first year capacity binds, a year depends on earlier ones only through the
+    # stored scrap. While none is stored the years are independent: all of them at once (axis 0
+    # of the year arrays is time), then year by year only while some scrap is held.
+    start = int(np.argmax(over))
+    free_processed, free_stored, free_out, free_in = _recycle_year(
+        fresh[:, start:], cap[start:], imp_share[start:], region_axis=1)
+    free_stores = (free_stored > 0).any(axis=0).reshape(shape[0] - start, -1).any(axis=1)
     held = np.zeros_like(scrap[:, 0])
-    for t in range(int(np.argmax(over.reshape(shape[0], -1).any(axis=1))), shape[0]):
-        arrived = fresh[:, t] + held                        # (quantity, region, ...)
-        total = arrived.sum(axis=0)                         # scrap mass (region, ...)
-        done = np.minimum(total, cap[t])
-        excess = total - done
-        with np.errstate(invalid="ignore", divide="ignore"):
-            share_of = np.where(total > 0, 1.0 / total, 0.0)
-        placed = np.zeros_like(total)
-        sent = np.zeros_like(total)
-        if np.any(excess > 0):
-            placed = _fill_spare(excess.sum(axis=0), cap[t] - done, imp_share[t])
-            with np.errstate(invalid="ignore", divide="ignore"):
-                sent_frac = np.where(excess.sum(axis=0) > 0,
-                                     np.minimum(placed.sum(axis=0) / excess.sum(axis=0), 1.0), 0.0)
-            sent = excess * sent_frac
-        kept = excess - sent
-        out2 = arrived * (sent * share_of)
-        pool2 = out2.sum(axis=1, keepdims=True)
-        with np.errstate(invalid="ignore", divide="ignore"):
-            in2 = pool2 * np.where(placed.sum(axis=0) > 0, placed / placed.sum(axis=0), 0.0)
-        held = arrived * (kept * share_of)
-        processed[:, t] = arrived * (done * share_of) + in2
-        stored[:, t] = held
-        exported[t] += out2.sum(axis=0)
-        imported[t] += in2.sum(axis=0)
+    t = start
+    while t < shape[0]:
+        if held.any():  # path dependent: this year with the scrap held from the last
+            this_year, held, out2, in2 = _recycle_year(fresh[:, t] + held, cap[t], imp_share[t],
+                                                       region_axis=0)
+            processed[:, t], stored[:, t] = this_year, held
+            exported[t] += out2
+            imported[t] += in2
+            t += 1
+            continue
+        # nothing held: the years up to (and with) the next one that stores are as computed
+        later = np.flatnonzero(free_stores[t - start:])
+        end = t + int(later[0]) + 1 if later.size else shape[0]
+        part = slice(t - start, end - start)
+        processed[:, t:end], stored[:, t:end] = free_processed[:, part], free_stored[:, part]
+        exported[t:end] += free_out[part]
+        imported[t:end] += free_in[part]
+        held = stored[:, end - 1]
+        t = end
     return {"exported": exported, "imported": imported, "processed": processed, "stored": stored}
 
 
-def _fill_spare(amount: np.ndarray, spare: np.ndarray, weight: np.ndarray) -> np.ndarray:
-    """``amount`` (...) placed over regions (axis 0 of ``spare`` and ``weight``) in proportion
-    to ``weight`` among regions with spare capacity, none beyond its ``spare``; returns what
-    each region takes. Water filling: each round fills at least one region or places all."""
+def _recycle_year(arrived: np.ndarray, cap: np.ndarray, weight: np.ndarray, region_axis: int
+                  ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Capacity step of :func:`recycle_with_capacity` for the scrap ``arrived`` (quantity, ...)
+    in a region [t/yr] (after the first trade, with what was stored), the capacity ``cap``
+    [t/yr] and the ``weight`` (import shares) of each region, region on axis ``region_axis`` of
+    ``cap`` and ``weight`` (``region_axis + 1`` of ``arrived``); one year or, with a time axis
+    before the region axis, several independent ones.
+
+    Returns the quantities processed and held (stored) [t/yr, t] and the scrap mass sent away
+    and received for lack of capacity [t/yr]."""
+    ax = region_axis
+    total = arrived.sum(axis=0)                         # scrap mass
+    done = np.minimum(total, cap)
+    excess = total - done
+    with np.errstate(invalid="ignore", divide="ignore"):
+        share_of = np.where(total > 0, 1.0 / total, 0.0)
+    placed = np.zeros_like(total)
+    sent = np.zeros_like(total)
+    if np.any(excess > 0):
+        excess_all = excess.sum(axis=ax, keepdims=True)
+        placed = _fill_spare(excess_all, cap - done, weight, ax)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            sent_frac = np.where(excess_all > 0,
+                                 np.minimum(placed.sum(axis=ax, keepdims=True) / excess_all, 1.0),
+                                 0.0)
+        sent = excess * sent_frac
+    kept = excess - sent
+    out2 = arrived * (sent * share_of)
+    pool2 = out2.sum(axis=ax + 1, keepdims=True)
+    placed_all = placed.sum(axis=ax, keepdims=True)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        in2 = pool2 * np.where(placed_all > 0, placed / placed_all, 0.0)
+    held = arrived * (kept * share_of)
+    return arrived * (done * share_of) + in2, held, out2.sum(axis=0), in2.sum(axis=0)
+
+
+def _fill_spare(amount: np.ndarray, spare: np.ndarray, weight: np.ndarray, axis: int
+                ) -> np.ndarray:
+    """``amount`` (length 1 on ``axis``) placed over regions (``axis`` of ``spare`` and
+    ``weight``) in proportion to ``weight`` among regions with spare capacity, none beyond its
+    ``spare``; returns what each region takes. Water filling: each round fills at least one
+    region or places all."""
     placed = np.zeros_like(spare)
-    for _ in range(spare.shape[0]):
+    for _ in range(spare.shape[axis]):
         room = spare - placed
         w = np.where(room > 0, weight, 0.0)
-        wsum = w.sum(axis=0)
-        left = amount - placed.sum(axis=0)
+        wsum = w.sum(axis=axis, keepdims=True)
+        left = amount - placed.sum(axis=axis, keepdims=True)
         if not np.any((left > 0) & (wsum > 0)):
             break
         with np.errstate(invalid="ignore", divide="ignore"):

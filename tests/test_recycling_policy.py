@@ -12,7 +12,7 @@ import xarray as xr
 
 from mfa.core.errors import MassBalanceError, ParameterError
 from mfa.core.units import UnitError
-from mfa.models.neodymium import simulate
+from mfa.models.neodymium import equations, simulate
 from mfa.models.neodymium.equations import recycle_with_capacity
 from mfa.models.neodymium.structure import FLOWS, process_system
 from tests.nd_values import REGIONS, make_values
@@ -369,33 +369,45 @@ def _first_stored_year(out):
     return int(np.argmax(per_year)) if per_year.any() else None
 
 
+def _capacity_case(case, seed, years=20, regions=9):
+    """Inputs of :func:`recycle_with_capacity` where scrap is stored ``case``: "never", from
+    the "start", from the "middle" (year 7), "twice" (years 4-6 and from 13), in "samples"
+    from years 7, 3 and 7, or at "random" (world capacity 0.5-2 times a random one)."""
+    samples = (3,) if case == "samples" else ()
+    scrap, exp_share, imp, cap = _random_case(seed, years, regions, samples)
+    if case == "random":
+        cap = cap * np.random.default_rng(seed).uniform(0.5, 2.0, (years, 1))
+    t = np.arange(years)[:, None]
+    tight = {"never": t < 0, "start": t >= 0, "random": t < 0, "middle": t >= 7,
+             "twice": ((t >= 4) & (t < 7)) | (t >= 13),
+             "samples": t >= np.array([7, 3, 7])}[case].reshape(years, *samples)
+    # tight years: capacity 80 % of all scrap, storage must arise; other years region 0
+    # is unlimited and takes every excess
+    world = 0.8 * scrap.sum(axis=(0, 2)) / cap.sum(axis=1)   # (time[, sample])
+    loose = cap.copy()
+    if case != "random":
+        loose[:, 0] = np.nan if case == "never" else np.inf
+    return scrap, exp_share, imp, np.where(tight[:, None], cap * world[:, None], loose)
+
+
+def _assert_same(out, ref, scale, msg):
+    for key, value in ref.items():  # bit-identical in practice; summation order may vary
+        np.testing.assert_allclose(out[key], value, rtol=1e-12, atol=1e-12 * scale,
+                                   err_msg=f"{key}, {msg}")
+
+
 @pytest.mark.parametrize(("case", "first_stored"), [
     ("never", None),          # region 0 takes every excess
     ("start", 0),             # no spare capacity anywhere from the first year
     ("middle", 7),            # spare capacity in region 0 until year 7
     ("twice", 4),             # stored in years 4-6, drawn down, stored again from year 13
     ("samples", 3),           # a sample dim; samples start storing in different years
-    ("random", "any"),        # world capacity 0.5-2 times a random one: storage comes and goes
+    ("random", "any"),        # storage comes and goes
 ])
 def test_fast_path_equals_the_year_by_year_loop(case, first_stored):
-    years = 20
-    samples = (3,) if case == "samples" else ()
     onsets = 0
     for seed in range(20):
-        scrap, exp_share, imp, cap = _random_case(seed, years, 9, samples)
-        if case == "random":
-            cap = cap * np.random.default_rng(seed).uniform(0.5, 2.0, (years, 1))
-        t = np.arange(years)[:, None]
-        tight = {"never": t < 0, "start": t >= 0, "random": t < 0, "middle": t >= 7,
-                 "twice": ((t >= 4) & (t < 7)) | (t >= 13),
-                 "samples": t >= np.array([7, 3, 7])}[case].reshape(years, *samples)
-        # tight years: capacity 80 % of all scrap, storage must arise; other years region 0
-        # is unlimited and takes every excess
-        world = 0.8 * scrap.sum(axis=(0, 2)) / cap.sum(axis=1)   # (time[, sample])
-        loose = cap.copy()
-        if case != "random":
-            loose[:, 0] = np.nan if case == "never" else np.inf
-        cap = np.where(tight[:, None], cap * world[:, None], loose)
+        scrap, exp_share, imp, cap = _capacity_case(case, seed)
         out = recycle_with_capacity(scrap, exp_share, imp, cap)
         ref = _reference_recycle(scrap, exp_share, imp, cap)
         if case == "random":
@@ -410,8 +422,23 @@ def test_fast_path_equals_the_year_by_year_loop(case, first_stored):
         if case == "samples":
             firsts = [_first_stored_year({"stored": ref["stored"][..., s]}) for s in range(3)]
             assert firsts == [7, 3, 7]
-        for key, value in ref.items():  # bit-identical in practice; summation order may vary
-            np.testing.assert_allclose(out[key], value, rtol=1e-12, atol=1e-12 * scrap.max(),
-                                       err_msg=f"{key}, seed {seed}")
+        _assert_same(out, ref, scrap.max(), f"seed {seed}")
     if case == "random":
         assert onsets > 20  # scrap is stored again after stores ran empty
+
+
+@pytest.mark.parametrize(("block_size", "screen"), [(1, True), (100, True), (500, True),
+                                                   (10**6, False), (100, False)])
+def test_fast_path_in_blocks_of_years_equals_the_loop(monkeypatch, block_size, screen):
+    # many samples compute a few years at a time (cache): 1, 2-3 or 4-13 years per block here;
+    # without the screen of years that may store, the exact step alone must find them
+    monkeypatch.setattr(equations, "_BLOCK_SIZE", block_size)
+    if not screen:
+        monkeypatch.setattr(equations, "_may_store",
+                            lambda mass, cap, weight: np.zeros(mass.shape[0], bool))
+    for case in ("twice", "samples", "random"):
+        for seed in range(5):
+            scrap, exp_share, imp, cap = _capacity_case(case, seed)
+            _assert_same(recycle_with_capacity(scrap, exp_share, imp, cap),
+                         _reference_recycle(scrap, exp_share, imp, cap), scrap.max(),
+                         f"{case}, seed {seed}")

@@ -87,6 +87,10 @@ def make_values(years=range(2000, 2031), **overrides) -> xr.Dataset:
             "production_share": _da(
                 np.array([0.5, 0.1, 0.1, 0.1, 0.1, 0.1])[:, None] * np.ones(len(STAGES)),
                 ("time", "region", "stage"), c, "1"),
+            # no scrap trade, unlimited recycling capacity (NaN: not constrained)
+            "recycling_capacity": _da(np.nan, ("time", "region"), c, "t/yr"),
+            "scrap_export_share": _da(0.0, ("time", "region"), c, "1"),
+            "scrap_import_share": _da(np.array([1.0, 0, 0, 0, 0, 0]), ("time", "region"), c, "1"),
         }
     )
     v = v.reindex(product=PRODUCTS)  # the declared order (the fleets cover some products)

@@ -37,7 +37,9 @@ def test_baseline_avoided_is_the_end_of_life_recycled_nd_not_14_percent(base):
     assert float(base["secondary_stockpile_addition"].max()) == 0.0
     np.testing.assert_allclose(base["primary_demand_avoided"], eol, rtol=1e-9, atol=1e-9)
     share = base["primary_demand_avoided"] / base["primary_demand_no_eol_recycling"]
-    assert float(share.sel(time=slice(2020, 2050)).max()) < 0.01
+    assert float(share.sel(time=slice(2020, 2024)).max()) < 0.01
+    # stated-policy collection (issue 11 item 4) raises it to a few per cent by 2050
+    assert 0.01 < float(share.sel(time=2050)) < 0.1
     assert base["primary_demand_avoided"].attrs["basis"] == "separated oxide"
 
 

@@ -7,7 +7,9 @@ from __future__ import annotations
 import numpy as np
 import xarray as xr
 
+from mfa.core.errors import ParameterError
 from mfa.models.neodymium.equations import (
+    SCRAP_QUANTITIES,
     alloy_for_magnets,
     collected_end_of_life,
     concentrate_for_oxide,
@@ -17,6 +19,7 @@ from mfa.models.neodymium.equations import (
     primary_oxide,
     recovered_from_end_of_life,
     recovered_from_new_scrap,
+    recycle_with_capacity,
     secondary_surplus,
 )
 from mfa.models.neodymium.structure import MAGNET_PRODUCTS, NON_MAGNET, STAGES
@@ -28,14 +31,17 @@ def supply_chain(values: xr.Dataset, new: xr.DataArray, eol: xr.DataArray) -> di
     """Supply-chain flows for Nd in new products ``new`` and end-of-life flows ``eol``.
 
     World totals follow the relations of :mod:`.equations`; each stage's output is then split
-    over regions by ``production_share`` (where the stage runs; secondary Nd arises where it is
-    recycled: end of life in the region of use, new scrap where magnets are made), and each
-    region's net export of a stage's product is its production minus its consumption.
+    over regions by ``production_share`` (where the stage runs), and each region's net export
+    of a stage's product is its production minus its consumption. Scrap arises where products
+    reach end of life (collected) and where magnets are made (new scrap); it is traded, recycled
+    within each region's ``recycling_capacity`` or stored (:func:`.equations.recycle_with_capacity`),
+    and secondary Nd arises where it is recycled.
 
     Returns
     -------
     dict
-        ``flows`` (name -> DataArray, t/yr, by region), ``demand``, ``secondary_new_scrap``,
+        ``flows`` (name -> DataArray, t/yr, by region), ``stocks`` (name -> DataArray, t, by
+        region: ``scrap_awaiting_recycling``), ``demand``, ``secondary_new_scrap``,
         ``secondary_eol``, ``surplus`` (world, t/yr), ``production`` and ``consumption``
         (stage, region; t/yr).
     """
@@ -45,6 +51,7 @@ def supply_chain(values: xr.Dataset, new: xr.DataArray, eol: xr.DataArray) -> di
     production, consumption = _by_stage(f, w)
     return {
         "flows": f,
+        "stocks": {"scrap_awaiting_recycling": w["scrap_stored"]},
         "demand": w["demand"],
         "secondary_new_scrap": w["rec_ns_w"],
         "secondary_eol": w["rec_eol"].sum("region"),
@@ -86,12 +93,18 @@ def _world_chain(values: xr.Dataset, new: xr.DataArray, eol: xr.DataArray,
     w["scrap"] = scrap = new_scrap(A, scrap_rate)
     w["O_m"] = O_m = oxide_for_metal(A, values["yield_metal"])
     w["demand"] = demand = O_m + N_w
-    w["rec_ns_w"] = rec_ns_w = recovered_from_new_scrap(
-        scrap, values["new_scrap_recycling_rate"], values["new_scrap_recovery_yield"])
+    w["scrap_r"] = scrap_r = scrap * sig["magnet"]                # where magnets are made
+    rate, ns_yield = values["new_scrap_recycling_rate"], values["new_scrap_recovery_yield"]
+    w["ns_not_sent"] = scrap_r * (1.0 - rate)
     w["collected"] = collected = collected_end_of_life(eol, values["collection_rate"])
-    w["rec_ns"] = rec_ns = rec_ns_w * sig["magnet"]                 # where magnets are made
-    w["rec_eol"] = rec_eol = recovered_from_end_of_life(
-        collected, values["recycling_yield"]).sum("product")
+    parts = (recovered_from_end_of_life(collected, values["recycling_yield"]).sum("product"),
+             recovered_from_end_of_life(collected, 1.0 - values["recycling_yield"]).sum("product"),
+             recovered_from_new_scrap(scrap_r, rate, ns_yield),
+             recovered_from_new_scrap(scrap_r, rate, 1.0 - ns_yield))
+    w.update(_traded_and_recycled(values, parts))
+    w["rec_ns"] = rec_ns = w["processed_new_scrap_recovered"]      # where it is recycled
+    w["rec_eol"] = rec_eol = w["processed_eol_recovered"]
+    w["rec_ns_w"] = rec_ns.sum("region")
     w["secondary"] = secondary = rec_ns + rec_eol                   # (time, region)
     w["R"] = R = secondary.sum("region")
     w["P"] = P = primary_oxide(demand, R)
@@ -138,11 +151,79 @@ def _regional_flows(values: xr.Dataset, new: xr.DataArray, eol: xr.DataArray,
     f["flow_eol"] = eol.sum("product")
     f["flow_collected"] = w["collected"].sum("product")
     f["flow_eol_losses"] = f["flow_eol"] - f["flow_collected"]
+    f["flow_scrap_export"] = w["scrap_exported"]
+    f["flow_scrap_import"] = w["scrap_imported"]
     f["flow_recycled_new_scrap"] = w["rec_ns"]
     f["flow_recycled_eol"] = w["rec_eol"]
-    f["flow_new_scrap_losses"] = f["flow_new_scrap"] - w["rec_ns"]
-    f["flow_recycling_losses"] = f["flow_collected"] - w["rec_eol"]
+    # new scrap not sent to recycling where it arises, plus what processing does not recover
+    f["flow_new_scrap_losses"] = w["ns_not_sent"] + w["processed_new_scrap_lost"]
+    f["flow_recycling_losses"] = w["processed_eol_lost"]
     return f
+
+
+def _check_recycling_parameters(values: xr.Dataset) -> None:
+    """Shares of scrap trade in [0, 1], recycling capacity >= 0 (NaN: unlimited), some import
+    share in every year: otherwise flows would turn negative (ParameterError naming it)."""
+    for name, low, high in (("scrap_export_share", 0.0, 1.0), ("scrap_import_share", 0.0, 1.0),
+                            ("recycling_capacity", 0.0, np.inf)):
+        v = values[name].values
+        bad = (v < low) | (v > high) | (np.isnan(v) if name != "recycling_capacity" else False)
+        if np.any(bad):
+            raise ParameterError(
+                f"{name} must lie in [{low:g}, {high:g}]"
+                f"{' (NaN: unlimited)' if name == 'recycling_capacity' else ''}, got "
+                f"{float(v[bad].flat[0])!r} ({int(bad.sum())} cell(s))")
+    if np.any(values["scrap_import_share"].sum("region").values <= 0):
+        raise ParameterError("scrap_import_share must sum to 1 over regions in every year "
+                             "(some region must recycle exported scrap), got 0")
+
+
+def _traded_and_recycled(values: xr.Dataset, parts: tuple[xr.DataArray, ...]
+                         ) -> dict[str, xr.DataArray]:
+    """Scrap sent to recycling (``parts``: the :data:`.equations.SCRAP_QUANTITIES` [t/yr], by
+    region where it arises) traded, recycled within capacity and stored
+    (:func:`.equations.recycle_with_capacity`), on plain numpy arrays.
+
+    Returns ``scrap_exported``, ``scrap_imported`` [t/yr], ``scrap_stored`` [t] and
+    ``processed_<q>`` [t/yr] for each ``q`` of :data:`.equations.SCRAP_QUANTITIES`, each
+    (time, region, ...extra dims)."""
+    _check_recycling_parameters(values)
+    import_share = values["scrap_import_share"]
+    import_share = import_share / import_share.sum("region")
+    inputs = [*parts, values["scrap_export_share"], import_share, values["recycling_capacity"]]
+    dims = ("time", "region",
+            *sorted({d for da in inputs for d in da.dims} - {"time", "region"}))
+    # plain arrays on the same dims (xr.broadcast costs ~50 ms here); labels must agree
+    coords = {}
+    for d in dims:
+        having = [da for da in inputs if d in da.dims and d in da.coords]
+        coords[d] = having[0][d].values if having else np.arange(
+            next(da.sizes[d] for da in inputs if d in da.dims))
+        if any(not np.array_equal(da[d].values, coords[d]) for da in having[1:]):
+            raise ParameterError(f"recycling: the {d!r} labels of the scrap flows and of "
+                                 "the recycling parameters differ")
+    shape = tuple(len(coords[d]) for d in dims)
+    arrays = [_on_dims(da, dims) for da in inputs]
+    scrap = np.stack([np.broadcast_to(a, shape) for a in arrays[:4]])
+    out = recycle_with_capacity(scrap, *arrays[4:])
+    template = xr.DataArray(np.empty(shape), dims=dims, coords=coords)
+
+    def wrap(a: np.ndarray) -> xr.DataArray:
+        return template.copy(data=a)
+
+    res = {"scrap_exported": wrap(out["exported"]), "scrap_imported": wrap(out["imported"]),
+           "scrap_stored": wrap(out["stored"].sum(axis=0))}
+    for i, q in enumerate(SCRAP_QUANTITIES):
+        res[f"processed_{q}"] = wrap(out["processed"][i])
+    return res
+
+
+def _on_dims(da: xr.DataArray, dims: tuple[str, ...]) -> np.ndarray:
+    """The values of ``da`` with its dims in the order of ``dims`` and a length-1 axis for
+    each dim of ``dims`` it lacks (numpy broadcasting then does the rest)."""
+    present = [d for d in dims if d in da.dims]
+    a = da.variable.transpose(*present).values
+    return a.reshape([a.shape[present.index(d)] if d in present else 1 for d in dims])
 
 
 def _by_stage(f: dict[str, xr.DataArray], w: dict[str, xr.DataArray]

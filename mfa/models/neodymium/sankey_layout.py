@@ -5,7 +5,9 @@ primary and secondary oxide meet), metal & alloy, magnet making, manufacturing, 
 life. New scrap and collected end-of-life Nd run back below it, through recycling, into the
 oxide node as secondary oxide. Everything else (losses rising into one sink, the net addition
 to the in-use stock, net import/export stubs of one region, the pooled ``trade`` process not
-drawn) comes from the generic diagram.
+drawn, and the pooled ``scrap_trade`` process of scrap sent to recycling in another region,
+drawn for one region as scrap import/export stubs at the recycling node; scrap stored while
+recycling capacity is full is the stock of the recycling node) comes from the generic diagram.
 """
 
 from __future__ import annotations
@@ -54,11 +56,14 @@ LAYOUT = SankeyLayout(
         "flow_new_scrap": "new scrap",
         "flow_collected": "collected end-of-life",
         "flow_secondary_oxide": "secondary oxide",
+        "flow_scrap_export": "scrap recycled abroad",
+        "flow_scrap_import": "scrap from abroad",
     },
     stubs={"flow_stockpile": "stockpiled"},
     # The results of run() lose the stock's attrs["process"] in a merge: say it here.
-    stocks={"in_use_stock": "use", "hibernating_stock": "use"},
-    stock_labels={"use": "Added to stock"},
+    stocks={"in_use_stock": "use", "hibernating_stock": "use",
+            "scrap_awaiting_recycling": "recycling"},
+    stock_labels={"use": "Added to stock", "recycling": "Scrap stored"},
     material="Nd",
     title="Neodymium flows, {where}, {year} [{unit} of {material}]",
     legend={"main": "blue: primary chain", "loop": "green: recycling loop",

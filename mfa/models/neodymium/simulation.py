@@ -360,6 +360,8 @@ def simulate(values: xr.Dataset, *, check: bool = True, rtol: float = 1e-9) -> x
     system_values = {name: da.assign_attrs(units="t/yr") for name, da in flows.items()}
     system_values["in_use_stock"] = stock
     system_values["hibernating_stock"] = hibernating
+    system_values.update({name: da.assign_attrs(units="t")
+                          for name, da in chain["stocks"].items()})
     # extra dims (e.g. sample) are kept and checked cell by cell; the system broadcasts them
     extra = tuple(sorted({d for da in system_values.values() for d in da.dims}
                          - {"time", "region", "product"}))

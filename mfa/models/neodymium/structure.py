@@ -92,7 +92,7 @@ DIRECT_END_USES: tuple[str, ...] = ("consumer_electronics_nes", "industrial_nes"
 END_USE_PRODUCTS: tuple[str, ...] = tuple(dict.fromkeys(END_USES.values()))
 STAGES = ("mining", "separation", "metal", "magnet", "manufacturing")
 PROCESSES = ("mining", "separation", "metal", "magnet", "manufacturing", "use", "collection",
-             "recycling", "trade")
+             "recycling", "trade", "scrap_trade")
 
 #: Result variables: name -> (units, long name). Every run returns at least these.
 RESULT_VARIABLES: dict[str, tuple[str, str]] = {
@@ -119,6 +119,8 @@ RESULT_VARIABLES: dict[str, tuple[str, str]] = {
     "recycling_input_rate": ("1", "Recycling input rate (UNEP 2011 recycled content, RC): "
                              "recycled Nd / all Nd entering the oxide stage, by scrap source; "
                              "the sum over source is the total"),
+    "scrap_awaiting_recycling": ("t", "Nd in collected end-of-life and new scrap stored "
+                                 "because recycling capacity was full (end of year), by region"),
     "production": ("t/yr", "Nd output of each stage by region where it is produced"),
     "consumption": ("t/yr", "Nd input of each stage's product by region where it is used"),
     "production_share": ("1", "Share of each stage's output produced in a region"),
@@ -204,6 +206,10 @@ FLOWS: dict[str, tuple[str, str, str]] = {
     "flow_eol": ("use", "collection", "Nd in end-of-life products"),
     "flow_collected": ("collection", "recycling", "Nd in end-of-life products collected for recovery"),
     "flow_eol_losses": ("collection", "environment", "Nd in end-of-life products not collected"),
+    "flow_scrap_export": ("recycling", "scrap_trade",
+                          "Nd in scrap sent to recycling in another region (gross export)"),
+    "flow_scrap_import": ("scrap_trade", "recycling",
+                          "Nd in scrap recycled here that arose in another region (gross import)"),
     "flow_recycled_new_scrap": ("recycling", "separation", "Nd recovered from new scrap"),
     "flow_recycled_eol": ("recycling", "separation", "Nd recovered from end-of-life products"),
     "flow_new_scrap_losses": ("recycling", "environment", "New-scrap Nd not recovered"),
@@ -250,15 +256,20 @@ PARAMETER_UNITS: dict[str, str] = {
     "collection_rate": "1",
     "recycling_yield": "1",
     "production_share": "1",
+    "recycling_capacity": "t/yr",
+    "scrap_export_share": "1",
+    "scrap_import_share": "1",
 }
 
 @functools.lru_cache(maxsize=8)
 def process_system(extra_dims: tuple[str, ...] = ()) -> ProcessSystem:
-    """The Nd process system: every flow of ``FLOWS`` by (time, region) and the stocks of the
-    use process (in use and hibernating).
+    """The Nd process system: every flow of ``FLOWS`` by (time, region), the stocks of the
+    use process (in use and hibernating, by product) and of the recycling process (scrap
+    awaiting recycling while capacity is full).
 
     Regional processes balance per region; ``trade`` receives each region's net exports of every
-    stage's product and balances over the sum of regions (net exports cancel worldwide). The
+    stage's product and balances over the sum of regions (net exports cancel worldwide);
+    ``scrap_trade`` likewise pools the gross exports and imports of scrap for recycling. The
     net exports are the only flows that may be negative (:data:`SIGNED_FLOWS`).
 
     Parameters
@@ -272,9 +283,10 @@ def process_system(extra_dims: tuple[str, ...] = ()) -> ProcessSystem:
         processes=list(PROCESSES),
         flows=[Flow(name, src, dst, ("time", "region", *extra_dims), signed=name in SIGNED_FLOWS)
                for name, (src, dst, _) in FLOWS.items()],
-        stocks=[Stock(name, "use", ("time", "region", "product", *extra_dims))
-                for name in ("in_use_stock", "hibernating_stock")],
+        stocks=[*(Stock(name, "use", ("time", "region", "product", *extra_dims))
+                  for name in ("in_use_stock", "hibernating_stock")),
+                Stock("scrap_awaiting_recycling", "recycling", ("time", "region", *extra_dims))],
         boundary=("environment",),
-        pooled=("trade",),
+        pooled=("trade", "scrap_trade"),
         kept_dims=extra_dims,
     )

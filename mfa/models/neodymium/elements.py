@@ -203,7 +203,8 @@ def mine_contents(data: ElementData) -> xr.DataArray:
 
 
 def coproduction(ore_demand: xr.DataArray, shares: xr.DataArray, contents: xr.DataArray,
-                 regions: dict[str, str], *, rtol: float = 1e-9) -> dict[str, xr.DataArray]:
+                 regions: dict[str, str], all_regions: list[str] | None = None, *,
+                 rtol: float = 1e-9) -> dict[str, xr.DataArray]:
     """Co-production at the mine and the balance problem (module docstring).
 
     Parameters
@@ -216,6 +217,8 @@ def coproduction(ore_demand: xr.DataArray, shares: xr.DataArray, contents: xr.Da
         Element per TREO of each mine's ore (mine, mined_element) [t/t] (:func:`mine_contents`).
     regions : dict
         The model region of each mine.
+    all_regions : list of str, optional
+        The model's regions (those without a mine get 0); default the mines' regions.
     rtol : float
         Tolerance of the mass-balance check of the co-production, relative to the element mined.
 
@@ -269,6 +272,11 @@ def coproduction(ore_demand: xr.DataArray, shares: xr.DataArray, contents: xr.Da
     region = xr.DataArray([regions[str(m)] for m in shares["mine"].values], dims="mine",
                           coords={"mine": shares["mine"].values})
     by_region = by_mine.groupby(region.rename("region")).sum("mine")
+    unknown = sorted(set(by_region["region"].values.tolist()) - set(all_regions or []))
+    if all_regions is not None and unknown:
+        raise ParameterError(f"mines: regions {unknown} are not model regions {all_regions}")
+    if all_regions is not None:
+        by_region = by_region.reindex(region=list(all_regions), fill_value=0.0)
     share = indicators.production_share(by_region.assign_attrs(units="t/yr"))
     t_yr = {"units": "t/yr"}
     return {
@@ -333,7 +341,7 @@ def simulate_elements(values: xr.Dataset, data: ElementData,
     ds = ds.transpose("element", "time", ...)
     ore = ds["primary_demand_ore"].sum("region")
     cop = coproduction(ore, _mine_shares(data, time, scenario), mine_contents(data),
-                       data.mine_region, rtol=rtol)
+                       data.mine_region, [str(r) for r in values["region"].values], rtol=rtol)
     for name, da in cop.items():
         ds[name] = da.assign_attrs(long_name=_LONG_NAMES[name])
     ds["magnet_composition"] = comp.assign_attrs(

@@ -160,24 +160,8 @@ def _check_sources(directory: Path, used: dict[str, set[str]]) -> None:
             raise ParameterError(f"{directory / name}: source keys {unknown} are not in {sources}")
 
 
-def load_element_data(directory: str | os.PathLike | None = None) -> ElementData:
-    """Read and check the element data (the four files of this module's docstring).
-
-    Parameters
-    ----------
-    directory : path-like, optional
-        The ``elements`` directory (its parent holds ``sources.csv``); default the packaged one.
-
-    Raises
-    ------
-    ParameterError
-        A missing file or column, a value that is not a number or out of range, a wrong unit,
-        a duplicate or missing row, an unknown element, deposit or source key (naming the file
-        and line), or an application without Nd (element contents are scaled to Nd).
-    """
-    d = Path(directory) if directory is not None else default_elements_dir()
-    used: dict[str, set[str]] = {}
-
+def _read_elements(d: Path, used: dict[str, set[str]]) -> tuple[dict, dict]:
+    """``elements.csv``: atomic weights and trade oxides."""
     path = d / "elements.csv"
     weight: dict[str, float] = {}
     oxide: dict[str, tuple[str, int, int]] = {}
@@ -193,7 +177,11 @@ def load_element_data(directory: str | os.PathLike | None = None) -> ElementData
     lacking = [e for e in (*MINED_ELEMENTS, "O") if e not in weight]
     if lacking:
         raise ParameterError(f"{path}: no row for elements {lacking}")
+    return weight, oxide
 
+
+def _read_composition(d: Path, used: dict[str, set[str]]) -> dict[str, xr.DataArray]:
+    """``composition.csv``: value, low and high (application, element, year) [1]."""
     path = d / "composition.csv"
     comp: dict[str, dict[tuple, float]] = {"value": {}, "low": {}, "high": {}}
     seen: set = set()
@@ -216,7 +204,11 @@ def load_element_data(directory: str | os.PathLike | None = None) -> ElementData
     if bool((no_nd <= 0).any()):
         raise ParameterError(f"{path}: applications {no_nd['application'].values[no_nd.values <= 0].tolist()} "
                              "need an Nd content > 0 (the other elements are scaled to Nd)")
+    return tables
 
+
+def _read_deposits(d: Path, used: dict[str, set[str]]) -> xr.DataArray:
+    """``deposits.csv``: (deposit, mined_element) [fraction of TREO]."""
     path = d / "deposits.csv"
     dep: dict[tuple, float] = {}
     seen = set()
@@ -233,7 +225,12 @@ def load_element_data(directory: str | os.PathLike | None = None) -> ElementData
     if bool(over.any()):
         raise ParameterError(f"{path}: element shares of deposits "
                              f"{deposits['deposit'].values[over.values].tolist()} exceed 100%")
+    return deposits
 
+
+def _read_mines(d: Path, used: dict[str, set[str]], deposits: xr.DataArray
+                ) -> tuple[xr.DataArray, dict[str, str], dict[str, str]]:
+    """``mines.csv``: output (mine, year) [t/yr TREO], region and deposit of each mine."""
     path = d / "mines.csv"
     out: dict[tuple, float] = {}
     region: dict[str, str] = {}
@@ -255,6 +252,30 @@ def load_element_data(directory: str | os.PathLike | None = None) -> ElementData
     mine_output = _table(out, ("mine", "year"), path)
     if bool((mine_output.sum("mine") <= 0).any()):
         raise ParameterError(f"{path}: every year needs some mine output > 0")
+    return mine_output, region, deposit
+
+
+def load_element_data(directory: str | os.PathLike | None = None) -> ElementData:
+    """Read and check the element data (the four files of this module's docstring).
+
+    Parameters
+    ----------
+    directory : path-like, optional
+        The ``elements`` directory (its parent holds ``sources.csv``); default the packaged one.
+
+    Raises
+    ------
+    ParameterError
+        A missing file or column, a value that is not a number or out of range, a wrong unit,
+        a duplicate or missing row, an unknown element, deposit or source key (naming the file
+        and line), or an application without Nd (element contents are scaled to Nd).
+    """
+    d = Path(directory) if directory is not None else default_elements_dir()
+    used: dict[str, set[str]] = {}
+    weight, oxide = _read_elements(d, used)
+    tables = _read_composition(d, used)
+    deposits = _read_deposits(d, used)
+    mine_output, region, deposit = _read_mines(d, used, deposits)
     _check_sources(d, used)
     return ElementData(weight, oxide, tables["value"], tables["low"], tables["high"],
                        deposits, mine_output, region, deposit, used)

@@ -38,11 +38,10 @@ from mfa.models.neodymium.element_data import (
     ElementData,
     ElementScenario,
 )
-from mfa.models.neodymium.structure import END_USES, MAGNET_PRODUCTS
 
 __all__ = ["END_USE_APPLICATION", "GROUPS", "PRODUCT_APPLICATION", "composition_by_year",
            "content_ratio", "coproduction", "element_values", "oxide_factor", "oxide_factors",
-           "simulate_elements", "to_oxide", "with_groups"]
+           "mine_contents", "run_elements", "simulate_elements", "to_oxide"]
 
 #: Application of ``composition.csv`` whose magnets each model product holds (None: no magnet).
 PRODUCT_APPLICATION: dict[str, str | None] = {
@@ -76,7 +75,7 @@ COPRODUCTION_FLOWS: dict[str, str] = {
 def oxide_factor(element: str, data: ElementData) -> float:
     """Oxide mass per element mass [1] of ``element``'s trade oxide ``RE_nO_m``:
     ``(n Ar(RE) + m Ar(O)) / (n Ar(RE))`` with the standard atomic weights of ``data``."""
-    formula, n, m = data.oxide[element]
+    _formula, n, m = data.oxide[element]
     ar = data.atomic_weight[element]
     return (n * ar + m * data.atomic_weight["O"]) / (n * ar)
 
@@ -117,7 +116,7 @@ def composition_by_year(data: ElementData, time: np.ndarray,
     years = comp["year"].values.astype(float)
     t = np.asarray(time, dtype=float)
     vals = comp.values  # (application, element, year)
-    out = np.empty(vals.shape[:2] + (len(t),))
+    out = np.empty((*vals.shape[:2], len(t)))
     for i in range(vals.shape[0]):  # a handful of applications x elements, once per run
         for j in range(vals.shape[1]):
             out[i, j] = np.interp(t, years, vals[i, j])

@@ -139,18 +139,20 @@ def content_ratio(composition: xr.DataArray, mapping: dict[str, str | None],
                   dim: str) -> xr.DataArray:
     """Each element's content relative to Nd (element, ``dim``, time) [1] for the labels of
     ``mapping`` (their applications); labels mapped to None carry Nd only (1, 0, 0, 0)."""
-    ratio = composition / composition.sel(element="Nd")
-    missing = sorted({a for a in mapping.values() if a is not None}
-                     - set(ratio["application"].values.tolist()))
+    ratio = (composition / composition.sel(element="Nd")).transpose(
+        "element", "application", "time")
+    apps = [str(a) for a in ratio["application"].values]
+    missing = sorted({a for a in mapping.values() if a is not None} - set(apps))
     if missing:
         raise ParameterError(f"composition: no magnet composition for applications {missing}")
-    nd_only = xr.DataArray([1.0 if e == "Nd" else 0.0 for e in ratio["element"].values],
-                           dims="element", coords={"element": ratio["element"].values})
-    parts = [ratio.sel(application=a, drop=True) if a is not None
-             else nd_only.broadcast_like(ratio.isel(application=0, drop=True))
-             for a in mapping.values()]
-    out = xr.concat(parts, dim=dim).assign_coords({dim: list(mapping)})
-    return out.transpose("element", dim, "time")
+    elements = [str(e) for e in ratio["element"].values]
+    index = [apps.index(a) if a is not None else 0 for a in mapping.values()]
+    out = ratio.values[:, index, :]  # (element, label, time)
+    none = np.array([a is None for a in mapping.values()])
+    out[:, none, :] = np.array([1.0 if e == "Nd" else 0.0 for e in elements])[:, None, None]
+    return xr.DataArray(out, dims=("element", dim, "time"),
+                        coords={"element": elements, dim: list(mapping),
+                                "time": ratio["time"].values})
 
 
 def element_values(values: xr.Dataset, composition: xr.DataArray) -> xr.Dataset:

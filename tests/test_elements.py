@@ -298,3 +298,17 @@ def test_scenario_unknown_key_and_unknown_mine(copy_dir, values):
         simulate_elements(values, load_element_data(copy_dir), scen)
     with pytest.raises(ScenarioError, match="unknown element scenario 'nope'"):
         load_element_scenario("nope", copy_dir)
+
+
+def test_sample_dim_broadcasts_through_elements_and_coproduction(values, data, results):
+    factor = xr.DataArray([0.5, 1.0], dims="sample", coords={"sample": [0, 1]})
+    sampled = values.copy()
+    sampled["magnet_per_vehicle"] = (values["magnet_per_vehicle"] * factor).assign_attrs(
+        values["magnet_per_vehicle"].attrs)
+    ds = simulate_elements(sampled, data)
+    assert {"sample", "element"} <= set(ds["total_demand"].dims)
+    assert "sample" in ds["binding_element"].dims
+    np.testing.assert_allclose(ds["total_demand"].sel(sample=1).transpose(
+        *results["total_demand"].dims), results["total_demand"], rtol=1e-12)
+    assert float(ds["ore_mined_treo"].sel(sample=0, time=2040)) < float(
+        results["ore_mined_treo"].sel(time=2040))

@@ -39,9 +39,10 @@ from mfa.models.neodymium.element_data import (
     ElementScenario,
 )
 
-__all__ = ["END_USE_APPLICATION", "GROUPS", "PRODUCT_APPLICATION", "composition_by_year",
-           "content_ratio", "coproduction", "element_values", "oxide_factor", "oxide_factors",
-           "mine_contents", "run_elements", "simulate_elements", "to_oxide"]
+__all__ = ["COPRODUCTION_FLOWS", "END_USE_APPLICATION", "GROUPS", "PRODUCT_APPLICATION",
+           "composition_by_year", "content_ratio", "coproduction", "element_values",
+           "mine_contents", "oxide_factor", "oxide_factors", "run_elements", "simulate_elements",
+           "to_oxide"]
 
 #: Application of ``composition.csv`` whose magnets each model product holds (None: no magnet).
 PRODUCT_APPLICATION: dict[str, str | None] = {
@@ -361,12 +362,12 @@ def run_elements(scenario: str = "baseline", params: object = None,
 
     Parameters
     ----------
-    scenario : str or path
+    scenario : str or path-like
         An element scenario (``params/elements/scenarios/<name>.toml`` or a path), or a name of
         the Nd scenarios.
-    params : ParameterSet, path or None
+    params : ParameterSet, path-like or None
         The Nd model's parameters (default: the packaged ones).
-    elements_dir : path, optional
+    elements_dir : path-like, optional
         The element data directory (default: ``params/elements``).
     """
     from pathlib import Path

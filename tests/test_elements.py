@@ -312,3 +312,13 @@ def test_sample_dim_broadcasts_through_elements_and_coproduction(values, data, r
         *results["total_demand"].dims), results["total_demand"], rtol=1e-12)
     assert float(ds["ore_mined_treo"].sel(sample=0, time=2040)) < float(
         results["ore_mined_treo"].sel(time=2040))
+
+
+def test_netcdf_round_trip(tmp_path):
+    from mfa.io.netcdf import read_results, write_netcdf
+
+    ds = run_elements("ionic-clay-shock")
+    back = read_results(write_netcdf(ds, tmp_path / "elements.nc"))
+    np.testing.assert_allclose(back["flow_coproduct_surplus"], ds["flow_coproduct_surplus"])
+    assert back["binding_element"].values.tolist() == ds["binding_element"].values.tolist()
+    assert back.attrs["element_scenario"] == "ionic-clay-shock"

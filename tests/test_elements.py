@@ -3,6 +3,7 @@ chain, co-production at the mine and the balance problem, groups, IAMC, scenario
 
 from __future__ import annotations
 
+import json
 import shutil
 from pathlib import Path
 
@@ -247,6 +248,9 @@ def test_run_elements_names_scenarios():
     ds = run_elements("net-zero")
     assert ds.attrs["scenario"] == "net-zero" and ds.attrs["nd_scenario"] == "net-zero"
     assert ds.attrs["model"] == "magnet_rees"
+    assert set(json.loads(ds.attrs["element_files"])) == {"elements.csv", "composition.csv",
+                                                          "deposits.csv", "mines.csv",
+                                                          "net-zero.toml"}
 
 
 # -- bad input ---------------------------------------------------------------------------------

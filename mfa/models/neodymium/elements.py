@@ -27,6 +27,9 @@ Binnemans et al. 2013, the balance problem) and produce ``M c_e`` of every eleme
 
 from __future__ import annotations
 
+import hashlib
+import json
+
 import numpy as np
 import xarray as xr
 
@@ -391,6 +394,13 @@ def run_elements(scenario: str = "baseline", params: object = None,
     _, parameters, _ = prepare(MODEL, nd_scenario, params)
     ds = simulate_elements(parameters.values, load_element_data(directory), element_scenario,
                            check=check)
-    ds.attrs["scenario"] = element_scenario.name if element_scenario else nd_scenario
-    ds.attrs["nd_scenario"] = nd_scenario
+    files = [directory / f"{n}.csv" for n in ("elements", "composition", "deposits", "mines")]
+    if element_scenario is not None:
+        files.append(path if path.suffix == ".toml" else named)
+    ds.attrs.update(
+        scenario=element_scenario.name if element_scenario else nd_scenario,
+        nd_scenario=nd_scenario,
+        element_files=json.dumps({f.name: hashlib.sha256(f.read_bytes()).hexdigest()
+                                  for f in files}),
+    )
     return ds

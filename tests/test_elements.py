@@ -326,3 +326,14 @@ def test_netcdf_round_trip(tmp_path):
     np.testing.assert_allclose(back["flow_coproduct_surplus"], ds["flow_coproduct_surplus"])
     assert back["binding_element"].values.tolist() == ds["binding_element"].values.tolist()
     assert back.attrs["element_scenario"] == "ionic-clay-shock"
+
+
+def test_surplus_warning_names_the_element(values, data):
+    from mfa.models.neodymium import SecondaryExceedsDemandWarning
+
+    high = values.copy()
+    for name in ("collection_rate", "recycling_yield"):
+        high[name] = (values[name] * 0 + 1.0).assign_attrs(values[name].attrs)
+    scen = load_element_scenario("hre-free-magnets")
+    with pytest.warns(SecondaryExceedsDemandWarning, match=r"exceeds total demand for Tb in \[20"):
+        simulate_elements(high, data, scen)

@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import warnings
 
 import numpy as np
 import xarray as xr
@@ -41,6 +42,7 @@ from mfa.models.neodymium.element_data import (
     ElementData,
     ElementScenario,
 )
+from mfa.models.neodymium.structure import SecondaryExceedsDemandWarning
 
 __all__ = ["COPRODUCTION_FLOWS", "END_USE_APPLICATION", "GROUPS", "PRODUCT_APPLICATION",
            "composition_by_year", "content_ratio", "coproduction", "element_values",
@@ -307,6 +309,21 @@ _LONG_NAMES = {"treo_required": "Rare-earth ore (TREO) needed to meet this eleme
                **COPRODUCTION_FLOWS}
 
 
+def _warn_surplus_by_element(surplus: xr.DataArray) -> None:
+    """SecondaryExceedsDemandWarning naming each element and its years with a surplus."""
+    over = surplus > 0
+    if not bool(over.any()):
+        return
+    parts = []
+    for e in surplus["element"].values:
+        o = over.sel(element=e)
+        years = surplus["time"].values[o.any([d for d in o.dims if d != "time"]).values]
+        if len(years):
+            parts.append(f"{e} in {years.tolist()}")
+    warnings.warn(f"secondary supply exceeds total demand for {'; '.join(parts)}: the excess "
+                  "is stockpiled (flow_stockpile)", SecondaryExceedsDemandWarning, stacklevel=3)
+
+
 def simulate_elements(values: xr.Dataset, data: ElementData,
                       scenario: ElementScenario | None = None, *, check: bool = True,
                       rtol: float = 1e-9) -> xr.Dataset:
@@ -338,7 +355,10 @@ def simulate_elements(values: xr.Dataset, data: ElementData,
         raise ParameterError("simulate_elements: values must be an xarray.Dataset")
     time = values["time"].values
     comp = composition_by_year(data, time, scenario)
-    ds = simulate(element_values(values, comp), check=check, rtol=rtol)
+    with warnings.catch_warnings():  # re-issued below naming the elements, not "Nd"
+        warnings.simplefilter("ignore", SecondaryExceedsDemandWarning)
+        ds = simulate(element_values(values, comp), check=check, rtol=rtol)
+    _warn_surplus_by_element(ds["secondary_stockpile_addition"])
     for name in ds.data_vars:
         long_name = ds[name].attrs.get("long_name")
         if long_name:

@@ -13,6 +13,7 @@ import xarray as xr
 
 from mfa.analysis.run import prepare
 from mfa.core.errors import ParameterError, ScenarioError
+from mfa.core.units import UnitError
 from mfa.models.neodymium import MODEL, simulate
 from mfa.models.neodymium.element_data import (
     default_elements_dir,
@@ -68,6 +69,8 @@ def test_to_oxide_scales_each_element(results, data):
     for e in ("Nd", "Pr", "Dy", "Tb"):
         np.testing.assert_allclose(ox.sel(element=e), da.sel(element=e) * oxide_factor(e, data))
     assert "oxide" in ox.attrs["basis"]
+    with pytest.raises(UnitError, match="must be a mass or mass flow, got '1'"):
+        to_oxide(results["eol_recycling_rate"], data)
 
 
 # -- 2. composition ----------------------------------------------------------------------------

@@ -36,6 +36,7 @@ import xarray as xr
 
 from mfa.analysis import indicators
 from mfa.core.errors import MassBalanceError, ParameterError
+from mfa.core.units import UnitError, parse_unit
 from mfa.models.neodymium.element_data import (
     MAGNET_ELEMENTS,
     MINED_ELEMENTS,
@@ -96,8 +97,23 @@ def oxide_factors(data: ElementData, elements: tuple[str, ...] = MINED_ELEMENTS,
 def to_oxide(da: xr.DataArray, data: ElementData) -> xr.DataArray:
     """Element mass (``element`` or ``mined_element`` dim) as mass of each trade oxide.
 
-    Group labels (NdPr, Magnet REE) are the sums of their elements' oxides. ``attrs["basis"]``
-    becomes ``"<old basis>, as oxide"``; units are kept (t or t/yr of oxide)."""
+    ``da`` must carry a mass or mass-flow unit in ``attrs["units"]`` (kept: t or t/yr of
+    oxide); ``attrs["basis"]`` becomes ``"<old basis>, as oxide"``. Convert the elements, then
+    add groups (:func:`.element_indicators.with_groups`): group labels are an error.
+
+    Raises
+    ------
+    mfa.core.units.UnitError
+        ``da`` has no units or units that are not a mass or mass flow.
+    ParameterError
+        A label without an oxide (a group, or an unknown element).
+    """
+    unit = da.attrs.get("units")
+    if unit is None:
+        raise UnitError("to_oxide: the element masses have no units (attrs['units'])")
+    dims = parse_unit(unit, "to_oxide").dimensionality
+    if dims not in (parse_unit("t").dimensionality, parse_unit("t/yr").dimensionality):
+        raise UnitError(f"to_oxide: units must be a mass or mass flow, got {unit!r}")
     dim = "element" if "element" in da.dims else "mined_element"
     labels = [str(x) for x in da[dim].values]
     factors = []

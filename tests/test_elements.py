@@ -340,3 +340,26 @@ def test_surplus_warning_names_the_element(values, data):
     scen = load_element_scenario("hre-free-magnets")
     with pytest.warns(SecondaryExceedsDemandWarning, match=r"exceeds total demand for Tb in \[20"):
         simulate_elements(high, data, scen)
+
+
+def test_magnet_rees_model_runs_from_the_command_line(tmp_path, capsys):
+    import tomllib
+
+    import mfa.models
+    from mfa.cli import main
+    from mfa.io.netcdf import read_results
+    from mfa.models.neodymium.magnet_rees import MODEL as MAGNET_REES
+
+    pyproject = tomllib.loads((Path(__file__).parents[1] / "pyproject.toml").read_text())
+    entry = pyproject["project"]["entry-points"]["mfa.models"]["magnet_rees"]
+    assert entry == "mfa.models.neodymium.magnet_rees:MODEL"
+    if "magnet_rees" not in mfa.models.available():  # an install older than the entry point
+        mfa.models.register(MAGNET_REES)
+    out = tmp_path / "rees.nc"
+    assert main(["--model", "magnet_rees", "run", "--scenario", "net-zero", "--out",
+                 str(out)]) == 0
+    printed = capsys.readouterr().out
+    assert "Dy primary demand [t/yr]" in printed and "China's share of Dy mined [%]" in printed
+    ds = read_results(out)
+    assert list(ds["element"].values) == ["Nd", "Pr", "Dy", "Tb"]
+    assert ds.attrs["model"] == "magnet_rees"

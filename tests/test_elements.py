@@ -363,3 +363,14 @@ def test_magnet_rees_model_runs_from_the_command_line(tmp_path, capsys):
     ds = read_results(out)
     assert list(ds["element"].values) == ["Nd", "Pr", "Dy", "Tb"]
     assert ds.attrs["model"] == "magnet_rees"
+
+
+def test_magnet_rees_binding_element_as_cf_flags(values, results):
+    from mfa.models.neodymium.magnet_rees import MODEL as MAGNET_REES
+
+    ds = MAGNET_REES.simulate(values)
+    flags = ds["binding_element"]
+    meanings = flags.attrs["flag_meanings"].split()
+    assert meanings == ["none", "Nd", "Pr", "Dy", "Tb"]
+    decoded = [meanings[int(c)] for c in flags.values]
+    assert decoded == [str(x) or "none" for x in results["binding_element"].values]

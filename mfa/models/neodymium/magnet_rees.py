@@ -4,13 +4,17 @@ It reads the Nd model's parameters and scenarios (``params/``, ``params/scenario
 element data in ``<params>/elements`` (:mod:`.element_data`), and runs
 :func:`.elements.simulate_elements` with the data as they are. The element scenarios (HRE-free
 magnets, ionic-clay shock: ramps of element contents and mine outputs) are run from Python with
-:func:`.elements.run_elements`.
+:func:`.elements.run_elements`. ``binding_element`` is stored as CF flags (integer codes, ``flag_meanings``) so
+that Monte Carlo ensembles (``mfa --model magnet_rees mc``) and netCDF files hold numbers; the
+ensemble's world totals of the headline variables are magnet-REE totals (summed over elements).
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
 
+import numpy as np
 import xarray as xr
 
 from mfa.core.system import ProcessSystem
@@ -53,6 +57,7 @@ class MagnetReesModel:
         if directory is None and "params_dir" in values.attrs:
             directory = Path(values.attrs["params_dir"]) / "elements"
         ds = simulate_elements(values, load_element_data(directory), check=check, rtol=rtol)
+        ds["binding_element"] = _as_flags(ds["binding_element"], ds["element"].values)
         ds.attrs.update(model=self.name, material=self.material)
         return ds
 
@@ -79,6 +84,17 @@ class MagnetReesModel:
 
     def __repr__(self) -> str:
         return "<model 'magnet_rees' (Nd, Pr, Dy, Tb)>"
+
+
+def _as_flags(labels: xr.DataArray, elements: Sequence[str] | np.ndarray) -> xr.DataArray:
+    """Element labels as CF flags: integer codes 1..n with ``flag_values``/``flag_meanings``
+    (0: nothing mined), so that ensembles and netCDF files hold numbers."""
+    names = [str(e) for e in elements]
+    codes = xr.zeros_like(labels, dtype="int64")
+    for i, name in enumerate(names, start=1):
+        codes = codes.where(labels != name, i)
+    return codes.assign_attrs(labels.attrs, units="1", flag_values=list(range(len(names) + 1)),
+                              flag_meanings=" ".join(["none", *names]))
 
 
 #: The model object found by ``mfa.models.get("magnet_rees")`` (entry point ``mfa.models``).

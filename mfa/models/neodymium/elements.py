@@ -23,6 +23,10 @@ the oxide factors). With the mines' shares ``s_m`` of world output, a tonne of T
 alone needs ``R_e = X_e / c_e`` t TREO; the mines run at ``M = max_e R_e`` (the binding element,
 Binnemans et al. 2013, the balance problem) and produce ``M c_e`` of every element; the surplus
 ``M c_e - X_e`` (La and Ce: all of it, no La/Ce demand is modelled) is stockpiled or unsold.
+``X_e`` is the chain's ``primary_demand_ore`` (element in ore before mining and separation
+losses, the same yields for every element), so ``M`` is TREO on that ore basis, larger than the
+mine production USGS reports; the mines' shares and the ratios between elements do not depend
+on the basis. Mine shares are the data's before 2018 and after 2024 held (assumption).
 """
 
 from __future__ import annotations
@@ -315,8 +319,10 @@ def coproduction(ore_demand: xr.DataArray, shares: xr.DataArray, contents: xr.Da
     }
 
 
-_LONG_NAMES = {"treo_required": "Rare-earth ore (TREO) needed to meet this element's demand alone",
-               "ore_mined_treo": "Rare-earth ore mined (TREO): set by the binding element",
+_LONG_NAMES = {"treo_required": "Rare earths in ore (TREO, ore basis) needed to meet this "
+                                "element's demand alone",
+               "ore_mined_treo": "Rare earths in ore mined (TREO, ore basis: before mining and "
+                                 "separation losses), set by the binding element",
                "binding_element": "Element that binds the mining requirement (balance problem)",
                "mine_output": "Element mined by region of the mine (co-production)",
                "mine_production_share": "Share of each element's mine output by region",

@@ -26,7 +26,7 @@ Binnemans et al. 2013, the balance problem) and produce ``M c_e`` of every eleme
 ``X_e`` is the chain's ``primary_demand_ore`` (element in ore before mining and separation
 losses, the same yields for every element), so ``M`` is TREO on that ore basis, larger than the
 mine production USGS reports; the mines' shares and the ratios between elements do not depend
-on the basis. Mine shares are the data's before 2018 and after 2024 held (assumption).
+on the basis. Mine shares before 2018 and after 2024 are held at 2018 and 2024 (assumption).
 """
 
 from __future__ import annotations

@@ -2,24 +2,42 @@
 
 It reads the Nd model's parameters and scenarios (``params/``, ``params/scenarios``) and the
 element data in ``<params>/elements`` (:mod:`.element_data`), and runs
-:func:`.elements.simulate_elements` with the data as they are. The element scenarios (HRE-free
-magnets, ionic-clay shock: ramps of element contents and mine outputs) are run from Python with
-:func:`.elements.run_elements`. ``binding_element`` is stored as CF flags (integer codes, ``flag_meanings``) so
+:func:`.elements.simulate_elements`. A scenario name is first looked up among the element
+scenarios (``<params>/elements/scenarios``: ``hre-free-magnets``, ``ionic-clay-shock``,
+``net-zero``, ``high-recycling``; or a TOML path with an ``nd_scenario`` key), then among the Nd
+scenarios (:meth:`MagnetReesModel.load_scenario`, used by ``mfa --model magnet_rees run`` and
+``mc``). An element scenario applies its Nd scenario to the parameters and records its own file
+in ``values.attrs["element_scenario"]``, which :meth:`MagnetReesModel.simulate` reads. ``binding_element`` is stored as CF flags (integer codes, ``flag_meanings``) so
 that Monte Carlo ensembles (``mfa --model magnet_rees mc``) and netCDF files hold numbers; the
 ensemble's world totals of the headline variables are magnet-REE totals (summed over elements).
 """
 
 from __future__ import annotations
 
+import hashlib
+import tomllib
 from collections.abc import Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 import xarray as xr
 
+from mfa.core.errors import ScenarioError
 from mfa.core.system import ProcessSystem
+from mfa.data.scenario_files import Scenario
 
-__all__ = ["MODEL", "MagnetReesModel"]
+__all__ = ["MODEL", "ElementRunScenario", "MagnetReesModel"]
+
+
+@dataclass(frozen=True)
+class ElementRunScenario(Scenario):
+    """An element scenario as a framework scenario: its Nd scenario is the base (applied to the
+    parameters), its own file adds no parameter overrides, and ``value_attrs`` (the path of the
+    element scenario file, ``element_scenario``) go into ``values.attrs`` for
+    :meth:`MagnetReesModel.simulate` (:func:`mfa.analysis.run.prepare`)."""
+
+    value_attrs: dict[str, str] = field(default_factory=dict)
 
 
 class MagnetReesModel:
@@ -47,16 +65,58 @@ class MagnetReesModel:
 
         return process_system(tuple(dict.fromkeys(("element", *extra_dims))))
 
+    def _directory(self, params_dir: str | Path | None) -> Path:
+        """The element data directory: the model's own, else ``<params_dir>/elements``."""
+        if self._elements_dir is not None:
+            return Path(self._elements_dir)
+        return Path(params_dir if params_dir is not None else self.default_params) / "elements"
+
+    def load_scenario(self, scenario: str | Path, params_dir: str | Path | None = None
+                      ) -> Scenario:
+        """An element scenario (a name in ``<params>/elements/scenarios`` or a TOML path with
+        ``nd_scenario``) as an :class:`ElementRunScenario`, else the Nd scenario ``scenario``.
+
+        Raises
+        ------
+        ScenarioError
+            An unknown name (listing the element and the Nd scenarios), or a mistake in the
+            element scenario or its Nd scenario (naming the file).
+        """
+        from mfa.data.scenarios import load_scenario
+        from mfa.models.neodymium.element_data import load_element_scenario
+
+        directory = self._directory(params_dir)
+        path = _element_scenario_path(scenario, directory)
+        if path is None:
+            try:
+                return load_scenario(scenario, params_dir=params_dir)
+            except ScenarioError as exc:
+                if str(scenario).endswith(".toml") or "unknown scenario" not in str(exc):
+                    raise
+                known = sorted(p.stem for p in (directory / "scenarios").glob("*.toml"))
+                raise ScenarioError(f"{exc}; element scenarios (model {self.name}): "
+                                    f"{', '.join(known) or 'none'}") from None
+        element = load_element_scenario(path, directory)
+        nd = load_scenario(element.nd_scenario, params_dir=params_dir)
+        return ElementRunScenario(
+            name=element.name, description=element.description, base=element.nd_scenario,
+            overrides=[], sources=[], path=path,
+            sha256=hashlib.sha256(path.read_bytes()).hexdigest(), base_scenario=nd,
+            value_attrs={"element_scenario": str(path.resolve())})
+
     def simulate(self, values: xr.Dataset, *, check: bool = True, rtol: float = 1e-9
                  ) -> xr.Dataset:
-        """:func:`.elements.simulate_elements` on ``values`` with the element data."""
-        from mfa.models.neodymium.element_data import load_element_data
+        """:func:`.elements.simulate_elements` on ``values`` with the element data and the
+        element scenario named in ``values.attrs["element_scenario"]`` (a file; none: the
+        data as they are)."""
+        from mfa.models.neodymium.element_data import load_element_data, load_element_scenario
         from mfa.models.neodymium.elements import simulate_elements
 
-        directory = self._elements_dir
-        if directory is None and "params_dir" in values.attrs:
-            directory = Path(values.attrs["params_dir"]) / "elements"
-        ds = simulate_elements(values, load_element_data(directory), check=check, rtol=rtol)
+        directory = self._directory(values.attrs.get("params_dir"))
+        element_file = values.attrs.get("element_scenario")
+        scenario = load_element_scenario(element_file, directory) if element_file else None
+        ds = simulate_elements(values, load_element_data(directory), scenario, check=check,
+                               rtol=rtol)
         ds["binding_element"] = _as_flags(ds["binding_element"], ds["element"].values)
         ds.attrs.update(model=self.name, material=self.material)
         return ds
@@ -84,6 +144,22 @@ class MagnetReesModel:
 
     def __repr__(self) -> str:
         return "<model 'magnet_rees' (Nd, Pr, Dy, Tb)>"
+
+
+def _element_scenario_path(scenario: str | Path, directory: Path) -> Path | None:
+    """The element scenario file ``scenario`` names, or None if it is not an element scenario
+    (a TOML path without ``nd_scenario`` is an Nd scenario; an unreadable one is left to the
+    Nd loader, which says what is wrong)."""
+    text = str(scenario)
+    if text.endswith(".toml"):
+        path = Path(text)
+        try:
+            doc = tomllib.loads(path.read_text(encoding="utf-8"))
+        except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError):
+            return None
+        return path if "nd_scenario" in doc else None
+    named = directory / "scenarios" / f"{text}.toml"
+    return named if named.is_file() else None
 
 
 def _as_flags(labels: xr.DataArray, elements: Sequence[str] | np.ndarray) -> xr.DataArray:

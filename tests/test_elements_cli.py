@@ -1,0 +1,99 @@
+"""The element model from the command line: element scenarios by name or path, errors for
+unknown names and bad files (exit 2, one line), and composition ranges in its Monte Carlo."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import mfa.models
+from mfa.analysis.run import prepare
+from mfa.cli import main
+from mfa.io.netcdf import read_results
+from mfa.models.neodymium.elements import run_elements
+from mfa.models.neodymium.magnet_rees import MODEL as MAGNET_REES
+
+
+@pytest.fixture(autouse=True)
+def _registered():
+    if "magnet_rees" not in mfa.models.available():  # an install older than the entry point
+        mfa.models.register(MAGNET_REES)
+
+
+@pytest.mark.parametrize("scenario", ["hre-free-magnets", "ionic-clay-shock"])
+def test_element_scenario_by_name_equals_run_elements(tmp_path, capsys, scenario):
+    out = tmp_path / "r.nc"
+    assert main(["--model", "magnet_rees", "run", "--scenario", scenario, "--out",
+                 str(out)]) == 0
+    assert f"scenario {scenario}" in capsys.readouterr().out
+    ds = read_results(out)
+    ref = run_elements(scenario)
+    assert ds.attrs["scenario"] == scenario
+    for v in ("primary_demand", "ore_mined_treo", "flow_coproduct_surplus"):
+        np.testing.assert_allclose(ds[v].values, ref[v].values, rtol=1e-12)
+    # the element scenario is applied, not just its Nd scenario
+    base = MAGNET_REES.simulate(prepare(MAGNET_REES, "baseline")[1].values)
+    changed = "primary_demand" if scenario == "hre-free-magnets" else "ore_mined_treo"
+    assert not np.allclose(ds[changed].sel(time=2040).values,
+                           base[changed].sel(time=2040).values)
+
+
+def test_element_scenario_file_path_and_provenance(tmp_path):
+    path = tmp_path / "no-dy-in-ev.toml"
+    path.write_text('description = "test"\nnd_scenario = "baseline"\n\n[[composition]]\n'
+                    'elements = ["Dy"]\napplications = ["ev_traction"]\nstart = 2030\n'
+                    'end = 2030\nfactor = 0.0\n', encoding="utf-8")
+    scen = MAGNET_REES.load_scenario(str(path))
+    assert scen.name == "no-dy-in-ev" and scen.base == "baseline"
+    assert [s.name for s in scen.chain()] == ["baseline", "no-dy-in-ev"]
+    out = tmp_path / "r.nc"
+    assert main(["--model", "magnet_rees", "run", "--scenario", str(path), "--out",
+                 str(out), "-q"]) == 0
+    ds = read_results(out)
+    assert "no-dy-in-ev.toml" in ds.attrs["scenario_files"]
+    comp = ds["magnet_composition"].sel(application="ev_traction", element="Dy")
+    assert float(comp.sel(time=2035)) == 0.0 and float(comp.sel(time=2025)) > 0.0
+
+
+def test_nd_scenario_without_element_form_still_runs():
+    scen = MAGNET_REES.load_scenario("no-recycling")
+    assert scen.name == "no-recycling" and not hasattr(scen, "value_attrs")
+
+
+def test_unknown_scenario_is_one_error_line_listing_both_kinds(tmp_path, capsys):
+    out = tmp_path / "r.nc"
+    assert main(["--model", "magnet_rees", "run", "--scenario", "hre-free", "--out",
+                 str(out)]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and err.startswith("mfa: error: unknown scenario 'hre-free'")
+    assert "element scenarios (model magnet_rees): high-recycling, hre-free-magnets, " \
+           "ionic-clay-shock, net-zero" in err
+    assert not out.exists()
+
+
+def test_bad_element_scenario_file_is_one_error_line(tmp_path, capsys):
+    path = tmp_path / "bad.toml"
+    path.write_text('nd_scenario = "baseline"\nbogus = 1\n', encoding="utf-8")
+    out = tmp_path / "r.nc"
+    assert main(["--model", "magnet_rees", "run", "--scenario", str(path), "--out",
+                 str(out)]) == 2
+    err = capsys.readouterr().err
+    assert err == (f"mfa: error: {path}: unknown keys ['bogus'] (allowed: ['composition', "
+                   "'description', 'mine_output', 'nd_scenario'])\n")
+    assert not out.exists()
+
+
+def test_element_scenario_with_unknown_nd_scenario(tmp_path, capsys):
+    path = tmp_path / "orphan.toml"
+    path.write_text('nd_scenario = "no-such-nd"\n', encoding="utf-8")
+    assert main(["--model", "magnet_rees", "run", "--scenario", str(path), "--out",
+                 str(tmp_path / "r.nc")]) == 2
+    assert capsys.readouterr().err.startswith("mfa: error: unknown scenario 'no-such-nd'")
+
+
+def test_nd_model_does_not_see_element_scenarios(tmp_path, capsys):
+    assert main(["run", "--scenario", "hre-free-magnets", "--out",
+                 str(tmp_path / "r.nc")]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("mfa: error: unknown scenario 'hre-free-magnets'")
+    assert "element scenarios" not in err

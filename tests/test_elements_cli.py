@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+import xarray as xr
 
 import mfa.models
 from mfa.analysis.run import prepare
@@ -97,3 +98,66 @@ def test_nd_model_does_not_see_element_scenarios(tmp_path, capsys):
     err = capsys.readouterr().err
     assert err.startswith("mfa: error: unknown scenario 'hre-free-magnets'")
     assert "element scenarios" not in err
+
+
+# -- composition ranges in the Monte Carlo ---------------------------------------------------
+
+@pytest.fixture(scope="module")
+def extended():
+    return prepare(MAGNET_REES, "baseline")[1]
+
+
+def test_composition_parameters_carry_the_csv_ranges(extended):
+    from mfa.analysis.uncertainty import uncertain_parameters
+    from mfa.models.neodymium.element_data import load_element_data
+    from mfa.models.neodymium.elements import COMPOSITION_FACTORS
+
+    data = load_element_data()
+    names = uncertain_parameters(extended)
+    assert [n for n in names if n.startswith("magnet_")][-3:] == list(COMPOSITION_FACTORS.values())
+    for element, var in COMPOSITION_FACTORS.items():
+        for key, table in (("values", data.composition), ("low", data.composition_low),
+                           ("high", data.composition_high)):
+            got = getattr(extended, key)[var].sel(application="ev_traction", time=2020)
+            want = table.sel(application="ev_traction", element=element, year=2020)
+            assert float(got) == pytest.approx(float(want), rel=1e-12)
+    assert extended.values["magnet_dy_content"].attrs["units"] == "1"
+    assert "nd" not in {v.split("_")[1] for v in COMPOSITION_FACTORS.values()}
+
+
+def test_sampled_dy_content_scales_dy_flows_only(extended):
+    values = extended.values
+    dy = values["magnet_dy_content"]
+    sample = xr.DataArray([1.0, 2.0], dims="sample", coords={"sample": [0, 1]})
+    vals = values.assign(magnet_dy_content=(dy * sample).assign_attrs(dy.attrs))
+    ds = MAGNET_REES.simulate(vals)
+    demand = ds["total_demand"]
+    np.testing.assert_allclose(demand.sel(element="Dy", sample=1).values,
+                               2 * demand.sel(element="Dy", sample=0).values, rtol=1e-12)
+    for e in ("Nd", "Pr", "Tb"):
+        np.testing.assert_allclose(demand.sel(element=e, sample=1).values,
+                                   demand.sel(element=e, sample=0).values, rtol=1e-12)
+    ref = MAGNET_REES.simulate(values)  # the central values are the data: results unchanged
+    np.testing.assert_allclose(demand.sel(sample=0).values, ref["total_demand"].values,
+                               rtol=1e-12)
+
+
+def test_monte_carlo_samples_composition_seeded(tmp_path, capsys):
+    from mfa.analysis.uncertainty import monte_carlo
+
+    kw = dict(scenario="hre-free-magnets", seed=11, scheduler="numpy",
+              factors=["magnet_dy_content"], variables=["total_demand"])
+    a = monte_carlo(MAGNET_REES, None, 16, **kw)
+    b = monte_carlo(MAGNET_REES, None, 16, **kw)
+    xr.testing.assert_identical(a["total_demand"], b["total_demand"])
+    q = a["total_demand"].sel(time=2024)
+    assert float(q.sel(element="Dy").max() - q.sel(element="Dy").min()) > 0
+    assert float(q.sel(element="Nd").max() - q.sel(element="Nd").min()) == 0
+    # the element scenario holds in every sample: its ramps multiply the sampled contents
+    ref = run_elements("hre-free-magnets")["total_demand"].sel(element="Dy", time=2040)
+    assert float(a["total_demand"].sel(element="Dy", time=2040).max()) < 1.5 * float(ref)
+    out = tmp_path / "mc.nc"
+    assert main(["--model", "magnet_rees", "mc", "--samples", "8", "--seed", "2",
+                 "--scheduler", "numpy", "--scenario", "ionic-clay-shock", "--out", str(out),
+                 "-q"]) == 0
+    assert "magnet_dy_content" in read_results(out).attrs["mc_factors"]

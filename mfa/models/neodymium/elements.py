@@ -49,8 +49,8 @@ from mfa.models.neodymium.element_data import (
 )
 from mfa.models.neodymium.structure import SecondaryExceedsDemandWarning
 
-__all__ = ["COPRODUCTION_FLOWS", "END_USE_APPLICATION", "GROUPS", "PRODUCT_APPLICATION",
-           "composition_by_year", "content_ratio", "coproduction", "element_values",
+__all__ = ["COMPOSITION_FACTORS", "COPRODUCTION_FLOWS", "END_USE_APPLICATION", "GROUPS",
+           "PRODUCT_APPLICATION", "composition_by_year", "composition_parameters", "content_ratio", "coproduction", "element_values",
            "mine_contents", "oxide_factor", "oxide_factors", "run_elements", "simulate_elements",
            "to_oxide"]
 
@@ -134,31 +134,95 @@ def to_oxide(da: xr.DataArray, data: ElementData) -> xr.DataArray:
     return out
 
 
-def composition_by_year(data: ElementData, time: np.ndarray,
-                        scenario: ElementScenario | None = None) -> xr.DataArray:
-    """Magnet composition (application, element, time) [mass fraction], linear between the
-    anchor years and held outside them, with the scenario's composition ramps applied."""
-    comp = data.composition
-    years = comp["year"].values.astype(float)
+#: Monte Carlo factors of the element model (:func:`composition_parameters`): the Pr, Dy and Tb
+#: content of the magnets [mass fraction], by application and year, each one factor.
+COMPOSITION_FACTORS: dict[str, str] = {"Pr": "magnet_pr_content", "Dy": "magnet_dy_content",
+                                       "Tb": "magnet_tb_content"}
+
+
+def _interpolated(table: xr.DataArray, time: np.ndarray) -> xr.DataArray:
+    """(application, element, year) anchors -> (application, element, time), linear between
+    the anchor years and held outside them."""
+    years = table["year"].values.astype(float)
     t = np.asarray(time, dtype=float)
-    vals = comp.values  # (application, element, year)
-    out = np.empty((*vals.shape[:2], len(t)))
-    for i in range(vals.shape[0]):  # a handful of applications x elements, once per run
-        for j in range(vals.shape[1]):
-            out[i, j] = np.interp(t, years, vals[i, j])
-    da = xr.DataArray(out, dims=("application", "element", "time"),
-                      coords={"application": comp["application"].values,
-                              "element": comp["element"].values, "time": time})
-    for ramp in (scenario.composition if scenario else ()):
-        apps = list(ramp.labels) or list(da["application"].values)
-        unknown = sorted(set(apps) - set(da["application"].values.tolist()))
-        if unknown:
-            raise ParameterError(f"element scenario {scenario.name!r}: unknown applications "
-                                 f"{unknown}")
-        mult = xr.DataArray(ramp.multiplier(t), dims="time", coords={"time": time})
-        sel = dict(application=apps, element=list(ramp.elements))
-        da.loc[sel] = da.loc[sel] * mult
+    vals = table.values  # (application, element, year)
+    flat = vals.reshape(-1, vals.shape[-1])
+    out = np.stack([np.interp(t, years, row) for row in flat])  # a few dozen rows, once per run
+    return xr.DataArray(out.reshape(*vals.shape[:2], len(t)),
+                        dims=("application", "element", "time"),
+                        coords={"application": table["application"].values,
+                                "element": table["element"].values, "time": time})
+
+
+def composition_by_year(data: ElementData, time: np.ndarray,
+                        scenario: ElementScenario | None = None,
+                        values: xr.Dataset | None = None) -> xr.DataArray:
+    """Magnet composition (application, element, time[, sample]) [mass fraction], linear
+    between the anchor years and held outside them, with the scenario's composition ramps
+    applied (multipliers, so the same on sampled values).
+
+    ``values`` (parameter values) holding the :data:`COMPOSITION_FACTORS` (e.g. sampled by a
+    Monte Carlo ensemble, any extra dims) replace the data of those elements."""
+    da = _interpolated(data.composition, time)
+    if values is not None and any(v in values for v in COMPOSITION_FACTORS.values()):
+        parts = []
+        for e in da["element"].values:
+            var = COMPOSITION_FACTORS.get(str(e))
+            part = da.sel(element=e, drop=True)
+            if var is not None and var in values:
+                part = values[var].reset_coords(drop=True).transpose(
+                    "application", "time", ...).sel(application=da["application"].values)
+                part = part.assign_coords(time=da["time"].values)
+            parts.append(part)
+        da = xr.concat(xr.broadcast(*parts), dim="element", join="override").assign_coords(
+            element=da["element"].values).transpose("application", "element", "time", ...)
+    ramps = scenario.composition if scenario else ()
+    if ramps:
+        t = np.asarray(time, dtype=float)
+        mult = np.ones((da.sizes["application"], da.sizes["element"], len(t)))
+        apps_all = [str(a) for a in da["application"].values]
+        els = [str(e) for e in da["element"].values]
+        for ramp in ramps:
+            apps = list(ramp.labels) or apps_all
+            unknown = sorted(set(apps) - set(apps_all))
+            if unknown:
+                raise ParameterError(f"element scenario {scenario.name!r}: unknown applications "
+                                     f"{unknown}")
+            ia = [apps_all.index(a) for a in apps]
+            ie = [els.index(e) for e in ramp.elements]
+            mult[np.ix_(ia, ie)] *= ramp.multiplier(t)
+        da = da * xr.DataArray(mult, dims=("application", "element", "time"),
+                               coords={"application": da["application"].values,
+                                       "element": da["element"].values, "time": time})
     return da.sel(element=list(MAGNET_ELEMENTS)).assign_attrs(units="1")
+
+
+def composition_parameters(params: object, data: ElementData) -> object:
+    """``params`` (a :class:`~mfa.data.params.ParameterSet`) with the Pr, Dy and Tb content of
+    the magnets (:data:`COMPOSITION_FACTORS`, (application, time) [1]) as parameters with the
+    ranges of ``composition.csv`` (``low``/``high``), so that a Monte Carlo ensemble or a Sobol
+    analysis samples them: one quantile per element and sample, applied to every application
+    and year (fully correlated over them; the elements independent: an assumption). Nd's
+    content stays that of the Nd model (its own parameters carry its range)."""
+    import dataclasses
+
+    time = params.values["time"].values
+    tables = {k: _interpolated(t, time) for k, t in (("values", data.composition),
+                                                     ("low", data.composition_low),
+                                                     ("high", data.composition_high))}
+    sources = sorted(data.sources.get("composition.csv", set()))
+    new = {"values": params.values.copy(), "low": params.low.copy(),
+           "high": params.high.copy()}
+    registry = dict(params.registry)
+    for element, var in COMPOSITION_FACTORS.items():
+        text = f"{element} mass fraction of the NdFeB magnets of each application"
+        attrs = {"units": "1", "description": text, "long_name": text,
+                 "source": ", ".join(sources), "role": "model"}
+        for key, ds in new.items():
+            ds[var] = tables[key].sel(element=element, drop=True).assign_attrs(attrs)
+        registry[var] = {"description": text, "dims": ["application", "time"], "unit": "1",
+                         "min": 0.0, "max": 1.0, "sum_to_one_over": None, "role": "model"}
+    return dataclasses.replace(params, registry=registry, **new)
 
 
 def content_ratio(composition: xr.DataArray, mapping: dict[str, str | None],
@@ -166,19 +230,22 @@ def content_ratio(composition: xr.DataArray, mapping: dict[str, str | None],
     """Each element's content relative to Nd (element, ``dim``, time) [1] for the labels of
     ``mapping`` (their applications); labels mapped to None carry Nd only (1, 0, 0, 0)."""
     ratio = (composition / composition.sel(element="Nd")).transpose(
-        "element", "application", "time")
+        "element", "application", "time", ...)
     apps = [str(a) for a in ratio["application"].values]
     missing = sorted({a for a in mapping.values() if a is not None} - set(apps))
     if missing:
         raise ParameterError(f"composition: no magnet composition for applications {missing}")
     elements = [str(e) for e in ratio["element"].values]
     index = [apps.index(a) if a is not None else 0 for a in mapping.values()]
-    out = ratio.values[:, index, :]  # (element, label, time)
+    out = ratio.values[:, index, ...]  # (element, label, time, *extra)
     none = np.array([a is None for a in mapping.values()])
-    out[:, none, :] = np.array([1.0 if e == "Nd" else 0.0 for e in elements])[:, None, None]
-    return xr.DataArray(out, dims=("element", dim, "time"),
+    nd_only = np.array([1.0 if e == "Nd" else 0.0 for e in elements])
+    out[:, none, ...] = nd_only.reshape(-1, *([1] * (out.ndim - 1)))
+    extra = ratio.dims[3:]
+    return xr.DataArray(out, dims=("element", dim, "time", *extra),
                         coords={"element": elements, dim: list(mapping),
-                                "time": ratio["time"].values})
+                                "time": ratio["time"].values,
+                                **{d: ratio[d].values for d in extra if d in ratio.coords}})
 
 
 def element_values(values: xr.Dataset, composition: xr.DataArray) -> xr.Dataset:
@@ -376,7 +443,7 @@ def simulate_elements(values: xr.Dataset, data: ElementData,
     if not isinstance(values, xr.Dataset):
         raise ParameterError("simulate_elements: values must be an xarray.Dataset")
     time = values["time"].values
-    comp = composition_by_year(data, time, scenario)
+    comp = composition_by_year(data, time, scenario, values)
     with warnings.catch_warnings():  # re-issued below naming the elements, not "Nd"
         warnings.simplefilter("ignore", SecondaryExceedsDemandWarning)
         ds = simulate(element_values(values, comp), check=check, rtol=rtol)

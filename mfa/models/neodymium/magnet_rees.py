@@ -7,7 +7,10 @@ scenarios (``<params>/elements/scenarios``: ``hre-free-magnets``, ``ionic-clay-s
 ``net-zero``, ``high-recycling``; or a TOML path with an ``nd_scenario`` key), then among the Nd
 scenarios (:meth:`MagnetReesModel.load_scenario`, used by ``mfa --model magnet_rees run`` and
 ``mc``). An element scenario applies its Nd scenario to the parameters and records its own file
-in ``values.attrs["element_scenario"]``, which :meth:`MagnetReesModel.simulate` reads. ``binding_element`` is stored as CF flags (integer codes, ``flag_meanings``) so
+in ``values.attrs["element_scenario"]``, which :meth:`MagnetReesModel.simulate` reads.
+:meth:`MagnetReesModel.extend_parameters` adds the Pr, Dy and Tb content of the magnets with
+their ranges (``composition.csv`` ``low``/``high``) to the parameters, so that ``mfa --model
+magnet_rees mc`` (and ``sensitivity``) sample them with the Nd model's uncertain parameters. ``binding_element`` is stored as CF flags (integer codes, ``flag_meanings``) so
 that Monte Carlo ensembles (``mfa --model magnet_rees mc``) and netCDF files hold numbers; the
 ensemble's world totals of the headline variables are magnet-REE totals (summed over elements).
 """
@@ -25,6 +28,7 @@ import xarray as xr
 
 from mfa.core.errors import ScenarioError
 from mfa.core.system import ProcessSystem
+from mfa.data.parameter_set import ParameterSet
 from mfa.data.scenario_files import Scenario
 
 __all__ = ["MODEL", "ElementRunScenario", "MagnetReesModel"]
@@ -103,6 +107,15 @@ class MagnetReesModel:
             overrides=[], sources=[], path=path,
             sha256=hashlib.sha256(path.read_bytes()).hexdigest(), base_scenario=nd,
             value_attrs={"element_scenario": str(path.resolve())})
+
+    def extend_parameters(self, params: ParameterSet) -> ParameterSet:
+        """``params`` with the Pr, Dy and Tb content of the magnets and their ranges
+        (:func:`.elements.composition_parameters`): Monte Carlo and Sobol sample them."""
+        from mfa.models.neodymium.element_data import load_element_data
+        from mfa.models.neodymium.elements import composition_parameters
+
+        params_dir = params.values.attrs.get("params_dir", params.path)
+        return composition_parameters(params, load_element_data(self._directory(params_dir)))
 
     def simulate(self, values: xr.Dataset, *, check: bool = True, rtol: float = 1e-9
                  ) -> xr.Dataset:

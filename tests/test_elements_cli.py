@@ -161,3 +161,65 @@ def test_monte_carlo_samples_composition_seeded(tmp_path, capsys):
                  "--scheduler", "numpy", "--scenario", "ionic-clay-shock", "--out", str(out),
                  "-q"]) == 0
     assert "magnet_dy_content" in read_results(out).attrs["mc_factors"]
+
+
+# -- figures with an element selector --------------------------------------------------------
+
+@pytest.fixture(scope="module")
+def rees_file(tmp_path_factory):
+    out = tmp_path_factory.mktemp("rees") / "rees.nc"
+    assert main(["--model", "magnet_rees", "run", "--scenario", "hre-free-magnets", "--out",
+                 str(out), "-q"]) == 0
+    return out
+
+
+def test_element_figure_draws_the_selected_elements_and_groups(rees_file):
+    import matplotlib.pyplot as plt
+
+    from mfa.models.neodymium.element_figures import element_indicators
+
+    ds = read_results(rees_file)
+    fig = element_indicators(ds, elements=["Dy", "NdPr"])
+    data = fig.plotted_data
+    assert sorted(k for k in data if k != "time") == [
+        "demand/Dy", "demand/NdPr", "primary/Dy", "primary/NdPr", "share/Dy", "share/NdPr"]
+    demand = ds["total_demand"]
+    np.testing.assert_allclose(data["demand/NdPr"], (demand.sel(element="Nd")
+                                                     + demand.sel(element="Pr")).values)
+    np.testing.assert_allclose(data["primary/Dy"],
+                               ds["primary_demand"].sel(element="Dy").sum("region").values)
+    np.testing.assert_allclose(data["share/Dy"], 100 * ds["mine_production_share"].sel(
+        region="China", mined_element="Dy").values)
+    plt.close(fig)
+
+
+def test_element_figure_unknown_label():
+    from mfa.core.errors import MfaError
+    from mfa.models.neodymium.element_figures import element_indicators
+
+    ds = MAGNET_REES.simulate(prepare(MAGNET_REES, "baseline")[1].values)
+    with pytest.raises(MfaError, match=r"unknown element\(s\) or group\(s\) \['Ho'\]; expected "
+                                       r"some of \['Nd', 'Pr', 'Dy', 'Tb', 'NdPr', 'Magnet REE'\]"):
+        element_indicators(ds, elements=["Ho"])
+
+
+def test_mfa_plot_element_selector(rees_file, tmp_path, capsys):
+    out = tmp_path / "figs"
+    assert main(["--model", "magnet_rees", "plot", str(rees_file), "--element", "Tb",
+                 "--element", "Magnet REE", "--out-dir", str(out), "-q"]) == 0
+    assert sorted(p.name for p in out.iterdir()) == ["element_indicators.png"]
+    bad = tmp_path / "bad"
+    assert main(["plot", str(rees_file), "--element", "Xx", "--out-dir", str(bad)]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "unknown element(s) or group(s) ['Xx']" in err
+    assert not bad.exists()
+
+
+def test_mfa_plot_element_selector_refused_for_the_nd_model(tmp_path, capsys):
+    nd = tmp_path / "nd.nc"
+    assert main(["run", "--out", str(nd), "-q"]) == 0
+    capsys.readouterr()
+    assert main(["plot", str(nd), "--element", "Dy", "--out-dir", str(tmp_path / "f")]) == 2
+    err = capsys.readouterr().err
+    assert err == ("mfa: error: --element: the figures of model 'neodymium' have no element "
+                   "selector (the element model's do: --model magnet_rees)\n")

@@ -22,6 +22,7 @@ import tomllib
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import xarray as xr
@@ -133,6 +134,14 @@ class MagnetReesModel:
         ds["binding_element"] = _as_flags(ds["binding_element"], ds["element"].values)
         ds.attrs.update(model=self.name, material=self.material)
         return ds
+
+    @property
+    def figures(self) -> Any:
+        """The element figures (:mod:`.element_figures`, element selector; imports
+        matplotlib), for ``mfa --model magnet_rees plot``."""
+        from mfa.models.neodymium import element_figures
+
+        return element_figures
 
     def summary_rows(self, ds: xr.Dataset, reference: xr.Dataset | None = None
                      ) -> list[tuple[str, xr.DataArray, str]]:

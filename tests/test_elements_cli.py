@@ -223,3 +223,10 @@ def test_mfa_plot_element_selector_refused_for_the_nd_model(tmp_path, capsys):
     err = capsys.readouterr().err
     assert err == ("mfa: error: --element: the figures of model 'neodymium' have no element "
                    "selector (the element model's do: --model magnet_rees)\n")
+
+
+def test_run_plots_draws_the_element_figures(tmp_path):
+    plots = tmp_path / "plots"
+    assert main(["--model", "magnet_rees", "run", "--scenario", "net-zero", "--out",
+                 str(tmp_path / "r.nc"), "--plots", str(plots), "-q"]) == 0
+    assert sorted(p.name for p in plots.iterdir()) == ["element_indicators.png"]

@@ -155,8 +155,10 @@ def _cmd_run(args: argparse.Namespace) -> int:
             _write_results_workbook(ds, args.excel, model, outs)
         if args.plots is not None:
             from mfa.cli.plot import save_figures
-            from mfa.models.neodymium import figures
 
+            figures = getattr(model, "figures", None)  # the model's own figure set
+            if figures is None:
+                from mfa.models.neodymium import figures
             paths = save_figures(figures, ds, args.plots, args, outs)
     result(summary_table(ds, model=model))
     status(args, f"Results written to {out}")

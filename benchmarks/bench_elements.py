@@ -12,6 +12,7 @@ average) is printed with each result: the machine is shared.
 
 Run:  python benchmarks/bench_elements.py [--repeat N] [--scenario NAME]
       python benchmarks/bench_elements.py --mc 10000 [--chunk 250] [--scheduler threads]
+                                          [--variables all|headline]
 Exit status 1 if a Monte Carlo target is missed.
 """
 
@@ -50,8 +51,10 @@ def timed(fn, repeat):
     return statistics.median(out), min(out)
 
 
-def _mc_child(n: int, chunk: int, scheduler: str, scenario: str, seed: int) -> dict:
-    """The Monte Carlo case, measured inside this (fresh) process."""
+def _mc_child(n: int, chunk: int, scheduler: str, scenario: str, seed: int,
+              variables: str) -> dict:
+    """The Monte Carlo case, measured inside this (fresh) process (``variables``: ``all`` or
+    ``headline``, the model's headline variables only)."""
     import resource
 
     peak = [0]
@@ -73,13 +76,15 @@ def _mc_child(n: int, chunk: int, scheduler: str, scenario: str, seed: int) -> d
     from mfa.models.neodymium.magnet_rees import MODEL as MAGNET_REES
 
     t0 = time.perf_counter()
+    kept = None if variables == "all" else list(MAGNET_REES.headline)
     out = monte_carlo(MAGNET_REES, None, n, scenario=scenario, seed=seed, chunk=chunk,
-                      scheduler=scheduler)
+                      scheduler=scheduler, variables=kept)
     seconds = time.perf_counter() - t0
     stop.set()
     ru = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024  # KiB on Linux
     return {"samples": n, "chunk": chunk, "scheduler": out.attrs["mc_scheduler"],
             "factors": len(json.loads(out.attrs["mc_factors"])), "seconds": seconds,
+            "variables": variables,
             "rss_bytes": max(ru, peak[0]), "load_before": os.getloadavg()[0]}
 
 
@@ -87,7 +92,7 @@ def run_mc(args: argparse.Namespace) -> int:
     """``--mc N``: the Monte Carlo case in a fresh process; exit status 1 if a target is missed."""
     load = os.getloadavg()
     cmd = [sys.executable, __file__, "--mc-child", str(args.mc), str(args.chunk), args.scheduler,
-           args.scenario, str(args.seed)]
+           args.scenario, str(args.seed), args.variables]
     res = subprocess.run(cmd, capture_output=True, text=True, check=False)
     if res.returncode != 0:
         sys.stderr.write(res.stderr)
@@ -98,7 +103,7 @@ def run_mc(args: argparse.Namespace) -> int:
     ok_m = r["rss_bytes"] < MC_TARGET_RSS_BYTES
     print(f"magnet_rees Monte Carlo, scenario {args.scenario}: {r['samples']} samples, chunk "
           f"{r['chunk']}, {r['scheduler']}, {r['factors']} uncertain parameters, "
-          f"OPENBLAS_NUM_THREADS=1")
+          f"{r['variables']} result variables kept, OPENBLAS_NUM_THREADS=1")
     print(f"  time {r['seconds']:.1f} s (target < {MC_TARGET_SECONDS:.0f} s: "
           f"{'met' if ok_t else 'NOT met'}); peak RSS {r['rss_bytes'] / 2**30:.2f} GiB "
           f"(target < 2 GiB: {'met' if ok_m else 'NOT met'})")
@@ -115,11 +120,15 @@ def main() -> None:
     ap.add_argument("--chunk", type=int, default=250, help="Monte Carlo chunk (samples)")
     ap.add_argument("--scheduler", default="threads", help="Monte Carlo scheduler")
     ap.add_argument("--seed", type=int, default=0)
-    ap.add_argument("--mc-child", nargs=5, help=argparse.SUPPRESS)
+    ap.add_argument("--variables", choices=("all", "headline"), default="all",
+                    help="Monte Carlo: keep every result variable (as `mfa mc`) or the "
+                    "model's headline ones (the Python API's variables=)")
+    ap.add_argument("--mc-child", nargs=6, help=argparse.SUPPRESS)
     args = ap.parse_args()
     if args.mc_child:
-        n, chunk, scheduler, scenario, seed = args.mc_child
-        print(json.dumps(_mc_child(int(n), int(chunk), scheduler, scenario, int(seed))))
+        n, chunk, scheduler, scenario, seed, variables = args.mc_child
+        print(json.dumps(_mc_child(int(n), int(chunk), scheduler, scenario, int(seed),
+                                   variables)))
         return
     if args.mc:
         raise SystemExit(run_mc(args))

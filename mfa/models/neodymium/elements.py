@@ -50,7 +50,8 @@ from mfa.models.neodymium.element_data import (
 from mfa.models.neodymium.structure import SecondaryExceedsDemandWarning
 
 __all__ = ["COMPOSITION_FACTORS", "COPRODUCTION_FLOWS", "END_USE_APPLICATION", "GROUPS",
-           "PRODUCT_APPLICATION", "composition_by_year", "composition_parameters", "content_ratio", "coproduction", "element_values",
+           "PRODUCT_APPLICATION", "composition_by_year", "content_ratio", "coproduction",
+           "element_values", "interpolate_composition",
            "mine_contents", "oxide_factor", "oxide_factors", "run_elements", "simulate_elements",
            "to_oxide"]
 
@@ -134,13 +135,13 @@ def to_oxide(da: xr.DataArray, data: ElementData) -> xr.DataArray:
     return out
 
 
-#: Monte Carlo factors of the element model (:func:`composition_parameters`): the Pr, Dy and Tb
+#: Monte Carlo factors of the element model (:func:`.magnet_rees.composition_parameters`): the Pr, Dy and Tb
 #: content of the magnets [mass fraction], by application and year, each one factor.
 COMPOSITION_FACTORS: dict[str, str] = {"Pr": "magnet_pr_content", "Dy": "magnet_dy_content",
                                        "Tb": "magnet_tb_content"}
 
 
-def _interpolated(table: xr.DataArray, time: np.ndarray) -> xr.DataArray:
+def interpolate_composition(table: xr.DataArray, time: np.ndarray) -> xr.DataArray:
     """(application, element, year) anchors -> (application, element, time), linear between
     the anchor years and held outside them."""
     years = table["year"].values.astype(float)
@@ -163,7 +164,7 @@ def composition_by_year(data: ElementData, time: np.ndarray,
 
     ``values`` (parameter values) holding the :data:`COMPOSITION_FACTORS` (e.g. sampled by a
     Monte Carlo ensemble, any extra dims) replace the data of those elements."""
-    da = _interpolated(data.composition, time)
+    da = interpolate_composition(data.composition, time)
     if values is not None and any(v in values for v in COMPOSITION_FACTORS.values()):
         parts = []
         for e in da["element"].values:
@@ -195,34 +196,6 @@ def composition_by_year(data: ElementData, time: np.ndarray,
                                coords={"application": da["application"].values,
                                        "element": da["element"].values, "time": time})
     return da.sel(element=list(MAGNET_ELEMENTS)).assign_attrs(units="1")
-
-
-def composition_parameters(params: object, data: ElementData) -> object:
-    """``params`` (a :class:`~mfa.data.params.ParameterSet`) with the Pr, Dy and Tb content of
-    the magnets (:data:`COMPOSITION_FACTORS`, (application, time) [1]) as parameters with the
-    ranges of ``composition.csv`` (``low``/``high``), so that a Monte Carlo ensemble or a Sobol
-    analysis samples them: one quantile per element and sample, applied to every application
-    and year (fully correlated over them; the elements independent: an assumption). Nd's
-    content stays that of the Nd model (its own parameters carry its range)."""
-    import dataclasses
-
-    time = params.values["time"].values
-    tables = {k: _interpolated(t, time) for k, t in (("values", data.composition),
-                                                     ("low", data.composition_low),
-                                                     ("high", data.composition_high))}
-    sources = sorted(data.sources.get("composition.csv", set()))
-    new = {"values": params.values.copy(), "low": params.low.copy(),
-           "high": params.high.copy()}
-    registry = dict(params.registry)
-    for element, var in COMPOSITION_FACTORS.items():
-        text = f"{element} mass fraction of the NdFeB magnets of each application"
-        attrs = {"units": "1", "description": text, "long_name": text,
-                 "source": ", ".join(sources), "role": "model"}
-        for key, ds in new.items():
-            ds[var] = tables[key].sel(element=element, drop=True).assign_attrs(attrs)
-        registry[var] = {"description": text, "dims": ["application", "time"], "unit": "1",
-                         "min": 0.0, "max": 1.0, "sum_to_one_over": None, "role": "model"}
-    return dataclasses.replace(params, registry=registry, **new)
 
 
 def content_ratio(composition: xr.DataArray, mapping: dict[str, str | None],

@@ -17,6 +17,7 @@ ensemble's world totals of the headline variables are magnet-REE totals (summed 
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import tomllib
 from collections.abc import Sequence
@@ -31,8 +32,10 @@ from mfa.core.errors import ScenarioError
 from mfa.core.system import ProcessSystem
 from mfa.data.parameter_set import ParameterSet
 from mfa.data.scenario_files import Scenario
+from mfa.models.neodymium.element_data import ElementData
+from mfa.models.neodymium.elements import COMPOSITION_FACTORS, interpolate_composition
 
-__all__ = ["MODEL", "ElementRunScenario", "MagnetReesModel"]
+__all__ = ["MODEL", "ElementRunScenario", "MagnetReesModel", "composition_parameters"]
 
 
 @dataclass(frozen=True)
@@ -111,9 +114,8 @@ class MagnetReesModel:
 
     def extend_parameters(self, params: ParameterSet) -> ParameterSet:
         """``params`` with the Pr, Dy and Tb content of the magnets and their ranges
-        (:func:`.elements.composition_parameters`): Monte Carlo and Sobol sample them."""
+        (:func:`composition_parameters`): Monte Carlo and Sobol sample them."""
         from mfa.models.neodymium.element_data import load_element_data
-        from mfa.models.neodymium.elements import composition_parameters
 
         params_dir = params.values.attrs.get("params_dir", params.path)
         return composition_parameters(params, load_element_data(self._directory(params_dir)))
@@ -166,6 +168,32 @@ class MagnetReesModel:
 
     def __repr__(self) -> str:
         return "<model 'magnet_rees' (Nd, Pr, Dy, Tb)>"
+
+
+def composition_parameters(params: ParameterSet, data: ElementData) -> ParameterSet:
+    """``params`` (a :class:`~mfa.data.params.ParameterSet`) with the Pr, Dy and Tb content of
+    the magnets (:data:`.elements.COMPOSITION_FACTORS`, (application, time) [1]) as parameters with the
+    ranges of ``composition.csv`` (``low``/``high``), so that a Monte Carlo ensemble or a Sobol
+    analysis samples them: one quantile per element and sample, applied to every application
+    and year (fully correlated over them; the elements independent: an assumption). Nd's
+    content stays that of the Nd model (its own parameters carry its range)."""
+    time = params.values["time"].values
+    tables = {k: interpolate_composition(t, time) for k, t in (("values", data.composition),
+                                                     ("low", data.composition_low),
+                                                     ("high", data.composition_high))}
+    sources = sorted(data.sources.get("composition.csv", set()))
+    new = {"values": params.values.copy(), "low": params.low.copy(),
+           "high": params.high.copy()}
+    registry = dict(params.registry)
+    for element, var in COMPOSITION_FACTORS.items():
+        text = f"{element} mass fraction of the NdFeB magnets of each application"
+        attrs = {"units": "1", "description": text, "long_name": text,
+                 "source": ", ".join(sources), "role": "model"}
+        for key, ds in new.items():
+            ds[var] = tables[key].sel(element=element, drop=True).assign_attrs(attrs)
+        registry[var] = {"description": text, "dims": ["application", "time"], "unit": "1",
+                         "min": 0.0, "max": 1.0, "sum_to_one_over": None, "role": "model"}
+    return dataclasses.replace(params, registry=registry, **new)
 
 
 def _element_scenario_path(scenario: str | Path, directory: Path) -> Path | None:

@@ -7,6 +7,7 @@ are the framework's.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 from pathlib import Path
@@ -37,6 +38,11 @@ def prepare(
     scenario : str, path-like, Scenario or None
         Scenario name (in the parameter directory's ``scenarios/``), path of a scenario TOML
         file, a loaded :class:`~mfa.data.scenarios.Scenario`, or None (the data as they are).
+        A model with a ``load_scenario(name_or_path, params_dir)`` method reads names and paths
+        itself (e.g. ``magnet_rees``, whose element scenarios build on the Nd ones); the
+        scenario's ``value_attrs`` (if any) are added to ``values.attrs``. A model with an
+        ``extend_parameters(params)`` method adds parameters of its own data after the
+        scenario (e.g. ``magnet_rees``: magnet composition ranges, sampled by Monte Carlo).
     params : ParameterSet, path-like or None
         Parameters or a parameter directory; None: the model's ``default_params``.
 
@@ -59,11 +65,16 @@ def prepare(
     params_dir = params.path if isinstance(params, ParameterSet) else Path(params)
     if not isinstance(params, ParameterSet):
         params = load_parameters(params)
+    extend = getattr(model, "extend_parameters", None)  # parameters beyond the files
     if scenario is None:
-        return model, params, None
-    scen = scenario if isinstance(scenario, Scenario) else load_scenario(scenario,
-                                                                          params_dir=params_dir)
-    return model, apply_scenario(params, scen), scen
+        return model, extend(params) if extend else params, None
+    loader = getattr(model, "load_scenario", None) or load_scenario  # a model's own files
+    scen = scenario if isinstance(scenario, Scenario) else loader(scenario, params_dir=params_dir)
+    params = apply_scenario(params, scen)
+    extra = getattr(scen, "value_attrs", None)  # what the model's simulate reads of its scenario
+    if extra:
+        params = dataclasses.replace(params, values=params.values.assign_attrs(extra))
+    return model, extend(params) if extend else params, scen
 
 
 def run_scenario(

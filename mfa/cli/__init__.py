@@ -99,15 +99,17 @@ def deprecated(old: str, new: str) -> None:
           f"use {new}", file=sys.stderr, flush=True)
 
 
-def _scenario_first(args: argparse.Namespace) -> Any:
+def _scenario_first(args: argparse.Namespace, model: Any = None) -> Any:
     """The scenario of a command, read before any work (it names the default output and its
-    files are inputs); for a broken parameter directory the loader's message comes first."""
+    files are inputs); for a broken parameter directory the loader's message comes first.
+    A model with its own ``load_scenario`` (e.g. ``magnet_rees``) reads it."""
     from mfa.core.errors import MfaError
     from mfa.data.params import load_parameters
     from mfa.data.scenarios import load_scenario
 
+    loader = getattr(model, "load_scenario", None) or load_scenario
     try:
-        return load_scenario(args.scenario, params_dir=args.params)
+        return loader(args.scenario, params_dir=args.params)
     except MfaError:
         load_parameters(args.params)  # raises if the parameter files are what is wrong
         raise
@@ -118,7 +120,7 @@ def _cmd_run(args: argparse.Namespace) -> int:
     from mfa.io.outputs import OutputSet, checkpoint, protected_inputs, safe_file_name
 
     model = _model(args)
-    scen = _scenario_first(args)
+    scen = _scenario_first(args, model)
     out = args.out if args.out is not None else f"results/{safe_file_name(scen.name)}.nc"
     with OutputSet(protected_inputs(args.params, scen)) as outs:
         outs.file(out, "--out")
@@ -153,8 +155,10 @@ def _cmd_run(args: argparse.Namespace) -> int:
             _write_results_workbook(ds, args.excel, model, outs)
         if args.plots is not None:
             from mfa.cli.plot import save_figures
-            from mfa.models.neodymium import figures
 
+            figures = getattr(model, "figures", None)  # the model's own figure set
+            if figures is None:
+                from mfa.models.neodymium import figures
             paths = save_figures(figures, ds, args.plots, args, outs)
     result(summary_table(ds, model=model))
     status(args, f"Results written to {out}")

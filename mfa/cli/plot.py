@@ -34,6 +34,9 @@ def _generic_figures(ds: Any, args: argparse.Namespace, target: Any, out_dir: st
     from mfa.plot import sankey, sankey_html
     from mfa.plot.style import save_figure
 
+    if args.element:
+        raise MfaError(f"--element: the model {ds.attrs.get('model')!r} has no figures with an "
+                       "element selector")
     kinds = set(args.kind or ["sankey"])
     if kinds != {"sankey"}:
         raise MfaError(f"--kind: the model {ds.attrs.get('model')!r} has no figures of its own; "
@@ -92,6 +95,10 @@ def cmd_plot(args: argparse.Namespace) -> int:
 def _model_figures(figures: Any, results: list, args: argparse.Namespace, outs: Any,
                    out_dir: str) -> list:
     """The model's own figure set (e.g. the Nd figures), with a scenario comparison."""
+    import inspect
+
+    from mfa.core.errors import MfaError
+
     kinds = figures.selected_kinds(args.kind, compare=len(args.results) > 1)
     figures.check_results(results[0], [k for k in kinds if k != "comparison"],
                           what=args.results[0])
@@ -102,9 +109,13 @@ def _model_figures(figures: Any, results: list, args: argparse.Namespace, outs: 
             figures.check_results(ds, ["comparison"], what=path)
             name = str(ds.attrs.get("scenario", Path(path).stem))
             compare[name if name not in compare else f"{name} ({path})"] = ds
+    selector = {"elements": args.element} if args.element else {}
+    if selector and "elements" not in inspect.signature(figures.save_all).parameters:
+        raise MfaError(f"--element: the figures of model {results[0].attrs.get('model')!r} "
+                       "have no element selector (the element model's do: --model magnet_rees)")
     return save_figures(figures, results[0], out_dir, args, outs, kinds=args.kind,
                          year=args.year, region=args.region,
-                         formats=tuple(args.format or ["png"]), compare=compare)
+                         formats=tuple(args.format or ["png"]), compare=compare, **selector)
 
 
 def save_figures(figures: Any, ds: Any, out_dir: str, args: argparse.Namespace, outs: Any, *,
@@ -134,6 +145,9 @@ def add_cli(sub: Any) -> None:
                    "concentration, comparison (repeatable; default: all)")
     p.add_argument("--year", type=int, help="year of the Sankey diagram (default: last year)")
     p.add_argument("--region", help="region of the Sankey diagram (default: world)")
+    p.add_argument("--element", action="append", metavar="NAME",
+                   help="element or group to draw (element model: Nd, Pr, Dy, Tb, NdPr, "
+                   "'Magnet REE'; repeatable; default all)")
     p.add_argument("--out-dir", metavar="DIR", help="output directory (default figures)")
     p.add_argument("--out", metavar="DIR", help="deprecated spelling of --out-dir DIR (removed "
                    "in the next release; --out names one file in every command)")

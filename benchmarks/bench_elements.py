@@ -1,0 +1,171 @@
+"""Time one multi-element run (Nd, Pr, Dy, Tb, and La/Ce at the mine) after import.
+
+Targets (issue 14): one multi-element run under 0.5 s after import on this 2-core machine, i.e.
+the element dim must not multiply the cost of the Nd run by four (prints the Nd run alongside);
+10,000 Monte Carlo samples of the element model (``--mc 10000``: ``mfa --model magnet_rees mc``,
+the Nd model's uncertain parameters and the Pr, Dy, Tb magnet contents) under 60 s and under
+2 GiB peak resident memory. The Monte Carlo case runs in a fresh Python process (its own RSS
+peak: ``resource.getrusage`` and ``psutil`` sampled every 20 ms when available) and is timed end
+to end (:func:`mfa.analysis.uncertainty.monte_carlo`: parameters, samples, model, balance check,
+ensemble store, quantiles). BLAS is pinned to one thread. The machine load (1-minute load
+average) is printed with each result: the machine is shared.
+
+Run:  python benchmarks/bench_elements.py [--repeat N] [--scenario NAME]
+      python benchmarks/bench_elements.py --mc 10000 [--chunk 250] [--scheduler threads]
+                                          [--variables all|headline]
+Exit status 1 if a Monte Carlo target is missed.
+
+Measured 2026-12-01 (10,000 samples, ionic-clay-shock, dask threads, 25 uncertain parameters;
+shared machine, 1-minute load 1.7-3.9 on 2 cores): all result variables kept (as `mfa mc`),
+chunk 250: 310 s, 2.94 GiB (the ensemble is 14 GiB on disk, 19 kfloat per sample: 4.2x the Nd
+model's); headline variables only, chunk 250: 147 s, 2.45 GiB; headline, chunk 100: 91 s,
+1.21 GiB. One chunk costs 4.7x the Nd model's (4 elements; half of it the balance check).
+Targets not met for time.
+"""
+
+from __future__ import annotations
+
+import os
+
+os.environ["OPENBLAS_NUM_THREADS"] = "1"
+os.environ.setdefault("OMP_NUM_THREADS", "1")
+os.environ.setdefault("MKL_NUM_THREADS", "1")
+
+import argparse
+import json
+import statistics
+import subprocess
+import sys
+import threading
+import time
+import tracemalloc
+
+from mfa.analysis.run import prepare
+from mfa.models.neodymium import MODEL, simulate
+from mfa.models.neodymium.element_data import load_element_data, load_element_scenario
+from mfa.models.neodymium.elements import run_elements, simulate_elements
+
+MC_TARGET_SECONDS = 60.0
+MC_TARGET_RSS_BYTES = 2 * 2**30
+
+
+def timed(fn, repeat):
+    out = []
+    for _ in range(repeat):
+        t0 = time.perf_counter()
+        fn()
+        out.append(time.perf_counter() - t0)
+    return statistics.median(out), min(out)
+
+
+def _mc_child(n: int, chunk: int, scheduler: str, scenario: str, seed: int,
+              variables: str) -> dict:
+    """The Monte Carlo case, measured inside this (fresh) process (``variables``: ``all`` or
+    ``headline``, the model's headline variables only)."""
+    import resource
+
+    peak = [0]
+    stop = threading.Event()
+    try:
+        import psutil
+
+        proc = psutil.Process()
+
+        def watch() -> None:
+            while not stop.is_set():
+                peak[0] = max(peak[0], proc.memory_info().rss)
+                stop.wait(0.02)
+
+        threading.Thread(target=watch, daemon=True).start()
+    except ImportError:
+        pass
+    from mfa.analysis.uncertainty import monte_carlo
+    from mfa.models.neodymium.magnet_rees import MODEL as MAGNET_REES
+
+    t0 = time.perf_counter()
+    kept = None if variables == "all" else list(MAGNET_REES.headline)
+    out = monte_carlo(MAGNET_REES, None, n, scenario=scenario, seed=seed, chunk=chunk,
+                      scheduler=scheduler, variables=kept)
+    seconds = time.perf_counter() - t0
+    stop.set()
+    ru = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024  # KiB on Linux
+    return {"samples": n, "chunk": chunk, "scheduler": out.attrs["mc_scheduler"],
+            "factors": len(json.loads(out.attrs["mc_factors"])), "seconds": seconds,
+            "variables": variables,
+            "rss_bytes": max(ru, peak[0]), "load_before": os.getloadavg()[0]}
+
+
+def run_mc(args: argparse.Namespace) -> int:
+    """``--mc N``: the Monte Carlo case in a fresh process; exit status 1 if a target is missed."""
+    load = os.getloadavg()
+    cmd = [sys.executable, __file__, "--mc-child", str(args.mc), str(args.chunk), args.scheduler,
+           args.scenario, str(args.seed), args.variables]
+    res = subprocess.run(cmd, capture_output=True, text=True, check=False)
+    if res.returncode != 0:
+        sys.stderr.write(res.stderr)
+        raise SystemExit("Monte Carlo case failed")
+    r = json.loads(res.stdout.strip().splitlines()[-1])
+    after = os.getloadavg()
+    ok_t = r["seconds"] < MC_TARGET_SECONDS
+    ok_m = r["rss_bytes"] < MC_TARGET_RSS_BYTES
+    print(f"magnet_rees Monte Carlo, scenario {args.scenario}: {r['samples']} samples, chunk "
+          f"{r['chunk']}, {r['scheduler']}, {r['factors']} uncertain parameters, "
+          f"{r['variables']} result variables kept, OPENBLAS_NUM_THREADS=1")
+    print(f"  time {r['seconds']:.1f} s (target < {MC_TARGET_SECONDS:.0f} s: "
+          f"{'met' if ok_t else 'NOT met'}); peak RSS {r['rss_bytes'] / 2**30:.2f} GiB "
+          f"(target < 2 GiB: {'met' if ok_m else 'NOT met'})")
+    print(f"  load average (1 min) before {load[0]:.2f}, after {after[0]:.2f} on "
+          f"{os.cpu_count()} cores (shared machine)")
+    return 0 if ok_t and ok_m else 1
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__)
+    ap.add_argument("--repeat", type=int, default=7)
+    ap.add_argument("--scenario", default="ionic-clay-shock", help="an element scenario")
+    ap.add_argument("--mc", type=int, metavar="N", help="time N Monte Carlo samples instead")
+    ap.add_argument("--chunk", type=int, default=250, help="Monte Carlo chunk (samples)")
+    ap.add_argument("--scheduler", default="threads", help="Monte Carlo scheduler")
+    ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--variables", choices=("all", "headline"), default="all",
+                    help="Monte Carlo: keep every result variable (as `mfa mc`) or the "
+                    "model's headline ones (the Python API's variables=)")
+    ap.add_argument("--mc-child", nargs=6, help=argparse.SUPPRESS)
+    args = ap.parse_args()
+    if args.mc_child:
+        n, chunk, scheduler, scenario, seed, variables = args.mc_child
+        print(json.dumps(_mc_child(int(n), int(chunk), scheduler, scenario, int(seed),
+                                   variables)))
+        return
+    if args.mc:
+        raise SystemExit(run_mc(args))
+    scen = load_element_scenario(args.scenario)
+    run_elements(args.scenario)  # warm-up (first-call imports, caches)
+    values = prepare(MODEL, scen.nd_scenario)[1].values
+    data = load_element_data()
+    rows = [
+        ("load_element_data (read + check)", load_element_data),
+        ("simulate, Nd only", lambda: simulate(values)),
+        ("simulate_elements (4 elements + co-production)",
+         lambda: simulate_elements(values, data, scen)),
+        ("run_elements (load Nd and element data + run)", lambda: run_elements(args.scenario)),
+    ]
+    print(f"element scenario {args.scenario} (Nd scenario {scen.nd_scenario}); "
+          f"OPENBLAS_NUM_THREADS={os.environ['OPENBLAS_NUM_THREADS']}; median of {args.repeat}")
+    results = {}
+    for label, fn in rows:
+        results[label] = med, best = timed(fn, args.repeat)
+        print(f"  {label:<50} {1000 * med:8.1f} ms (best {1000 * best:.1f} ms)")
+    tracemalloc.start()
+    simulate_elements(values, data, scen)
+    _, peak = tracemalloc.get_traced_memory()
+    tracemalloc.stop()
+    print(f"  peak traced memory of one element run: {peak / 2**20:.1f} MiB")
+    med = results["simulate_elements (4 elements + co-production)"][0]
+    nd = results["simulate, Nd only"][0]
+    print(f"element run / Nd run: {med / nd:.2f}x")
+    print(f"target < 500 ms: {'met' if med < 0.5 else 'NOT met'} ({1000 * med:.0f} ms)")
+
+
+if __name__ == "__main__":
+    main()

@@ -68,7 +68,8 @@ END_USE_APPLICATION: dict[str, str | None] = {
     "e_bike": "e_two_wheeler", "air_conditioner": "industrial_motors",
     "industrial_robot": "industrial_motors", "elevator": "industrial_motors",
     "industrial_nes": "industrial_motors", "hev": "hev_traction",
-    "car_small_motors": "other_magnets", "other_magnet_uses": "other_magnets",
+    "car_small_motors": "other_magnets", "car_nes": "other_magnets",
+    "pc_other": "electronics", "other_magnet_uses": "other_magnets",
     "non_magnet_uses": None,
 }
 #: Element groups reported with the elements: NdPr (traded as NdPr oxide) and the four magnet

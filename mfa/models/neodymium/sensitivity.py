@@ -11,24 +11,25 @@ this package (which parameters describe one driver), not data from a source.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 
 __all__ = ["SENSITIVITY_GROUPS", "group_of", "sensitivity_groups"]
 
-#: Groups of parameters, in order of precedence (first match wins): group name and a test on
-#: the parameter name.
-SENSITIVITY_GROUPS: tuple[tuple[str, Callable[[str], bool]], ...] = (
-    ("recycling", lambda n: any(k in n for k in ("recycl", "collection", "scrap_trade",
-                                                  "new_scrap"))),
-    ("lifetimes", lambda n: "lifetime" in n or "hibernation" in n or "retire" in n),
-    ("EV and wind deployment", lambda n: n.startswith(("ev_", "wind_")) or "fleet" in n
-     or n in ("installed_capacity", "wind_capacity")),
-    ("motor and generator technology", lambda n: n == "pm_share"),
-    ("magnet intensity", lambda n: n.startswith("magnet_per_") or n == "nd_share_in_magnet"),
-    ("other end uses", lambda n: n.startswith(("end_use_", "use_region_share"))),
-    ("supply-chain yields and losses", lambda n: n.startswith("yield_")
-     or n in ("magnet_scrap_rate", "undocumented_mining_share")),
-)
+#: The rules, in order of precedence (first match wins): group name -> ``prefix`` (the parameter
+#: name starts with one of them), ``contains`` (it contains one of them) or ``names`` (it is one
+#: of them).
+SENSITIVITY_GROUPS: dict[str, dict[str, tuple[str, ...]]] = {
+    "recycling": {"contains": ("recycl", "collection", "scrap_trade", "new_scrap")},
+    "lifetimes": {"contains": ("lifetime", "hibernation", "retire")},
+    "EV and wind deployment": {"prefix": ("ev_", "wind_"), "contains": ("fleet",),
+                               "names": ("installed_capacity", "wind_capacity")},
+    "motor and generator technology": {"names": ("pm_share",)},
+    "magnet intensity": {"prefix": ("magnet_per_",), "names": ("nd_share_in_magnet",)},
+    "other end uses": {"prefix": ("end_use_", "use_region_share")},
+    "supply-chain yields and losses": {"prefix": ("yield_",),
+                                       "names": ("magnet_scrap_rate",
+                                                 "undocumented_mining_share")},
+}
 
 
 def group_of(name: str) -> str:
@@ -45,8 +46,9 @@ def group_of(name: str) -> str:
         The first group of :data:`SENSITIVITY_GROUPS` whose rule matches, else ``name``
         itself (a group of its own).
     """
-    for group, test in SENSITIVITY_GROUPS:
-        if test(name):
+    for group, rule in SENSITIVITY_GROUPS.items():
+        if (name.startswith(rule.get("prefix", ())) or name in rule.get("names", ())
+                or any(k in name for k in rule.get("contains", ()))):
             return group
     return name
 

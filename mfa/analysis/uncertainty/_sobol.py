@@ -36,6 +36,9 @@ def _sobol_estimates(fA: np.ndarray, fB: np.ndarray, fAB: np.ndarray) -> tuple[n
     from scipy.stats import sobol_indices as scipy_sobol_indices
 
     lead, (n, K), D = fA.shape[:-2], fA.shape[-2:], fAB.shape[-2]
+    if D == 1 and K == 1 and math.prod(lead) == 1:  # scipy returns a bare float for one index
+        s1, st = _sobol_estimates(*(np.repeat(f, 2, axis=-1) for f in (fA, fB, fAB)))
+        return s1[..., :1], st[..., :1]
     # scipy's layout: f_A, f_B (s, n) and f_AB (D, s, n); s = all outputs (leading dims x K)
     res = scipy_sobol_indices(func={
         "f_A": np.moveaxis(fA, -2, -1).reshape(-1, n),

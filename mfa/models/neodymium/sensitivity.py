@@ -15,9 +15,6 @@ from collections.abc import Sequence
 
 __all__ = ["SENSITIVITY_GROUPS", "group_of", "sensitivity_groups"]
 
-#: The rules, in order of precedence (first match wins): group name -> ``prefix`` (the parameter
-#: name starts with one of them), ``contains`` (it contains one of them) or ``names`` (it is one
-#: of them).
 SENSITIVITY_GROUPS: dict[str, dict[str, tuple[str, ...]]] = {
     "recycling": {"contains": ("recycl", "collection", "scrap_trade", "new_scrap")},
     "lifetimes": {"contains": ("lifetime", "hibernation", "retire")},
@@ -30,6 +27,9 @@ SENSITIVITY_GROUPS: dict[str, dict[str, tuple[str, ...]]] = {
                                        "names": ("magnet_scrap_rate",
                                                  "undocumented_mining_share")},
 }
+"""The grouping rules, tried in this order, the first match wins. Each group gives ``prefix``
+(the parameter name starts with one of these), ``contains`` (the name contains one of these)
+or ``names`` (the name is one of these)."""
 
 
 def group_of(name: str) -> str:

@@ -327,10 +327,9 @@ def sensitivity(
     template = _template(model, p, None, True)
     outputs, years = _check_outputs(template, list(model.headline) if outputs is None else outputs,
                                     years)
-    if isinstance(groups, str):
-        groups = model_groups(model, names, groups)
-    elif groups is not None:
-        groups = check_groups(groups, names)
+    if groups is not None:
+        groups = model_groups(model, names, groups) if isinstance(groups, str) else check_groups(
+            groups, names)
     label = {}
 
     def evaluate(U: np.ndarray) -> np.ndarray:

@@ -144,58 +144,6 @@ def test_lifetime_extension_lowers_end_of_life_flows(runs, params):
         base["secondary_supply"].sel(time=2040).sum())
 
 
-# ---------------------------------------------------------------------------------------------
-# Grouped Sobol indices of the docs page "What drives the 2050 numbers"
-# ---------------------------------------------------------------------------------------------
-def test_grouped_sobol_indices_of_an_additive_function():
-    """y = x0 + x1 + 2 x2 + 0 x3 with uniform inputs: Var = (1 + 1 + 4) / 12, so the group
-    {x0, x1} explains 1/3, {x2} 2/3, {x3} nothing; additive, so S1 = ST."""
-    sd = docs_module("sobol_drivers")
-
-    def f(U):
-        return (U[:, 0] + U[:, 1] + 2 * U[:, 2])[:, None]
-
-    r = sd.grouped_indices(f, 4, [[0, 1], [2], [3]], n=1024, seed=1, n_bootstrap=50)
-    np.testing.assert_allclose(r["S1"][:, 0], [1 / 3, 2 / 3, 0], atol=0.03)
-    np.testing.assert_allclose(r["ST"][:, 0], [1 / 3, 2 / 3, 0], atol=0.03)
-    assert (r["S1_conf"] < 0.1).all() and (r["ST_conf"] < 0.1).all()
-    assert r["Y"].shape == (1024 * 5, 1)
-
-
-def test_grouped_sobol_interaction():
-    """y = x0 * x1 (uniform on [0, 1)): Var y = 7/144, Var E[y | x0] = 3/144, so S1 = 3/7 and
-    ST = 4/7 each; as one group the two explain everything: 1."""
-    sd = docs_module("sobol_drivers")
-
-    def f(U):
-        return (U[:, 0] * U[:, 1])[:, None]
-
-    r = sd.grouped_indices(f, 2, [[0], [1]], n=2048, seed=2, n_bootstrap=20)
-    np.testing.assert_allclose(r["S1"][:, 0], [3 / 7, 3 / 7], atol=0.03)
-    np.testing.assert_allclose(r["ST"][:, 0], [4 / 7, 4 / 7], atol=0.03)
-    both = sd.grouped_indices(f, 2, [[0, 1]], n=256, seed=2, n_bootstrap=20)
-    np.testing.assert_allclose([both["S1"][0, 0], both["ST"][0, 0]], [1.0, 1.0], atol=0.01)
-
-
-def test_sobol_groups_of_the_parameters(params):
-    sd = docs_module("sobol_drivers")
-    expect = {"collection_rate": "recycling", "recycling_yield": "recycling",
-              "new_scrap_recycling_rate": "recycling", "recycling_capacity": "recycling",
-              "lifetime_mean": "lifetimes", "hibernation_time": "lifetimes",
-              "wind_additions": "EV and wind deployment", "ev_sales": "EV and wind deployment",
-              "ev_fleet": "EV and wind deployment", "pm_share": "motor and generator technology",
-              "magnet_per_vehicle": "magnet intensity", "nd_share_in_magnet": "magnet intensity",
-              "end_use_activity": "other end uses", "yield_mining": "supply-chain yields and losses",
-              "a_new_parameter": "a_new_parameter"}
-    assert {n: sd.group_of(n) for n in expect} == expect
-    from mfa.analysis.uncertainty import uncertain_parameters
-
-    names = uncertain_parameters(apply_scenario(params, "baseline"))
-    grouped = sd.groups(names)
-    assert sorted(p for ps in grouped.values() for p in ps) == sorted(names)
-    assert len(grouped) < len(names)
-
-
 def test_iea_projections_read_for_the_demand_page():
     """The IEA CMDE rows the demand page compares with: both end uses, four scenarios,
     kt Nd/yr, cited (the values as in research/projections/README.md section 9)."""

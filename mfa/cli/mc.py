@@ -199,12 +199,15 @@ def _cmd_sensitivity(args: argparse.Namespace) -> int:
                       report=False)
         params = load_parameters(args.params)
         n_factors = len(args.factors) if args.factors else len(uncertain_parameters(params))
+        groups = None if args.groups is None else _groups(args, model, params)
+        if groups is not None:
+            n_factors = len(groups)
         _check_budget(args, size, 0, args.samples * (n_factors + 2), n_factors, out_dir)
         si = sensitivity(
             model, params, args.samples, scenario=args.scenario, seed=args.seed,
             outputs=args.outputs or None, years=args.years, factors=args.factors,
             distribution=args.distribution, chunk=args.chunk, scheduler=args.scheduler,
-            progress=show_progress(args),
+            progress=show_progress(args), groups=groups,
         )
         if args.out is not None:
             write_netcdf(si, Path(args.out), outputs=outs)
@@ -214,7 +217,7 @@ def _cmd_sensitivity(args: argparse.Namespace) -> int:
             outs.write(fig_target, lambda tmp: write_bytes(tmp, data))
     status(args, f"Sobol sensitivity: scenario {si.attrs['scenario']}, "
            f"{si.attrs['n_evaluations']} model runs ({si.attrs['n_base']} base samples x "
-           f"({si.sizes['parameter']} parameters + 2))")
+           f"({si.sizes['parameter']} {'groups' if groups else 'parameters'} + 2))")
     result(_sobol_table(si))
     if args.out is not None:
         status(args, f"Indices written to {args.out}")
@@ -223,10 +226,38 @@ def _cmd_sensitivity(args: argparse.Namespace) -> int:
     return 0
 
 
+def _groups(args: argparse.Namespace, model: Any, params: Any) -> dict[str, list[str]]:
+    """``--groups``: ``model`` (the model's default grouping) or a TOML file with one line
+    ``group = ["parameter", ...]`` per group, checked against the factors of the scenario
+    (every one in exactly one group); a mistake is an UncertaintyError naming the file."""
+    import tomllib
+
+    from mfa.analysis.run import prepare
+    from mfa.analysis.uncertainty import check_groups, model_groups, uncertain_parameters
+
+    names = args.factors or uncertain_parameters(prepare(model, args.scenario, params)[1])
+    if args.groups == "model":
+        return model_groups(model, names)
+    path = Path(args.groups)
+    if not path.is_file():
+        raise UncertaintyError(f"--groups {args.groups}: no such file (expected 'model' or a "
+                               "TOML file with lines group = [\"parameter\", ...])")
+    try:
+        with path.open("rb") as f:
+            table = tomllib.load(f)
+        return check_groups(table, names)
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+        raise UncertaintyError(f"--groups {path}: not valid TOML: {exc}") from None
+    except UncertaintyError as exc:
+        raise UncertaintyError(f"--groups {path}: {exc}") from None
+
+
 def _sobol_table(si: Any) -> str:
-    """The indices as text: one block per output and year, factors by total index."""
+    """The indices as text: one block per output and year, factors by total index; with
+    grouped factors the header says ``group`` and a last block lists the members."""
     import numpy as np
 
+    head = "group" if "members" in si.coords else "parameter"
     blocks = []
     for o in si["output"].values:
         for y in si["year"].values:
@@ -234,11 +265,15 @@ def _sobol_table(si: Any) -> str:
             order = np.argsort(-np.nan_to_num(s["ST"].values, nan=-1.0), kind="stable")
             lines = [f"{o} {int(y)} (world total; mean {float(s['mean']):,.0f}, sd "
                      f"{float(s['std']):,.0f} t/yr)",
-                     f"  {'parameter':<30}{'ST':>8}{'±':>7}{'S1':>8}{'±':>7}"]
+                     f"  {head:<30}{'ST':>8}{'±':>7}{'S1':>8}{'±':>7}"]
             lines += [f"  {s['parameter'].values[i]!s:<30}{float(s['ST'][i]):>8.3f}"
                       f"{float(s['ST_conf'][i]):>7.3f}{float(s['S1'][i]):>8.3f}"
                       f"{float(s['S1_conf'][i]):>7.3f}" for i in order]
             blocks.append("\n".join(lines))
+    if "members" in si.coords:
+        blocks.append("\n".join(["groups:"] + [
+            f"  {g}: {m}" for g, m in zip(si["parameter"].values, si["members"].values,
+                                          strict=True)]))
     return "\n\n".join(blocks)
 
 
@@ -304,6 +339,11 @@ def add_cli(subparsers: Any) -> None:
     p.add_argument("--outputs", type=_names, default=None, metavar="V1,V2",
                    help="result variables (world totals; default primary_demand,"
                         "primary_demand_avoided)")
+    p.add_argument("--groups", metavar="model|FILE.toml",
+                   help="grouped factors: 'model' (the model's default groups of parameters) "
+                        "or a TOML file with lines group = [\"parameter\", ...], every "
+                        "uncertain parameter in exactly one group (default: one factor per "
+                        "parameter)")
     p.add_argument("--out", metavar="FILE.nc", help="write the indices to netCDF")
     p.add_argument("--figure", metavar="FILE.png", help="write the bar chart to FILE.png (.svg, "
                    ".pdf); a directory DIR is deprecated (DIR/sensitivity.png)")

@@ -19,6 +19,9 @@ A *model* is an object (usually a module-level instance) with
     results. It broadcasts over any extra dim of ``values`` (e.g. ``sample``). Flows in the
     result carry ``attrs["source"]``/``attrs["target"]``, stocks ``attrs["process"]``, the
     dataset ``attrs["model"]`` and ``attrs["material"]``.
+``sensitivity_groups(names)`` -> dict of str to list of str (optional)
+    Default groups of the uncertain parameters ``names`` for grouped Sobol indices
+    (``mfa sensitivity --groups model``); every name in exactly one group.
 
 Models are registered through the entry-point group ``mfa.models`` (in ``pyproject.toml``:
 ``[project.entry-points."mfa.models"] mymodel = "mypackage.mymodule:MODEL"``), or at run time

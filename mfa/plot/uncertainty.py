@@ -28,7 +28,7 @@ def plot_sensitivity(si: xr.Dataset, *, index: str = "ST", top: int | None = 15,
     Parameters
     ----------
     si : xarray.Dataset
-        From :func:`sensitivity` (dims output, year, parameter) or :func:`sobol_indices`.
+        From :func:`~mfa.analysis.uncertainty.sensitivity` (dims output, year, parameter) or :func:`sobol_indices`.
     index : {"ST", "S1"}
         Sort key.
     top : int, optional

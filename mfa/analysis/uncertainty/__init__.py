@@ -93,6 +93,11 @@ estimators of :func:`scipy.stats.sobol_indices`, which centres the outputs on th
 model runs of our design, and bootstrap confidence intervals (normal approximation, seeded:
 scipy's own bootstrap takes no seed); no extra package is needed. :func:`sensitivity` applies it to a model (the world totals of its headline
 variables in chosen years by default); :func:`mfa.plot.uncertainty.plot_sensitivity` draws the ranking.
+Both take ``groups`` (group name -> parameters, checked by :func:`check_groups`: every factor in
+exactly one group) for grouped factors: the parameters stay independent and a group's columns
+of the design are swapped together, so ``S1`` is the share of the variance the group explains
+on its own and ``ST`` its total effect; ``groups="model"`` takes the model's default grouping
+(:func:`model_groups`, e.g. :mod:`mfa.models.neodymium.sensitivity`).
 """
 
 from __future__ import annotations
@@ -108,7 +113,7 @@ from mfa.analysis.uncertainty._sampling import (
     uncertain_parameters,
 )
 from mfa.analysis.uncertainty._sobol import _check_base_samples as _check_base_samples
-from mfa.analysis.uncertainty._sobol import sensitivity, sobol_indices
+from mfa.analysis.uncertainty._sobol import check_groups, model_groups, sensitivity, sobol_indices
 from mfa.analysis.uncertainty._storage import _Store as _Store  # tests/test_i8_cli_outputs.py
 from mfa.analysis.uncertainty._summary import exceedance_probability, summarize
 
@@ -126,4 +131,6 @@ __all__ = [
     "monte_carlo",
     "sobol_indices",
     "sensitivity",
+    "check_groups",
+    "model_groups",
 ]

@@ -55,6 +55,7 @@ transform :func:`without_end_of_life_recycling`; new-scrap recycling stays on) m
 from __future__ import annotations
 
 import os
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -196,6 +197,13 @@ class NeodymiumModel:
         from mfa.models.neodymium.summary import summary_rows
 
         return summary_rows(ds, reference)
+
+    def sensitivity_groups(self, names: Sequence[str]) -> dict[str, list[str]]:
+        """Default groups of the uncertain parameters ``names`` for grouped Sobol indices
+        (:func:`mfa.models.neodymium.sensitivity.sensitivity_groups`)."""
+        from mfa.models.neodymium.sensitivity import sensitivity_groups
+
+        return sensitivity_groups(names)
 
     def __repr__(self) -> str:
         return "<model 'neodymium' (Nd)>"

@@ -190,3 +190,13 @@ def test_one_factor_and_one_output():
     si = U.sobol_indices(lambda u: 3 * u[:, 0], ["x"], 256, seed=4, n_bootstrap=10)
     assert si["S1"].shape == (1, 1)
     np.testing.assert_allclose([si["S1"].item(), si["ST"].item()], [1.0, 1.0], atol=0.02)
+def test_sensitivity_mean_and_std_carry_each_outputs_units():
+    """A stock is in t, a flow in t/yr: the indices' mean and std say which (was t/yr for all)."""
+    from mfa.analysis.uncertainty import sensitivity
+    si = sensitivity("neodymium", None, 4, outputs=["in_use_stock", "primary_demand"],
+                     years=[2030], factors=["lifetime_mean"], n_bootstrap=10)
+    assert si["output_units"].values.tolist() == ["t", "t/yr"]
+    assert "units" not in si["mean"].attrs
+    one = sensitivity("neodymium", None, 4, outputs=["in_use_stock"], years=[2030],
+                      factors=["lifetime_mean"], n_bootstrap=10)
+    assert one["mean"].attrs["units"] == "t"

@@ -262,9 +262,10 @@ def _sobol_table(si: Any) -> str:
     for o in si["output"].values:
         for y in si["year"].values:
             s = si.sel(output=o, year=y)
+            unit = str(s["output_units"].values) if "output_units" in s.coords else "t/yr"
             order = np.argsort(-np.nan_to_num(s["ST"].values, nan=-1.0), kind="stable")
             lines = [f"{o} {int(y)} (world total; mean {float(s['mean']):,.0f}, sd "
-                     f"{float(s['std']):,.0f} t/yr)",
+                     f"{float(s['std']):,.0f} {unit})",
                      f"  {head:<30}{'ST':>8}{'±':>7}{'S1':>8}{'±':>7}"]
             lines += [f"  {s['parameter'].values[i]!s:<30}{float(s['ST'][i]):>8.3f}"
                       f"{float(s['ST_conf'][i]):>7.3f}{float(s['S1'][i]):>8.3f}"

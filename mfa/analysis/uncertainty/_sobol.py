@@ -346,7 +346,8 @@ def sensitivity(
     flat = [f"{o}@{y}" for o in outputs for y in years]
     si = sobol_indices(evaluate, names, n, seed=seed, n_bootstrap=n_bootstrap, output_names=flat,
                        groups=groups)
-    out = _by_output_and_year(si, outputs, years)
+    out = _by_output_and_year(si, outputs, years,
+                              [str(template[o].attrs.get("units", "")) for o in outputs])
     scen_name = p.scenario or (str(scenario) if scenario is not None else "defaults")
     out.attrs.update(provenance_attrs(scen_name, dict(getattr(p, "files", {}) or {}), {
         "title": f"Sobol sensitivity of the model {model.name} ({model.material}), "
@@ -419,18 +420,25 @@ def _check_outputs(template: xr.Dataset, outputs: Sequence[str],
     return outputs, years
 
 
-def _by_output_and_year(si: xr.Dataset, outputs: list[str], years: list[int]) -> xr.Dataset:
-    """The indices of the flat outputs ``output@year`` with dims (output, year, parameter)."""
+def _by_output_and_year(si: xr.Dataset, outputs: list[str], years: list[int],
+                        units: list[str]) -> xr.Dataset:
+    """The indices of the flat outputs ``output@year`` with dims (output, year, parameter);
+    ``units`` of each output (coordinate ``output_units``; the units of ``mean`` and ``std``
+    when all outputs share them, e.g. t/yr for flows and t for stocks)."""
     names = si["parameter"].values.tolist()
-    out = xr.Dataset(coords={"output": outputs, "year": years, "parameter": names})
+    out = xr.Dataset(coords={"output": outputs, "year": years, "parameter": names,
+                             "output_units": ("output", units)})
     if "members" in si.coords:
         out = out.assign_coords(members=("parameter", si["members"].values.tolist()))
     for v in ("S1", "S1_conf", "ST", "ST_conf"):
         out[v] = xr.DataArray(si[v].values.reshape(len(outputs), len(years), len(names)),
                               dims=("output", "year", "parameter"), attrs=si[v].attrs)
+    common = {"units": units[0]} if len(set(units)) == 1 else {}
     for v in ("mean", "std"):
+        attrs = {k: x for k, x in si[v].attrs.items() if k != "units"}
         out[v] = xr.DataArray(si[v].values.reshape(len(outputs), len(years)),
-                              dims=("output", "year"), attrs={**si[v].attrs, "units": "t/yr"})
+                              dims=("output", "year"),
+                              attrs={**attrs, **common, "units_by_output": "output_units"})
     return out
 
 

@@ -346,8 +346,7 @@ def sensitivity(
     flat = [f"{o}@{y}" for o in outputs for y in years]
     si = sobol_indices(evaluate, names, n, seed=seed, n_bootstrap=n_bootstrap, output_names=flat,
                        groups=groups)
-    out = _by_output_and_year(si, outputs, years,
-                              [str(template[o].attrs.get("units", "")) for o in outputs])
+    out = _by_output_and_year(si, outputs, years, template)
     scen_name = p.scenario or (str(scenario) if scenario is not None else "defaults")
     out.attrs.update(provenance_attrs(scen_name, dict(getattr(p, "files", {}) or {}), {
         "title": f"Sobol sensitivity of the model {model.name} ({model.material}), "
@@ -421,10 +420,12 @@ def _check_outputs(template: xr.Dataset, outputs: Sequence[str],
 
 
 def _by_output_and_year(si: xr.Dataset, outputs: list[str], years: list[int],
-                        units: list[str]) -> xr.Dataset:
+                        template: xr.Dataset) -> xr.Dataset:
     """The indices of the flat outputs ``output@year`` with dims (output, year, parameter);
-    ``units`` of each output (coordinate ``output_units``; the units of ``mean`` and ``std``
-    when all outputs share them, e.g. t/yr for flows and t for stocks)."""
+    the units of each output (from ``template``, a model result) in coordinate
+    ``output_units``, and as the units of ``mean`` and ``std`` when all outputs share them
+    (e.g. t/yr for flows, t for stocks)."""
+    units = [str(template[o].attrs.get("units", "")) for o in outputs]
     names = si["parameter"].values.tolist()
     out = xr.Dataset(coords={"output": outputs, "year": years, "parameter": names,
                              "output_units": ("output", units)})

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 
 import numpy as np
 
@@ -22,6 +22,8 @@ _SEQUENTIAL_BYTES = 32 * 2**20
 # term below 1e-280 of its inflow changes no result above ~1e-265 of the inflow by more than
 # rounding.
 FLUSH = 1e-280
+#: Survival and outflow matrices built at once by :func:`_convolve_batches` (bytes, cache-sized).
+_BATCH_BYTES = 2 << 20
 
 
 # ---------------------------------------------------------------------------------------------
@@ -217,6 +219,9 @@ def _convolve(
     if out is None or order is not None:
         out = (np.empty((E, T)) if stock else None, np.empty((E, T)))
     st, ou = out
+    if structs.curves is not None and all(a.flags.c_contiguous for a in (xs, *out) if a is not None):
+        _convolve_batches(xs, structs.curves, runs, st, ou)
+        return (_unsort(st, order) if stock else None), _unsort(ou, order)
     buf = np.empty((2, T, T)) if structs.curves is not None else None
     for k, a, b in runs:
         U, V = structs.pair(k, buf)  # survival and outflow shares, transposed
@@ -226,6 +231,37 @@ def _convolve(
         ou[a:b] = xs[a:b]
         _trmm(V, ou[a:b])
     return (_unsort(st, order) if stock else None), _unsort(ou, order)
+
+
+def _batches(runs: list[tuple[int, int, int]], size: int) -> Iterator[tuple[list[int], int, int, int]]:
+    """Consecutive runs of equal length, at most ``size`` at a time: (structure ids, start,
+    stop, run length)."""
+    i = 0
+    while i < len(runs):
+        k, a, b = runs[i]
+        ks, stop = [k], b
+        while (i + len(ks) < len(runs) and len(ks) < size and runs[i + len(ks)][1] == stop
+               and runs[i + len(ks)][2] - stop == b - a):
+            ks.append(runs[i + len(ks)][0])
+            stop += b - a
+        yield ks, a, stop, b - a
+        i += len(ks)
+
+
+def _convolve_batches(xs: np.ndarray, curves: np.ndarray, runs: list[tuple[int, int, int]],
+                      st: np.ndarray | None, ou: np.ndarray) -> None:
+    """The per-structure products of :func:`_convolve` (Toeplitz structures), for batches of
+    runs of equal length at once: the same matrices and the same BLAS product per run as
+    :func:`_trmm` (numpy's stacked matmul calls it run by run), without a Python step per run
+    (Monte Carlo: thousands of distinct curves with a few elements each)."""
+    T = xs.shape[1]
+    size = max(1, _BATCH_BYTES // (2 * T * T * 8))
+    for ks, a, b, n in _batches(runs, size):
+        s = curves[ks]
+        x3 = xs[a:b].reshape(len(ks), n, T)
+        if st is not None:
+            np.matmul(x3, _toeplitz_upper(s), out=st[a:b].reshape(len(ks), n, T))
+        np.matmul(x3, _toeplitz_upper(outflow_kernel(s)), out=ou[a:b].reshape(len(ks), n, T))
 
 
 def _solve(

@@ -43,13 +43,15 @@ def supply_chain(values: xr.Dataset, new: xr.DataArray, eol: xr.DataArray) -> di
         ``flows`` (name -> DataArray, t/yr, by region), ``stocks`` (name -> DataArray, t, by
         region: ``scrap_awaiting_recycling``), ``demand``, ``secondary_new_scrap``,
         ``secondary_eol``, ``surplus`` (world, t/yr), ``production`` and ``consumption``
-        (stage, region; t/yr).
+        (stage, region; t/yr); ``world``: the stage shares and world totals, which
+        :func:`primary_separated_world` may reuse.
     """
     sig = _stage_shares(values)
     w = _world_chain(values, new, eol, sig)
     f = _regional_flows(values, new, eol, sig, w)
     production, consumption = _by_stage(f, w)
     return {
+        "world": (sig, w),
         "flows": f,
         "stocks": {"scrap_awaiting_recycling": w["scrap_stored"]},
         "demand": w["demand"],
@@ -61,14 +63,23 @@ def supply_chain(values: xr.Dataset, new: xr.DataArray, eol: xr.DataArray) -> di
     }
 
 
-def primary_separated_world(values: xr.Dataset, new: xr.DataArray,
-                            eol: xr.DataArray) -> xr.DataArray:
+def primary_separated_world(values: xr.Dataset, new: xr.DataArray, eol: xr.DataArray,
+                            *, reuse: dict | None = None) -> xr.DataArray:
     """World Nd in separated products made from ore [t/yr] (time, and any extra dim): the
     ``flow_concentrate - flow_separation_losses`` of :func:`supply_chain` summed over regions,
     computed as there (bit for bit) but without the regional flows, which a counterfactual run
-    does not need."""
-    sig = _stage_shares(values)
-    w = _world_chain(values, new, eol, sig)
+    does not need.
+
+    ``reuse``: the :func:`supply_chain` of the same ``new`` and of ``values`` that differ at
+    most in ``collection_rate`` (the no-recycling counterfactual): its stage shares and the
+    world totals that do not depend on collection (:data:`_BEFORE_COLLECTION`) are taken from
+    it instead of computed again (the same numbers)."""
+    if reuse is None:
+        sig = _stage_shares(values)
+        w = _world_chain(values, new, eol, sig)
+    else:
+        sig, done = reuse["world"]
+        w = _world_chain(values, new, eol, sig, {k: done[k] for k in _BEFORE_COLLECTION})
     separated = w["C"] * sig["separation"] - (w["C"] - w["P"]) * sig["separation"]
     return separated.sum("region")
 
@@ -81,10 +92,14 @@ def _stage_shares(values: xr.Dataset) -> dict[str, xr.DataArray]:
     return {s: share.sel(stage=s, drop=True) for s in STAGES}
 
 
-def _world_chain(values: xr.Dataset, new: xr.DataArray, eol: xr.DataArray,
-                 sig: dict[str, xr.DataArray]) -> dict[str, xr.DataArray]:
-    """World totals of the chain (:mod:`.equations`), back from the products to the ore;
-    secondary Nd by region (it arises where it is recycled)."""
+#: World totals of :func:`_world_chain` that do not depend on end-of-life collection.
+_BEFORE_COLLECTION = ("M", "N_w", "A", "scrap", "O_m", "demand", "scrap_r", "ns_not_sent",
+                      "ns_recovered", "ns_lost")
+
+
+def _before_collection(values: xr.Dataset, new: xr.DataArray,
+                       sig: dict[str, xr.DataArray]) -> dict[str, xr.DataArray]:
+    """The world totals of :data:`_BEFORE_COLLECTION`: magnets, alloy, new scrap, demand."""
     scrap_rate = values["magnet_scrap_rate"]
     w: dict[str, xr.DataArray] = {}
     w["M"] = M = new.sel(product=list(MAGNET_PRODUCTS)).sum("product").sum("region")
@@ -92,15 +107,27 @@ def _world_chain(values: xr.Dataset, new: xr.DataArray, eol: xr.DataArray,
     w["A"] = A = alloy_for_magnets(M, scrap_rate)
     w["scrap"] = scrap = new_scrap(A, scrap_rate)
     w["O_m"] = O_m = oxide_for_metal(A, values["yield_metal"])
-    w["demand"] = demand = O_m + N_w
+    w["demand"] = O_m + N_w
     w["scrap_r"] = scrap_r = scrap * sig["magnet"]                # where magnets are made
     rate, ns_yield = values["new_scrap_recycling_rate"], values["new_scrap_recovery_yield"]
     w["ns_not_sent"] = scrap_r * (1.0 - rate)
+    w["ns_recovered"] = recovered_from_new_scrap(scrap_r, rate, ns_yield)
+    w["ns_lost"] = recovered_from_new_scrap(scrap_r, rate, 1.0 - ns_yield)
+    return w
+
+
+def _world_chain(values: xr.Dataset, new: xr.DataArray, eol: xr.DataArray,
+                 sig: dict[str, xr.DataArray], before: dict[str, xr.DataArray] | None = None
+                 ) -> dict[str, xr.DataArray]:
+    """World totals of the chain (:mod:`.equations`), back from the products to the ore;
+    secondary Nd by region (it arises where it is recycled). ``before``: the totals of
+    :func:`_before_collection`, if already computed."""
+    w = dict(before) if before is not None else _before_collection(values, new, sig)
+    demand = w["demand"]
     w["collected"] = collected = collected_end_of_life(eol, values["collection_rate"])
     parts = (recovered_from_end_of_life(collected, values["recycling_yield"]).sum("product"),
              recovered_from_end_of_life(collected, 1.0 - values["recycling_yield"]).sum("product"),
-             recovered_from_new_scrap(scrap_r, rate, ns_yield),
-             recovered_from_new_scrap(scrap_r, rate, 1.0 - ns_yield))
+             w["ns_recovered"], w["ns_lost"])
     w.update(_traded_and_recycled(values, parts))
     w["rec_ns"] = rec_ns = w["processed_new_scrap_recovered"]      # where it is recycled
     w["rec_eol"] = rec_eol = w["processed_eol_recovered"]

@@ -339,7 +339,8 @@ def simulate(values: xr.Dataset, *, check: bool = True, rtol: float = 1e-9) -> x
 
     chain = supply_chain(values, new, eol)
     # the counterfactual needs only its world primary demand, not its regional flows
-    primary_no_eol = primary_separated_world(without_end_of_life_recycling(values), new, eol)
+    primary_no_eol = primary_separated_world(without_end_of_life_recycling(values), new, eol,
+                                             reuse=chain)
     _warn_surplus(chain["surplus"])
     flows = chain["flows"]
     ds = xr.Dataset()

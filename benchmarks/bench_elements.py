@@ -83,13 +83,13 @@ def _mc_child(n: int, chunk: int, scheduler: str, scenario: str, seed: int,
     from mfa.models.neodymium.magnet_rees import MODEL as MAGNET_REES
 
     t0 = time.perf_counter()
-    kept = None if variables == "all" else list(MAGNET_REES.headline)
-    out = monte_carlo(MAGNET_REES, None, n, scenario=scenario, seed=seed, chunk=chunk,
+    kept = {"all": "all", "headline": list(MAGNET_REES.headline), "default": None}[variables]
+    out = monte_carlo(MAGNET_REES, None, n, scenario=scenario, seed=seed, chunk=chunk or None,
                       scheduler=scheduler, variables=kept)
     seconds = time.perf_counter() - t0
     stop.set()
     ru = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024  # KiB on Linux
-    return {"samples": n, "chunk": chunk, "scheduler": out.attrs["mc_scheduler"],
+    return {"samples": n, "chunk": out.attrs["mc_chunk"], "scheduler": out.attrs["mc_scheduler"],
             "factors": len(json.loads(out.attrs["mc_factors"])), "seconds": seconds,
             "variables": variables,
             "rss_bytes": max(ru, peak[0]), "load_before": os.getloadavg()[0]}
@@ -124,12 +124,13 @@ def main() -> None:
     ap.add_argument("--repeat", type=int, default=7)
     ap.add_argument("--scenario", default="ionic-clay-shock", help="an element scenario")
     ap.add_argument("--mc", type=int, metavar="N", help="time N Monte Carlo samples instead")
-    ap.add_argument("--chunk", type=int, default=250, help="Monte Carlo chunk (samples)")
+    ap.add_argument("--chunk", type=int, default=0,
+                    help="Monte Carlo chunk (samples; default 0: the model's mc_chunk)")
     ap.add_argument("--scheduler", default="threads", help="Monte Carlo scheduler")
     ap.add_argument("--seed", type=int, default=0)
-    ap.add_argument("--variables", choices=("all", "headline"), default="all",
-                    help="Monte Carlo: keep every result variable (as `mfa mc`) or the "
-                    "model's headline ones (the Python API's variables=)")
+    ap.add_argument("--variables", choices=("default", "all", "headline"), default="default",
+                    help="Monte Carlo: keep the model's mc_variables (as `mfa mc`), every "
+                    "result variable (--variables all) or the model's headline ones")
     ap.add_argument("--mc-child", nargs=6, help=argparse.SUPPRESS)
     args = ap.parse_args()
     if args.mc_child:

@@ -56,6 +56,14 @@ class MagnetReesModel:
     #: Result variables summarised by default (by element).
     headline: tuple[str, ...] = ("primary_demand", "total_demand", "secondary_supply",
                                  "ore_mined_treo", "flow_coproduct_surplus")
+    #: Result variables a Monte Carlo ensemble keeps by default (``mfa --model magnet_rees mc``;
+    #: ``--variables all`` keeps all): the headline ones. All variables make the ensemble 4.2x
+    #: the Nd model's per sample (19 kfloat), which puts 10,000 samples over the 2 GiB and 60 s
+    #: targets (benchmarks/bench_elements.py).
+    mc_variables: tuple[str, ...] = headline
+    #: Samples per Monte Carlo task by default: one chunk of the element model holds four
+    #: elements, so 100 samples take about the memory of 250 of the Nd model.
+    mc_chunk: int = 100
 
     def __init__(self, elements_dir: str | Path | None = None) -> None:
         self._elements_dir = elements_dir

@@ -293,3 +293,30 @@ def test_mc_default_variables_of_the_nd_model_are_all(tmp_path):
     assert ds.attrs["mc_chunk"] == 2  # min(250, n)
     assert "flow_collection" in ds or len([v for v in ds.data_vars
                                            if "quantile" in ds[v].dims]) > 20
+
+
+def test_element_data_read_again_when_a_file_changes(tmp_path):
+    import os
+    import shutil
+
+    from mfa.models.neodymium.element_data import default_elements_dir
+
+    target = tmp_path / "params"
+    target.mkdir()
+    shutil.copy(default_elements_dir().parent / "sources.csv", target / "sources.csv")
+    shutil.copytree(default_elements_dir(), target / "elements")
+    from mfa.models.neodymium import MODEL as ND
+
+    model = MagnetReesModel(target / "elements")
+    values = prepare(ND, "baseline")[1].values  # no sampled contents: the file's are used
+    first = model.simulate(values)["total_demand"].sel(element="Dy")
+    xr.testing.assert_identical(model.simulate(values)["total_demand"].sel(element="Dy"), first)
+    comp = target / "elements" / "composition.csv"
+    st = comp.stat()
+    text = comp.read_bytes()
+    assert b"ev_traction,Dy,2010,7.5," in text
+    comp.write_bytes(text.replace(b"ev_traction,Dy,2010,7.5,", b"ev_traction,Dy,2010,9.5,"))
+    assert comp.stat().st_size == st.st_size  # same size: the modification time tells
+    os.utime(comp, ns=(st.st_atime_ns, st.st_mtime_ns + 10**9))
+    again = model.simulate(values)["total_demand"].sel(element="Dy")
+    assert float((again - first).sel(time=2012)) > 0  # the new Dy content is read

@@ -25,7 +25,9 @@ Before the merge with the issue-15 Monte Carlo work: all variables, chunk 250: 3
 1.7-3.9). After the merge (2,000 samples): all variables, chunk 250: 74.0 s, 1.94 GiB (load
 3.0-5.0); the model's defaults (headline variables, chunk 100): 40.6 s, 0.84 GiB (load 4.4).
 10,000 samples with the defaults and the element data read once (not per chunk): 177.3 s wall,
-106.0 s CPU, peak RSS 0.78 GiB (load 3.7-5.0). Memory target met; time target NOT met, not
+106.0 s CPU, peak RSS 0.78 GiB (load 3.7-5.0); repeated at load 0.8-1.5: 79.1 s wall, 114.0 s
+CPU (dask threads on both cores), 0.80 GiB. One run (--repeat 5, load 0.8): simulate_elements
+279 ms (target < 0.5 s met), the Nd run 177 ms (1.58x). Memory target met; time target NOT met, not
 even in CPU time: a 100-sample chunk of the element model costs 0.88 s CPU against 0.37 s for
 the Nd model (2.4x for 4 elements); the Nd chain with the element dim is 2.0x the Nd run
 (supply chain 2.2x, to_dataset 3.4x, mass balance 6x), the element code itself (composition,

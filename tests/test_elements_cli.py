@@ -13,6 +13,7 @@ from mfa.cli import main
 from mfa.io.netcdf import read_results
 from mfa.models.neodymium.elements import run_elements
 from mfa.models.neodymium.magnet_rees import MODEL as MAGNET_REES
+from mfa.models.neodymium.magnet_rees import MagnetReesModel
 
 
 @pytest.fixture(autouse=True)
@@ -230,3 +231,92 @@ def test_run_plots_draws_the_element_figures(tmp_path):
     assert main(["--model", "magnet_rees", "run", "--scenario", "net-zero", "--out",
                  str(tmp_path / "r.nc"), "--plots", str(plots), "-q"]) == 0
     assert sorted(p.name for p in plots.iterdir()) == ["element_indicators.png"]
+
+
+# -- Monte Carlo defaults of the element model: headline variables, chunk 100 ----------------
+
+def test_monte_carlo_keeps_the_models_variables_and_chunk_by_default():
+    from mfa.analysis.uncertainty import monte_carlo
+
+    kw = dict(scenario="baseline", seed=3, scheduler="numpy", factors=["magnet_dy_content"])
+    assert MAGNET_REES.mc_chunk == 100
+    model = MagnetReesModel()
+    model.mc_chunk = 3  # the model's chunk is used (100 would be min(100, n) = n)
+    default = monte_carlo(model, None, 4, **kw)
+    assert default.attrs["mc_chunk"] == 3
+    kept = [v for v in default.data_vars if "quantile" in default[v].dims
+            and not v.startswith("world_")]
+    assert sorted(kept) == sorted(MAGNET_REES.mc_variables)
+    every = monte_carlo(model, None, 4, chunk=2, variables="all", **kw)
+    assert every.attrs["mc_chunk"] == 2
+    assert "magnet_composition" in every and "magnet_composition" not in default
+    for v in MAGNET_REES.mc_variables:  # the same numbers, whatever is kept and the chunk
+        xr.testing.assert_identical(default[v], every[v])
+    xr.testing.assert_identical(default["sample_world_primary_demand"],
+                                every["sample_world_primary_demand"])
+
+
+def test_monte_carlo_variables_must_be_names_or_all():
+    from mfa.analysis.uncertainty import UncertaintyError, monte_carlo
+
+    with pytest.raises(UncertaintyError) as err:
+        monte_carlo(MAGNET_REES, None, 4, variables="total_demand")
+    assert str(err.value) == ("variables must be a sequence of result variable names or 'all', "
+                              "got 'total_demand'")
+
+
+def test_mc_variables_option(tmp_path, capsys):
+    out = tmp_path / "mc.nc"
+    argv = ["--model", "magnet_rees", "mc", "--samples", "2", "--scheduler", "numpy",
+            "--factors", "magnet_dy_content", "--out", str(out), "-q"]
+    assert main([*argv, "--variables", "total_demand, ore_mined_treo"]) == 0
+    ds = read_results(out)
+    assert "total_demand" in ds and "ore_mined_treo" in ds and "primary_demand" not in ds
+    out.unlink()
+    assert main([*argv, "--variables", "nonsense"]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("mfa: error: unknown result variable(s) ['nonsense']; known: [")
+    assert len(err.strip().splitlines()) == 1 and not out.exists()
+    with pytest.raises(SystemExit) as exit_:
+        main([*argv, "--variables", " , "])
+    assert exit_.value.code == 2
+    assert ("argument --variables: expected result variable names or 'all', got ' , '"
+            in capsys.readouterr().err)
+
+
+def test_mc_default_variables_of_the_nd_model_are_all(tmp_path):
+    from mfa.analysis.uncertainty import monte_carlo
+    from mfa.models.neodymium import MODEL as ND
+
+    assert getattr(ND, "mc_variables", None) is None and getattr(ND, "mc_chunk", None) is None
+    ds = monte_carlo(ND, None, 2, seed=1, scheduler="numpy", factors=["lifetime_mean"])
+    assert ds.attrs["mc_chunk"] == 2  # min(250, n)
+    assert "flow_collection" in ds or len([v for v in ds.data_vars
+                                           if "quantile" in ds[v].dims]) > 20
+
+
+def test_element_data_read_again_when_a_file_changes(tmp_path):
+    import os
+    import shutil
+
+    from mfa.models.neodymium.element_data import default_elements_dir
+
+    target = tmp_path / "params"
+    target.mkdir()
+    shutil.copy(default_elements_dir().parent / "sources.csv", target / "sources.csv")
+    shutil.copytree(default_elements_dir(), target / "elements")
+    from mfa.models.neodymium import MODEL as ND
+
+    model = MagnetReesModel(target / "elements")
+    values = prepare(ND, "baseline")[1].values  # no sampled contents: the file's are used
+    first = model.simulate(values)["total_demand"].sel(element="Dy")
+    xr.testing.assert_identical(model.simulate(values)["total_demand"].sel(element="Dy"), first)
+    comp = target / "elements" / "composition.csv"
+    st = comp.stat()
+    text = comp.read_bytes()
+    assert b"ev_traction,Dy,2010,7.5," in text
+    comp.write_bytes(text.replace(b"ev_traction,Dy,2010,7.5,", b"ev_traction,Dy,2010,9.5,"))
+    assert comp.stat().st_size == st.st_size  # same size: the modification time tells
+    os.utime(comp, ns=(st.st_atime_ns, st.st_mtime_ns + 10**9))
+    again = model.simulate(values)["total_demand"].sel(element="Dy")
+    assert float((again - first).sel(time=2012)) > 0  # the new Dy content is read

@@ -43,6 +43,16 @@ def _names(text: str) -> list[str]:
     return [x.strip() for x in text.split(",") if x.strip()]
 
 
+def _variables(text: str) -> list[str] | str:
+    """``--variables``: ``all`` or comma-separated result variable names."""
+    if text.strip() == "all":
+        return "all"
+    names = _names(text)
+    if not names:
+        raise argparse.ArgumentTypeError(f"expected result variable names or 'all', got {text!r}")
+    return names
+
+
 def _positive_int(text: str) -> int:
     try:
         v = int(text)
@@ -102,9 +112,11 @@ def _check_budget(args: argparse.Namespace, size: tuple[int, int] | None, sample
     the estimate when asked (``-v``) or large, if ``report``."""
     if size is None:  # model.toml unreadable: the loader says why
         return
+    from mfa.cli import _model
     workers = 1 if args.scheduler in ("numpy", "sync") else (os.cpu_count() or 1)
     est = budget.estimate_ensemble(
-        *size, samples if evaluations is None else 0, chunk=args.chunk, workers=workers,
+        *size, samples if evaluations is None else 0,
+        chunk=args.chunk or getattr(_model(args), "mc_chunk", DEFAULT_CHUNK), workers=workers,
         store_dir=getattr(args, "tmpdir", None) or tempfile.gettempdir(), out_dir=out_dir,
         n_factors=n_factors, evaluations=evaluations)
     note = budget.check(est, force=args.force, verbose=is_verbose(args))
@@ -138,7 +150,7 @@ def _cmd_mc(args: argparse.Namespace) -> int:
             scheduler=args.scheduler, quantiles=args.quantiles,
             thresholds=args.threshold or (), factors=args.factors,
             distribution=args.distribution, progress=show_progress(args),
-            store=args.store, tmpdir=args.tmpdir,
+            store=args.store, tmpdir=args.tmpdir, variables=args.variables,
         )
         write_netcdf(summary, out, outputs=outs)
         if args.plots is not None:
@@ -281,8 +293,9 @@ def _sobol_table(si: Any) -> str:
 def _common(p: argparse.ArgumentParser) -> None:
     p.add_argument("--scenario", default="baseline", help="scenario name or TOML file (baseline)")
     p.add_argument("--seed", type=_seed_arg, default=0, help="random seed (default 0)")
-    p.add_argument("--chunk", type=_positive_int, default=DEFAULT_CHUNK,
-                   help=f"samples per task (default {DEFAULT_CHUNK}); results do not depend on it")
+    p.add_argument("--chunk", type=_positive_int, default=None,
+                   help=f"samples per task (default: the model's, else {DEFAULT_CHUNK}); results "
+                        "do not depend on it")
     p.add_argument("--scheduler", default="auto", metavar="ADDR",
                    help="'numpy' (default), 'threads' (dask), 'sync', 'processes' (local dask "
                         "workers) or a dask.distributed scheduler address, e.g. tcp://10.0.0.1:8786")
@@ -323,6 +336,9 @@ def add_cli(subparsers: Any) -> None:
     p.add_argument("--store", choices=("auto", "memory", "disk"), default="auto",
                    help="where the ensemble waits for its quantiles: memory, temporary files "
                         "(in --tmpdir), or auto (files above 512 MiB)")
+    p.add_argument("--variables", type=_variables, default=None, metavar="V1,V2",
+                   help="result variables to keep, or 'all' (default: the model's selection, "
+                        "e.g. the headline variables of magnet_rees; else all)")
     p.add_argument("--plots", metavar="DIR", help="also write fan charts to DIR")
     p.add_argument("--out", required=True, metavar="FILE.nc", help="netCDF output")
     p.set_defaults(func=_cmd_mc)

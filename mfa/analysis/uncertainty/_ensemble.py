@@ -88,6 +88,21 @@ def _validate(n: int, chunk: int | None, names: Sequence[str] | None, params: An
     return int(n), int(min(chunk, n)), list(names)
 
 
+def _default_variables(model: Any, variables: Sequence[str] | str | None
+                       ) -> list[str] | None:
+    """The result variables a Monte Carlo keeps: ``variables``; None: the model's
+    ``mc_variables`` (if any, else all); ``"all"``: all (None)."""
+    if isinstance(variables, str):
+        if variables != "all":
+            raise UncertaintyError(f"variables must be a sequence of result variable names or "
+                                   f"'all', got {variables!r}")
+        return None
+    if variables is None:
+        default = getattr(model, "mc_variables", None)
+        return list(default) if default is not None else None
+    return list(variables)
+
+
 def _template(model: Any, params: Any, variables: Sequence[str] | None,
               check: bool, rtol: float = DEFAULT_RTOL) -> xr.Dataset:
     """Deterministic run (checks the inputs early; gives dims, coords and attrs)."""
@@ -237,7 +252,7 @@ def monte_carlo(
     thresholds: Sequence[float] = (),
     factors: Sequence[str] | None = None,
     distribution: str = "triangular",
-    variables: Sequence[str] | None = None,
+    variables: Sequence[str] | str | None = None,
     check: bool = True,
     rtol: float = DEFAULT_RTOL,
     progress: bool = False,
@@ -259,7 +274,8 @@ def monte_carlo(
     seed : int
         Seed; the result does not depend on ``chunk`` nor on the scheduler.
     chunk : int, optional
-        Samples per task (default 250; memory per task ~ 1.5 MB per sample).
+        Samples per task (default: the model's ``mc_chunk`` if it has one, else 250; memory
+        per task ~ 1.5 MB per sample for the Nd model).
     scheduler : str or distributed.Client
         "auto" (the plain numpy loop: one chunk in memory), "numpy", "threads", "sync",
         "processes" (a LocalCluster of worker processes for the run), a dask.distributed
@@ -272,8 +288,9 @@ def monte_carlo(
     factors : sequence of str, optional
         Parameters to sample (default: all with a range).
     distribution : {"triangular", "uniform"}
-    variables : sequence of str, optional
-        Result variables to keep (default all; fewer is faster).
+    variables : sequence of str or "all", optional
+        Result variables to keep (fewer is faster). Default: the model's ``mc_variables`` if
+        it has them (e.g. the element model's headline variables), else all; ``"all"``: all.
     check, rtol
         Per-sample mass-balance check.
     progress : bool
@@ -295,6 +312,9 @@ def monte_carlo(
     seed = _check_seed(seed)
     q = _check_quantiles(quantiles)
     p = _prepare(model, scenario, params)
+    if chunk is None:
+        chunk = getattr(model, "mc_chunk", None)
+    variables = _default_variables(model, variables)
     n, chunk, names = _validate(n, chunk, factors, p, distribution, need_range=True)
     thresholds = [float(x) for x in thresholds]
     if any(not math.isfinite(x) for x in thresholds):

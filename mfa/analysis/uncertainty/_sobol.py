@@ -323,6 +323,8 @@ def sensitivity(
     seed = _check_seed(seed)
     _check_base_samples(n)
     p = _prepare(model, scenario, params)
+    if chunk is None:  # the model's own default (e.g. magnet_rees: 100), else 250
+        chunk = getattr(model, "mc_chunk", None)
     _, chunk, names = _validate(2**31, chunk, factors, p, distribution, need_range=True)
     template = _template(model, p, None, True)
     outputs, years = _check_outputs(template, list(model.headline) if outputs is None else outputs,

@@ -56,6 +56,14 @@ class MagnetReesModel:
     #: Result variables summarised by default (by element).
     headline: tuple[str, ...] = ("primary_demand", "total_demand", "secondary_supply",
                                  "ore_mined_treo", "flow_coproduct_surplus")
+    #: Result variables a Monte Carlo ensemble keeps by default (``mfa --model magnet_rees mc``;
+    #: ``--variables all`` keeps all): the headline ones. All variables make the ensemble 4.2x
+    #: the Nd model's per sample (19 kfloat), which puts 10,000 samples over the 2 GiB and 60 s
+    #: targets (benchmarks/bench_elements.py).
+    mc_variables: tuple[str, ...] = headline
+    #: Samples per Monte Carlo task by default: one chunk of the element model holds four
+    #: elements, so 100 samples take about the memory of 250 of the Nd model.
+    mc_chunk: int = 100
 
     def __init__(self, elements_dir: str | Path | None = None) -> None:
         self._elements_dir = elements_dir
@@ -125,13 +133,13 @@ class MagnetReesModel:
         """:func:`.elements.simulate_elements` on ``values`` with the element data and the
         element scenario named in ``values.attrs["element_scenario"]`` (a file; none: the
         data as they are)."""
-        from mfa.models.neodymium.element_data import load_element_data, load_element_scenario
+        from mfa.models.neodymium.element_data import load_element_scenario
         from mfa.models.neodymium.elements import simulate_elements
 
         directory = self._directory(values.attrs.get("params_dir"))
         element_file = values.attrs.get("element_scenario")
         scenario = load_element_scenario(element_file, directory) if element_file else None
-        ds = simulate_elements(values, load_element_data(directory), scenario, check=check,
+        ds = simulate_elements(values, _element_data(directory), scenario, check=check,
                                rtol=rtol)
         ds["binding_element"] = _as_flags(ds["binding_element"], ds["element"].values)
         ds.attrs.update(model=self.name, material=self.material)
@@ -194,6 +202,35 @@ def composition_parameters(params: ParameterSet, data: ElementData) -> Parameter
         registry[var] = {"description": text, "dims": ["application", "time"], "unit": "1",
                          "min": 0.0, "max": 1.0, "sum_to_one_over": None, "role": "model"}
     return dataclasses.replace(params, registry=registry, **new)
+
+
+#: Element data read by :meth:`MagnetReesModel.simulate`, by directory and file states.
+_DATA_CACHE: dict[tuple[str, tuple[tuple[int, int] | None, ...]], ElementData] = {}
+_DATA_FILES = ("elements.csv", "composition.csv", "deposits.csv", "mines.csv", "../sources.csv")
+
+
+def _element_data(directory: Path) -> ElementData:
+    """:func:`.element_data.load_element_data` of ``directory``, read again only when one of
+    its files (or ``sources.csv``) changed size or modification time: a Monte Carlo ensemble
+    runs the model once per chunk (the read and its checks are ~5 % of a 100-sample chunk)."""
+    from mfa.models.neodymium.element_data import load_element_data
+
+    states = []
+    for name in _DATA_FILES:
+        try:
+            st = (directory / name).stat()
+        except OSError:
+            states.append(None)
+        else:
+            states.append((st.st_size, st.st_mtime_ns))
+    key = (str(directory.resolve()), tuple(states))
+    data = _DATA_CACHE.get(key)
+    if data is None:
+        data = load_element_data(directory)  # raises on a missing or bad file: not cached
+        if len(_DATA_CACHE) >= 8:
+            _DATA_CACHE.clear()
+        _DATA_CACHE[key] = data
+    return data
 
 
 def _element_scenario_path(scenario: str | Path, directory: Path) -> Path | None:

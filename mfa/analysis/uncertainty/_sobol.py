@@ -323,15 +323,12 @@ def sensitivity(
     seed = _check_seed(seed)
     _check_base_samples(n)
     p = _prepare(model, scenario, params)
-    if chunk is None:  # the model's own default (e.g. magnet_rees: 100), else 250
-        chunk = getattr(model, "mc_chunk", None)
+    chunk = getattr(model, "mc_chunk", None) if chunk is None else chunk  # model's default
     _, chunk, names = _validate(2**31, chunk, factors, p, distribution, need_range=True)
     template = _template(model, p, None, True)
     outputs, years = _check_outputs(template, list(model.headline) if outputs is None else outputs,
                                     years)
-    if groups is not None:
-        groups = model_groups(model, names, groups) if isinstance(groups, str) else check_groups(
-            groups, names)
+    groups = _resolve_groups(model, names, groups)
     label = {}
 
     def evaluate(U: np.ndarray) -> np.ndarray:
@@ -362,6 +359,14 @@ def sensitivity(
         "mc_scheduler": label.get("s", ""),
     }))
     return out
+
+
+def _resolve_groups(model: Any, names: Sequence[str], groups: Any) -> dict | None:
+    """``groups`` of :func:`sensitivity` checked: None, ``"model"`` or a mapping."""
+    if groups is None:
+        return None
+    return model_groups(model, names, groups) if isinstance(groups, str) else check_groups(
+        groups, names)
 
 
 def model_groups(model: Any, names: Sequence[str], which: str = "model") -> dict[str, list[str]]:

@@ -72,7 +72,7 @@ def primary_separated_world(values: xr.Dataset, new: xr.DataArray, eol: xr.DataA
 
     ``reuse``: the :func:`supply_chain` of the same ``new`` and of ``values`` that differ at
     most in ``collection_rate`` (the no-recycling counterfactual): its stage shares and the
-    world totals that do not depend on collection (:data:`_BEFORE_COLLECTION`) are taken from
+    world totals that do not depend on collection (``_BEFORE_COLLECTION``) are taken from
     it instead of computed again (the same numbers)."""
     if reuse is None:
         sig = _stage_shares(values)
@@ -99,7 +99,7 @@ _BEFORE_COLLECTION = ("M", "N_w", "A", "scrap", "O_m", "demand", "scrap_r", "ns_
 
 def _before_collection(values: xr.Dataset, new: xr.DataArray,
                        sig: dict[str, xr.DataArray]) -> dict[str, xr.DataArray]:
-    """The world totals of :data:`_BEFORE_COLLECTION`: magnets, alloy, new scrap, demand."""
+    """The world totals of ``_BEFORE_COLLECTION``: magnets, alloy, new scrap, demand."""
     scrap_rate = values["magnet_scrap_rate"]
     w: dict[str, xr.DataArray] = {}
     w["M"] = M = new.sel(product=list(MAGNET_PRODUCTS)).sum("product").sum("region")

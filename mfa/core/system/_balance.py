@@ -58,13 +58,19 @@ class _Sums:
         negative = bool((a < 0.0).any())
         pos = np.maximum(a, 0.0) if negative else a
         neg = np.maximum(-a, 0.0) if negative else None
+        self.add(a, pos, neg, source, target)
+
+    def add(self, net: np.ndarray, pos: np.ndarray, neg: np.ndarray | None,
+            source: int | None, target: int | None) -> None:
+        """Add a flow's net value and its positive and negative parts (None: no negative
+        values) to its source's outflow and its target's inflow."""
         if target is not None:
-            self.inflow[target] += a
+            self.inflow[target] += net
             self.gross_in[target] += pos
             if neg is not None:
                 self.gross_out[target] += neg
         if source is not None:
-            self.outflow[source] += a
+            self.outflow[source] += net
             self.gross_out[source] += pos
             if neg is not None:
                 self.gross_in[source] += neg
@@ -166,16 +172,7 @@ def _flow_over_regions(sums: _Sums, a: np.ndarray, source: int | None, target: i
     total = a.sum(axis=1)
     pos = np.maximum(a, 0.0).sum(axis=1) if negative else total
     neg = np.maximum(-a, 0.0).sum(axis=1) if negative else None
-    if target is not None:
-        sums.inflow[target] += total
-        sums.gross_in[target] += pos
-        if neg is not None:
-            sums.gross_out[target] += neg
-    if source is not None:
-        sums.outflow[source] += total
-        sums.gross_out[source] += pos
-        if neg is not None:
-            sums.gross_in[source] += neg
+    sums.add(total, pos, neg, source, target)
 
 
 def _balance_arrays(res: np.ndarray, total: np.ndarray, thr: np.ndarray, thr_total: np.ndarray,

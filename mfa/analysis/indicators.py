@@ -43,10 +43,11 @@ def production_share(production: xr.DataArray, dim: str = "region") -> xr.DataAr
     Returns
     -------
     xarray.DataArray
-        Shares [1], summing to 1 over ``dim``; NaN where total production is zero.
+        Shares [1], summing to 1 over ``dim``; NaN where total production is zero or any
+        producer's production is NaN (not skipped).
     """
     _flow_units(production, "production")
-    total = production.sum(dim)
+    total = production.sum(dim, skipna=False)
     out = (production / total).where(total > 0)
     return out.assign_attrs(units="1", long_name=f"share of production by {dim}")
 

@@ -43,16 +43,18 @@ class _Sums:
     process it enters or leaves, in declaration order (the same order of additions as a
     product with a 0/1 incidence matrix, so the same numbers). A flow's positive and negative
     parts (a negative outflow is an inflow) are only formed when it has negative values.
+    Arrays are (time, process, ...): the layout of the results, so nothing is transposed.
     """
 
     def __init__(self, n_p: int, shape: tuple[int, ...]) -> None:
         self.shape = shape
-        self.inflow = np.zeros((n_p, *shape))
-        self.outflow = np.zeros((n_p, *shape))
-        self.change = np.zeros((n_p, *shape))
+        full = (shape[0], n_p, *shape[1:])
+        self.inflow = np.zeros(full)
+        self.outflow = np.zeros(full)
+        self.change = np.zeros(full)
         #: gross parts: into p (positive inflows, negative outflows) and out of p
-        self.gross_in = np.zeros((n_p, *shape))
-        self.gross_out = np.zeros((n_p, *shape))
+        self.gross_in = np.zeros(full)
+        self.gross_out = np.zeros(full)
 
     def flow(self, a: np.ndarray, source: int | None, target: int | None) -> None:
         negative = bool((a < 0.0).any())
@@ -65,31 +67,32 @@ class _Sums:
         """Add a flow's net value and its positive and negative parts (None: no negative
         values) to its source's outflow and its target's inflow."""
         if target is not None:
-            self.inflow[target] += net
-            self.gross_in[target] += pos
+            self.inflow[:, target] += net
+            self.gross_in[:, target] += pos
             if neg is not None:
-                self.gross_out[target] += neg
+                self.gross_out[:, target] += neg
         if source is not None:
-            self.outflow[source] += net
-            self.gross_out[source] += pos
+            self.outflow[:, source] += net
+            self.gross_out[:, source] += pos
             if neg is not None:
-                self.gross_in[source] += neg
+                self.gross_in[:, source] += neg
 
     def residual_and_throughput(self) -> tuple[np.ndarray, np.ndarray]:
         """Residual and throughput (time, process, ...); NaN where a touching flow or stock
-        is not finite."""
-        res = self.inflow - self.outflow
-        res -= self.change
+        is not finite. Computed in the sums' own buffers (the sums are consumed)."""
+        res = np.subtract(self.inflow, self.outflow, out=self.inflow)
         ch = self.change
-        gross_in, gross_out = self.gross_in, self.gross_out  # consumed: in place
-        gross_in += np.maximum(-ch, 0.0)
-        gross_out += np.maximum(ch, 0.0)
-        thr = np.maximum(gross_in, gross_out, out=gross_in)
+        res -= ch
+        rise = np.maximum(ch, 0.0, out=self.outflow)      # stock growth: an output
+        self.gross_out += rise
+        rise -= ch                                       # = max(-change, 0): an input
+        self.gross_in += rise
+        thr = np.maximum(self.gross_in, self.gross_out, out=self.gross_in)
         if not np.isfinite(thr).all():
             bad = ~np.isfinite(thr)
             res[bad] = np.nan
             thr[bad] = np.nan
-        return np.moveaxis(res, 0, 1), np.moveaxis(thr, 0, 1)
+        return res, thr
 
 
 def _stock_change(a: np.ndarray, a0: np.ndarray | None) -> np.ndarray:
@@ -119,8 +122,9 @@ def balance(
     procs = list(system.processes)
     reg_p = [p for p in procs if system.regional[p]]
     glob_p = [p for p in procs if not system.regional[p]]
-    reg_i, glob_i = {p: i for i, p in enumerate(reg_p)}, {p: i for i, p in enumerate(glob_p)}
-    regional = _Sums(len(reg_p), (shape[0], n_r, *shape[1:])) if reg_p else None
+    # regional sums are indexed by the process's place in `procs` (its row of the results)
+    reg_i, glob_i = {p: procs.index(p) for p in reg_p}, {p: i for i, p in enumerate(glob_p)}
+    regional = _Sums(len(procs), (shape[0], n_r, *shape[1:])) if reg_p else None
     world = _Sums(len(glob_p), shape) if glob_p else None
     for f in system.flows:
         a = _reduce(arrays[f.name].values, f.dims, keep=keep)
@@ -136,29 +140,29 @@ def balance(
             continue
         change = _stock_change(_reduce(arrays[s.name].values, s.dims, keep=keep), initial.get(s.name))
         if s.process in reg_i:
-            regional.change[reg_i[s.process]] += change
+            regional.change[:, reg_i[s.process]] += change
         else:
-            world.change[glob_i[s.process]] += change.sum(axis=1) if rd in s.dims else change
+            world.change[:, glob_i[s.process]] += change.sum(axis=1) if rd in s.dims else change
 
-    total = np.zeros((shape[0], len(procs), *shape[1:]))
-    thr_total = np.zeros_like(total)
-    if world is not None:
-        idx_g = [procs.index(p) for p in glob_p]
-        total[:, idx_g], thr_total[:, idx_g] = world.residual_and_throughput()
     kept_coords = {d: first[d].values for d in kept if d in first.coords}
     total_coords = {"time": first["time"].values, "process": procs, **kept_coords}
     total_dims = ("time", "process", *kept)
+    idx_g = [procs.index(p) for p in glob_p]
     if regional is not None:
-        idx_r = [procs.index(p) for p in reg_p]
-        res = np.full((shape[0], len(procs), n_r, *shape[1:]), np.nan)
-        thr = np.full_like(res, np.nan)
-        res[:, idx_r], thr[:, idx_r] = regional.residual_and_throughput()
-        total[:, idx_r] = res[:, idx_r].sum(axis=2)
-        thr_total[:, idx_r] = thr[:, idx_r].sum(axis=2)
+        res, thr = regional.residual_and_throughput()   # (time, process, region, *kept)
+        if idx_g:
+            res[:, idx_g] = np.nan
+            thr[:, idx_g] = np.nan
+        total, thr_total = res.sum(axis=2), thr.sum(axis=2)
         dims: tuple[str, ...] = ("time", "process", rd, *kept)
         coords = {"time": first["time"].values, "process": procs, rd: regions.values,
                   **kept_coords}
     else:
+        total = np.zeros((shape[0], len(procs), *shape[1:]))
+        thr_total = np.zeros_like(total)
+    if world is not None:
+        total[:, idx_g], thr_total[:, idx_g] = world.residual_and_throughput()
+    if regional is None:
         res, thr, dims, coords = total, thr_total, total_dims, total_coords
     return _balance_arrays(res, total, thr, thr_total, (dims, coords), (total_dims, total_coords),
                            ",".join(glob_p))

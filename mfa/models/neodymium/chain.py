@@ -56,7 +56,7 @@ def supply_chain(values: xr.Dataset, new: xr.DataArray, eol: xr.DataArray) -> di
         "stocks": {"scrap_awaiting_recycling": w["scrap_stored"]},
         "demand": w["demand"],
         "secondary_new_scrap": w["rec_ns_w"],
-        "secondary_eol": w["rec_eol"].sum("region"),
+        "secondary_eol": w["rec_eol"].sum("region", skipna=False),
         "surplus": w["surplus"],
         "production": production,
         "consumption": consumption,
@@ -81,14 +81,14 @@ def primary_separated_world(values: xr.Dataset, new: xr.DataArray, eol: xr.DataA
         sig, done = reuse["world"]
         w = _world_chain(values, new, eol, sig, {k: done[k] for k in _BEFORE_COLLECTION})
     separated = w["C"] * sig["separation"] - (w["C"] - w["P"]) * sig["separation"]
-    return separated.sum("region")
+    return separated.sum("region", skipna=False)
 
 
 def _stage_shares(values: xr.Dataset) -> dict[str, xr.DataArray]:
     """Each stage's production shares by region (time, region), normalised to sum to 1."""
     share = values["production_share"]  # (time, region, stage)
     # The loader accepts sums within 1e-6 of 1; normalise so that trade cancels exactly.
-    share = share / share.sum("region")
+    share = share / share.sum("region", skipna=False)
     return {s: share.sel(stage=s, drop=True) for s in STAGES}
 
 
@@ -102,8 +102,8 @@ def _before_collection(values: xr.Dataset, new: xr.DataArray,
     """The world totals of ``_BEFORE_COLLECTION``: magnets, alloy, new scrap, demand."""
     scrap_rate = values["magnet_scrap_rate"]
     w: dict[str, xr.DataArray] = {}
-    w["M"] = M = new.sel(product=list(MAGNET_PRODUCTS)).sum("product").sum("region")
-    w["N_w"] = N_w = new.sel(product=NON_MAGNET, drop=True).sum("region")
+    w["M"] = M = new.sel(product=list(MAGNET_PRODUCTS)).sum("product", skipna=False).sum("region", skipna=False)
+    w["N_w"] = N_w = new.sel(product=NON_MAGNET, drop=True).sum("region", skipna=False)
     w["A"] = A = alloy_for_magnets(M, scrap_rate)
     w["scrap"] = scrap = new_scrap(A, scrap_rate)
     w["O_m"] = O_m = oxide_for_metal(A, values["yield_metal"])
@@ -125,15 +125,15 @@ def _world_chain(values: xr.Dataset, new: xr.DataArray, eol: xr.DataArray,
     w = dict(before) if before is not None else _before_collection(values, new, sig)
     demand = w["demand"]
     w["collected"] = collected = collected_end_of_life(eol, values["collection_rate"])
-    parts = (recovered_from_end_of_life(collected, values["recycling_yield"]).sum("product"),
-             recovered_from_end_of_life(collected, 1.0 - values["recycling_yield"]).sum("product"),
+    parts = (recovered_from_end_of_life(collected, values["recycling_yield"]).sum("product", skipna=False),
+             recovered_from_end_of_life(collected, 1.0 - values["recycling_yield"]).sum("product", skipna=False),
              w["ns_recovered"], w["ns_lost"])
     w.update(_traded_and_recycled(values, parts))
     w["rec_ns"] = rec_ns = w["processed_new_scrap_recovered"]      # where it is recycled
     w["rec_eol"] = rec_eol = w["processed_eol_recovered"]
-    w["rec_ns_w"] = rec_ns.sum("region")
+    w["rec_ns_w"] = rec_ns.sum("region", skipna=False)
     w["secondary"] = secondary = rec_ns + rec_eol                   # (time, region)
-    w["R"] = R = secondary.sum("region")
+    w["R"] = R = secondary.sum("region", skipna=False)
     w["P"] = P = primary_oxide(demand, R)
     w["surplus"] = secondary_surplus(demand, R)
     w["C"] = C = concentrate_for_oxide(P, values["yield_separation"])
@@ -173,10 +173,10 @@ def _regional_flows(values: xr.Dataset, new: xr.DataArray, eol: xr.DataArray,
     f["flow_magnet_to_manufacturing"] = w["M"] * sig["manufacturing"]
     f["flow_net_export_magnet"] = magnet_prod - f["flow_magnet_to_manufacturing"]
     w["products_prod"] = products_prod = (w["M"] + w["N_w"]) * sig["manufacturing"]
-    f["flow_products_to_use"] = new.sum("product")
+    f["flow_products_to_use"] = new.sum("product", skipna=False)
     f["flow_net_export_products"] = products_prod - f["flow_products_to_use"]
-    f["flow_eol"] = eol.sum("product")
-    f["flow_collected"] = w["collected"].sum("product")
+    f["flow_eol"] = eol.sum("product", skipna=False)
+    f["flow_collected"] = w["collected"].sum("product", skipna=False)
     f["flow_eol_losses"] = f["flow_eol"] - f["flow_collected"]
     f["flow_scrap_export"] = w["scrap_exported"]
     f["flow_scrap_import"] = w["scrap_imported"]
@@ -200,7 +200,7 @@ def _check_recycling_parameters(values: xr.Dataset) -> None:
                 f"{name} must lie in [{low:g}, {high:g}]"
                 f"{' (NaN: unlimited)' if name == 'recycling_capacity' else ''}, got "
                 f"{float(v[bad].flat[0])!r} ({int(bad.sum())} cell(s))")
-    if np.any(values["scrap_import_share"].sum("region").values <= 0):
+    if np.any(values["scrap_import_share"].sum("region", skipna=False).values <= 0):
         raise ParameterError("scrap_import_share must sum to 1 over regions in every year "
                              "(some region must recycle exported scrap), got 0")
 
@@ -216,7 +216,7 @@ def _traded_and_recycled(values: xr.Dataset, parts: tuple[xr.DataArray, ...]
     (time, region, ...extra dims)."""
     _check_recycling_parameters(values)
     import_share = values["scrap_import_share"]
-    import_share = import_share / import_share.sum("region")
+    import_share = import_share / import_share.sum("region", skipna=False)
     inputs = [*parts, values["scrap_export_share"], import_share, values["recycling_capacity"]]
     dims = ("time", "region",
             *sorted({d for da in inputs for d in da.dims} - {"time", "region"}))

@@ -409,16 +409,16 @@ def _recycling_indicators(chain: dict, primary_no_eol: xr.DataArray) -> dict[str
     ).assign_coords(source=["new_scrap", "end_of_life"])
     out["new_scrap_recycled"] = chain["secondary_new_scrap"]
     basis = {"units": "t/yr", "basis": BASIS["primary_demand"]}
-    primary_w = out["primary_demand"].sum("region").assign_attrs(basis)
+    primary_w = out["primary_demand"].sum("region", skipna=False).assign_attrs(basis)
     out["primary_demand_no_eol_recycling"] = primary_no_eol.assign_attrs(basis)
     out["primary_demand_avoided"] = indicators.avoided(out["primary_demand_no_eol_recycling"],
                                                        primary_w)
     out["eol_recycling_rate"] = indicators.end_of_life_recycling_rate(
-        f["flow_recycled_eol"].sum("region").assign_attrs(t_yr),
-        f["flow_eol"].sum("region").assign_attrs(t_yr))
+        f["flow_recycled_eol"].sum("region", skipna=False).assign_attrs(t_yr),
+        f["flow_eol"].sum("region", skipna=False).assign_attrs(t_yr))
     secondary = out["secondary_supply"].assign_attrs(t_yr)
     out["recycling_input_rate"] = indicators.recycling_input_rate(
-        secondary, (primary_w + secondary.sum("source")).assign_attrs(t_yr))
+        secondary, (primary_w + secondary.sum("source", skipna=False)).assign_attrs(t_yr))
     return out
 
 
@@ -450,7 +450,7 @@ def primary_demand_avoided_vs(results: xr.Dataset, reference: xr.Dataset) -> xr.
         if not isinstance(ds, xr.Dataset) or "primary_demand" not in ds:
             raise MfaError(f"primary_demand_avoided_vs: {what} must be model results with "
                            "'primary_demand'")
-    scen, ref = (ds["primary_demand"].sum("region", keep_attrs=True)
+    scen, ref = (ds["primary_demand"].sum("region", skipna=False, keep_attrs=True)
                  for ds in (results, reference))
     scen, ref = xr.align(scen, ref, join="inner")
     if scen.sizes["time"] == 0:

@@ -318,3 +318,33 @@ def test_secondary_surplus_warns_with_its_own_class(values):
         r = simulate(v)
     assert issubclass(w[0].category, MfaWarning) and issubclass(w[0].category, UserWarning)
     assert float(r["flow_stockpile"].sum()) > 0
+
+
+def test_hibernation_only_where_some_product_hibernates():
+    """The second stock model runs only for products with a hibernation time; the result is
+    the full two-model formula (in use + hibernating = stock of the lifetime shifted by the
+    hibernation time) for every product, bit for bit, with a sample dim and mixed times."""
+    from mfa.models.neodymium.equations import (
+        in_use_and_end_of_life,
+        in_use_hibernating_and_end_of_life,
+    )
+
+    rng = np.random.default_rng(3)
+    t, p, s = np.arange(2000, 2030), ["a", "b", "c", "d"], np.arange(5)
+    new = xr.DataArray(rng.uniform(0, 10, (t.size, 4, 5)), dims=("time", "product", "sample"),
+                       coords={"time": t, "product": p, "sample": s}, attrs={"units": "t/yr"})
+    yr = {"units": "yr"}
+    mean = xr.DataArray(rng.uniform(4, 12, (4, 5)), dims=("product", "sample"),
+                        coords={"product": p, "sample": s}, attrs=yr)
+    sd = xr.DataArray([1.0, 2.0, 3.0, 1.5], dims="product", coords={"product": p}, attrs=yr)
+    hib = xr.DataArray([[0.0] * 5, rng.uniform(1, 3, 5), [0.0] * 5, [0, 0, 2.0, 0, 0]],
+                       dims=("product", "sample"), coords={"product": p, "sample": s}, attrs=yr)
+    use, hibernating, outflow = in_use_hibernating_and_end_of_life(new, mean, sd, hib)
+    use0, _ = in_use_and_end_of_life(new, mean, sd)
+    total0, outflow0 = in_use_and_end_of_life(new, mean + hib, sd)
+    xr.testing.assert_equal(use, use0)
+    np.testing.assert_array_equal(outflow.transpose(*outflow0.dims).values, outflow0.values)
+    np.testing.assert_array_equal(hibernating.transpose(*use.dims).values,
+                                  (total0 - use0).transpose(*use.dims).values)
+    assert (hibernating.sel(product=["a", "c"]) == 0).all()
+    assert (hibernating.sel(product="b").isel(time=-1) > 0).all()

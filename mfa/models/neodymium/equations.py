@@ -92,10 +92,27 @@ def in_use_hibernating_and_end_of_life(
     in_use, hibernating, outflow : xarray.DataArray
         Stocks at the end of each year [t] and the end-of-life outflow [t/yr].
     """
-    use, _ = in_use_and_end_of_life(nd_in_new_products, lifetime_mean, lifetime_sd)
-    total, outflow = in_use_and_end_of_life(nd_in_new_products, lifetime_mean + hibernation_time,
-                                            lifetime_sd)
-    return use, total - use, outflow
+    use, outflow = in_use_and_end_of_life(nd_in_new_products, lifetime_mean, lifetime_sd)
+    mean_total = lifetime_mean + hibernation_time
+    if "product" not in mean_total.dims:
+        total, outflow = in_use_and_end_of_life(nd_in_new_products, mean_total, lifetime_sd)
+        return use, total - use, outflow
+    # products without a hibernation stage (time 0 in every cell) leave use at end of life:
+    # the second stock model runs only for the others (the same numbers, a fraction of the work)
+    hib = hibernation_time != 0
+    others = [d for d in hib.dims if d != "product"]
+    by_product = (hib.any(others) if others else hib).reindex(product=use["product"],
+                                                              fill_value=False)
+    products = use["product"].values[by_product.values]
+    hibernating = xr.zeros_like(use)
+    if products.size:
+        pick = {"product": products}
+        sd = lifetime_sd.sel(pick) if "product" in lifetime_sd.dims else lifetime_sd
+        total, out = in_use_and_end_of_life(nd_in_new_products.sel(pick), mean_total.sel(pick), sd)
+        hibernating.loc[pick] = (total - use.sel(pick)).transpose(*use.dims)
+        outflow = outflow.copy()
+        outflow.loc[pick] = out.transpose(*outflow.dims)
+    return use, hibernating, outflow
 
 
 def alloy_for_magnets(magnets: xr.DataArray, scrap_rate: xr.DataArray) -> xr.DataArray:

@@ -256,18 +256,28 @@ def _on_dims(da: xr.DataArray, dims: tuple[str, ...]) -> np.ndarray:
 def _by_stage(f: dict[str, xr.DataArray], w: dict[str, xr.DataArray]
               ) -> tuple[xr.DataArray, xr.DataArray]:
     """Production and consumption of each stage's product by region (stage, time, region)."""
-    production = xr.concat(
-        xr.broadcast(w["conc_prod"], w["oxide_prod"], w["alloy_prod"], w["magnet_prod"],
-                     w["products_prod"]), dim="stage"
-    ).assign_coords(stage=list(STAGES))
-    consumption = xr.concat(
-        xr.broadcast(
-            f["flow_concentrate"],
-            f["flow_oxide_to_metal"] + f["flow_oxide_to_manufacturing"],
-            f["flow_alloy_to_magnet"],
-            f["flow_magnet_to_manufacturing"],
-            f["flow_products_to_use"],
-        ),
-        dim="stage",
-    ).assign_coords(stage=list(STAGES))
+    production = _stack_stages([w["conc_prod"], w["oxide_prod"], w["alloy_prod"],
+                                w["magnet_prod"], w["products_prod"]])
+    consumption = _stack_stages([
+        f["flow_concentrate"],
+        f["flow_oxide_to_metal"] + f["flow_oxide_to_manufacturing"],
+        f["flow_alloy_to_magnet"],
+        f["flow_magnet_to_manufacturing"],
+        f["flow_products_to_use"],
+    ])
     return production, consumption
+
+
+def _stack_stages(arrays: list[xr.DataArray]) -> xr.DataArray:
+    """One array per stage (:data:`.structure.STAGES`) stacked on a new first dim ``stage``,
+    each broadcast to the union of their dims (in order of appearance; the labels of a model
+    run agree, so nothing is aligned): ``xr.concat(xr.broadcast(...))`` without its cost."""
+    sizes: dict[str, int] = {}
+    coords: dict[str, xr.DataArray] = {}
+    for da in arrays:
+        for d in da.dims:
+            sizes.setdefault(d, da.sizes[d])
+            if d in da.coords and d not in coords:
+                coords[d] = da[d].variable
+    data = np.stack([da.variable.set_dims(sizes).values for da in arrays])
+    return xr.DataArray(data, dims=("stage", *sizes), coords={**coords, "stage": list(STAGES)})

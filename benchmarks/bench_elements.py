@@ -48,9 +48,10 @@ import json
 import statistics
 import subprocess
 import sys
-import threading
 import time
 import tracemalloc
+
+from _common import peak_rss
 
 from mfa.analysis.run import prepare
 from mfa.models.neodymium import MODEL, simulate
@@ -74,40 +75,22 @@ def _mc_child(n: int, chunk: int, scheduler: str, scenario: str, seed: int,
               variables: str) -> dict:
     """The Monte Carlo case, measured inside this (fresh) process (``variables``: ``all`` or
     ``headline``, the model's headline variables only)."""
-    import resource
-
-    peak = [0]
-    stop = threading.Event()
-    try:
-        import psutil
-
-        proc = psutil.Process()
-
-        def watch() -> None:
-            while not stop.is_set():
-                peak[0] = max(peak[0], proc.memory_info().rss)
-                stop.wait(0.02)
-
-        threading.Thread(target=watch, daemon=True).start()
-    except ImportError:
-        pass
     from mfa.analysis.uncertainty import monte_carlo
     from mfa.models.neodymium.magnet_rees import MODEL as MAGNET_REES
 
-    t0 = time.perf_counter()
-    cpu0 = time.process_time()
     kept = {"all": "all", "headline": list(MAGNET_REES.headline), "default": None}[variables]
-    out = monte_carlo(MAGNET_REES, None, n, scenario=scenario, seed=seed, chunk=chunk or None,
-                      scheduler=scheduler, variables=kept)
-    seconds = time.perf_counter() - t0
-    cpu = time.process_time() - cpu0
-    stop.set()
-    ru = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024  # KiB on Linux
+    with peak_rss() as rss:
+        t0 = time.perf_counter()
+        cpu0 = time.process_time()
+        out = monte_carlo(MAGNET_REES, None, n, scenario=scenario, seed=seed,
+                          chunk=chunk or None, scheduler=scheduler, variables=kept)
+        seconds = time.perf_counter() - t0
+        cpu = time.process_time() - cpu0
     return {"samples": n, "chunk": out.attrs["mc_chunk"], "scheduler": out.attrs["mc_scheduler"],
             "factors": len(json.loads(out.attrs["mc_factors"])), "seconds": seconds,
             "cpu_seconds": cpu,
             "variables": variables,
-            "rss_bytes": max(ru, peak[0]), "load_before": os.getloadavg()[0]}
+            "rss_bytes": rss[0], "load_before": os.getloadavg()[0]}
 
 
 def run_mc(args: argparse.Namespace) -> int:

@@ -35,9 +35,10 @@ import statistics
 import subprocess
 import sys
 import tempfile
-import threading
 import time
 from pathlib import Path
+
+from _common import peak_rss
 
 TARGET_SECONDS_PER_10K = 10.0
 TARGET_RSS_BYTES = int(0.6 * 2**30)
@@ -45,39 +46,20 @@ TARGET_RSS_BYTES = int(0.6 * 2**30)
 
 def _child(scheduler: str, n: int, chunk: int, store: str, seed: int, params: str | None) -> dict:
     """One case, measured inside this (fresh) process."""
-    import resource
-
-    peak = [0]
-    stop = threading.Event()
-    try:
-        import psutil
-
-        proc = psutil.Process()
-
-        def watch() -> None:
-            while not stop.is_set():
-                peak[0] = max(peak[0], proc.memory_info().rss)
-                stop.wait(0.02)
-
-        threading.Thread(target=watch, daemon=True).start()
-    except ImportError:
-        psutil = None
-
     from mfa.analysis import uncertainty as U
     from mfa.models import get
 
-    t0 = time.perf_counter()
-    c0 = time.process_time()
-    out = U.monte_carlo(get("neodymium"), params, n, scenario="baseline", seed=seed, chunk=chunk,
-                        scheduler=scheduler, store=store, thresholds=[1.5e5])
-    elapsed = time.perf_counter() - t0
-    cpu = time.process_time() - c0
-    stop.set()
-    ru = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024  # KiB on Linux
+    with peak_rss() as rss:
+        t0 = time.perf_counter()
+        c0 = time.process_time()
+        out = U.monte_carlo(get("neodymium"), params, n, scenario="baseline", seed=seed,
+                            chunk=chunk, scheduler=scheduler, store=store, thresholds=[1.5e5])
+        elapsed = time.perf_counter() - t0
+        cpu = time.process_time() - c0
     pd = out["world_primary_demand"].sel(time=[2030, 2050])
     return {"years": int(out.sizes["time"]),
         "scheduler": scheduler, "samples": n, "chunk": chunk, "store": store,
-        "seconds": elapsed, "cpu_seconds": cpu, "rss_peak": max(ru, peak[0]),
+        "seconds": elapsed, "cpu_seconds": cpu, "rss_peak": rss[0],
         "factors": len(json.loads(out.attrs["mc_factors"])),
         "variables": sum(1 for v in out.data_vars if "quantile" in out[v].dims),
         "world_primary_demand_q": pd.values.tolist(),

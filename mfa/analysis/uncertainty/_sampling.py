@@ -187,7 +187,7 @@ def sample_values(
         raise UncertaintyError("quantiles u must be finite numbers in [0, 1]")
     coord = np.arange(u.shape[0]) if sample is None else np.asarray(sample)
     registry = getattr(params, "registry", {}) or {}
-    sampled: dict[str, xr.DataArray] = {}
+    sampled: dict[str, xr.Variable] = {}
     for j, name in enumerate(names):
         base = params.values[name]
         value = np.asarray(base.values, dtype=float)
@@ -199,14 +199,13 @@ def sample_values(
             with np.errstate(invalid="ignore"):
                 ranged = high > low
             x = _renormalise_share(x, value, ranged, base.dims.index(dim))
-        sampled[name] = xr.DataArray(
-            x, dims=(*base.dims, "sample"),
-            coords={**{k: c for k, c in base.coords.items()}, "sample": coord},
-            attrs=dict(base.attrs), name=name,
-        )
-    out = params.values.copy()
-    out.update(sampled)  # one merge, not one per factor
-    return out
+        sampled[name] = xr.Variable((*base.dims, "sample"), x, attrs=dict(base.attrs))
+    # one Dataset built from variables (the labels are those of params.values: nothing to
+    # align), the factors in their places; ~3x cheaper than DataArrays and an update
+    ds = params.values
+    data = {k: sampled.get(k, ds.variables[k]) for k in ds.data_vars}
+    coords = {k: ds.variables[k] for k in ds.coords}
+    return xr.Dataset(data, coords={**coords, "sample": coord}, attrs=ds.attrs)
 
 
 def simulate_samples(

@@ -47,7 +47,15 @@ from mfa.models.neodymium.element_data import (
     ElementData,
     ElementScenario,
 )
-from mfa.models.neodymium.structure import SecondaryExceedsDemandWarning
+from mfa.models.neodymium.element_processing import (
+    DIFFUSION_FLOWS,
+    diffusion_parameters,
+    element_process_system,
+    element_yields,
+    gbd_share_by_product,
+    split_diffusion_flows,
+)
+from mfa.models.neodymium.structure import FLOWS, SecondaryExceedsDemandWarning
 
 __all__ = ["COMPOSITION_FACTORS", "COPRODUCTION_FLOWS", "END_USE_APPLICATION", "GROUPS",
            "PRODUCT_APPLICATION", "composition_by_year", "content_ratio", "coproduction",
@@ -387,6 +395,29 @@ def _warn_surplus_by_element(surplus: xr.DataArray) -> None:
                   "is stockpiled (flow_stockpile)", SecondaryExceedsDemandWarning, stacklevel=3)
 
 
+def _with_diffusion_flows(ds: xr.Dataset, values: xr.Dataset,
+                          diffusion: dict[str, xr.DataArray], *, check: bool,
+                          rtol: float) -> xr.Dataset:
+    """``ds`` (the Nd chain run by element) with the diffusion flows split out
+    (:func:`.element_processing.split_diffusion_flows`) and the mass balance of
+    :func:`.element_processing.element_process_system` (residuals replaced; checked if
+    ``check``)."""
+    ds = split_diffusion_flows(ds, values, diffusion)
+    stocks = ("in_use_stock", "hibernating_stock", "scrap_awaiting_recycling")
+    names = [*FLOWS, *DIFFUSION_FLOWS, *stocks]
+    extra = tuple(sorted({d for n in names for d in ds[n].dims}
+                         - {"time", "region", "product", "element"}))
+    system = element_process_system(("element", *extra))
+    system_ds = system.to_dataset({n: ds[n] for n in names})
+    if check:
+        system.check_balance(system_ds, rtol=rtol)
+    for name in system_ds.data_vars:
+        if name not in names:
+            ds[name] = system_ds[name].assign_attrs(ds[name].attrs if name in ds else {})
+    ds.attrs["max_abs_mass_balance_residual"] = system_ds.attrs["max_abs_mass_balance_residual"]
+    return ds
+
+
 def simulate_elements(values: xr.Dataset, data: ElementData,
                       scenario: ElementScenario | None = None, *, check: bool = True,
                       rtol: float = 1e-9) -> xr.Dataset:
@@ -418,9 +449,14 @@ def simulate_elements(values: xr.Dataset, data: ElementData,
         raise ParameterError("simulate_elements: values must be an xarray.Dataset")
     time = values["time"].values
     comp = composition_by_year(data, time, scenario, values)
+    ev = element_yields(element_values(values, comp), data)
+    gbd = gbd_share_by_product(data, time, MAGNET_ELEMENTS,
+                               [str(p) for p in values["product"].values], PRODUCT_APPLICATION)
+    ev, diffusion = diffusion_parameters(ev, gbd, data.diffusion_utilisation)
     with warnings.catch_warnings():  # re-issued below naming the elements, not "Nd"
         warnings.simplefilter("ignore", SecondaryExceedsDemandWarning)
-        ds = simulate(element_values(values, comp), check=check, rtol=rtol)
+        ds = simulate(ev, check=False, rtol=rtol)
+    ds = _with_diffusion_flows(ds, ev, diffusion, check=check, rtol=rtol)
     _warn_surplus_by_element(ds["secondary_stockpile_addition"])
     for name in ds.data_vars:
         long_name = ds[name].attrs.get("long_name")
@@ -477,7 +513,8 @@ def run_elements(scenario: str = "baseline", params: object = None,
     _, parameters, _ = prepare(MODEL, nd_scenario, params)
     ds = simulate_elements(parameters.values, load_element_data(directory), element_scenario,
                            check=check)
-    files = [directory / f"{n}.csv" for n in ("elements", "composition", "deposits", "mines")]
+    files = [directory / f"{n}.csv"
+             for n in ("elements", "composition", "deposits", "mines", "processing")]
     if element_scenario is not None:
         files.append(path if path.suffix == ".toml" else named)
     ds.attrs.update(

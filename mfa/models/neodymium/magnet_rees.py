@@ -76,10 +76,11 @@ class MagnetReesModel:
         return Path(default_params_dir())
 
     def system(self, extra_dims: tuple[str, ...] = ()) -> ProcessSystem:
-        """The Nd process system with an ``element`` dim (balanced element by element)."""
-        from mfa.models.neodymium.structure import process_system
+        """The Nd process system with an ``element`` dim (balanced element by element) and the
+        diffusion-source flows (:func:`.element_processing.element_process_system`)."""
+        from mfa.models.neodymium.element_processing import element_process_system
 
-        return process_system(tuple(dict.fromkeys(("element", *extra_dims))))
+        return element_process_system(tuple(dict.fromkeys(("element", *extra_dims))))
 
     def _directory(self, params_dir: str | Path | None) -> Path:
         """The element data directory: the model's own, else ``<params_dir>/elements``."""
@@ -206,7 +207,8 @@ def composition_parameters(params: ParameterSet, data: ElementData) -> Parameter
 
 #: Element data read by :meth:`MagnetReesModel.simulate`, by directory and file states.
 _DATA_CACHE: dict[tuple[str, tuple[tuple[int, int] | None, ...]], ElementData] = {}
-_DATA_FILES = ("elements.csv", "composition.csv", "deposits.csv", "mines.csv", "../sources.csv")
+_DATA_FILES = ("elements.csv", "composition.csv", "deposits.csv", "mines.csv", "processing.csv",
+               "../sources.csv")
 
 
 def _element_data(directory: Path) -> ElementData:

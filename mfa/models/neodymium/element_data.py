@@ -83,12 +83,12 @@ class ElementData:
     gbd_share: xr.DataArray | None = None
     gbd_share_low: xr.DataArray | None = None
     gbd_share_high: xr.DataArray | None = None
-    #: Share of the diffusion source that ends in the magnet (element: Dy, Tb) [1]; the
-    #: ``low``/``high`` bounds (value, low, high along ``bound``).
+    #: Share of the diffusion source that ends in the magnet, by element (Dy, Tb) [1].
     diffusion_utilisation: xr.DataArray | None = None
+    #: The same with its range, along ``bound`` (value, low, high) [1].
     diffusion_utilisation_range: xr.DataArray | None = None
-    #: Loss ratios (parameter, element: Nd, Pr, Dy, Tb) [1], 1 where no row; by ``bound``
-    #: (value, low, high).
+    #: Loss ratios by ``bound`` (value, low, high), ``parameter`` and element (Nd, Pr, Dy,
+    #: Tb) [1], 1 where no row.
     loss_ratio: xr.DataArray | None = None
 
 

@@ -54,7 +54,7 @@ from mfa.models.neodymium.structure import FLOWS, MAGNET_PRODUCTS, PROCESSES, SI
 __all__ = ["DIFFUSION_FLOWS", "diffusion_parameters", "element_process_system",
            "element_yields", "gbd_share_by_product", "split_diffusion_flows"]
 
-#: Flows of the diffusion sources (name: source process, target process, long name).
+#: Flows of the diffusion sources, each with its source process, target process and long name.
 DIFFUSION_FLOWS: dict[str, tuple[str, str, str]] = {
     "flow_diffusion_source": ("metal", "magnet",
                               "Element (Dy, Tb) made into grain-boundary diffusion sources and "

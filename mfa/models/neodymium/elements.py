@@ -11,10 +11,15 @@ by the element's content relative to Nd in the magnets of the application and ye
 
 with ``w`` the wt% in the magnets of application ``a(p)`` (linear between anchor years, held
 outside them). Nd's factor is exactly 1: the Nd slice of an element run is the Nd model's result.
-Assumptions (stated, not sourced): yields, lifetimes, collection and recycling are the same for
-every element (no element-specific data found: research/elements README §4; HPMS recycling
-carries the alloy's composition over); non-magnet uses (``non_magnet``) carry Nd only (no element
-split of non-magnet uses found); regional shares of every stage are those of Nd.
+Element-specific processing (:mod:`.element_processing`, ``processing.csv``): Dy and Tb lose
+less in separation than Nd (most come from ionic clays: MIIT 2016 norms), and part of the
+magnets' Dy and Tb enters magnet making as grain-boundary diffusion source, with a utilisation
+and a loss flow (``flow_diffusion_source``, ``flow_diffusion_losses``); Nd and Pr keep the Nd
+model's processing. Assumptions (stated, not sourced): the other yields, lifetimes, collection
+and recycling are the same for every element (no element-specific data found: research/elements
+README §4; HPMS recycling carries the alloy's composition over); non-magnet uses
+(``non_magnet``) carry Nd only (no element split of non-magnet uses found); regional shares of
+every stage are those of Nd.
 
 Co-production at the mine (:func:`coproduction`): each mine group ``m`` (``mines.csv``) brings a
 fixed mix of elements (its deposit's distribution, % of TREO, converted to element mass with

@@ -52,7 +52,8 @@ from mfa.models.neodymium.element_data import GBD_ELEMENTS, LOSS_RATIOS, Element
 from mfa.models.neodymium.structure import FLOWS, MAGNET_PRODUCTS, PROCESSES, SIGNED_FLOWS
 
 __all__ = ["DIFFUSION_FLOWS", "diffusion_parameters", "element_process_system",
-           "element_yields", "gbd_share_by_product", "split_diffusion_flows"]
+           "element_yields", "gbd_share_by_product", "split_diffusion_flows",
+           "with_diffusion_flows"]
 
 #: Flows of the diffusion sources, each with its source process, target process and long name.
 DIFFUSION_FLOWS: dict[str, tuple[str, str, str]] = {
@@ -211,3 +212,26 @@ def split_diffusion_flows(ds: xr.Dataset, values: xr.Dataset,
     for name in ("flow_alloy_to_magnet", "flow_new_scrap", "flow_new_scrap_losses"):
         out[name].attrs = ds[name].attrs
     return out
+
+
+def with_diffusion_flows(ds: xr.Dataset, values: xr.Dataset,
+                         diffusion: dict[str, xr.DataArray], *, check: bool,
+                         rtol: float) -> xr.Dataset:
+    """``ds`` (the Nd chain run by element) with the diffusion flows split out
+    (:func:`split_diffusion_flows`) and the mass balance of :func:`element_process_system`
+    (residuals replaced; checked if ``check``, raising
+    :class:`~mfa.core.errors.MassBalanceError`)."""
+    ds = split_diffusion_flows(ds, values, diffusion)
+    stocks = ("in_use_stock", "hibernating_stock", "scrap_awaiting_recycling")
+    names = [*FLOWS, *DIFFUSION_FLOWS, *stocks]
+    extra = tuple(sorted({d for n in names for d in ds[n].dims}
+                         - {"time", "region", "product", "element"}))
+    system = element_process_system(("element", *extra))
+    system_ds = system.to_dataset({n: ds[n] for n in names})
+    if check:
+        system.check_balance(system_ds, rtol=rtol)
+    for name in system_ds.data_vars:
+        if name not in names:
+            ds[name] = system_ds[name].assign_attrs(ds[name].attrs if name in ds else {})
+    ds.attrs["max_abs_mass_balance_residual"] = system_ds.attrs["max_abs_mass_balance_residual"]
+    return ds

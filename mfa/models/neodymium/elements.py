@@ -11,15 +11,9 @@ by the element's content relative to Nd in the magnets of the application and ye
 
 with ``w`` the wt% in the magnets of application ``a(p)`` (linear between anchor years, held
 outside them). Nd's factor is exactly 1: the Nd slice of an element run is the Nd model's result.
-Element-specific processing (:mod:`.element_processing`, ``processing.csv``): Dy and Tb lose
-less in separation than Nd (most come from ionic clays: MIIT 2016 norms), and part of the
-magnets' Dy and Tb enters magnet making as grain-boundary diffusion source, with a utilisation
-and a loss flow (``flow_diffusion_source``, ``flow_diffusion_losses``); Nd and Pr keep the Nd
-model's processing. Assumptions (stated, not sourced): the other yields, lifetimes, collection
-and recycling are the same for every element (no element-specific data found: research/elements
-README §4; HPMS recycling carries the alloy's composition over); non-magnet uses
-(``non_magnet``) carry Nd only (no element split of non-magnet uses found); regional shares of
-every stage are those of Nd.
+Processing by element (Dy/Tb separation, diffusion sources): :mod:`.element_processing`. Other
+yields, lifetimes, collection and recycling are the same for every element (HPMS keeps the
+composition), non-magnet uses carry Nd only, every stage takes Nd's regional shares (assumptions).
 
 Co-production at the mine (:func:`coproduction`): each mine group ``m`` (``mines.csv``) brings a
 fixed mix of elements (its deposit's distribution, % of TREO, converted to element mass with
@@ -53,14 +47,12 @@ from mfa.models.neodymium.element_data import (
     ElementScenario,
 )
 from mfa.models.neodymium.element_processing import (
-    DIFFUSION_FLOWS,
     diffusion_parameters,
-    element_process_system,
     element_yields,
     gbd_share_by_product,
-    split_diffusion_flows,
+    with_diffusion_flows,
 )
-from mfa.models.neodymium.structure import FLOWS, SecondaryExceedsDemandWarning
+from mfa.models.neodymium.structure import SecondaryExceedsDemandWarning
 
 __all__ = ["COMPOSITION_FACTORS", "COPRODUCTION_FLOWS", "END_USE_APPLICATION", "GROUPS",
            "PRODUCT_APPLICATION", "composition_by_year", "content_ratio", "coproduction",
@@ -400,29 +392,6 @@ def _warn_surplus_by_element(surplus: xr.DataArray) -> None:
                   "is stockpiled (flow_stockpile)", SecondaryExceedsDemandWarning, stacklevel=3)
 
 
-def _with_diffusion_flows(ds: xr.Dataset, values: xr.Dataset,
-                          diffusion: dict[str, xr.DataArray], *, check: bool,
-                          rtol: float) -> xr.Dataset:
-    """``ds`` (the Nd chain run by element) with the diffusion flows split out
-    (:func:`.element_processing.split_diffusion_flows`) and the mass balance of
-    :func:`.element_processing.element_process_system` (residuals replaced; checked if
-    ``check``)."""
-    ds = split_diffusion_flows(ds, values, diffusion)
-    stocks = ("in_use_stock", "hibernating_stock", "scrap_awaiting_recycling")
-    names = [*FLOWS, *DIFFUSION_FLOWS, *stocks]
-    extra = tuple(sorted({d for n in names for d in ds[n].dims}
-                         - {"time", "region", "product", "element"}))
-    system = element_process_system(("element", *extra))
-    system_ds = system.to_dataset({n: ds[n] for n in names})
-    if check:
-        system.check_balance(system_ds, rtol=rtol)
-    for name in system_ds.data_vars:
-        if name not in names:
-            ds[name] = system_ds[name].assign_attrs(ds[name].attrs if name in ds else {})
-    ds.attrs["max_abs_mass_balance_residual"] = system_ds.attrs["max_abs_mass_balance_residual"]
-    return ds
-
-
 def simulate_elements(values: xr.Dataset, data: ElementData,
                       scenario: ElementScenario | None = None, *, check: bool = True,
                       rtol: float = 1e-9) -> xr.Dataset:
@@ -461,7 +430,7 @@ def simulate_elements(values: xr.Dataset, data: ElementData,
     with warnings.catch_warnings():  # re-issued below naming the elements, not "Nd"
         warnings.simplefilter("ignore", SecondaryExceedsDemandWarning)
         ds = simulate(ev, check=False, rtol=rtol)
-    ds = _with_diffusion_flows(ds, ev, diffusion, check=check, rtol=rtol)
+    ds = with_diffusion_flows(ds, ev, diffusion, check=check, rtol=rtol)
     _warn_surplus_by_element(ds["secondary_stockpile_addition"])
     for name in ds.data_vars:
         long_name = ds[name].attrs.get("long_name")

@@ -229,3 +229,23 @@ def test_modelled_dy_requirement_against_real_dy2o3_output(values, data, results
     assert central / DY2O3_2024["Argus"] == pytest.approx(1.62, abs=0.01)
     assert low_end < DY2O3_2024["SMM"] < DY2O3_2024["Argus"] < central
     assert str(results["binding_element"].sel(time=2024).values) == "Dy"
+
+
+def test_bad_processing_file_from_the_command_line_is_one_error_line(tmp_path, capsys):
+    import mfa.models
+    from mfa.cli import main
+    from mfa.models.neodymium.magnet_rees import MODEL as MAGNET_REES
+
+    params = tmp_path / "params"
+    shutil.copytree(default_elements_dir().parent, params)
+    _edit(params / "elements" / "processing.csv", "diffusion_utilisation,Tb,,,0.8,",
+          "diffusion_utilisation,Tb,,,1.8,")
+    out = tmp_path / "r.nc"
+    if "magnet_rees" not in mfa.models.available():  # an install older than the entry point
+        mfa.models.register(MAGNET_REES)
+    assert main(["--params", str(params), "--model", "magnet_rees", "run", "--out",
+                 str(out)]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and err.startswith("mfa: error: ")
+    assert "processing.csv, line 31: column 'value' must be in [0.0, 1.0], got 1.8" in err
+    assert not out.exists()

@@ -15,7 +15,11 @@ from mfa.analysis.run import prepare
 from mfa.core.errors import MassBalanceError, ParameterError
 from mfa.models.neodymium import MODEL
 from mfa.models.neodymium.element_data import default_elements_dir, load_element_data
-from mfa.models.neodymium.element_processing import DIFFUSION_FLOWS, element_process_system
+from mfa.models.neodymium.element_processing import (
+    DIFFUSION_FLOWS,
+    element_process_system,
+    split_check_system,
+)
 from mfa.models.neodymium.elements import (
     interpolate_composition,
     oxide_factor,
@@ -122,6 +126,30 @@ def test_every_element_balances_with_the_diffusion_flows(results):
     tampered["flow_diffusion_losses"].loc[dict(element="Dy", time=2024, region="China")] += 1.0
     with pytest.raises(MassBalanceError, match="magnet"):
         system.check_balance(tampered)
+    # the check a run makes after the split sees it too
+    part = split_check_system(("element",))
+    assert set(part.processes) == {"metal", "magnet", "recycling"}
+    with pytest.raises(MassBalanceError, match="magnet"):
+        part.check_balance({n: tampered[n] for n in [f.name for f in part.flows]
+                            + [s.name for s in part.stocks]})
+    part.check_balance({n: results[n] for n in [f.name for f in part.flows]
+                        + [s.name for s in part.stocks]})
+
+
+def test_a_run_checks_the_balance_after_the_split(values, data, monkeypatch):
+    from mfa.models.neodymium import element_processing
+
+    split = element_processing.split_diffusion_flows
+
+    def leaky(ds, vals, world):
+        out = split(ds, vals, world)
+        out["flow_diffusion_losses"] = out["flow_diffusion_losses"] + 1.0
+        return out
+
+    monkeypatch.setattr(element_processing, "split_diffusion_flows", leaky)
+    with pytest.raises(MassBalanceError, match="magnet"):
+        simulate_elements(values, data)
+    simulate_elements(values, data, check=False)  # no check: no error
 
 
 def test_separation_loss_by_element(values, results):

@@ -429,7 +429,7 @@ def simulate_elements(values: xr.Dataset, data: ElementData,
     ev, diffusion = diffusion_parameters(ev, gbd, data.diffusion_utilisation)
     with warnings.catch_warnings():  # re-issued below naming the elements, not "Nd"
         warnings.simplefilter("ignore", SecondaryExceedsDemandWarning)
-        ds = simulate(ev, check=False, rtol=rtol)
+        ds = simulate(ev, check=check, rtol=rtol)
     ds = with_diffusion_flows(ds, ev, diffusion, check=check, rtol=rtol)
     _warn_surplus_by_element(ds["secondary_stockpile_addition"])
     for name in ds.data_vars:

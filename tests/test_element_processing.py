@@ -277,3 +277,64 @@ def test_bad_processing_file_from_the_command_line_is_one_error_line(tmp_path, c
     assert err.count("\n") == 1 and err.startswith("mfa: error: ")
     assert "processing.csv, line 31: column 'value' must be in [0.0, 1.0], got 1.8" in err
     assert not out.exists()
+
+
+# -- Monte Carlo: the processing ranges are sampled --------------------------------------------
+
+@pytest.fixture(scope="module")
+def extended():
+    from mfa.models.neodymium.magnet_rees import MODEL as MAGNET_REES
+
+    return prepare(MAGNET_REES, "baseline")[1]
+
+
+def test_processing_parameters_carry_the_csv_ranges(extended, data):
+    from mfa.analysis.uncertainty import uncertain_parameters
+    from mfa.models.neodymium.element_processing import PROCESSING_FACTORS
+
+    assert set(PROCESSING_FACTORS) <= set(uncertain_parameters(extended))
+    tb = {k: float(getattr(extended, k)["gbd_share_tb"].sel(application="ev_traction",
+                                                            time=2020))
+          for k in ("values", "low", "high")}
+    assert tb == {"values": 0.9, "low": 0.6, "high": 1.0}
+    dy = {k: float(getattr(extended, k)["diffusion_utilisation_dy"].sel(time=2030))
+          for k in ("values", "low", "high")}
+    assert dy == {"values": 0.8, "low": 0.5, "high": 0.95}
+    assert extended.values["gbd_share_dy"].attrs["units"] == "1"
+
+
+def test_sampled_utilisation_scales_the_diffusion_source(extended):
+    import xarray as xr
+
+    from mfa.models.neodymium.magnet_rees import MODEL as MAGNET_REES
+
+    values = extended.values
+    u = values["diffusion_utilisation_tb"]
+    sample = xr.DataArray([1.0, 0.625], dims="sample", coords={"sample": [0, 1]})  # 0.8, 0.5
+    ds = MAGNET_REES.simulate(values.assign(
+        diffusion_utilisation_tb=(u * sample).assign_attrs(u.attrs)))
+    source = ds["flow_diffusion_source"].sel(element="Tb").sum("region")
+    on = source.sel(sample=0).values > 0
+    np.testing.assert_allclose(source.sel(sample=1).values[on],
+                               1.6 * source.sel(sample=0).values[on], rtol=1e-12)
+    ref = MAGNET_REES.simulate(values)  # the central values are the data
+    for e in ("Nd", "Pr", "Dy"):
+        np.testing.assert_allclose(ds["total_demand"].sel(element=e, sample=1).values,
+                                   ref["total_demand"].sel(element=e).values, rtol=1e-12)
+    np.testing.assert_allclose(ds["total_demand"].sel(sample=0).values,
+                               ref["total_demand"].values, rtol=1e-12)
+    assert bool((ds["total_demand"].sel(element="Tb", sample=1)
+                 >= ref["total_demand"].sel(element="Tb")).all())
+
+
+def test_monte_carlo_samples_the_processing_parameters():
+    from mfa.analysis.uncertainty import monte_carlo
+    from mfa.models.neodymium.magnet_rees import MODEL as MAGNET_REES
+
+    ds = monte_carlo(MAGNET_REES, None, 4, seed=5, scheduler="numpy",
+                     factors=["gbd_share_tb", "diffusion_utilisation_tb"])
+    assert "gbd_share_tb" in ds.attrs["mc_factors"]
+    spread = ds["total_demand"].sel(element="Tb", time=2030)
+    assert float(spread.max() - spread.min()) > 0
+    nd = ds["total_demand"].sel(element="Nd", time=2030)
+    assert float(nd.max() - nd.min()) == 0.0

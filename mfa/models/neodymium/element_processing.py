@@ -53,8 +53,9 @@ from mfa.core.units import UnitError, conversion_factor
 from mfa.models.neodymium.element_data import GBD_ELEMENTS, LOSS_RATIOS, ElementData
 from mfa.models.neodymium.structure import FLOWS, MAGNET_PRODUCTS, PROCESSES, SIGNED_FLOWS
 
-__all__ = ["DIFFUSION_FLOWS", "SPLIT_PROCESSES", "diffusion_parameters",
-           "element_process_system", "element_yields", "gbd_share_by_product",
+__all__ = ["DIFFUSION_FLOWS", "PROCESSING_FACTORS", "SPLIT_PROCESSES", "diffusion_parameters",
+           "diffusion_utilisation", "element_process_system", "element_yields",
+           "gbd_share_by_product",
            "split_check_system", "split_diffusion_flows", "with_diffusion_flows"]
 
 #: Flows of the diffusion sources, each with its source process, target process and long name.
@@ -123,28 +124,60 @@ def element_yields(values: xr.Dataset, data: ElementData) -> xr.Dataset:
     return out
 
 
+#: Monte Carlo factors of the processing data (:func:`.magnet_rees.composition_parameters`):
+#: the GBD share of Dy and Tb (application, time) and their diffusion utilisation (time) [1].
+PROCESSING_FACTORS: dict[str, tuple[str, str]] = {
+    "gbd_share_dy": ("gbd_share", "Dy"), "gbd_share_tb": ("gbd_share", "Tb"),
+    "diffusion_utilisation_dy": ("diffusion_utilisation", "Dy"),
+    "diffusion_utilisation_tb": ("diffusion_utilisation", "Tb")}
+
+
 def gbd_share_by_product(data: ElementData, time: np.ndarray, elements: tuple[str, ...],
-                         products: list[str], product_application: dict[str, str | None]
-                         ) -> xr.DataArray:
-    """Share of each element's magnet content applied by diffusion (element, product, time)
-    [1]: ``gbd_share`` of the product's application, linear between anchor years and held
-    outside them; 0 for elements other than Dy and Tb and for products without magnets."""
+                         products: list[str], product_application: dict[str, str | None],
+                         values: xr.Dataset | None = None) -> xr.DataArray:
+    """Share of each element's magnet content applied by diffusion (element, product, time[,
+    extra dims]) [1]: ``gbd_share`` of the product's application, linear between anchor years
+    and held outside them; 0 for elements other than Dy and Tb and for products without
+    magnets. ``values`` holding ``gbd_share_dy``/``gbd_share_tb`` (:data:`PROCESSING_FACTORS`,
+    e.g. sampled) replace the data of that element."""
     from mfa.models.neodymium.elements import interpolate_composition
 
     table = interpolate_composition(data.gbd_share, time)  # (application, element, time)
-    apps = [str(a) for a in table["application"].values]
-    out = np.zeros((len(elements), len(products), len(time)))
-    for j, p in enumerate(products):
-        app = product_application.get(p)
-        if app is None:
-            continue
-        if app not in apps:
-            raise ParameterError(f"processing.csv: no gbd_share for application {app!r}")
-        for i, e in enumerate(elements):
-            if e in GBD_ELEMENTS:
-                out[i, j] = table.sel(application=app, element=e).values
-    return xr.DataArray(out, dims=("element", "product", "time"),
-                        coords={"element": list(elements), "product": products, "time": time})
+    parts = []
+    for e in GBD_ELEMENTS:
+        var = f"gbd_share_{e.lower()}"
+        part = table.sel(element=e, drop=True)
+        if values is not None and var in values:
+            part = values[var].reset_coords(drop=True).transpose("application", "time", ...)
+            part = part.sel(application=table["application"].values).assign_coords(time=time)
+        parts.append(part)
+    table = xr.concat(xr.broadcast(*parts), dim="element", join="override").assign_coords(
+        element=list(GBD_ELEMENTS))
+    apps = [product_application.get(p) for p in products]
+    missing = sorted({a for a in apps if a is not None} - set(table["application"].values))
+    if missing:
+        raise ParameterError(f"processing.csv: no gbd_share for applications {missing}")
+    first = str(table["application"].values[0])
+    picked = table.sel(application=[a or first for a in apps]).rename(
+        application="product").assign_coords(product=products)
+    magnet = xr.DataArray([a is not None for a in apps], dims="product",
+                          coords={"product": products})
+    return picked.where(magnet, 0.0).reindex(element=list(elements), fill_value=0.0).transpose(
+        "element", "product", "time", ...)
+
+
+def diffusion_utilisation(data: ElementData, values: xr.Dataset | None = None
+                          ) -> xr.DataArray:
+    """Share of the diffusion source that ends in the magnet (element: Dy, Tb[, time, extra
+    dims]) [1]: the data, or ``diffusion_utilisation_dy``/``_tb`` of ``values``
+    (:data:`PROCESSING_FACTORS`, e.g. sampled) where present."""
+    parts = []
+    for e in GBD_ELEMENTS:
+        var = f"diffusion_utilisation_{e.lower()}"
+        parts.append(values[var].reset_coords(drop=True) if values is not None and var in values
+                     else data.diffusion_utilisation.sel(element=e, drop=True))
+    return xr.concat(xr.broadcast(*parts), dim="element").assign_coords(
+        element=list(GBD_ELEMENTS))
 
 
 def diffusion_parameters(values: xr.Dataset, gbd: xr.DataArray, utilisation: xr.DataArray

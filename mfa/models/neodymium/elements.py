@@ -40,17 +40,12 @@ import xarray as xr
 from mfa.analysis import indicators
 from mfa.core.errors import MassBalanceError, ParameterError
 from mfa.core.units import UnitError, parse_unit
+from mfa.models.neodymium import element_processing as processing
 from mfa.models.neodymium.element_data import (
     MAGNET_ELEMENTS,
     MINED_ELEMENTS,
     ElementData,
     ElementScenario,
-)
-from mfa.models.neodymium.element_processing import (
-    diffusion_parameters,
-    element_yields,
-    gbd_share_by_product,
-    with_diffusion_flows,
 )
 from mfa.models.neodymium.structure import SecondaryExceedsDemandWarning
 
@@ -423,14 +418,16 @@ def simulate_elements(values: xr.Dataset, data: ElementData,
         raise ParameterError("simulate_elements: values must be an xarray.Dataset")
     time = values["time"].values
     comp = composition_by_year(data, time, scenario, values)
-    ev = element_yields(element_values(values, comp), data)
-    gbd = gbd_share_by_product(data, time, MAGNET_ELEMENTS,
-                               [str(p) for p in values["product"].values], PRODUCT_APPLICATION)
-    ev, diffusion = diffusion_parameters(ev, gbd, data.diffusion_utilisation)
+    ev = processing.element_yields(element_values(values, comp), data)
+    gbd = processing.gbd_share_by_product(data, time, MAGNET_ELEMENTS,
+                                          list(values["product"].values), PRODUCT_APPLICATION,
+                                          values)
+    ev, diffusion = processing.diffusion_parameters(
+        ev, gbd, processing.diffusion_utilisation(data, values))
     with warnings.catch_warnings():  # re-issued below naming the elements, not "Nd"
         warnings.simplefilter("ignore", SecondaryExceedsDemandWarning)
         ds = simulate(ev, check=check, rtol=rtol)
-    ds = with_diffusion_flows(ds, ev, diffusion, check=check, rtol=rtol)
+    ds = processing.with_diffusion_flows(ds, ev, diffusion, check=check, rtol=rtol)
     _warn_surplus_by_element(ds["secondary_stockpile_addition"])
     for name in ds.data_vars:
         long_name = ds[name].attrs.get("long_name")

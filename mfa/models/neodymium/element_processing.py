@@ -55,8 +55,8 @@ from mfa.models.neodymium.structure import FLOWS, MAGNET_PRODUCTS, PROCESSES, SI
 
 __all__ = ["DIFFUSION_FLOWS", "PROCESSING_FACTORS", "SPLIT_PROCESSES", "diffusion_parameters",
            "diffusion_utilisation", "element_process_system", "element_yields",
-           "gbd_share_by_product",
-           "split_check_system", "split_diffusion_flows", "with_diffusion_flows"]
+           "gbd_share_by_product", "split_check_system", "split_diffusion_flows",
+           "with_diffusion_flows"]
 
 #: Flows of the diffusion sources, each with its source process, target process and long name.
 DIFFUSION_FLOWS: dict[str, tuple[str, str, str]] = {

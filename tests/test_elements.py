@@ -256,7 +256,7 @@ def test_run_elements_names_scenarios():
     assert ds.attrs["model"] == "magnet_rees"
     assert set(json.loads(ds.attrs["element_files"])) == {"elements.csv", "composition.csv",
                                                           "deposits.csv", "mines.csv",
-                                                          "net-zero.toml"}
+                                                          "processing.csv", "net-zero.toml"}
 
 
 # -- bad input ---------------------------------------------------------------------------------

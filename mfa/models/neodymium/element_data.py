@@ -13,6 +13,13 @@ Four long tables, one value per row, each with a ``source`` key of ``params/sour
 ``mines.csv``
     ``mine, region, deposit, year, value, unit``: mine output [t/yr of TREO] of each mine group,
     in a model region, with the distribution of one deposit.
+``processing.csv``
+    ``parameter, element, application, year, value, low, high, unit``: element-specific
+    processing [1]. ``gbd_share`` (Dy, Tb; by application and anchor year): share of the
+    element's magnet content applied by grain-boundary diffusion; ``diffusion_utilisation``
+    (Dy, Tb): share of the diffusion source that ends in the magnet; the loss ratios of
+    :data:`LOSS_RATIOS` (Pr, Dy, Tb): the element's loss in a process relative to Nd's, which
+    keeps the Nd model's yield (an element without a row: 1, the same yield as Nd).
 
 Scenarios of the element model (TOML, ``params/elements/scenarios/``) name the Nd scenario they
 build on and ramp element contents or mine outputs (:func:`load_element_scenario`).
@@ -33,13 +40,22 @@ import xarray as xr
 
 from mfa.core.errors import ParameterError, ScenarioError
 
-__all__ = ["ElementData", "ElementScenario", "Ramp", "default_elements_dir",
-           "load_element_data", "load_element_scenario"]
+__all__ = ["GBD_ELEMENTS", "LOSS_RATIOS", "ElementData", "ElementScenario", "Ramp",
+           "default_elements_dir", "load_element_data", "load_element_scenario"]
 
 #: Elements of the magnet chain and elements reported at the mining stage (balance problem).
 MAGNET_ELEMENTS: tuple[str, ...] = ("Nd", "Pr", "Dy", "Tb")
 MINED_ELEMENTS: tuple[str, ...] = ("La", "Ce", "Pr", "Nd", "Dy", "Tb")
-_UNITS = {"composition.csv": "wt%", "deposits.csv": "% of TREO", "mines.csv": "t/yr"}
+_UNITS = {"composition.csv": "wt%", "deposits.csv": "% of TREO", "mines.csv": "t/yr",
+          "processing.csv": "1"}
+#: Elements applied as grain-boundary diffusion sources (``gbd_share``, ``diffusion_utilisation``).
+GBD_ELEMENTS: tuple[str, ...] = ("Dy", "Tb")
+#: Loss ratios of ``processing.csv`` and the Nd model's yield each scales: the element's yield
+#: is ``1 - (1 - yield) × ratio`` (Nd keeps the yield itself).
+LOSS_RATIOS: dict[str, str] = {"separation_loss_ratio": "yield_separation",
+                               "metal_loss_ratio": "yield_metal",
+                               "recycling_loss_ratio": "recycling_yield",
+                               "new_scrap_loss_ratio": "new_scrap_recovery_yield"}
 
 
 @dataclass(frozen=True)
@@ -62,6 +78,18 @@ class ElementData:
     mine_deposit: dict[str, str]
     #: Source keys used, by file.
     sources: dict[str, set[str]] = field(default_factory=dict)
+    #: Share of the Dy and Tb magnet content applied by grain-boundary diffusion
+    #: (application, element, year) [1]; ``low``/``high`` too (``processing.csv``).
+    gbd_share: xr.DataArray | None = None
+    gbd_share_low: xr.DataArray | None = None
+    gbd_share_high: xr.DataArray | None = None
+    #: Share of the diffusion source that ends in the magnet, by element (Dy, Tb) [1].
+    diffusion_utilisation: xr.DataArray | None = None
+    #: The same with its range, along ``bound`` (value, low, high) [1].
+    diffusion_utilisation_range: xr.DataArray | None = None
+    #: Loss ratios by ``bound`` (value, low, high), ``parameter`` and element (Nd, Pr, Dy,
+    #: Tb) [1], 1 where no row.
+    loss_ratio: xr.DataArray | None = None
 
 
 def default_elements_dir() -> Path:
@@ -255,8 +283,74 @@ def _read_mines(d: Path, used: dict[str, set[str]], deposits: xr.DataArray
     return mine_output, region, deposit
 
 
+def _processing_row(path: Path, line: int, row: dict[str, str], applications: tuple[str, ...]
+                    ) -> tuple[str, tuple, tuple[float, float, float]]:
+    """One row of ``processing.csv``: (parameter, key, (value, low, high))."""
+    names = ("gbd_share", "diffusion_utilisation", *LOSS_RATIOS)
+    param = _label(path, line, row, "parameter", names)
+    _unit(path, line, row)
+    ratio = param in LOSS_RATIOS
+    element = _label(path, line, row, "element",
+                     ("Pr", "Dy", "Tb") if ratio else GBD_ELEMENTS)
+    hi = math.inf if ratio else 1.0
+    value = _number(path, line, row, "value", hi=hi)
+    low = _number(path, line, row, "low", hi=hi, blank=value)
+    high = _number(path, line, row, "high", hi=hi, blank=value)
+    if not low <= value <= high:
+        raise ParameterError(f"{path}, line {line}: low <= value <= high is violated")
+    if param == "gbd_share":
+        key = (_label(path, line, row, "application", applications), element,
+               int(_number(path, line, row, "year", lo=1900, hi=2100)))
+        return param, key, (value, low, high)
+    for column in ("application", "year"):
+        if (row.get(column) or "").strip():
+            raise ParameterError(f"{path}, line {line}: {param} has no {column} (leave it "
+                                 "empty)")
+    if param == "diffusion_utilisation" and low <= 0:
+        raise ParameterError(f"{path}, line {line}: diffusion_utilisation must be > 0")
+    return param, (element,), (value, low, high)
+
+
+def _read_processing(d: Path, used: dict[str, set[str]], applications: tuple[str, ...]
+                     ) -> dict[str, xr.DataArray]:
+    """``processing.csv``: GBD shares (application, element, year), diffusion utilisation
+    (bound, element) and loss ratios (bound, parameter, element) [1]."""
+    path = d / "processing.csv"
+    gbd: dict[str, dict[tuple, float]] = {"value": {}, "low": {}, "high": {}}
+    other: dict[tuple, tuple[float, float, float]] = {}
+    seen: set = set()
+    for line, row in _rows(path, ("parameter", "element", "application", "year", "value",
+                                  "low", "high", "unit", "source")):
+        param, key, bounds = _processing_row(path, line, row, applications)
+        _unique(path, line, seen, (param, *key))
+        used.setdefault(path.name, set()).add(_label(path, line, row, "source"))
+        if param == "gbd_share":
+            for name, v in zip(("value", "low", "high"), bounds, strict=True):
+                gbd[name][key] = v
+        else:
+            other[(param, *key)] = bounds
+    lacking = sorted({(a, e) for a in applications for e in GBD_ELEMENTS}
+                     - {k[:2] for k in gbd["value"]})
+    if lacking:
+        raise ParameterError(f"{path}: no gbd_share row for (application, element) {lacking}")
+    lacking_u = [e for e in GBD_ELEMENTS if ("diffusion_utilisation", e) not in other]
+    if lacking_u:
+        raise ParameterError(f"{path}: no diffusion_utilisation row for elements {lacking_u}")
+    bound = {"bound": ["value", "low", "high"]}
+    util = xr.DataArray([[other[("diffusion_utilisation", e)][i] for e in GBD_ELEMENTS]
+                         for i in range(3)], dims=("bound", "element"),
+                        coords={**bound, "element": list(GBD_ELEMENTS)})
+    ratio = xr.DataArray(
+        [[[other.get((p, e), (1.0, 1.0, 1.0))[i] if e != "Nd" else 1.0
+           for e in MAGNET_ELEMENTS] for p in LOSS_RATIOS] for i in range(3)],
+        dims=("bound", "parameter", "element"),
+        coords={**bound, "parameter": list(LOSS_RATIOS), "element": list(MAGNET_ELEMENTS)})
+    return {"gbd_" + k: _series_table(v, path) for k, v in gbd.items()} | {
+        "utilisation": util, "loss_ratio": ratio}
+
+
 def load_element_data(directory: str | os.PathLike | None = None) -> ElementData:
-    """Read and check the element data (the four files of this module's docstring).
+    """Read and check the element data (the five files of this module's docstring).
 
     Parameters
     ----------
@@ -276,9 +370,14 @@ def load_element_data(directory: str | os.PathLike | None = None) -> ElementData
     tables = _read_composition(d, used)
     deposits = _read_deposits(d, used)
     mine_output, region, deposit = _read_mines(d, used, deposits)
+    applications = tuple(str(a) for a in tables["value"]["application"].values)
+    proc = _read_processing(d, used, applications)
     _check_sources(d, used)
     return ElementData(weight, oxide, tables["value"], tables["low"], tables["high"],
-                       deposits, mine_output, region, deposit, used)
+                       deposits, mine_output, region, deposit, used,
+                       proc["gbd_value"], proc["gbd_low"], proc["gbd_high"],
+                       proc["utilisation"].sel(bound="value", drop=True),
+                       proc["utilisation"], proc["loss_ratio"])
 
 
 @dataclass(frozen=True)

@@ -11,10 +11,9 @@ by the element's content relative to Nd in the magnets of the application and ye
 
 with ``w`` the wt% in the magnets of application ``a(p)`` (linear between anchor years, held
 outside them). Nd's factor is exactly 1: the Nd slice of an element run is the Nd model's result.
-Assumptions (stated, not sourced): yields, lifetimes, collection and recycling are the same for
-every element (no element-specific data found: research/elements README §4; HPMS recycling
-carries the alloy's composition over); non-magnet uses (``non_magnet``) carry Nd only (no element
-split of non-magnet uses found); regional shares of every stage are those of Nd.
+Processing by element (Dy/Tb separation, diffusion sources): :mod:`.element_processing`. Other
+yields, lifetimes, collection and recycling are the same for every element (HPMS keeps the
+composition), non-magnet uses carry Nd only, every stage takes Nd's regional shares (assumptions).
 
 Co-production at the mine (:func:`coproduction`): each mine group ``m`` (``mines.csv``) brings a
 fixed mix of elements (its deposit's distribution, % of TREO, converted to element mass with
@@ -41,6 +40,7 @@ import xarray as xr
 from mfa.analysis import indicators
 from mfa.core.errors import MassBalanceError, ParameterError
 from mfa.core.units import UnitError, parse_unit
+from mfa.models.neodymium import element_processing as processing
 from mfa.models.neodymium.element_data import (
     MAGNET_ELEMENTS,
     MINED_ELEMENTS,
@@ -418,9 +418,16 @@ def simulate_elements(values: xr.Dataset, data: ElementData,
         raise ParameterError("simulate_elements: values must be an xarray.Dataset")
     time = values["time"].values
     comp = composition_by_year(data, time, scenario, values)
+    ev = processing.element_yields(element_values(values, comp), data)
+    gbd = processing.gbd_share_by_product(data, time, MAGNET_ELEMENTS,
+                                          list(values["product"].values), PRODUCT_APPLICATION,
+                                          values)
+    ev, diffusion = processing.diffusion_parameters(
+        ev, gbd, processing.diffusion_utilisation(data, values))
     with warnings.catch_warnings():  # re-issued below naming the elements, not "Nd"
         warnings.simplefilter("ignore", SecondaryExceedsDemandWarning)
-        ds = simulate(element_values(values, comp), check=check, rtol=rtol)
+        ds = simulate(ev, check=check, rtol=rtol)
+    ds = processing.with_diffusion_flows(ds, ev, diffusion, check=check, rtol=rtol)
     _warn_surplus_by_element(ds["secondary_stockpile_addition"])
     for name in ds.data_vars:
         long_name = ds[name].attrs.get("long_name")
@@ -477,7 +484,8 @@ def run_elements(scenario: str = "baseline", params: object = None,
     _, parameters, _ = prepare(MODEL, nd_scenario, params)
     ds = simulate_elements(parameters.values, load_element_data(directory), element_scenario,
                            check=check)
-    files = [directory / f"{n}.csv" for n in ("elements", "composition", "deposits", "mines")]
+    files = [directory / f"{n}.csv"
+             for n in ("elements", "composition", "deposits", "mines", "processing")]
     if element_scenario is not None:
         files.append(path if path.suffix == ".toml" else named)
     ds.attrs.update(

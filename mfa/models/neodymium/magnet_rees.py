@@ -9,7 +9,8 @@ scenarios (:meth:`MagnetReesModel.load_scenario`, used by ``mfa --model magnet_r
 ``mc``). An element scenario applies its Nd scenario to the parameters and records its own file
 in ``values.attrs["element_scenario"]``, which :meth:`MagnetReesModel.simulate` reads.
 :meth:`MagnetReesModel.extend_parameters` adds the Pr, Dy and Tb content of the magnets with
-their ranges (``composition.csv`` ``low``/``high``) to the parameters, so that ``mfa --model
+their ranges (``composition.csv`` ``low``/``high``), and the GBD share and diffusion-source
+utilisation of Dy and Tb (``processing.csv``), to the parameters, so that ``mfa --model
 magnet_rees mc`` (and ``sensitivity``) sample them with the Nd model's uncertain parameters. ``binding_element`` is stored as CF flags (integer codes, ``flag_meanings``) so
 that Monte Carlo ensembles (``mfa --model magnet_rees mc``) and netCDF files hold numbers; the
 ensemble's world totals of the headline variables are magnet-REE totals (summed over elements).
@@ -33,6 +34,7 @@ from mfa.core.system import ProcessSystem
 from mfa.data.parameter_set import ParameterSet
 from mfa.data.scenario_files import Scenario
 from mfa.models.neodymium.element_data import ElementData
+from mfa.models.neodymium.element_processing import PROCESSING_FACTORS
 from mfa.models.neodymium.elements import COMPOSITION_FACTORS, interpolate_composition
 
 __all__ = ["MODEL", "ElementRunScenario", "MagnetReesModel", "composition_parameters"]
@@ -76,10 +78,11 @@ class MagnetReesModel:
         return Path(default_params_dir())
 
     def system(self, extra_dims: tuple[str, ...] = ()) -> ProcessSystem:
-        """The Nd process system with an ``element`` dim (balanced element by element)."""
-        from mfa.models.neodymium.structure import process_system
+        """The Nd process system with an ``element`` dim (balanced element by element) and the
+        diffusion-source flows (:func:`.element_processing.element_process_system`)."""
+        from mfa.models.neodymium.element_processing import element_process_system
 
-        return process_system(tuple(dict.fromkeys(("element", *extra_dims))))
+        return element_process_system(tuple(dict.fromkeys(("element", *extra_dims))))
 
     def _directory(self, params_dir: str | Path | None) -> Path:
         """The element data directory: the model's own, else ``<params_dir>/elements``."""
@@ -184,7 +187,8 @@ def composition_parameters(params: ParameterSet, data: ElementData) -> Parameter
     ranges of ``composition.csv`` (``low``/``high``), so that a Monte Carlo ensemble or a Sobol
     analysis samples them: one quantile per element and sample, applied to every application
     and year (fully correlated over them; the elements independent: an assumption). Nd's
-    content stays that of the Nd model (its own parameters carry its range)."""
+    content stays that of the Nd model (its own parameters carry its range). The processing
+    factors (:data:`.element_processing.PROCESSING_FACTORS`) are added the same way."""
     time = params.values["time"].values
     tables = {k: interpolate_composition(t, time) for k, t in (("values", data.composition),
                                                      ("low", data.composition_low),
@@ -193,6 +197,7 @@ def composition_parameters(params: ParameterSet, data: ElementData) -> Parameter
     new = {"values": params.values.copy(), "low": params.low.copy(),
            "high": params.high.copy()}
     registry = dict(params.registry)
+    _add_processing_parameters(new, registry, data, time)
     for element, var in COMPOSITION_FACTORS.items():
         text = f"{element} mass fraction of the NdFeB magnets of each application"
         attrs = {"units": "1", "description": text, "long_name": text,
@@ -204,9 +209,40 @@ def composition_parameters(params: ParameterSet, data: ElementData) -> Parameter
     return dataclasses.replace(params, registry=registry, **new)
 
 
+def _add_processing_parameters(new: dict[str, xr.Dataset], registry: dict, data: ElementData,
+                               time: np.ndarray) -> None:
+    """Add the :data:`.element_processing.PROCESSING_FACTORS` (GBD share of Dy and Tb by
+    application and time, their diffusion utilisation by time) with the ranges of
+    ``processing.csv`` to the values, low, high (``new``) and ``registry``, so that Monte
+    Carlo and Sobol sample them (one quantile per parameter and sample, the same for every
+    application and year: an assumption)."""
+    gbd = {k: interpolate_composition(t, time) for k, t in (
+        ("values", data.gbd_share), ("low", data.gbd_share_low), ("high", data.gbd_share_high))}
+    util = data.diffusion_utilisation_range
+    sources = ", ".join(sorted(data.sources.get("processing.csv", set())))
+    for var, (what, element) in PROCESSING_FACTORS.items():
+        text = (f"Share of the {element} magnet content applied by grain-boundary diffusion"
+                if what == "gbd_share" else
+                f"Share of the {element} diffusion source that ends in the magnet")
+        dims = ["application", "time"] if what == "gbd_share" else ["time"]
+        attrs = {"units": "1", "description": text, "long_name": text, "source": sources,
+                 "role": "model"}
+        for key, ds in new.items():
+            if what == "gbd_share":
+                da = gbd[key].sel(element=element, drop=True)
+            else:
+                bound = {"values": "value"}.get(key, key)
+                level = float(util.sel(bound=bound, element=element))
+                da = xr.DataArray(np.full(len(time), level), dims="time", coords={"time": time})
+            ds[var] = da.assign_attrs(attrs)
+        registry[var] = {"description": text, "dims": dims, "unit": "1", "min": 0.0,
+                         "max": 1.0, "sum_to_one_over": None, "role": "model"}
+
+
 #: Element data read by :meth:`MagnetReesModel.simulate`, by directory and file states.
 _DATA_CACHE: dict[tuple[str, tuple[tuple[int, int] | None, ...]], ElementData] = {}
-_DATA_FILES = ("elements.csv", "composition.csv", "deposits.csv", "mines.csv", "../sources.csv")
+_DATA_FILES = ("elements.csv", "composition.csv", "deposits.csv", "mines.csv", "processing.csv",
+               "../sources.csv")
 
 
 def _element_data(directory: Path) -> ElementData:

@@ -180,8 +180,8 @@ def diffusion_utilisation(data: ElementData, values: xr.Dataset | None = None
         element=list(GBD_ELEMENTS))
 
 
-def diffusion_parameters(values: xr.Dataset, gbd: xr.DataArray, utilisation: xr.DataArray
-                         ) -> tuple[xr.Dataset, dict[str, xr.DataArray]]:
+def diffusion_parameters(values: xr.Dataset, gbd: xr.DataArray, utilisation: xr.DataArray,
+                         new: xr.DataArray) -> tuple[xr.Dataset, dict[str, xr.DataArray]]:
     """Effective ``magnet_scrap_rate`` and ``new_scrap_recycling_rate`` by element that make
     the Nd chain carry the diffusion sources (module docstring).
 
@@ -194,6 +194,9 @@ def diffusion_parameters(values: xr.Dataset, gbd: xr.DataArray, utilisation: xr.
         :func:`gbd_share_by_product` (element, product, time) [1].
     utilisation : xarray.DataArray
         Share of the diffusion source that ends in the magnet (element: Dy, Tb) [1].
+    new : xarray.DataArray
+        Element in new products [t/yr] (time, region, product, element, ...) of ``values``
+        (:func:`.simulation.nd_in_new_products`).
 
     Returns
     -------
@@ -201,9 +204,6 @@ def diffusion_parameters(values: xr.Dataset, gbd: xr.DataArray, utilisation: xr.
         The values with the two rates by element (units 1), and the world diffusion source
         ``D`` and its loss ``L`` (element, time[, extra dims]) [t/yr].
     """
-    from mfa.models.neodymium.simulation import nd_in_new_products
-
-    new = nd_in_new_products(values)
     magnets = new.sel(product=[p for p in new["product"].values if p in MAGNET_PRODUCTS])
     m_p = magnets.sum("region")
     m = m_p.sum("product")

@@ -412,7 +412,7 @@ def simulate_elements(values: xr.Dataset, data: ElementData,
         co-production results of :func:`coproduction` (``mined_element`` dim: La, Ce, Pr, Nd,
         Dy, Tb). ``attrs``: ``model`` ``"magnet_rees"``, ``material`` ``"Nd, Pr, Dy, Tb"``.
     """
-    from mfa.models.neodymium.simulation import simulate
+    from mfa.models.neodymium.simulation import new_products_and_fleets, simulate
 
     if not isinstance(values, xr.Dataset):
         raise ParameterError("simulate_elements: values must be an xarray.Dataset")
@@ -422,11 +422,12 @@ def simulate_elements(values: xr.Dataset, data: ElementData,
     gbd = processing.gbd_share_by_product(data, time, MAGNET_ELEMENTS,
                                           list(values["product"].values), PRODUCT_APPLICATION,
                                           values)
+    products = new_products_and_fleets(ev)  # once: the diffusion rates do not change them
     ev, diffusion = processing.diffusion_parameters(
-        ev, gbd, processing.diffusion_utilisation(data, values))
+        ev, gbd, processing.diffusion_utilisation(data, values), products[0])
     with warnings.catch_warnings():  # re-issued below naming the elements, not "Nd"
         warnings.simplefilter("ignore", SecondaryExceedsDemandWarning)
-        ds = simulate(ev, check=check, rtol=rtol)
+        ds = simulate(ev, check=check, rtol=rtol, products=products)
     ds = processing.with_diffusion_flows(ds, ev, diffusion, check=check, rtol=rtol)
     _warn_surplus_by_element(ds["secondary_stockpile_addition"])
     for name in ds.data_vars:

@@ -45,8 +45,8 @@ from mfa.models.neodymium.structure import (
     process_system,
 )
 
-__all__ = ["nd_in_new_products", "primary_demand_avoided_vs", "simulate", "supply_chain",
-           "without_end_of_life_recycling"]
+__all__ = ["nd_in_new_products", "new_products_and_fleets", "primary_demand_avoided_vs",
+           "simulate", "supply_chain", "without_end_of_life_recycling"]
 
 #: Nd in new products [t/yr] of EVs and wind: activity (unit) x the intensity parameters. The
 #: activities are EV sales (``ev_sales`` for two-wheelers and observed car sales; cars after
@@ -127,11 +127,13 @@ def nd_in_new_products(values: xr.Dataset) -> xr.DataArray:
     mfa.core.units.UnitError
         A parameter without units or in units of the wrong dimensionality.
     """
-    return _new_products_and_fleets(values)[0]
+    return new_products_and_fleets(values)[0]
 
 
-def _new_products_and_fleets(values: xr.Dataset) -> tuple[xr.DataArray, dict[str, xr.DataArray]]:
-    """:func:`nd_in_new_products` and the fleet results of :func:`_fleet_results`."""
+def new_products_and_fleets(values: xr.Dataset) -> tuple[xr.DataArray, dict[str, xr.DataArray]]:
+    """:func:`nd_in_new_products` [t/yr] and the fleet results (``ev_car_*`` [vehicle,
+    vehicle/yr], ``wind_*`` [MW, MW/yr]) that :func:`simulate` reports, from the same values.
+    A caller that needs them before the run passes them to :func:`simulate` (``products``)."""
     names = list(dict.fromkeys(n for _, group, _ in _NEW_PRODUCT_TERMS for n in group))
     values = _in_model_units(values, names + _FLEET_PARAMETERS + _END_USE_PARAMETERS,
                              "nd_in_new_products")
@@ -291,7 +293,9 @@ def _set_attrs(ds: xr.Dataset, system_ds: xr.Dataset) -> None:
         ds[name].attrs["long_name"] = long_name
 
 
-def simulate(values: xr.Dataset, *, check: bool = True, rtol: float = 1e-9) -> xr.Dataset:
+def simulate(values: xr.Dataset, *, check: bool = True, rtol: float = 1e-9,
+             products: tuple[xr.DataArray, dict[str, xr.DataArray]] | None = None
+             ) -> xr.Dataset:
     """Run the Nd model on parameter values.
 
     Parameters
@@ -308,6 +312,10 @@ def simulate(values: xr.Dataset, *, check: bool = True, rtol: float = 1e-9) -> x
     rtol : float
         Relative tolerance of the mass-balance check, against each process's throughput
         (plus an absolute 1e-6 t/yr).
+    products : tuple, optional
+        :func:`new_products_and_fleets` of these ``values`` (or of values that differ only
+        downstream of the products), if the caller has computed them already (the element
+        model does); computed here if None.
 
     Returns
     -------
@@ -333,7 +341,7 @@ def simulate(values: xr.Dataset, *, check: bool = True, rtol: float = 1e-9) -> x
     _check_options("simulate", check, rtol)
     values = _in_model_units(values, list(PARAMETER_UNITS), "simulate")
     _check_coords(values, "simulate")
-    new, fleets = _new_products_and_fleets(values)
+    new, fleets = new_products_and_fleets(values) if products is None else products
     stock, hibernating, eol = in_use_hibernating_and_end_of_life(
         new, values["lifetime_mean"], values["lifetime_sd"], values["hibernation_time"])
 

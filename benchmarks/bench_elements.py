@@ -11,28 +11,17 @@ ensemble store, quantiles). BLAS is pinned to one thread. The machine load (1-mi
 average) is printed with each result: the machine is shared.
 
 Run:  python benchmarks/bench_elements.py [--repeat N] [--scenario NAME]
-      python benchmarks/bench_elements.py --mc 10000 [--chunk N] [--scheduler threads]
+      python benchmarks/bench_elements.py --mc 10000 [--chunk N] [--scheduler auto]
                                           [--variables default|all|headline]
-``--chunk`` (default: the model's ``mc_chunk``, 100) and ``--variables`` (default: the model's
+``--chunk`` (default: the model's ``mc_chunk``, 200) and ``--variables`` (default: the model's
 ``mc_variables``, its five headline variables, as ``mfa --model magnet_rees mc``; ``all``: every
 result variable). Wall time, CPU time (user + system of the child) and peak RSS are printed.
 Exit status 1 if a Monte Carlo target is missed.
 
-Measured 2026-12-01 (10,000 samples unless said, ionic-clay-shock, dask threads; shared
-2-core machine, 1-minute load average 3.4-5.0, so wall times are 1.5-2x the CPU times).
-Before the merge with the issue-15 Monte Carlo work: all variables, chunk 250: 310 s,
-2.94 GiB; headline, chunk 250: 147 s, 2.45 GiB; headline, chunk 100: 91 s, 1.21 GiB (load
-1.7-3.9). After the merge (2,000 samples): all variables, chunk 250: 74.0 s, 1.94 GiB (load
-3.0-5.0); the model's defaults (headline variables, chunk 100): 40.6 s, 0.84 GiB (load 4.4).
-10,000 samples with the defaults and the element data read once (not per chunk): 177.3 s wall,
-106.0 s CPU, peak RSS 0.78 GiB (load 3.7-5.0); repeated at load 0.8-1.5: 79.1 s wall, 114.0 s
-CPU (dask threads on both cores), 0.80 GiB. One run (--repeat 5, load 0.8): simulate_elements
-279 ms (target < 0.5 s met), the Nd run 177 ms (1.58x). Memory target met; time target NOT met, not
-even in CPU time: a 100-sample chunk of the element model costs 0.88 s CPU against 0.37 s for
-the Nd model (2.4x for 4 elements); the Nd chain with the element dim is 2.0x the Nd run
-(supply chain 2.2x, to_dataset 3.4x, mass balance 6x), the element code itself (composition,
-element values, co-production) about 0.2 s profiled. The rest of the 60 s needs the Nd chain to take
-the element dim more cheaply (simulation.py, chain.py, core/system: another helper's files).
+Measured on the final code of 2026-12-01 (history and earlier rounds: benchmarks/README.md):
+10,000 samples with the model's defaults (headline variables, chunk 200, ``"auto"``: two
+threads) took 46.1 s wall, 73.8 s CPU, peak RSS 1.36 GiB (load 0.5-1.1): both targets met.
+One run (``simulate_elements``): 245 ms after import (target < 0.5 s met), 1.9x the Nd run.
 """
 
 from __future__ import annotations
@@ -124,7 +113,8 @@ def main() -> None:
     ap.add_argument("--mc", type=int, metavar="N", help="time N Monte Carlo samples instead")
     ap.add_argument("--chunk", type=int, default=0,
                     help="Monte Carlo chunk (samples; default 0: the model's mc_chunk)")
-    ap.add_argument("--scheduler", default="threads", help="Monte Carlo scheduler")
+    ap.add_argument("--scheduler", default="auto", help="Monte Carlo scheduler (default: "
+                    "as mfa mc)")
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--variables", choices=("default", "all", "headline"), default="default",
                     help="Monte Carlo: keep the model's mc_variables (as `mfa mc`), every "

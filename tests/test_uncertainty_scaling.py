@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from mfa.analysis import uncertainty as U
-from mfa.analysis.uncertainty import _summary
+from mfa.analysis.uncertainty import _scheduling, _summary
 from mfa.analysis.uncertainty._quantiles import quantiles_by_row
 from mfa.data.params import load_parameters
 from mfa.data.scenarios import apply_scenario
@@ -78,8 +78,7 @@ def test_a_store_missing_samples_is_an_error(tmp_path):
 
 def test_monte_carlo_quantiles_equal_numpy_on_the_full_ensemble(tmp_path):
     """The summary read from the store in blocks equals np.quantile of the whole ensemble
-    (the method before issue 15), bit for bit, world totals and residual included; the
-    default scheduler is the numpy loop."""
+    (the method before issue 15), bit for bit, world totals and residual included."""
     params = apply_scenario(load_parameters(), "baseline")
     q = (0.0, 0.05, 0.5, 0.95, 1.0)
     kw = dict(seed=11, chunk=7, factors=FACTORS)
@@ -101,7 +100,8 @@ def test_monte_carlo_quantiles_equal_numpy_on_the_full_ensemble(tmp_path):
     world = ens["primary_demand"].sum("region").transpose("sample", "time").values
     np.testing.assert_array_equal(mc["sample_world_primary_demand"].values, world)
     np.testing.assert_array_equal(mc["world_primary_demand"].values, np.quantile(world, qa, axis=0))
-    assert mc.attrs["mc_scheduler"] == "numpy"  # "auto": one chunk in memory (issue 15)
+    assert mc.attrs["mc_scheduler"] == ("threads (2, standard library)"
+                                        if _scheduling._usable_cores() >= 2 else "numpy")
     assert mc.attrs["mc_max_abs_mass_balance_residual"] == float(
         np.nanmax(np.abs(ens["mass_balance_residual"].values)))
 
@@ -127,3 +127,51 @@ def test_inverse_cdf_in_place_is_the_formula_bit_for_bit(distribution, partly_ra
             x = lo + u * w
         want = np.where(w > 0, x, v)
     np.testing.assert_array_equal(_ppf(value, low, high, u, distribution), want)
+
+
+@pytest.mark.parametrize("cores, expected", [(1, "numpy"), (2, "pool"), (64, "pool")])
+def test_default_scheduler_is_two_threads_where_two_cores(monkeypatch, cores, expected):
+    """"auto": the plain loop on one core, two threads (two chunks in memory) from two cores
+    on, however many there are."""
+    monkeypatch.setattr(_scheduling, "_usable_cores", lambda: cores)
+    assert _scheduling._default_scheduler() == expected
+    with _scheduling._executor("auto") as (kind, handle):
+        assert (kind, handle) == (("pool", 2) if expected == "pool" else ("numpy", None))
+
+
+def test_thread_pool_gives_the_loops_numbers_and_restores_the_warning_filters(monkeypatch):
+    """Chunks on two threads: the same quantiles as the plain loop, bit for bit; the model's
+    warnings are silenced once around the threads and the filters are as before afterwards."""
+    monkeypatch.setattr(_scheduling, "_usable_cores", lambda: 2)
+    params = apply_scenario(load_parameters(), "baseline")
+    kw = dict(seed=5, chunk=4, factors=FACTORS, scenario=None)
+    filters = list(warnings.filters)
+    pooled = U.monte_carlo("neodymium", params, 14, scheduler="auto", **kw)
+    assert warnings.filters == filters
+    loop = U.monte_carlo("neodymium", params, 14, scheduler="numpy", **kw)
+    assert pooled.attrs["mc_scheduler"] == "threads (2, standard library)"
+    for v in loop.data_vars:
+        np.testing.assert_array_equal(pooled[v].values, loop[v].values, err_msg=v)
+
+
+def test_a_failing_chunk_on_the_thread_pool_stops_the_run_and_leaves_no_file(monkeypatch,
+                                                                             tmp_path):
+    """An error in one chunk reaches the caller (the chunks not started are cancelled) and
+    the temporary store is removed."""
+    monkeypatch.setattr(_scheduling, "_usable_cores", lambda: 2)
+    real = _scheduling._chunk_arrays
+    started = []
+
+    def failing(payload, start, stop, quiet=True):
+        started.append(start)
+        if start == 4:
+            raise U.UncertaintyError("chunk 4 failed")
+        return real(payload, start, stop, quiet)
+
+    monkeypatch.setattr(_scheduling, "_chunk_arrays", failing)
+    params = apply_scenario(load_parameters(), "baseline")
+    with pytest.raises(U.UncertaintyError, match="chunk 4 failed"):
+        U.monte_carlo("neodymium", params, 400, scenario=None, seed=1, chunk=4,
+                      factors=FACTORS, store="disk", tmpdir=tmp_path)
+    assert len(started) < 100  # cancelled, not all run
+    assert list(tmp_path.iterdir()) == []

@@ -277,7 +277,9 @@ def monte_carlo(
         Samples per task (default: the model's ``mc_chunk`` if it has one, else 250; memory
         per task ~ 1.5 MB per sample for the Nd model).
     scheduler : str or distributed.Client
-        "auto" (the plain numpy loop: one chunk in memory), "numpy", "threads", "sync",
+        "auto" (two threads of the standard library where two or more cores are usable, two
+        chunks in memory; else "numpy"), "numpy" (a plain loop, one chunk in memory), "threads"
+        (dask, one thread per core), "sync",
         "processes" (a LocalCluster of worker processes for the run), a dask.distributed
         address ("tcp://host:8786") or a ``distributed.Client``.
     quantiles : sequence of float
@@ -296,7 +298,8 @@ def monte_carlo(
     progress : bool
         Progress bar on stderr (only when it is a terminal: :mod:`mfa.analysis.progress`).
     store : {"auto", "memory", "disk"}
-        Where the ensemble waits for the quantiles (auto: disk above 512 MiB).
+        Where the ensemble waits for the quantiles (auto: disk above
+        ``mfa.analysis.options.MEMORY_STORE_MAX_BYTES``, 128 MiB).
     tmpdir : path-like, optional
         Directory of the temporary file.
 

@@ -218,6 +218,7 @@ def simulate_samples(
     sample: Sequence[int] | None = None,
     check: bool = True,
     rtol: float = DEFAULT_RTOL,
+    quiet: bool = True,
 ) -> xr.Dataset:
     """Run ``model`` for a block of samples at once (vectorised over ``sample``).
 
@@ -235,19 +236,24 @@ def simulate_samples(
         Check the mass balance of every sample (:class:`mfa.core.errors.MassBalanceError`).
     rtol : float
         Relative tolerance of the check (against the sample's largest total demand).
+    quiet : bool
+        Silence the model's warnings (:class:`~mfa.core.errors.MfaWarning`) here: they are
+        not repeated per block (the quantiles of the results show what they would report).
+        False for a caller that silences them around several threads
+        (``warnings.catch_warnings`` is not thread-safe).
 
     Returns
     -------
     xarray.Dataset
-        The model's results; variables depending on a factor carry a ``sample`` dim. The
-        model's warnings (:class:`~mfa.core.errors.MfaWarning`) are not repeated per block: the
-        quantiles of the results show what they would report.
+        The model's results; variables depending on a factor carry a ``sample`` dim.
     """
     model = get_model(model)
     vals = sample_values(params, u, names, distribution, sample=sample)
+    # the process system keeps `sample` and checks every sample's balance separately
+    if not quiet:
+        return _simulate(model, vals, check=check, rtol=rtol)
     with warnings.catch_warnings():
         warnings.filterwarnings("ignore", category=MfaWarning)
-        # the process system keeps `sample` and checks every sample's balance separately
         return _simulate(model, vals, check=check, rtol=rtol)
 
 

@@ -6,6 +6,7 @@ import ast
 import contextlib
 import os
 import sys
+import warnings
 from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
@@ -18,6 +19,7 @@ from mfa.analysis.progress import ProgressBar
 from mfa.analysis.uncertainty._sampling import draw_quantiles, simulate_samples
 from mfa.analysis.uncertainty._storage import _Store, to_sample_last
 from mfa.analysis.uncertainty._summary import MAX_ABS_KEY, WORLD_KEY, max_abs, world_total
+from mfa.core.errors import MfaWarning
 from mfa.io.outputs import checkpoint
 
 _LOCAL_SCHEDULERS = {"threads": "threads", "threaded": "threads", "sync": "sync",
@@ -63,16 +65,16 @@ def _chunk_u(payload: _Payload, start: int, stop: int) -> np.ndarray:
     return draw_quantiles(payload.seed, payload.names, start, stop)
 
 
-def _chunk_arrays(payload: _Payload, start: int, stop: int) -> dict[str, np.ndarray]:
+def _chunk_arrays(payload: _Payload, start: int, stop: int, quiet: bool = True
+                  ) -> dict[str, np.ndarray]:
     """Simulate samples ``start .. stop - 1``; per kept variable its ``(cells, k)`` array in
     the store's sample-last layout (:func:`to_sample_last`), plus the per-sample reductions
     the summary needs (world totals, largest residual), so the summary never holds a whole
-    variable of the ensemble."""
+    variable of the ensemble. ``quiet``: as in :func:`simulate_samples`."""
     u = _chunk_u(payload, start, stop)
     sample = np.arange(start, stop)
     ds = simulate_samples(payload.model, payload, u, payload.names, payload.distribution,
-                          sample=sample,
-                          check=payload.check, rtol=payload.rtol)
+                          sample=sample, check=payload.check, rtol=payload.rtol, quiet=quiet)
     k = stop - start
     if payload.outputs is not None:
         return {"outputs": to_sample_last(_world_outputs(ds, payload.outputs, payload.years, k))}
@@ -107,11 +109,12 @@ def _world_outputs(ds: xr.Dataset, outputs: list[str], years: list[int], k: int)
     return np.concatenate(cols, axis=1)
 
 
-def _chunk_to_store(payload: _Payload, start: int, stop: int, store: _Store) -> int:
+def _chunk_to_store(payload: _Payload, start: int, stop: int, store: _Store,
+                    quiet: bool = True) -> int:
     """Task for in-process schedulers: compute one chunk and write it into the store."""
     if store.closed.is_set():  # cancelled: do not start
         return 0
-    k = store.write(start, stop, _chunk_arrays(payload, start, stop), sample_last=True)
+    k = store.write(start, stop, _chunk_arrays(payload, start, stop, quiet), sample_last=True)
     checkpoint("mc-chunk", until=store.closed)
     return k
 
@@ -129,16 +132,30 @@ def _require_dask(what: str = "dask") -> None:
         ) from None
 
 
-def _default_scheduler() -> str:
-    """The scheduler of ``"auto"``: the plain numpy loop.
+#: Worker threads of the default scheduler (``"auto"``) where two or more cores are usable.
+AUTO_THREADS = 2
 
-    dask threads gain 0-14 % on this model (measured with ``benchmarks/bench_mc.py``: about
-    40 % of a chunk holds the GIL in xarray's bookkeeping, the rest is memory-bandwidth bound)
-    while holding one chunk per thread in memory (about 0.3 GiB each at 250 samples); the loop
-    keeps one chunk alive, whatever the number of cores. Ask for ``"threads"`` or
-    ``"processes"`` explicitly.
+
+def _usable_cores() -> int:
+    """Cores this process may run on (its CPU affinity where the OS reports it)."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # pragma: no cover - not on Linux
+        return os.cpu_count() or 1
+
+
+def _default_scheduler() -> str:
+    """The scheduler of ``"auto"``: :data:`AUTO_THREADS` threads of the standard library
+    (``"pool"``) where two or more cores are usable, else the plain numpy loop.
+
+    numpy releases the global interpreter lock in its array work, most of a chunk, so two
+    chunks computed in two threads overlap: 1.36-1.4x the speed of the loop on the 2-core
+    development machine (``benchmarks/bench_mc.py``), with two chunks in memory instead of
+    one (566 MiB against 340 MiB peak at 10,000 samples, 250 per chunk). More threads would
+    hold more chunks for little gain (the lock is held in xarray's bookkeeping); ask for
+    ``"threads"`` (dask, one per core) or ``"processes"`` explicitly.
     """
-    return "numpy"
+    return "pool" if _usable_cores() >= 2 else "numpy"
 
 
 @contextlib.contextmanager
@@ -146,6 +163,9 @@ def _executor(scheduler: Any) -> Iterator[tuple[str, Any]]:
     """Yield ``(kind, handle)``: ("numpy", None), ("local", name) or ("distributed", client)."""
     if scheduler is None or scheduler == "auto":
         scheduler = _default_scheduler()
+    if scheduler == "pool":
+        yield "pool", AUTO_THREADS
+        return
     if isinstance(scheduler, str) and scheduler.lower() == "numpy":
         yield "numpy", None
         return
@@ -254,6 +274,8 @@ def _is_main_guard(node: ast.stmt) -> bool:
 def _scheduler_label(kind: str, handle: Any) -> str:
     if kind == "numpy":
         return "numpy"
+    if kind == "pool":
+        return f"threads ({handle}, standard library)"
     if kind == "local":
         return f"dask-{handle}"
     return f"dask.distributed ({getattr(handle.scheduler, 'address', '?')})"
@@ -273,12 +295,33 @@ def _run_chunks(payload: _Payload, n: int, chunk: int, store: _Store, kind: str,
         if kind == "numpy":
             for s, e in spans:
                 bar.update(_chunk_to_store(payload, s, e, store))
+        elif kind == "pool":
+            _run_pool(payload, spans, store, handle, bar)
         elif kind == "local":
             _run_local(payload, spans, store, handle, bar)
         else:
             _run_distributed(payload, spans, store, handle, bar)
     finally:
         bar.close()
+
+
+def _run_pool(payload: _Payload, spans: list[tuple[int, int]], store: _Store, threads: int,
+              bar: ProgressBar) -> None:
+    """The chunks on ``threads`` threads of the standard library (:func:`_default_scheduler`):
+    at most one chunk per thread alive; a failing chunk cancels those not yet started. The
+    model's warnings are silenced here, once for all threads."""
+    from concurrent.futures import ThreadPoolExecutor, as_completed
+
+    with warnings.catch_warnings(), ThreadPoolExecutor(threads, "mfa-chunk") as pool:
+        warnings.filterwarnings("ignore", category=MfaWarning)
+        futures = [pool.submit(_chunk_to_store, payload, s, e, store, False) for s, e in spans]
+        try:
+            for fut in as_completed(futures):
+                bar.update(fut.result())
+        except BaseException:
+            for fut in futures:
+                fut.cancel()
+            raise
 
 
 def _run_local(payload: _Payload, spans: list[tuple[int, int]], store: _Store, scheduler: Any,

@@ -64,8 +64,9 @@ class MagnetReesModel:
     #: targets (benchmarks/bench_elements.py).
     mc_variables: tuple[str, ...] = headline
     #: Samples per Monte Carlo task by default: one chunk of the element model holds four
-    #: elements, so 100 samples take about the memory of 250 of the Nd model.
-    mc_chunk: int = 100
+    #: elements (about 4x the Nd model's memory per sample); with the default two threads (two
+    #: chunks alive) 200 samples peak at about 1.3 GiB (benchmarks/bench_elements.py).
+    mc_chunk: int = 200
 
     def __init__(self, elements_dir: str | Path | None = None) -> None:
         self._elements_dir = elements_dir

@@ -239,9 +239,9 @@ def test_monte_carlo_keeps_the_models_variables_and_chunk_by_default():
     from mfa.analysis.uncertainty import monte_carlo
 
     kw = dict(scenario="baseline", seed=3, scheduler="numpy", factors=["magnet_dy_content"])
-    assert MAGNET_REES.mc_chunk == 100
+    assert MAGNET_REES.mc_chunk == 200
     model = MagnetReesModel()
-    model.mc_chunk = 3  # the model's chunk is used (100 would be min(100, n) = n)
+    model.mc_chunk = 3  # the model's chunk is used (200 would be min(200, n) = n)
     default = monte_carlo(model, None, 4, **kw)
     assert default.attrs["mc_chunk"] == 3
     kept = [v for v in default.data_vars if "quantile" in default[v].dims

@@ -15,8 +15,8 @@ The machine may be shared: each case can be repeated (``--repeat``) and the tabl
 median wall time, the median CPU time of the process (user + system; steadier than the wall
 time when other processes compete for the cores) and the largest peak RSS.
 
-Run:  python benchmarks/bench_mc.py [--samples 1000,10000,50000] [--schedulers numpy,threads]
-                                    [--chunk 250] [--repeat 3] [--one-array 1000] [--end 2100]
+Run:  python benchmarks/bench_mc.py [--samples 1000,10000,50000] [--schedulers auto,numpy,threads]
+                                    [--chunk 200] [--repeat 3] [--one-array 1000] [--end 2100]
 Exit status 1 if a target is missed. The threads case needs the optional extra ``dist`` (dask).
 """
 
@@ -79,8 +79,8 @@ def _run(scheduler: str, n: int, chunk: int, store: str, seed: int, params: str)
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--samples", default="10000", help="comma-separated sample counts")
-    ap.add_argument("--schedulers", default="numpy,threads", help="comma-separated schedulers")
-    ap.add_argument("--chunk", type=int, default=250)
+    ap.add_argument("--schedulers", default="auto,numpy,threads", help="comma-separated schedulers")
+    ap.add_argument("--chunk", type=int, default=200)
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--repeat", type=int, default=1, help="runs per case (median reported)")
     ap.add_argument("--one-array", type=int, default=0, metavar="N",

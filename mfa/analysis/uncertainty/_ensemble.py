@@ -274,7 +274,7 @@ def monte_carlo(
     seed : int
         Seed; the result does not depend on ``chunk`` nor on the scheduler.
     chunk : int, optional
-        Samples per task (default: the model's ``mc_chunk`` if it has one, else 250; memory
+        Samples per task (default: the model's ``mc_chunk`` if it has one, else 200; memory
         per task ~ 1.5 MB per sample for the Nd model).
     scheduler : str or distributed.Client
         "auto" (two threads of the standard library where two or more cores are usable, two

@@ -151,7 +151,7 @@ def _default_scheduler() -> str:
     numpy releases the global interpreter lock in its array work, most of a chunk, so two
     chunks computed in two threads overlap: 1.36-1.4x the speed of the loop on the 2-core
     development machine (``benchmarks/bench_mc.py``), with two chunks in memory instead of
-    one (566 MiB against 340 MiB peak at 10,000 samples, 250 per chunk). More threads would
+    one (467 MiB against 297 MiB peak at 10,000 samples, 200 per chunk). More threads would
     hold more chunks for little gain (the lock is held in xarray's bookkeeping); ask for
     ``"threads"`` (dask, one per core) or ``"processes"`` explicitly.
     """

@@ -116,6 +116,7 @@ STAGES = [
     pytest.param(RUN_ALL, "plots", id="run-first-figure-written"),
     pytest.param([*MC, "--scheduler", "numpy"], "mc-chunk", id="mc-numpy-store-exists"),
     pytest.param([*MC, "--scheduler", "threads"], "mc-chunk", id="mc-threads-store-exists"),
+    pytest.param([*MC, "--scheduler", "auto"], "mc-chunk", id="mc-auto-store-exists"),
     pytest.param([*MC, "--scheduler", "numpy"], "netcdf", id="mc-netcdf-written"),
     pytest.param([*MC, "--scheduler", "numpy"], "plots", id="mc-first-fan-chart-written"),
 ]
@@ -123,7 +124,8 @@ STAGES = [
 #: before the imports, half-way through a set, in the threads of an ensemble.
 CASES = [pytest.param(*p.values, signal.SIGTERM, id=f"{p.id}-SIGTERM") for p in STAGES] + [
     pytest.param(*p.values, signal.SIGINT, id=f"{p.id}-SIGINT") for p in STAGES
-    if p.id in ("run-startup-before-imports", "run-csv-half-written", "mc-threads-store-exists")]
+    if p.id in ("run-startup-before-imports", "run-csv-half-written", "mc-threads-store-exists",
+                "mc-auto-store-exists")]
 
 
 @pytest.mark.parametrize(("argv", "stage", "signum"), CASES)

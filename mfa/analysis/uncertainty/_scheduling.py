@@ -308,8 +308,10 @@ def _run_chunks(payload: _Payload, n: int, chunk: int, store: _Store, kind: str,
 def _run_pool(payload: _Payload, spans: list[tuple[int, int]], store: _Store, threads: int,
               bar: ProgressBar) -> None:
     """The chunks on ``threads`` threads of the standard library (:func:`_default_scheduler`):
-    at most one chunk per thread alive; a failing chunk cancels those not yet started. The
-    model's warnings are silenced here, once for all threads."""
+    at most one chunk per thread alive. A failing chunk or an interrupt cancels the chunks not
+    yet started and closes the store at once (a running chunk then stops at its next write,
+    instead of finishing while the caller waits). The model's warnings are silenced here, once
+    for all threads."""
     from concurrent.futures import ThreadPoolExecutor, as_completed
 
     with warnings.catch_warnings(), ThreadPoolExecutor(threads, "mfa-chunk") as pool:
@@ -321,6 +323,7 @@ def _run_pool(payload: _Payload, spans: list[tuple[int, int]], store: _Store, th
         except BaseException:
             for fut in futures:
                 fut.cancel()
+            store.close()
             raise
 
 

@@ -51,7 +51,12 @@ from mfa.core.errors import ParameterError
 from mfa.core.system import Flow, ProcessSystem, Stock
 from mfa.core.units import UnitError, conversion_factor
 from mfa.models.neodymium.element_data import GBD_ELEMENTS, LOSS_RATIOS, ElementData
-from mfa.models.neodymium.structure import FLOWS, MAGNET_PRODUCTS, PROCESSES, SIGNED_FLOWS
+from mfa.models.neodymium.structure import (
+    FLOWS,
+    MAGNET_PRODUCTS,
+    SIGNED_FLOWS,
+    process_system,
+)
 
 __all__ = ["DIFFUSION_FLOWS", "PROCESSING_FACTORS", "SPLIT_PROCESSES", "diffusion_parameters",
            "diffusion_utilisation", "element_process_system", "element_yields",
@@ -73,19 +78,8 @@ def element_process_system(extra_dims: tuple[str, ...] = ("element",)) -> Proces
     """The Nd process system (:func:`.structure.process_system`) with the
     :data:`DIFFUSION_FLOWS`, every flow and stock carrying ``extra_dims`` (``element`` and
     e.g. ``sample``), balanced for each of their labels."""
-    flows = {**FLOWS, **DIFFUSION_FLOWS}
-    return ProcessSystem(
-        "magnet_rees",
-        processes=list(PROCESSES),
-        flows=[Flow(name, src, dst, ("time", "region", *extra_dims),
-                    signed=name in SIGNED_FLOWS) for name, (src, dst, _) in flows.items()],
-        stocks=[*(Stock(name, "use", ("time", "region", "product", *extra_dims))
-                  for name in ("in_use_stock", "hibernating_stock")),
-                Stock("scrap_awaiting_recycling", "recycling", ("time", "region", *extra_dims))],
-        boundary=("environment",),
-        pooled=("trade", "scrap_trade"),
-        kept_dims=extra_dims,
-    )
+    return process_system(extra_dims, "magnet_rees",
+                          tuple((f, src, dst) for f, (src, dst, _) in DIFFUSION_FLOWS.items()))
 
 
 def _as_fraction(values: xr.Dataset, name: str) -> xr.DataArray:

@@ -262,7 +262,8 @@ PARAMETER_UNITS: dict[str, str] = {
 }
 
 @functools.lru_cache(maxsize=8)
-def process_system(extra_dims: tuple[str, ...] = ()) -> ProcessSystem:
+def process_system(extra_dims: tuple[str, ...] = (), name: str = "neodymium",
+                   extra_flows: tuple[tuple[str, str, str], ...] = ()) -> ProcessSystem:
     """The Nd process system: every flow of ``FLOWS`` by (time, region), the stocks of the
     use process (in use and hibernating, by product) and of the recycling process (scrap
     awaiting recycling while capacity is full).
@@ -277,12 +278,17 @@ def process_system(extra_dims: tuple[str, ...] = ()) -> ProcessSystem:
     extra_dims : tuple of str
         Further dims every flow and stock carries (e.g. ``("sample",)`` for Monte Carlo); the
         mass balance is checked for each of their labels separately.
+    name : str
+        The system's name (in its balance errors).
+    extra_flows : tuple of (name, source, target)
+        Flows beyond ``FLOWS`` (e.g. the element model's diffusion sources), by (time, region).
     """
+    flows = [*((f, src, dst) for f, (src, dst, _) in FLOWS.items()), *extra_flows]
     return ProcessSystem(
-        "neodymium",
+        name,
         processes=list(PROCESSES),
-        flows=[Flow(name, src, dst, ("time", "region", *extra_dims), signed=name in SIGNED_FLOWS)
-               for name, (src, dst, _) in FLOWS.items()],
+        flows=[Flow(f, src, dst, ("time", "region", *extra_dims), signed=f in SIGNED_FLOWS)
+               for f, src, dst in flows],
         stocks=[*(Stock(name, "use", ("time", "region", "product", *extra_dims))
                   for name in ("in_use_stock", "hibernating_stock")),
                 Stock("scrap_awaiting_recycling", "recycling", ("time", "region", *extra_dims))],

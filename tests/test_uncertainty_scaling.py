@@ -139,19 +139,24 @@ def test_default_scheduler_is_two_threads_where_two_cores(monkeypatch, cores, ex
         assert (kind, handle) == (("pool", 2) if expected == "pool" else ("numpy", None))
 
 
-def test_thread_pool_gives_the_loops_numbers_and_restores_the_warning_filters(monkeypatch):
-    """Chunks on two threads: the same quantiles as the plain loop, bit for bit; the model's
+@pytest.mark.parametrize("scheduler, label", [("auto", "threads (2, standard library)"),
+                                               ("threads", "dask-threads")])
+def test_threads_give_the_loops_numbers_and_restore_the_warning_filters(monkeypatch, scheduler,
+                                                                        label):
+    """Chunks on threads: the same quantiles as the plain loop, bit for bit; the model's
     warnings are silenced once around the threads and the filters are as before afterwards."""
+    if scheduler == "threads":
+        pytest.importorskip("dask")
     monkeypatch.setattr(_scheduling, "_usable_cores", lambda: 2)
     params = apply_scenario(load_parameters(), "baseline")
     kw = dict(seed=5, chunk=4, factors=FACTORS, scenario=None)
     filters = list(warnings.filters)
-    pooled = U.monte_carlo("neodymium", params, 14, scheduler="auto", **kw)
+    threaded = U.monte_carlo("neodymium", params, 14, scheduler=scheduler, **kw)
     assert warnings.filters == filters
     loop = U.monte_carlo("neodymium", params, 14, scheduler="numpy", **kw)
-    assert pooled.attrs["mc_scheduler"] == "threads (2, standard library)"
+    assert threaded.attrs["mc_scheduler"] == label
     for v in loop.data_vars:
-        np.testing.assert_array_equal(pooled[v].values, loop[v].values, err_msg=v)
+        np.testing.assert_array_equal(threaded[v].values, loop[v].values, err_msg=v)
 
 
 def test_a_failing_chunk_on_the_thread_pool_stops_the_run_and_leaves_no_file(monkeypatch,

@@ -149,7 +149,7 @@ def _default_scheduler() -> str:
     (``"pool"``) where two or more cores are usable, else the plain numpy loop.
 
     numpy releases the global interpreter lock in its array work, most of a chunk, so two
-    chunks computed in two threads overlap: 1.36-1.4x the speed of the loop on the 2-core
+    chunks computed in two threads overlap: 1.36-1.5x the speed of the loop on the 2-core
     development machine (``benchmarks/bench_mc.py``), with two chunks in memory instead of
     one (467 MiB against 297 MiB peak at 10,000 samples, 200 per chunk). More threads would
     hold more chunks for little gain (the lock is held in xarray's bookkeeping); ask for
@@ -160,7 +160,8 @@ def _default_scheduler() -> str:
 
 @contextlib.contextmanager
 def _executor(scheduler: Any) -> Iterator[tuple[str, Any]]:
-    """Yield ``(kind, handle)``: ("numpy", None), ("local", name) or ("distributed", client)."""
+    """Yield ``(kind, handle)``: ("numpy", None), ("pool", threads), ("local", name) or
+    ("distributed", client)."""
     if scheduler is None or scheduler == "auto":
         scheduler = _default_scheduler()
     if scheduler == "pool":
@@ -333,9 +334,11 @@ def _run_local(payload: _Payload, spans: list[tuple[int, int]], store: _Store, s
     import dask
 
     # Each task computes its chunk (drawing its own samples) and writes it into the store,
-    # so at most one chunk per thread is alive at a time.
+    # so at most one chunk per thread is alive at a time; the model's warnings are silenced
+    # once around the threads (warnings.catch_warnings is not thread-safe).
     pay = dask.delayed(payload, traverse=False)
-    tasks = [dask.delayed(_chunk_to_store, pure=False)(pay, s, e, store) for s, e in spans]
+    tasks = [dask.delayed(_chunk_to_store, pure=False)(pay, s, e, store, False)
+             for s, e in spans]
     ctx: Any = contextlib.nullcontext()
     if bar.active:
         from dask.callbacks import Callback
@@ -347,7 +350,8 @@ def _run_local(payload: _Payload, spans: list[tuple[int, int]], store: _Store, s
                 bar.update(result)
 
         ctx = Callback(posttask=done)
-    with ctx:
+    with ctx, warnings.catch_warnings():
+        warnings.filterwarnings("ignore", category=MfaWarning)
         dask.compute(*tasks, scheduler=scheduler)
 
 

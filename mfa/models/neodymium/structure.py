@@ -280,8 +280,9 @@ def process_system(extra_dims: tuple[str, ...] = (), name: str = "neodymium",
         mass balance is checked for each of their labels separately.
     name : str
         The system's name (in its balance errors).
-    extra_flows : tuple of (name, source, target)
-        Flows beyond ``FLOWS`` (e.g. the element model's diffusion sources), by (time, region).
+    extra_flows : tuple of tuple of str
+        Flows beyond ``FLOWS``, each ``(name, source process, target process)``, by (time,
+        region) (e.g. the element model's diffusion sources).
     """
     flows = [*((f, src, dst) for f, (src, dst, _) in FLOWS.items()), *extra_flows]
     return ProcessSystem(

@@ -73,7 +73,6 @@ DIFFUSION_FLOWS: dict[str, tuple[str, str, str]] = {
 }
 
 
-@functools.lru_cache(maxsize=8)
 def element_process_system(extra_dims: tuple[str, ...] = ("element",)) -> ProcessSystem:
     """The Nd process system (:func:`.structure.process_system`) with the
     :data:`DIFFUSION_FLOWS`, every flow and stock carrying ``extra_dims`` (``element`` and

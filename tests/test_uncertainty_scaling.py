@@ -100,8 +100,9 @@ def test_monte_carlo_quantiles_equal_numpy_on_the_full_ensemble(tmp_path):
     world = ens["primary_demand"].sum("region").transpose("sample", "time").values
     np.testing.assert_array_equal(mc["sample_world_primary_demand"].values, world)
     np.testing.assert_array_equal(mc["world_primary_demand"].values, np.quantile(world, qa, axis=0))
-    assert mc.attrs["mc_scheduler"] == ("threads (2, standard library)"
-                                        if _scheduling._usable_cores() >= 2 else "numpy")
+    kind = _scheduling._default_scheduler()
+    assert mc.attrs["mc_scheduler"] == _scheduling._scheduler_label(
+        kind, 2 if kind in ("fork", "pool") else None)
     assert mc.attrs["mc_max_abs_mass_balance_residual"] == float(
         np.nanmax(np.abs(ens["mass_balance_residual"].values)))
 
@@ -129,14 +130,18 @@ def test_inverse_cdf_in_place_is_the_formula_bit_for_bit(distribution, partly_ra
     np.testing.assert_array_equal(_ppf(value, low, high, u, distribution), want)
 
 
-@pytest.mark.parametrize("cores, expected", [(1, "numpy"), (2, "pool"), (64, "pool")])
-def test_default_scheduler_is_two_threads_where_two_cores(monkeypatch, cores, expected):
-    """"auto": the plain loop on one core, two threads (two chunks in memory) from two cores
-    on, however many there are."""
+@pytest.mark.parametrize("cores, fork_ok, expected",
+                         [(1, True, "numpy"), (2, True, "fork"), (64, True, "fork"),
+                          (1, False, "numpy"), (2, False, "pool"), (64, False, "pool")])
+def test_default_scheduler_is_two_workers_where_two_cores(monkeypatch, cores, fork_ok,
+                                                          expected):
+    """"auto": the plain loop on one core; from two cores on, however many there are, two
+    forked processes where forking is safe, else two threads (two chunks in memory)."""
     monkeypatch.setattr(_scheduling, "_usable_cores", lambda: cores)
+    monkeypatch.setattr(_scheduling, "fork_usable", lambda: None if fork_ok else "threads")
     assert _scheduling._default_scheduler() == expected
     with _scheduling._executor("auto") as (kind, handle):
-        assert (kind, handle) == (("pool", 2) if expected == "pool" else ("numpy", None))
+        assert (kind, handle) == ((expected, 2) if expected != "numpy" else ("numpy", None))
 
 
 @pytest.mark.parametrize("scheduler, label", [("auto", "threads (2, standard library)"),
@@ -148,6 +153,7 @@ def test_threads_give_the_loops_numbers_and_restore_the_warning_filters(monkeypa
     if scheduler == "threads":
         pytest.importorskip("dask")
     monkeypatch.setattr(_scheduling, "_usable_cores", lambda: 2)
+    monkeypatch.setattr(_scheduling, "fork_usable", lambda: "no fork in this test")
     params = apply_scenario(load_parameters(), "baseline")
     kw = dict(seed=5, chunk=4, factors=FACTORS, scenario=None)
     filters = list(warnings.filters)
@@ -164,6 +170,7 @@ def test_a_failing_chunk_on_the_thread_pool_stops_the_run_and_leaves_no_file(mon
     """An error in one chunk reaches the caller (the chunks not started are cancelled) and
     the temporary store is removed."""
     monkeypatch.setattr(_scheduling, "_usable_cores", lambda: 2)
+    monkeypatch.setattr(_scheduling, "fork_usable", lambda: "no fork in this test")
     real = _scheduling._chunk_arrays
     started = []
 

@@ -297,8 +297,9 @@ def _common(p: argparse.ArgumentParser) -> None:
                    help=f"samples per task (default: the model's, else {DEFAULT_CHUNK}); results "
                         "do not depend on it")
     p.add_argument("--scheduler", default="auto", metavar="ADDR",
-                   help="'auto' (default: two threads where two or more cores are usable, "
-                        "else 'numpy'), 'numpy' (a plain loop), 'threads' (dask), 'sync', "
+                   help="'auto' (default: two forked worker processes on Linux, else two "
+                        "threads, where two or more cores are usable; else 'numpy'), 'fork', "
+                        "'numpy' (a plain loop), 'threads' (dask), 'sync', "
                         "'processes' (local dask workers) or a dask.distributed scheduler "
                         "address, e.g. tcp://10.0.0.1:8786")
     p.add_argument("--factors", type=_names, default=None, metavar="P1,P2",

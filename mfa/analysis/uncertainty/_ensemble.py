@@ -29,7 +29,13 @@ from mfa.analysis.uncertainty._sampling import (
     draw_quantiles,
     uncertain_parameters,
 )
-from mfa.analysis.uncertainty._scheduling import _executor, _Payload, _run_chunks, _scheduler_label
+from mfa.analysis.uncertainty._scheduling import (
+    _executor,
+    _Payload,
+    _run_chunks,
+    _scheduler_label,
+    _summary_workers,
+)
 from mfa.analysis.uncertainty._storage import _Store
 from mfa.analysis.uncertainty._summary import MAX_ABS_KEY, WORLD_KEY, _check_quantiles, summarize
 from mfa.core.errors import MfaWarning
@@ -121,7 +127,8 @@ def _compute_ensemble(model: Any, params: Any, n: int, seed: int | None, chunk: 
                       names: list[str], distribution: str, template: xr.Dataset, *,
                       check: bool, rtol: float, progress: bool, store: str,
                       tmpdir: Any, u: np.ndarray | None = None,
-                      world: Sequence[str] = ()) -> tuple[_Store, str]:
+                      world: Sequence[str] = ()) -> tuple[_Store, str, int]:
+    """Compute the chunks into a new store; ``(store, scheduler label, summary threads)``."""
     variables = [str(v) for v in template.data_vars]
     dims = {v: tuple(template[v].dims) for v in variables}
     shapes = {v: tuple(template[v].shape) for v in variables}
@@ -143,7 +150,7 @@ def _compute_ensemble(model: Any, params: Any, n: int, seed: int | None, chunk: 
     except BaseException:
         st.close()
         raise
-    return st, label
+    return st, label, _summary_workers(kind)
 
 
 def _wrap(template: xr.Dataset, v: str, data: np.ndarray, n: int) -> xr.DataArray:
@@ -186,7 +193,8 @@ def ensemble(
     chunk : int, optional
         Samples per task (default 250).
     scheduler : str or distributed.Client
-        "numpy", "threads", "sync", a dask.distributed address or client.
+        "numpy", "auto", "fork", "threads", "sync", a dask.distributed address or client (as
+        in :func:`monte_carlo`).
     factors : sequence of str, optional
         Parameters to sample (default: all with a range).
     distribution : {"triangular", "uniform"}
@@ -207,9 +215,9 @@ def ensemble(
     seed = _check_seed(seed)
     n, chunk, names = _validate(n, chunk, factors, params, distribution)
     template = _template(model, params, variables, check, rtol)
-    st, label = _compute_ensemble(model, params, n, seed, chunk, scheduler, names, distribution,
-                                  template, check=check, rtol=rtol, progress=progress,
-                                  store="memory", tmpdir=None)
+    st, label, _ = _compute_ensemble(model, params, n, seed, chunk, scheduler, names,
+                                     distribution, template, check=check, rtol=rtol,
+                                     progress=progress, store="memory", tmpdir=None)
     with st:
         ds = xr.Dataset({v: _wrap(template, v, st.read(v), n) for v in template.data_vars})
     ds["factor_quantile"] = _factor_da(seed, names, n)
@@ -277,9 +285,11 @@ def monte_carlo(
         Samples per task (default: the model's ``mc_chunk`` if it has one, else 200; memory
         per task ~ 1.5 MB per sample for the Nd model).
     scheduler : str or distributed.Client
-        "auto" (two threads of the standard library where two or more cores are usable, two
-        chunks in memory; else "numpy"), "numpy" (a plain loop, one chunk in memory), "threads"
-        (dask, one thread per core), "sync",
+        "auto" (where two or more cores are usable: two forked worker processes on Linux from
+        a process with no other thread, else two threads of the standard library; two chunks
+        in memory; else "numpy"), "fork" (two forked processes or an error saying why not),
+        "numpy" (a plain loop, one chunk in memory), "threads" (dask, one thread per core),
+        "sync",
         "processes" (a LocalCluster of worker processes for the run), a dask.distributed
         address ("tcp://host:8786") or a ``distributed.Client``.
     quantiles : sequence of float
@@ -325,11 +335,13 @@ def monte_carlo(
     t0 = _time.perf_counter()
     template = _template(model, p, variables, check, rtol)
     world = [v for v in model.headline if v in template.data_vars]
-    st, label = _compute_ensemble(model, p, n, seed, chunk, scheduler, names, distribution,
-                                  template, check=check, rtol=rtol, progress=progress,
-                                  store=store, tmpdir=tmpdir, world=world)
+    st, label, workers = _compute_ensemble(model, p, n, seed, chunk, scheduler, names,
+                                           distribution, template, check=check, rtol=rtol,
+                                           progress=progress, store=store, tmpdir=tmpdir,
+                                           world=world)
     with st:
-        out = summarize(st, template, quantiles=q, thresholds=thresholds, world=world)
+        out = summarize(st, template, quantiles=q, thresholds=thresholds, world=world,
+                        workers=workers)
     out["factor_quantile"] = _factor_da(seed, names, n)
     scen_name = p.scenario or (str(scenario) if scenario is not None else "defaults")
     files = dict(getattr(p, "files", {}) or {})

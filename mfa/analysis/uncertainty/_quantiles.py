@@ -14,8 +14,6 @@ numpy's indices and weights), so the result is bit for bit that of :func:`numpy.
 
 from __future__ import annotations
 
-import warnings
-
 import numpy as np
 
 #: With more distinct order statistics than this a full sort is cheaper than nested selections.
@@ -98,8 +96,11 @@ def quantiles_by_row(block: np.ndarray, q: np.ndarray) -> np.ndarray:
         diff = above - below
         out = np.add(below, diff * g)
         np.subtract(above, diff * (1 - g), out=out, where=g >= 0.5, casting="unsafe", dtype=float)
-    if nan_rows.size:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", RuntimeWarning)
-            out[:, nan_rows] = np.nanquantile(block[nan_rows], q, axis=1)
+    if nan_rows.size:  # all-NaN rows: NaN, as nanquantile gives (without its warning, and
+        # without catch_warnings, which is not thread-safe: blocks may run in threads)
+        empty = np.isnan(block[nan_rows]).all(axis=1)
+        out[:, nan_rows[empty]] = np.nan
+        some = nan_rows[~empty]
+        if some.size:
+            out[:, some] = np.nanquantile(block[some], q, axis=1)
     return out

@@ -16,6 +16,7 @@ import xarray as xr
 
 from mfa.analysis.options import UncertaintyError
 from mfa.analysis.progress import ProgressBar
+from mfa.analysis.uncertainty._forked import fork_usable, run_forked
 from mfa.analysis.uncertainty._sampling import draw_quantiles, simulate_samples
 from mfa.analysis.uncertainty._storage import _Store, to_sample_last
 from mfa.analysis.uncertainty._summary import MAX_ABS_KEY, WORLD_KEY, max_abs, world_total
@@ -132,8 +133,9 @@ def _require_dask(what: str = "dask") -> None:
         ) from None
 
 
-#: Worker threads of the default scheduler (``"auto"``) where two or more cores are usable.
-AUTO_THREADS = 2
+#: Workers (processes or threads) of the default scheduler (``"auto"``) where two or more
+#: cores are usable.
+AUTO_WORKERS = 2
 
 
 def _usable_cores() -> int:
@@ -145,27 +147,42 @@ def _usable_cores() -> int:
 
 
 def _default_scheduler() -> str:
-    """The scheduler of ``"auto"``: :data:`AUTO_THREADS` threads of the standard library
-    (``"pool"``) where two or more cores are usable, else the plain numpy loop.
+    """The scheduler of ``"auto"``: where two or more cores are usable, :data:`AUTO_WORKERS`
+    forked worker processes (``"fork"``, :mod:`._forked`) where forking is safe (Linux, a
+    process with no other thread), else as many threads of the standard library
+    (``"pool"``); on one core the plain numpy loop.
 
-    numpy releases the global interpreter lock in its array work, most of a chunk, so two
-    chunks computed in two threads overlap: 1.36-1.5x the speed of the loop on the 2-core
-    development machine (``benchmarks/bench_mc.py``), with two chunks in memory instead of
-    one (467 MiB against 297 MiB peak at 10,000 samples, 200 per chunk). More threads would
-    hold more chunks for little gain (the lock is held in xarray's bookkeeping); ask for
-    ``"threads"`` (dask, one per core) or ``"processes"`` explicitly.
+    Processes overlap all of two chunks; threads only their numpy work, since the interpreter
+    lock is held in xarray's bookkeeping. On the 2-core development machine
+    (``benchmarks/bench_mc.py``, 10,000 samples) forked processes were about 1.3x the speed of
+    two threads and about 1.9x that of the loop. Each worker holds one chunk; more workers
+    than cores would hold more chunks for nothing.
     """
-    return "pool" if _usable_cores() >= 2 else "numpy"
+    if _usable_cores() < 2:
+        return "numpy"
+    return "fork" if fork_usable() is None else "pool"
+
+
+def _summary_workers(kind: str) -> int:
+    """Threads for the quantiles after chunks computed by ``kind``: :data:`AUTO_WORKERS` after
+    the schedulers that ran that many workers (two blocks of cells in memory), else one."""
+    return AUTO_WORKERS if kind in ("fork", "pool") else 1
 
 
 @contextlib.contextmanager
 def _executor(scheduler: Any) -> Iterator[tuple[str, Any]]:
-    """Yield ``(kind, handle)``: ("numpy", None), ("pool", threads), ("local", name) or
-    ("distributed", client)."""
+    """Yield ``(kind, handle)``: ("numpy", None), ("fork", processes), ("pool", threads),
+    ("local", name) or ("distributed", client)."""
     if scheduler is None or scheduler == "auto":
         scheduler = _default_scheduler()
     if scheduler == "pool":
-        yield "pool", AUTO_THREADS
+        yield "pool", AUTO_WORKERS
+        return
+    if isinstance(scheduler, str) and scheduler.lower() == "fork":
+        why = fork_usable()
+        if why is not None:
+            raise UncertaintyError(f"scheduler 'fork': {why}; use 'auto' or 'numpy'")
+        yield "fork", AUTO_WORKERS
         return
     if isinstance(scheduler, str) and scheduler.lower() == "numpy":
         yield "numpy", None
@@ -189,7 +206,8 @@ def _executor(scheduler: Any) -> Iterator[tuple[str, Any]]:
         "://" in scheduler or (":" in scheduler and scheduler.rsplit(":", 1)[1].isdigit())
     ):
         raise UncertaintyError(
-            f"unknown scheduler {scheduler!r}; expected 'numpy', 'threads', 'sync', 'processes' "
+            f"unknown scheduler {scheduler!r}; expected 'auto', 'numpy', 'fork', 'threads', "
+            "'sync', 'processes' "
             "or a dask.distributed scheduler address such as 'tcp://host:8786'"
         )
     if Client is None:
@@ -277,6 +295,8 @@ def _scheduler_label(kind: str, handle: Any) -> str:
         return "numpy"
     if kind == "pool":
         return f"threads ({handle}, standard library)"
+    if kind == "fork":
+        return f"processes ({handle}, forked, standard library)"
     if kind == "local":
         return f"dask-{handle}"
     return f"dask.distributed ({getattr(handle.scheduler, 'address', '?')})"
@@ -291,6 +311,10 @@ def _run_chunks(payload: _Payload, n: int, chunk: int, store: _Store, kind: str,
     """Compute all chunks and write them into ``store`` (the only place the executors differ);
     ``progress``: report on the one progress bar (:mod:`mfa.analysis.progress`)."""
     spans = _chunks(n, chunk)
+    if kind == "fork":  # the workers are forked before the bar exists (tqdm starts a thread)
+        run_forked(payload, spans, store, handle,
+                   lambda: ProgressBar(n, unit=unit, enabled=progress))
+        return
     bar = ProgressBar(n, unit=unit, enabled=progress)
     try:
         if kind == "numpy":

@@ -69,29 +69,45 @@ class _Store:
               sample_last: bool = False) -> int:
         """Store samples ``start .. stop - 1``: ``arrays[v]`` is ``(k, *shape)``, or with
         ``sample_last`` already ``(cells, k)`` C-contiguous (:func:`to_sample_last`)."""
-        k = stop - start
         if not sample_last:
             arrays = {v: to_sample_last(a) for v, a in arrays.items()}
         with self.lock:
-            if self.closed.is_set():
-                raise UncertaintyError("the ensemble store is closed (run cancelled)")
-            for v, arr in arrays.items():
-                if arr.shape != (self.cells[v], k):
-                    raise UncertaintyError(f"chunk of {v!r} has shape {arr.shape}, expected "
-                                           f"{(self.cells[v], k)}")
-                if not self._fds:
-                    self.data[v][:, start:stop] = arr
-                    continue
-                block = np.ascontiguousarray(arr, dtype="<f8")
-                try:
-                    _pwrite_all(self._fds[v], memoryview(block).cast("B"),
-                                self.cells[v] * start * 8)
-                except OSError as exc:
-                    raise UncertaintyError(f"cannot write the temporary ensemble store in "
-                                           f"{self._dir}: {plain_error(exc)}") from None
-            self.spans.append((start, stop))
-            self.done += k
-        return k
+            self.put(start, stop, arrays)
+            return self.record(start, stop)
+
+    @property
+    def on_disk(self) -> bool:
+        """Whether the store is a temporary directory (else arrays in memory)."""
+        return self._dir is not None
+
+    def put(self, start: int, stop: int, arrays: Mapping[str, np.ndarray]) -> None:
+        """Write the sample-last ``arrays`` of samples ``start .. stop - 1`` without recording
+        them (:meth:`record`): what a forked worker process does on a store on disk (the
+        file descriptors are shared, the bookkeeping is the parent's)."""
+        k = stop - start
+        if self.closed.is_set():
+            raise UncertaintyError("the ensemble store is closed (run cancelled)")
+        for v, arr in arrays.items():
+            if arr.shape != (self.cells[v], k):
+                raise UncertaintyError(f"chunk of {v!r} has shape {arr.shape}, expected "
+                                       f"{(self.cells[v], k)}")
+            if not self._fds:
+                self.data[v][:, start:stop] = arr
+                continue
+            block = np.ascontiguousarray(arr, dtype="<f8")
+            try:
+                _pwrite_all(self._fds[v], memoryview(block).cast("B"), self.cells[v] * start * 8)
+            except OSError as exc:
+                raise UncertaintyError(f"cannot write the temporary ensemble store in "
+                                       f"{self._dir}: {plain_error(exc)}") from None
+
+    def record(self, start: int, stop: int) -> int:
+        """Count samples ``start .. stop - 1`` as stored; their number."""
+        if self.closed.is_set():
+            raise UncertaintyError("the ensemble store is closed (run cancelled)")
+        self.spans.append((start, stop))
+        self.done += stop - start
+        return stop - start
 
     def read_columns(self, v: str, j0: int, j1: int) -> np.ndarray:
         """Cells ``j0 .. j1 - 1`` of ``v`` for every sample: a new (j1 - j0, n) array."""

@@ -29,13 +29,35 @@ def _quantiles(arr: np.ndarray, q: np.ndarray) -> np.ndarray:
 
 
 def _block_quantiles(read_columns: Callable[[str, int, int], np.ndarray], v: str, cells: int,
-                     n: int, q: np.ndarray, block_bytes: int = BLOCK_BYTES) -> np.ndarray:
+                     n: int, q: np.ndarray, block_bytes: int | None = None) -> np.ndarray:
     """Quantiles (len(q), cells) of variable ``v``, read ``block_bytes`` of cells at a time."""
-    out = np.empty((q.size, cells))
-    step = max(1, block_bytes // max(8 * n, 1))
-    for j0 in range(0, cells, step):
-        j1 = min(j0 + step, cells)
-        out[:, j0:j1] = quantiles_by_row(read_columns(v, j0, j1), q)
+    return _all_block_quantiles(read_columns, {v: cells}, n, q, 1, block_bytes)[v]
+
+
+def _all_block_quantiles(read_columns: Callable[[str, int, int], np.ndarray],
+                         cells: dict[str, int], n: int, q: np.ndarray, workers: int = 1,
+                         block_bytes: int | None = None) -> dict[str, np.ndarray]:
+    """Quantiles (len(q), cells[v]) of every variable ``v``, read ``block_bytes`` (default
+    :data:`BLOCK_BYTES`) of cells at a time; ``workers`` > 1: that many blocks at once, in
+    threads (reading and selecting release the interpreter lock; each block is one task, so
+    the result does not depend on them)."""
+    out = {v: np.empty((q.size, m)) for v, m in cells.items()}
+    step = max(1, (BLOCK_BYTES if block_bytes is None else block_bytes) // max(8 * n, 1))
+    blocks = [(v, j0, min(j0 + step, m)) for v, m in cells.items() for j0 in range(0, m, step)]
+
+    def one(block: tuple[str, int, int]) -> None:
+        v, j0, j1 = block
+        out[v][:, j0:j1] = quantiles_by_row(read_columns(v, j0, j1), q)
+
+    if workers <= 1 or len(blocks) <= 1:
+        for block in blocks:
+            one(block)
+        return out
+    from concurrent.futures import ThreadPoolExecutor
+
+    with ThreadPoolExecutor(workers, "mfa-quantiles") as pool:
+        for _ in pool.map(one, blocks):
+            pass
     return out
 
 
@@ -90,6 +112,7 @@ def summarize(
     quantiles: Sequence[float] = DEFAULT_QUANTILES,
     thresholds: Sequence[float] = (),
     world: Sequence[str] | None = None,
+    workers: int = 1,
 ) -> xr.Dataset:
     """Quantiles of every result variable, world totals, exceedance probabilities.
 
@@ -109,6 +132,8 @@ def summarize(
         Variables whose world totals (sum over every dim but time) are reported per sample and
         as quantiles (default: the ``headline`` of the model named in the ensemble's
         ``attrs["model"]``, else every variable with a mass unit).
+    workers : int
+        Threads computing the quantiles, one block of cells each (the result is the same).
 
     Returns
     -------
@@ -139,10 +164,12 @@ def summarize(
         world = [str(v) for v in template.data_vars
                  if template[v].attrs.get("units") in ("t/yr", "t") and "time" in template[v].dims]
     worst_residual = 0.0
+    every = _all_block_quantiles(read_columns, {str(v): int(np.prod(template[v].shape))
+                                                for v in template.data_vars}, n, q, workers)
     for v in template.data_vars:
         t = template[v]
         cells = int(np.prod(t.shape))
-        res = _block_quantiles(read_columns, str(v), cells, n, q).reshape((q.size, *t.shape))
+        res = every.pop(str(v)).reshape((q.size, *t.shape))
         coords = {k: c for k, c in t.coords.items() if set(c.dims) <= set(t.dims)}
         out[v] = xr.DataArray(res, dims=("quantile", *t.dims), coords={**coords, **qcoord},
                               attrs=dict(t.attrs))

@@ -1,0 +1,149 @@
+"""Chunks of an ensemble in forked worker processes of the standard library (Linux).
+
+Two threads share one interpreter lock, held in xarray's bookkeeping (about a quarter of a
+chunk); two forked processes do not. A forked worker starts as a copy of the parent, the
+payload included (nothing is pickled, no script is imported again: no ``__main__`` guard is
+needed), draws and computes its chunks and writes them straight into the store's temporary
+files (the file descriptors are shared). Only ``(start, stop)`` travels back through a pipe;
+with a store in memory (small ensembles) the chunk's arrays do, and the parent writes them.
+
+Workers take the next chunk from a shared counter (a slow worker does not hold the others up),
+ignore SIGINT (the terminal sends it to the whole process group; the parent decides) and die
+on SIGTERM. The parent, on a worker's error, an interruption or any other exception,
+terminates and joins every worker before it returns, so no process and, once the caller has
+closed the store, no temporary file is left behind. The results do not depend on the number
+of workers nor on which worker computed which chunk (each chunk draws its own samples).
+
+Fork is used only where it is safe: on Linux, from a process with no other thread (forking a
+multi-threaded process can deadlock the child on a lock another thread held; Jupyter kernels,
+for one, run several threads), and with the ``fork`` start method available.
+"""
+
+from __future__ import annotations
+
+import signal
+import sys
+import threading
+import warnings
+from collections.abc import Callable
+from typing import Any
+
+from mfa.analysis.options import UncertaintyError
+from mfa.analysis.progress import ProgressBar
+from mfa.analysis.uncertainty._storage import _Store
+from mfa.core.errors import MfaWarning
+from mfa.io.outputs import checkpoint
+
+
+def fork_usable() -> str | None:
+    """None if chunks may run in forked processes here, else the reason why not."""
+    if not sys.platform.startswith("linux"):
+        return f"forked worker processes are used on Linux only (this is {sys.platform})"
+    import multiprocessing as mp
+
+    if "fork" not in mp.get_all_start_methods():  # pragma: no cover - Linux always has it
+        return "the 'fork' start method is not available"
+    if threading.active_count() > 1:
+        return (f"this process runs {threading.active_count()} threads (forking it could "
+                "deadlock a worker)")
+    return None
+
+
+def _worker(conn: Any, counter: Any, spans: list[tuple[int, int]], payload: Any,
+            store: _Store) -> None:
+    """Body of a forked worker: chunks from ``counter`` until none is left; reports on ``conn``
+    ``("done", start, stop, arrays or None)``, then ``("end",)`` or ``("error", exc)``."""
+    from mfa.analysis.uncertainty._scheduling import _chunk_arrays
+
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    try:
+        warnings.filterwarnings("ignore", category=MfaWarning)
+        while True:
+            with counter.get_lock():
+                i = counter.value
+                counter.value += 1
+            if i >= len(spans):
+                break
+            start, stop = spans[i]
+            arrays = _chunk_arrays(payload, start, stop, quiet=False)
+            if store.on_disk:
+                store.put(start, stop, arrays)
+                arrays = None
+            conn.send(("done", start, stop, arrays))
+        conn.send(("end",))
+    except BaseException as exc:  # reported to the parent, which raises it
+        conn.send(("error", _picklable(exc)))
+    finally:
+        conn.close()
+
+
+def _picklable(exc: BaseException) -> BaseException:
+    """``exc`` if it survives pickling, else an :class:`UncertaintyError` with its message."""
+    import pickle
+
+    try:
+        pickle.loads(pickle.dumps(exc))
+        return exc
+    except Exception:
+        return UncertaintyError(f"{type(exc).__name__}: {exc}")
+
+
+def run_forked(payload: Any, spans: list[tuple[int, int]], store: _Store, workers: int,
+               new_bar: Callable[[], ProgressBar]) -> None:
+    """Compute ``spans`` in ``workers`` forked processes, recording each chunk in ``store``;
+    progress on the bar ``new_bar()`` made once the workers run (a tqdm bar starts a thread).
+
+    Raises the first error a worker reports (the others are terminated); a worker that dies
+    without a word (killed, out of memory) is an :class:`UncertaintyError` naming its exit code.
+    """
+    import multiprocessing as mp
+    from multiprocessing.connection import wait
+
+    why = fork_usable()
+    if why is not None:
+        raise UncertaintyError(f"scheduler 'fork': {why}; use 'auto' or 'numpy'")
+    ctx = mp.get_context("fork")
+    counter = ctx.Value("q", 0)
+    procs, conns = [], {}
+    bar = None
+    try:
+        for _ in range(max(1, min(workers, len(spans)))):
+            recv, send = ctx.Pipe(duplex=False)
+            proc = ctx.Process(target=_worker, args=(send, counter, spans, payload, store),
+                               name="mfa-chunk", daemon=True)
+            proc.start()
+            send.close()
+            procs.append(proc)
+            conns[recv] = proc
+        bar = new_bar()
+        while conns:
+            for conn in wait(list(conns)):
+                try:
+                    msg = conn.recv()
+                except EOFError:
+                    proc = conns[conn]
+                    proc.join()
+                    raise UncertaintyError(f"a worker process of the ensemble ended without a "
+                                           f"result (exit code {proc.exitcode})") from None
+                if msg[0] == "error":
+                    raise msg[1]
+                if msg[0] == "end":
+                    del conns[conn]
+                    conn.close()
+                    continue
+                _, start, stop, arrays = msg
+                if arrays is not None:
+                    store.put(start, stop, arrays)
+                bar.update(store.record(start, stop))
+                checkpoint("mc-chunk", until=store.closed)
+    finally:
+        if bar is not None:
+            bar.close()
+        for proc in procs:
+            if proc.is_alive():
+                proc.terminate()
+        for proc in procs:
+            proc.join()
+        for conn in conns:
+            conn.close()

@@ -1,0 +1,202 @@
+"""Chunks of an ensemble in forked worker processes (the default scheduler on Linux, issue 15):
+the loop's numbers bit for bit, errors and interruptions that leave no process and no file."""
+
+from __future__ import annotations
+
+import multiprocessing as mp
+import os
+import subprocess
+import sys
+import threading
+import warnings
+
+import numpy as np
+import pytest
+
+from mfa.analysis import uncertainty as U
+from mfa.analysis.uncertainty import _forked, _scheduling
+from mfa.data.params import load_parameters
+from mfa.data.scenarios import apply_scenario
+
+FACTORS = ["magnet_per_vehicle", "lifetime_mean", "collection_rate", "yield_mining"]
+KW = dict(scenario=None, seed=3, chunk=4, factors=FACTORS)
+
+
+@pytest.fixture(scope="module")
+def params():
+    return apply_scenario(load_parameters(), "baseline")
+
+
+@pytest.fixture
+def forkable(monkeypatch):
+    """Fork although the test process may run threads (dask's idle pool after other tests):
+    the check is tested on its own below."""
+    monkeypatch.setattr(_forked, "fork_usable", lambda: None)
+    monkeypatch.setattr(_scheduling, "fork_usable", lambda: None)
+    monkeypatch.setattr(_scheduling, "_usable_cores", lambda: 2)
+
+
+def _no_worker_left() -> None:
+    assert mp.active_children() == []
+
+
+@pytest.mark.parametrize("store", ["memory", "disk"])
+def test_forked_workers_give_the_loops_numbers(params, forkable, tmp_path, store):
+    """Same quantiles, world totals and attributes as the plain loop, bit for bit, whether the
+    workers write the store on disk or send their arrays back; the parent's warning filters
+    are as before."""
+    filters = list(warnings.filters)
+    forked = U.monte_carlo("neodymium", params, 14, scheduler="auto", store=store,
+                           tmpdir=tmp_path, **KW)
+    assert warnings.filters == filters
+    loop = U.monte_carlo("neodymium", params, 14, scheduler="numpy", **KW)
+    assert forked.attrs["mc_scheduler"] == "processes (2, forked, standard library)"
+    for v in loop.data_vars:
+        np.testing.assert_array_equal(forked[v].values, loop[v].values, err_msg=v)
+    _no_worker_left()
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_forked_ensemble_and_sensitivity_are_the_loops(params, forkable):
+    kw = dict(seed=2, chunk=3, factors=FACTORS)
+    forked = U.ensemble("neodymium", params, 8, scheduler="fork", **kw)
+    loop = U.ensemble("neodymium", params, 8, scheduler="numpy", **kw)
+    for v in loop.data_vars:
+        np.testing.assert_array_equal(forked[v].values, loop[v].values, err_msg=v)
+    si = [U.sensitivity("neodymium", params, 4, scenario=None, factors=FACTORS[:2], chunk=5,
+                        scheduler=s, n_bootstrap=10) for s in ("fork", "numpy")]
+    for v in si[1].data_vars:
+        np.testing.assert_array_equal(si[0][v].values, si[1][v].values, err_msg=v)
+    _no_worker_left()
+
+
+def test_an_error_in_a_worker_reaches_the_caller_and_leaves_nothing(params, forkable,
+                                                                    monkeypatch, tmp_path):
+    """The worker's own error (type and message); the other worker is stopped; no process,
+    no temporary file."""
+    real = _scheduling._chunk_arrays
+
+    def failing(payload, start, stop, quiet=True):
+        if start == 8:
+            raise U.UncertaintyError("chunk 8 failed")
+        return real(payload, start, stop, quiet)
+
+    monkeypatch.setattr(_scheduling, "_chunk_arrays", failing)
+    with pytest.raises(U.UncertaintyError, match=r"^chunk 8 failed$"):
+        U.monte_carlo("neodymium", params, 40, scheduler="fork", store="disk", tmpdir=tmp_path,
+                      **KW)
+    _no_worker_left()
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_a_worker_that_dies_is_a_plain_error(params, forkable, monkeypatch, tmp_path):
+    real = _scheduling._chunk_arrays
+
+    def dying(payload, start, stop, quiet=True):
+        if start == 4:
+            os._exit(7)  # as if killed (out of memory): no word to the parent
+        return real(payload, start, stop, quiet)
+
+    monkeypatch.setattr(_scheduling, "_chunk_arrays", dying)
+    with pytest.raises(U.UncertaintyError, match=r"ended without a result \(exit code 7\)"):
+        U.monte_carlo("neodymium", params, 16, scheduler="fork", store="disk", tmpdir=tmp_path,
+                      **KW)
+    _no_worker_left()
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_an_unpicklable_error_keeps_its_message(params, forkable, monkeypatch):
+    class Odd(Exception):
+        def __init__(self, a, b):
+            super().__init__(f"odd {a} {b}")
+
+    def odd(payload, start, stop, quiet=True):
+        raise Odd(1, 2)
+
+    monkeypatch.setattr(_scheduling, "_chunk_arrays", odd)
+    with pytest.raises(U.UncertaintyError, match=r"^Odd: odd 1 2$"):
+        U.monte_carlo("neodymium", params, 8, scheduler="fork", **KW)
+    _no_worker_left()
+
+
+def test_an_interruption_stops_the_workers_and_removes_the_store(params, forkable,
+                                                                 monkeypatch, tmp_path):
+    """KeyboardInterrupt (the CLI's SIGINT and SIGTERM) in the parent while the workers run:
+    both are terminated and joined, the temporary store is removed."""
+    calls = []
+    real = _scheduling._chunk_arrays
+    started = tmp_path / "started"
+    started.mkdir()
+    store = tmp_path / "store"
+    store.mkdir()
+
+    def counted(payload, start, stop, quiet=True):
+        (started / str(start)).touch()  # in the worker process
+        return real(payload, start, stop, quiet)
+
+    def interrupt(stage, until=None):
+        calls.append(stage)
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(_scheduling, "_chunk_arrays", counted)
+    monkeypatch.setattr(_forked, "checkpoint", interrupt)
+    with pytest.raises(KeyboardInterrupt):
+        U.monte_carlo("neodymium", params, 400, scheduler="fork", store="disk",
+                      tmpdir=store, **KW)
+    assert calls == ["mc-chunk"]
+    assert len(list(started.iterdir())) < 10  # terminated: 100 chunks not run to the end
+    _no_worker_left()
+    assert list(store.iterdir()) == []
+
+
+def test_no_fork_from_a_process_with_threads(params, monkeypatch):
+    """With another thread running, 'fork' is refused with a plain message and 'auto' runs
+    on threads instead (forking a multi-threaded process can deadlock the child)."""
+    monkeypatch.setattr(_scheduling, "_usable_cores", lambda: 2)
+    stop = threading.Event()
+    thread = threading.Thread(target=stop.wait)
+    thread.start()
+    try:
+        assert "threads" in _forked.fork_usable()
+        with pytest.raises(U.UncertaintyError, match=r"scheduler 'fork': this process runs \d+ "
+                                                     r"threads .*use 'auto' or 'numpy'"):
+            U.monte_carlo("neodymium", params, 4, scheduler="fork", **KW)
+        mc = U.monte_carlo("neodymium", params, 4, scheduler="auto", **KW)
+        assert mc.attrs["mc_scheduler"] == "threads (2, standard library)"
+    finally:
+        stop.set()
+        thread.join()
+
+
+def test_fork_is_linux_only(monkeypatch):
+    monkeypatch.setattr(_forked.sys, "platform", "darwin")
+    assert _forked.fork_usable() == ("forked worker processes are used on Linux only "
+                                     "(this is darwin)")
+
+
+def test_auto_forks_in_a_clean_process_even_with_a_progress_bar(tmp_path):
+    """In a fresh process (no other thread), "auto" forks, and a progress bar that starts a
+    thread (as tqdm does) is made only after the workers are forked; every chunk reported."""
+    script = tmp_path / "run.py"
+    script.write_text(
+        "import threading\n"
+        "from mfa.analysis import uncertainty as U\n"
+        "from mfa.analysis.uncertainty import _scheduling\n"
+        "seen = []\n"
+        "class Bar:\n"
+        "    def __init__(self, total, unit='sample', enabled=True):\n"
+        "        self.stop = threading.Event()\n"
+        "        threading.Thread(target=self.stop.wait, daemon=True).start()\n"
+        "    def update(self, k):\n"
+        "        seen.append(k)\n"
+        "    def close(self):\n"
+        "        self.stop.set()\n"
+        "_scheduling.ProgressBar = Bar\n"
+        "_scheduling._usable_cores = lambda: 2\n"
+        "mc = U.monte_carlo('neodymium', n=10, chunk=4, factors=['lifetime_mean'], progress=True)\n"
+        "print(mc.attrs['mc_scheduler'], sorted(seen))\n")
+    env = dict(os.environ, OPENBLAS_NUM_THREADS="1")
+    out = subprocess.run([sys.executable, str(script)], capture_output=True, text=True,
+                         env=env, check=False, timeout=300)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.strip() == "processes (2, forked, standard library) [2, 4, 4]"

@@ -1,6 +1,13 @@
 """The Nd supply chain of one scenario: world totals back from the products to the ore
 (:mod:`mfa.models.neodymium.equations`), then the flows by region and each stage's
-production and consumption."""
+production and consumption.
+
+The arithmetic runs on :class:`xarray.Variable` objects (named dims, no coordinates): the
+labels of one model run agree (checked once, :func:`_labels`), so the alignment that every
+operation between DataArrays does would change nothing, and it cost about 20x the operation
+itself on a chunk's arrays (the same numpy operations either way: the same numbers, bit for
+bit). The results are DataArrays again (:func:`_wrap`).
+"""
 
 from __future__ import annotations
 
@@ -43,23 +50,25 @@ def supply_chain(values: xr.Dataset, new: xr.DataArray, eol: xr.DataArray) -> di
         ``flows`` (name -> DataArray, t/yr, by region), ``stocks`` (name -> DataArray, t, by
         region: ``scrap_awaiting_recycling``), ``demand``, ``secondary_new_scrap``,
         ``secondary_eol``, ``surplus`` (world, t/yr), ``production`` and ``consumption``
-        (stage, region; t/yr); ``world``: the stage shares and world totals, which
+        (stage, region; t/yr); ``world``: the stage shares and world totals (Variables), which
         :func:`primary_separated_world` may reuse.
     """
+    coords = _labels(values, new, eol)
     sig = _stage_shares(values)
-    w = _world_chain(values, new, eol, sig)
-    f = _regional_flows(values, new, eol, sig, w)
+    w = _world_chain(values, new.variable, eol.variable, sig, coords)
+    f = _regional_flows(values, new.variable, eol.variable, sig, w)
     production, consumption = _by_stage(f, w)
+    stages = {"stage": xr.Variable("stage", list(STAGES))}
     return {
         "world": (sig, w),
-        "flows": f,
-        "stocks": {"scrap_awaiting_recycling": w["scrap_stored"]},
-        "demand": w["demand"],
-        "secondary_new_scrap": w["rec_ns_w"],
-        "secondary_eol": w["rec_eol"].sum("region", skipna=False),
-        "surplus": w["surplus"],
-        "production": production,
-        "consumption": consumption,
+        "flows": {k: _wrap(v, coords) for k, v in f.items()},
+        "stocks": {"scrap_awaiting_recycling": _wrap(w["scrap_stored"], coords)},
+        "demand": _wrap(w["demand"], coords),
+        "secondary_new_scrap": _wrap(w["rec_ns_w"], coords),
+        "secondary_eol": _wrap(w["rec_eol"].sum("region", skipna=False), coords),
+        "surplus": _wrap(w["surplus"], coords),
+        "production": _wrap(production, {**coords, **stages}),
+        "consumption": _wrap(consumption, {**coords, **stages}),
     }
 
 
@@ -74,22 +83,67 @@ def primary_separated_world(values: xr.Dataset, new: xr.DataArray, eol: xr.DataA
     most in ``collection_rate`` (the no-recycling counterfactual): its stage shares and the
     world totals that do not depend on collection (``_BEFORE_COLLECTION``) are taken from
     it instead of computed again (the same numbers)."""
+    coords = _labels(values, new, eol)
     if reuse is None:
         sig = _stage_shares(values)
-        w = _world_chain(values, new, eol, sig)
+        w = _world_chain(values, new.variable, eol.variable, sig, coords)
     else:
         sig, done = reuse["world"]
-        w = _world_chain(values, new, eol, sig, {k: done[k] for k in _BEFORE_COLLECTION})
+        w = _world_chain(values, new.variable, eol.variable, sig, coords,
+                         {k: done[k] for k in _BEFORE_COLLECTION})
     separated = w["C"] * sig["separation"] - (w["C"] - w["P"]) * sig["separation"]
-    return separated.sum("region", skipna=False)
+    return _wrap(separated.sum("region", skipna=False), coords)
 
 
-def _stage_shares(values: xr.Dataset) -> dict[str, xr.DataArray]:
+def _labels(values: xr.Dataset, *arrays: xr.DataArray) -> dict[str, xr.Variable]:
+    """The coordinates of a run (``values``' and the arrays' dims), after checking that the
+    arrays' labels are ``values``' (then no operation between them needs aligning)."""
+    coords = {d: values.variables[d] for d in values.dims if d in values.coords}
+    for da in arrays:
+        for d in da.dims:
+            if d not in da.coords:
+                continue
+            if d not in coords:
+                coords[d] = da[d].variable
+            elif not da.indexes[d].equals(values.indexes[d]):
+                raise ParameterError(f"supply chain: the {d!r} labels of {da.name or 'an input'} "
+                                     f"differ from the parameters' ({list(da[d].values)} against "
+                                     f"{list(values[d].values)})")
+    return coords
+
+
+def _wrap(var: xr.Variable, coords: dict[str, xr.Variable]) -> xr.DataArray:
+    """``var`` as a DataArray with the run's coordinates of its dims."""
+    return xr.DataArray(var, coords={d: coords[d] for d in var.dims if d in coords})
+
+
+def _param(values: xr.Dataset, name: str) -> xr.Variable:
+    """Parameter ``name`` of ``values`` as a Variable (no DataArray made)."""
+    return values.variables[name]
+
+
+def _stage_shares(values: xr.Dataset) -> dict[str, xr.Variable]:
     """Each stage's production shares by region (time, region), normalised to sum to 1."""
-    share = values["production_share"]  # (time, region, stage)
+    share = _param(values, "production_share")  # (time, region, stage)
     # The loader accepts sums within 1e-6 of 1; normalise so that trade cancels exactly.
     share = share / share.sum("region", skipna=False)
-    return {s: share.sel(stage=s, drop=True) for s in STAGES}
+    index = values.indexes["stage"]
+    missing = [s for s in STAGES if s not in index]
+    if missing:
+        raise ParameterError(f"production_share lacks the stage(s) {missing}")
+    return {s: share.isel(stage=index.get_loc(s)) for s in STAGES}
+
+
+def _product_index(coords: dict[str, xr.Variable], products: list[str] | str) -> list[int] | int:
+    """Position(s) of ``products`` on the run's product dim (KeyError naming a missing one)."""
+    labels = list(coords["product"].values)
+    if isinstance(products, str):
+        return labels.index(products) if products in labels else _no_product(products)
+    return [labels.index(p) if p in labels else _no_product(p) for p in products]
+
+
+def _no_product(product: str) -> int:
+    raise KeyError(f"product {product!r} is not among the model's products")
 
 
 #: World totals of :func:`_world_chain` that do not depend on end-of-life collection.
@@ -97,36 +151,41 @@ _BEFORE_COLLECTION = ("M", "N_w", "A", "scrap", "O_m", "demand", "scrap_r", "ns_
                       "ns_recovered", "ns_lost")
 
 
-def _before_collection(values: xr.Dataset, new: xr.DataArray,
-                       sig: dict[str, xr.DataArray]) -> dict[str, xr.DataArray]:
+def _before_collection(values: xr.Dataset, new: xr.Variable, sig: dict[str, xr.Variable],
+                       coords: dict[str, xr.Variable]) -> dict[str, xr.Variable]:
     """The world totals of ``_BEFORE_COLLECTION``: magnets, alloy, new scrap, demand."""
-    scrap_rate = values["magnet_scrap_rate"]
-    w: dict[str, xr.DataArray] = {}
-    w["M"] = M = new.sel(product=list(MAGNET_PRODUCTS)).sum("product", skipna=False).sum("region", skipna=False)
-    w["N_w"] = N_w = new.sel(product=NON_MAGNET, drop=True).sum("region", skipna=False)
+    scrap_rate = _param(values, "magnet_scrap_rate")
+    w: dict[str, xr.Variable] = {}
+    magnets = new.isel(product=_product_index(coords, list(MAGNET_PRODUCTS)))
+    w["M"] = M = magnets.sum("product", skipna=False).sum("region", skipna=False)
+    w["N_w"] = N_w = new.isel(product=_product_index(coords, NON_MAGNET)).sum("region",
+                                                                              skipna=False)
     w["A"] = A = alloy_for_magnets(M, scrap_rate)
     w["scrap"] = scrap = new_scrap(A, scrap_rate)
-    w["O_m"] = O_m = oxide_for_metal(A, values["yield_metal"])
+    w["O_m"] = O_m = oxide_for_metal(A, _param(values, "yield_metal"))
     w["demand"] = O_m + N_w
     w["scrap_r"] = scrap_r = scrap * sig["magnet"]                # where magnets are made
-    rate, ns_yield = values["new_scrap_recycling_rate"], values["new_scrap_recovery_yield"]
+    rate = _param(values, "new_scrap_recycling_rate")
+    ns_yield = _param(values, "new_scrap_recovery_yield")
     w["ns_not_sent"] = scrap_r * (1.0 - rate)
     w["ns_recovered"] = recovered_from_new_scrap(scrap_r, rate, ns_yield)
     w["ns_lost"] = recovered_from_new_scrap(scrap_r, rate, 1.0 - ns_yield)
     return w
 
 
-def _world_chain(values: xr.Dataset, new: xr.DataArray, eol: xr.DataArray,
-                 sig: dict[str, xr.DataArray], before: dict[str, xr.DataArray] | None = None
-                 ) -> dict[str, xr.DataArray]:
+def _world_chain(values: xr.Dataset, new: xr.Variable, eol: xr.Variable,
+                 sig: dict[str, xr.Variable], coords: dict[str, xr.Variable],
+                 before: dict[str, xr.Variable] | None = None) -> dict[str, xr.Variable]:
     """World totals of the chain (:mod:`.equations`), back from the products to the ore;
     secondary Nd by region (it arises where it is recycled). ``before``: the totals of
     :func:`_before_collection`, if already computed."""
-    w = dict(before) if before is not None else _before_collection(values, new, sig)
+    w = dict(before) if before is not None else _before_collection(values, new, sig, coords)
     demand = w["demand"]
-    w["collected"] = collected = collected_end_of_life(eol, values["collection_rate"])
-    parts = (recovered_from_end_of_life(collected, values["recycling_yield"]).sum("product", skipna=False),
-             recovered_from_end_of_life(collected, 1.0 - values["recycling_yield"]).sum("product", skipna=False),
+    w["collected"] = collected = collected_end_of_life(eol, _param(values, "collection_rate"))
+    recycling_yield = _param(values, "recycling_yield")
+    parts = (recovered_from_end_of_life(collected, recycling_yield).sum("product", skipna=False),
+             recovered_from_end_of_life(collected, 1.0 - recycling_yield).sum("product",
+                                                                               skipna=False),
              w["ns_recovered"], w["ns_lost"])
     w.update(_traded_and_recycled(values, parts))
     w["rec_ns"] = rec_ns = w["processed_new_scrap_recovered"]      # where it is recycled
@@ -136,20 +195,20 @@ def _world_chain(values: xr.Dataset, new: xr.DataArray, eol: xr.DataArray,
     w["R"] = R = secondary.sum("region", skipna=False)
     w["P"] = P = primary_oxide(demand, R)
     w["surplus"] = secondary_surplus(demand, R)
-    w["C"] = C = concentrate_for_oxide(P, values["yield_separation"])
-    w["X"] = ore_for_concentrate(C, values["yield_mining"])
+    w["C"] = C = concentrate_for_oxide(P, _param(values, "yield_separation"))
+    w["X"] = ore_for_concentrate(C, _param(values, "yield_mining"))
     return w
 
 
-def _regional_flows(values: xr.Dataset, new: xr.DataArray, eol: xr.DataArray,
-                    sig: dict[str, xr.DataArray], w: dict[str, xr.DataArray]
-                    ) -> dict[str, xr.DataArray]:
+def _regional_flows(values: xr.Dataset, new: xr.Variable, eol: xr.Variable,
+                    sig: dict[str, xr.Variable], w: dict[str, xr.Variable]
+                    ) -> dict[str, xr.Variable]:
     """The flows by region: each stage's output split by its production shares, net exports
     the difference between production and consumption (stage outputs kept as ``_prod``)."""
-    f: dict[str, xr.DataArray] = {}
+    f: dict[str, xr.Variable] = {}
     mined = w["X"] * sig["mining"]
     # a share of the ore mined in a region is undocumented (reconciled history, :mod:`.history`)
-    f["flow_mined_undocumented"] = mined * values["undocumented_mining_share"]
+    f["flow_mined_undocumented"] = mined * _param(values, "undocumented_mining_share")
     f["flow_mined"] = mined - f["flow_mined_undocumented"]
     f["flow_concentrate"] = w["C"] * sig["separation"]        # consumed by separation in r
     w["conc_prod"] = conc_prod = w["C"] * sig["mining"]
@@ -193,20 +252,20 @@ def _check_recycling_parameters(values: xr.Dataset) -> None:
     share in every year: otherwise flows would turn negative (ParameterError naming it)."""
     for name, low, high in (("scrap_export_share", 0.0, 1.0), ("scrap_import_share", 0.0, 1.0),
                             ("recycling_capacity", 0.0, np.inf)):
-        v = values[name].values
+        v = _param(values, name).values
         bad = (v < low) | (v > high) | (np.isnan(v) if name != "recycling_capacity" else False)
         if np.any(bad):
             raise ParameterError(
                 f"{name} must lie in [{low:g}, {high:g}]"
                 f"{' (NaN: unlimited)' if name == 'recycling_capacity' else ''}, got "
                 f"{float(v[bad].flat[0])!r} ({int(bad.sum())} cell(s))")
-    if np.any(values["scrap_import_share"].sum("region", skipna=False).values <= 0):
+    if np.any(_param(values, "scrap_import_share").sum("region", skipna=False).values <= 0):
         raise ParameterError("scrap_import_share must sum to 1 over regions in every year "
                              "(some region must recycle exported scrap), got 0")
 
 
-def _traded_and_recycled(values: xr.Dataset, parts: tuple[xr.DataArray, ...]
-                         ) -> dict[str, xr.DataArray]:
+def _traded_and_recycled(values: xr.Dataset, parts: tuple[xr.Variable, ...]
+                         ) -> dict[str, xr.Variable]:
     """Scrap sent to recycling (``parts``: the :data:`.equations.SCRAP_QUANTITIES` [t/yr], by
     region where it arises) traded, recycled within capacity and stored
     (:func:`.equations.recycle_with_capacity`), on plain numpy arrays.
@@ -215,46 +274,40 @@ def _traded_and_recycled(values: xr.Dataset, parts: tuple[xr.DataArray, ...]
     ``processed_<q>`` [t/yr] for each ``q`` of :data:`.equations.SCRAP_QUANTITIES`, each
     (time, region, ...extra dims)."""
     _check_recycling_parameters(values)
-    import_share = values["scrap_import_share"]
+    import_share = _param(values, "scrap_import_share")
     import_share = import_share / import_share.sum("region", skipna=False)
-    inputs = [*parts, values["scrap_export_share"], import_share, values["recycling_capacity"]]
+    inputs = [*parts, _param(values, "scrap_export_share"), import_share,
+              _param(values, "recycling_capacity")]
     dims = ("time", "region",
-            *sorted({d for da in inputs for d in da.dims} - {"time", "region"}))
-    # plain arrays on the same dims (xr.broadcast costs ~50 ms here); labels must agree
-    coords = {}
-    for d in dims:
-        having = [da for da in inputs if d in da.dims and d in da.coords]
-        coords[d] = having[0][d].values if having else np.arange(
-            next(da.sizes[d] for da in inputs if d in da.dims))
-        if any(not np.array_equal(da[d].values, coords[d]) for da in having[1:]):
-            raise ParameterError(f"recycling: the {d!r} labels of the scrap flows and of "
-                                 "the recycling parameters differ")
-    shape = tuple(len(coords[d]) for d in dims)
-    arrays = [_on_dims(da, dims) for da in inputs]
+            *sorted({d for v in inputs for d in v.dims} - {"time", "region"}))
+    sizes: dict[str, int] = {}
+    for v in inputs:  # the labels agree (the run's); the sizes must too
+        for d, size in v.sizes.items():
+            if sizes.setdefault(d, size) != size:
+                raise ParameterError(f"recycling: the {d!r} sizes of the scrap flows and of "
+                                     f"the recycling parameters differ ({sizes[d]}, {size})")
+    shape = tuple(sizes[d] for d in dims)
+    arrays = [_on_dims(v, dims) for v in inputs]
     scrap = np.stack([np.broadcast_to(a, shape) for a in arrays[:4]])
     out = recycle_with_capacity(scrap, *arrays[4:])
-    template = xr.DataArray(np.empty(shape), dims=dims, coords=coords)
-
-    def wrap(a: np.ndarray) -> xr.DataArray:
-        return template.copy(data=a)
-
-    res = {"scrap_exported": wrap(out["exported"]), "scrap_imported": wrap(out["imported"]),
-           "scrap_stored": wrap(out["stored"].sum(axis=0))}
+    res = {"scrap_exported": xr.Variable(dims, out["exported"]),
+           "scrap_imported": xr.Variable(dims, out["imported"]),
+           "scrap_stored": xr.Variable(dims, out["stored"].sum(axis=0))}
     for i, q in enumerate(SCRAP_QUANTITIES):
-        res[f"processed_{q}"] = wrap(out["processed"][i])
+        res[f"processed_{q}"] = xr.Variable(dims, out["processed"][i])
     return res
 
 
-def _on_dims(da: xr.DataArray, dims: tuple[str, ...]) -> np.ndarray:
-    """The values of ``da`` with its dims in the order of ``dims`` and a length-1 axis for
+def _on_dims(var: xr.Variable, dims: tuple[str, ...]) -> np.ndarray:
+    """The values of ``var`` with its dims in the order of ``dims`` and a length-1 axis for
     each dim of ``dims`` it lacks (numpy broadcasting then does the rest)."""
-    present = [d for d in dims if d in da.dims]
-    a = da.variable.transpose(*present).values
+    present = [d for d in dims if d in var.dims]
+    a = var.transpose(*present).values
     return a.reshape([a.shape[present.index(d)] if d in present else 1 for d in dims])
 
 
-def _by_stage(f: dict[str, xr.DataArray], w: dict[str, xr.DataArray]
-              ) -> tuple[xr.DataArray, xr.DataArray]:
+def _by_stage(f: dict[str, xr.Variable], w: dict[str, xr.Variable]
+              ) -> tuple[xr.Variable, xr.Variable]:
     """Production and consumption of each stage's product by region (stage, time, region)."""
     production = _stack_stages([w["conc_prod"], w["oxide_prod"], w["alloy_prod"],
                                 w["magnet_prod"], w["products_prod"]])
@@ -268,16 +321,13 @@ def _by_stage(f: dict[str, xr.DataArray], w: dict[str, xr.DataArray]
     return production, consumption
 
 
-def _stack_stages(arrays: list[xr.DataArray]) -> xr.DataArray:
+def _stack_stages(arrays: list[xr.Variable]) -> xr.Variable:
     """One array per stage (:data:`.structure.STAGES`) stacked on a new first dim ``stage``,
-    each broadcast to the union of their dims (in order of appearance; the labels of a model
-    run agree, so nothing is aligned): ``xr.concat(xr.broadcast(...))`` without its cost."""
+    each broadcast to the union of their dims (in order of appearance):
+    ``xr.concat(xr.broadcast(...))`` without its cost."""
     sizes: dict[str, int] = {}
-    coords: dict[str, xr.DataArray] = {}
-    for da in arrays:
-        for d in da.dims:
-            sizes.setdefault(d, da.sizes[d])
-            if d in da.coords and d not in coords:
-                coords[d] = da[d].variable
-    data = np.stack([da.variable.set_dims(sizes).values for da in arrays])
-    return xr.DataArray(data, dims=("stage", *sizes), coords={**coords, "stage": list(STAGES)})
+    for v in arrays:
+        for d in v.dims:
+            sizes.setdefault(d, v.sizes[d])
+    data = np.stack([v.set_dims(sizes).values for v in arrays])
+    return xr.Variable(("stage", *sizes), data)

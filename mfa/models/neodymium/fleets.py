@@ -102,10 +102,18 @@ def fleet_flows(stock: xr.DataArray, lifetime_mean: xr.DataArray, lifetime_sd: x
         NaN or negative stock or observed inflow (naming the element), or a lifetime with dims
         the stock lacks.
     """
-    arrays = [stock] if observed_inflow is None else list(xr.broadcast(stock, observed_inflow))
-    lead = list(dict.fromkeys([*(d for d in arrays[0].dims if d != "time"),
+    arrays = [stock] if observed_inflow is None else [stock, observed_inflow]
+    coords = _shared_coords([*arrays, lifetime_mean, lifetime_sd])
+    sizes: dict[str, int] = {}
+    for da in arrays:  # the dims of the stock, then the observed inflow's others (broadcast)
+        sizes.update({d: n for d, n in da.sizes.items() if d not in sizes})
+    lead = list(dict.fromkeys([*(d for d in sizes if d != "time"),
                                *lifetime_mean.dims, *lifetime_sd.dims]))
-    template = xr.broadcast(arrays[0], lifetime_mean, lifetime_sd)[0].transpose(*lead, "time")
+    for da in (lifetime_mean, lifetime_sd):
+        sizes.update({d: n for d, n in da.sizes.items() if d not in sizes})
+    dims = (*lead, "time")
+    template = xr.DataArray(_broadcast(stock.variable, sizes, dims),
+                            coords={d: coords[d] for d in dims if d in coords})
     years = template["time"].values
     T = years.size
     target = template.values.copy()
@@ -115,7 +123,7 @@ def fleet_flows(stock: xr.DataArray, lifetime_mean: xr.DataArray, lifetime_sd: x
     obs = None
     if observed_inflow is not None and observed_until is not None and years[0] <= observed_until:
         k = int(np.searchsorted(years, observed_until, side="right"))
-        obs = arrays[1].broadcast_like(template).transpose(*lead, "time").values[..., :k]
+        obs = _broadcast(observed_inflow.variable, sizes, dims).values[..., :k]
         _check_finite(obs, "observed inflow", template)
     inflow, reached = _forward(target, surv, obs)
     # retirements = inflow - stock change (the mass balance of the stock, exact by construction)
@@ -125,6 +133,28 @@ def fleet_flows(stock: xr.DataArray, lifetime_mean: xr.DataArray, lifetime_sd: x
         da = xr.DataArray(a, dims=template.dims, coords=template.coords)
         out[name] = da.transpose("time", ...)
     return out
+
+
+def _shared_coords(arrays: list[xr.DataArray]) -> dict[str, xr.Variable]:
+    """The coordinates of ``arrays``, whose labels must agree on every dim they share (so that
+    broadcasting them needs no alignment); ParameterError naming the dim otherwise."""
+    coords: dict[str, xr.Variable] = {}
+    index = {}
+    for da in arrays:
+        for d in da.dims:
+            if d not in da.coords:
+                continue
+            if d not in coords:
+                coords[d], index[d] = da[d].variable, da.indexes[d]
+            elif not da.indexes[d].equals(index[d]):
+                raise ParameterError(f"fleets: the {d!r} labels of the fleet parameters differ "
+                                     f"({list(index[d])} against {list(da.indexes[d])})")
+    return coords
+
+
+def _broadcast(var: xr.Variable, sizes: dict[str, int], dims: tuple[str, ...]) -> xr.Variable:
+    """``var`` broadcast to ``dims`` (sizes from ``sizes``), in that order (a view)."""
+    return var.set_dims({d: sizes[d] for d in dims}).transpose(*dims)
 
 
 def _forward(target: np.ndarray, surv: np.ndarray, observed: np.ndarray | None

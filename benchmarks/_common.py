@@ -4,41 +4,35 @@ so this directory is on ``sys.path``)."""
 from __future__ import annotations
 
 import resource
+import subprocess
+import sys
+import tempfile
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 
 
-@contextmanager
-def peak_rss() -> Iterator[list[int]]:
-    """Peak resident memory of this process [bytes] over the ``with`` block.
+def cpu_seconds() -> float:
+    """CPU time [s] (user + system) of this process and of its ended (joined) children, such
+    as the worker processes a Monte Carlo forks."""
+    own, done = (resource.getrusage(w) for w in (resource.RUSAGE_SELF, resource.RUSAGE_CHILDREN))
+    return own.ru_utime + own.ru_stime + done.ru_utime + done.ru_stime
 
-    Yields a one-item list, set when the block ends to the larger of ``ru_maxrss``
-    (``resource.getrusage``; the whole process so far) and the RSS sampled by ``psutil`` every
-    20 ms while the block runs (when psutil is installed).
-    """
-    sampled = [0]
-    stop = threading.Event()
-    try:
-        import psutil
 
-        proc = psutil.Process()
-
-        def watch() -> None:
-            while not stop.is_set():
-                sampled[0] = max(sampled[0], proc.memory_info().rss)
-                stop.wait(0.02)
-
-        threading.Thread(target=watch, daemon=True).start()
-    except ImportError:
-        pass
-    result = [0]
-    try:
-        yield result
-    finally:
-        stop.set()
-        ru = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024  # KiB on Linux
-        result[0] = max(ru, sampled[0])
+def run_watched(cmd: list[str]) -> tuple[str, dict[str, int]]:
+    """Run ``cmd`` (a benchmark case in a fresh process) to its end, its memory and that of
+    its worker processes watched from here (:func:`tree_memory`); its stdout and the peaks
+    [bytes]. Its stderr is shown and SystemExit raised if it fails."""
+    with tempfile.TemporaryFile("w+") as out, tempfile.TemporaryFile("w+") as err:
+        proc = subprocess.Popen(cmd, stdout=out, stderr=err, text=True)
+        with tree_memory(proc.pid) as mem:
+            status = proc.wait()
+        out.seek(0)
+        err.seek(0)
+        if status != 0:
+            sys.stderr.write(err.read())
+            raise SystemExit(f"benchmark case failed (exit status {status}): {' '.join(cmd)}")
+        return out.read(), mem
 
 
 @contextmanager

@@ -34,13 +34,13 @@ os.environ.setdefault("MKL_NUM_THREADS", "1")
 
 import argparse
 import json
+import resource
 import statistics
-import subprocess
 import sys
 import time
 import tracemalloc
 
-from _common import peak_rss
+from _common import cpu_seconds, run_watched
 
 from mfa.analysis.run import prepare
 from mfa.models.neodymium import MODEL, simulate
@@ -68,18 +68,18 @@ def _mc_child(n: int, chunk: int, scheduler: str, scenario: str, seed: int,
     from mfa.models.neodymium.magnet_rees import MODEL as MAGNET_REES
 
     kept = {"all": "all", "headline": list(MAGNET_REES.headline), "default": None}[variables]
-    with peak_rss() as rss:
-        t0 = time.perf_counter()
-        cpu0 = time.process_time()
-        out = monte_carlo(MAGNET_REES, None, n, scenario=scenario, seed=seed,
-                          chunk=chunk or None, scheduler=scheduler, variables=kept)
-        seconds = time.perf_counter() - t0
-        cpu = time.process_time() - cpu0
+    t0 = time.perf_counter()
+    cpu0 = cpu_seconds()
+    out = monte_carlo(MAGNET_REES, None, n, scenario=scenario, seed=seed,
+                      chunk=chunk or None, scheduler=scheduler, variables=kept)
+    seconds = time.perf_counter() - t0
+    cpu = cpu_seconds() - cpu0
     return {"samples": n, "chunk": out.attrs["mc_chunk"], "scheduler": out.attrs["mc_scheduler"],
             "factors": len(json.loads(out.attrs["mc_factors"])), "seconds": seconds,
             "cpu_seconds": cpu,
             "variables": variables,
-            "rss_bytes": rss[0], "load_before": os.getloadavg()[0]}
+            "rss_self": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024,
+            "load_before": os.getloadavg()[0]}
 
 
 def run_mc(args: argparse.Namespace) -> int:
@@ -87,20 +87,20 @@ def run_mc(args: argparse.Namespace) -> int:
     load = os.getloadavg()
     cmd = [sys.executable, __file__, "--mc-child", str(args.mc), str(args.chunk), args.scheduler,
            args.scenario, str(args.seed), args.variables]
-    res = subprocess.run(cmd, capture_output=True, text=True, check=False)
-    if res.returncode != 0:
-        sys.stderr.write(res.stderr)
-        raise SystemExit("Monte Carlo case failed")
-    r = json.loads(res.stdout.strip().splitlines()[-1])
+    out, mem = run_watched(cmd)
+    r = json.loads(out.strip().splitlines()[-1])
+    rss = max(mem["rss"], r["rss_self"])
+    pss = mem["pss"] or rss
     after = os.getloadavg()
     ok_t = r["seconds"] < MC_TARGET_SECONDS
-    ok_m = r["rss_bytes"] < MC_TARGET_RSS_BYTES
+    ok_m = pss < MC_TARGET_RSS_BYTES
     print(f"magnet_rees Monte Carlo, scenario {args.scenario}: {r['samples']} samples, chunk "
           f"{r['chunk']}, {r['scheduler']}, {r['factors']} uncertain parameters, "
           f"{r['variables']} result variables kept, OPENBLAS_NUM_THREADS=1")
     print(f"  time {r['seconds']:.1f} s, CPU {r['cpu_seconds']:.1f} s (target < {MC_TARGET_SECONDS:.0f} s: "
-          f"{'met' if ok_t else 'NOT met'}); peak RSS {r['rss_bytes'] / 2**30:.2f} GiB "
-          f"(target < 2 GiB: {'met' if ok_m else 'NOT met'})")
+          f"{'met' if ok_t else 'NOT met'}); peak memory {pss / 2**30:.2f} GiB (PSS summed "
+          f"over the processes; target < 2 GiB: {'met' if ok_m else 'NOT met'}; RSS summed "
+          f"{rss / 2**30:.2f} GiB)")
     print(f"  load average (1 min) before {load[0]:.2f}, after {after[0]:.2f} on "
           f"{os.cpu_count()} cores (shared machine)")
     return 0 if ok_t and ok_m else 1

@@ -36,13 +36,12 @@ import json
 import resource
 import shutil
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
 
-from _common import tree_memory
+from _common import cpu_seconds, run_watched
 
 TARGET_SECONDS_PER_10K = 10.0
 TARGET_RSS_BYTES = int(0.6 * 2**30)
@@ -54,11 +53,11 @@ def _child(scheduler: str, n: int, chunk: int, store: str, seed: int, params: st
     from mfa.models import get
 
     t0 = time.perf_counter()
-    c0 = _cpu_seconds()
+    c0 = cpu_seconds()
     out = U.monte_carlo(get("neodymium"), params, n, scenario="baseline", seed=seed,
                         chunk=chunk, scheduler=scheduler, store=store, thresholds=[1.5e5])
     elapsed = time.perf_counter() - t0
-    cpu = _cpu_seconds() - c0
+    cpu = cpu_seconds() - c0
     pd = out["world_primary_demand"].sel(time=[2030, 2050])
     return {"years": int(out.sizes["time"]),
         "scheduler": scheduler, "samples": n, "chunk": chunk, "store": store,
@@ -70,26 +69,12 @@ def _child(scheduler: str, n: int, chunk: int, store: str, seed: int, params: st
     }
 
 
-def _cpu_seconds() -> float:
-    """CPU time [s] of this process and of its ended (joined) worker processes."""
-    own, done = (resource.getrusage(w) for w in (resource.RUSAGE_SELF, resource.RUSAGE_CHILDREN))
-    return own.ru_utime + own.ru_stime + done.ru_utime + done.ru_stime
-
-
 def _run(scheduler: str, n: int, chunk: int, store: str, seed: int, params: str) -> dict:
     """One case in a fresh process, its memory watched from here (the whole process tree)."""
     cmd = [sys.executable, __file__, "--child", scheduler, str(n), str(chunk), store, str(seed),
            params]
-    with tempfile.TemporaryFile("w+") as out, tempfile.TemporaryFile("w+") as err:
-        proc = subprocess.Popen(cmd, stdout=out, stderr=err, text=True)
-        with tree_memory(proc.pid) as mem:
-            status = proc.wait()
-        out.seek(0)
-        err.seek(0)
-        if status != 0:
-            sys.stderr.write(err.read())
-            raise SystemExit(f"case {scheduler} n={n} failed")
-        res = json.loads(out.read().strip().splitlines()[-1])
+    out, mem = run_watched(cmd)
+    res = json.loads(out.strip().splitlines()[-1])
     res["rss_peak"] = max(mem["rss"], res.pop("rss_self"))
     res["pss_peak"] = mem["pss"] or res["rss_peak"]
     return res

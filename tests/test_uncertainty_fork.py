@@ -176,7 +176,8 @@ def test_fork_is_linux_only(monkeypatch):
 
 def test_auto_forks_in_a_clean_process_even_with_a_progress_bar(tmp_path):
     """In a fresh process (no other thread), "auto" forks, and a progress bar that starts a
-    thread (as tqdm does) is made only after the workers are forked; every chunk reported."""
+    thread (as tqdm does) is made only after the workers are forked; every chunk reported;
+    output pending in the parent's buffers is not written again by the workers."""
     script = tmp_path / "run.py"
     script.write_text(
         "import threading\n"
@@ -192,6 +193,7 @@ def test_auto_forks_in_a_clean_process_even_with_a_progress_bar(tmp_path):
         "    def close(self):\n"
         "        self.stop.set()\n"
         "_scheduling.ProgressBar = Bar\n"
+        "print('before', end=' ')  # pending in the buffer of a pipe when the workers fork\n"
         "_scheduling._usable_cores = lambda: 2\n"
         "mc = U.monte_carlo('neodymium', n=10, chunk=4, factors=['lifetime_mean'], progress=True)\n"
         "print(mc.attrs['mc_scheduler'], sorted(seen))\n")
@@ -199,4 +201,4 @@ def test_auto_forks_in_a_clean_process_even_with_a_progress_bar(tmp_path):
     out = subprocess.run([sys.executable, str(script)], capture_output=True, text=True,
                          env=env, check=False, timeout=300)
     assert out.returncode == 0, out.stderr
-    assert out.stdout.strip() == "processes (2, forked, standard library) [2, 4, 4]"
+    assert out.stdout.strip() == "before processes (2, forked, standard library) [2, 4, 4]"

@@ -3,10 +3,10 @@
 production and consumption.
 
 The arithmetic runs on :class:`xarray.Variable` objects (named dims, no coordinates): the
-labels of one model run agree (checked once, :func:`_labels`), so the alignment that every
+labels of one model run agree (checked once, ``_labels``), so the alignment that every
 operation between DataArrays does would change nothing, and it cost about 20x the operation
 itself on a chunk's arrays (the same numpy operations either way: the same numbers, bit for
-bit). The results are DataArrays again (:func:`_wrap`).
+bit). The results are DataArrays again (``_wrap``).
 """
 
 from __future__ import annotations

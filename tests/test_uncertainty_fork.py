@@ -8,7 +8,9 @@ import os
 import subprocess
 import sys
 import threading
+import time
 import warnings
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -202,3 +204,47 @@ def test_auto_forks_in_a_clean_process_even_with_a_progress_bar(tmp_path):
                          env=env, check=False, timeout=300)
     assert out.returncode == 0, out.stderr
     assert out.stdout.strip() == "before processes (2, forked, standard library) [2, 4, 4]"
+
+
+def _running(pid: int) -> bool:
+    """Whether process ``pid`` exists and is not a zombie (Linux /proc)."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return False
+    return stat.rsplit(")", 1)[1].split()[0] != "Z"
+
+
+def test_workers_stop_when_the_parent_is_killed(tmp_path):
+    """SIGKILL leaves no handler to stop the workers: each stops before its next chunk."""
+    marks = tmp_path / "marks"
+    marks.mkdir()
+    script = tmp_path / "run.py"
+    script.write_text(
+        "import os, pathlib\n"
+        "from mfa.analysis import uncertainty as U\n"
+        "from mfa.analysis.uncertainty import _scheduling\n"
+        "real = _scheduling._chunk_arrays\n"
+        "def marked(payload, start, stop, quiet=True):\n"
+        f"    pathlib.Path({str(marks)!r}, f'{{os.getpid()}}-{{start}}').touch()\n"
+        "    return real(payload, start, stop, quiet)\n"
+        "_scheduling._chunk_arrays = marked\n"
+        "_scheduling._usable_cores = lambda: 2\n"
+        "U.monte_carlo('neodymium', n=20000, chunk=2, factors=['lifetime_mean'],\n"
+        f"              store='disk', tmpdir={str(tmp_path)!r})\n")
+    env = dict(os.environ, OPENBLAS_NUM_THREADS="1")
+    proc = subprocess.Popen([sys.executable, str(script)], env=env)
+    try:
+        deadline = time.monotonic() + 120
+        while len({m.name.split("-")[0] for m in marks.iterdir()}) < 2:
+            assert proc.poll() is None and time.monotonic() < deadline, "no two workers"
+            time.sleep(0.05)
+    finally:
+        proc.kill()
+        proc.wait()
+    workers = {int(m.name.split("-")[0]) for m in marks.iterdir()}
+    deadline = time.monotonic() + 60
+    while any(_running(pid) for pid in workers) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert not any(_running(pid) for pid in workers)
+    assert len(list(marks.iterdir())) < 2000  # they stopped long before the 10,000 chunks

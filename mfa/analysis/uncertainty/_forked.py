@@ -8,8 +8,9 @@ files (the file descriptors are shared). Only ``(start, stop)`` travels back thr
 with a store in memory (small ensembles) the chunk's arrays do, and the parent writes them.
 
 Workers take the next chunk from a shared counter (a slow worker does not hold the others up),
-ignore SIGINT (the terminal sends it to the whole process group; the parent decides) and die
-on SIGTERM. The parent, on a worker's error, an interruption or any other exception,
+ignore SIGINT (the terminal sends it to the whole process group; the parent decides), die on
+SIGTERM, and stop before their next chunk if the parent has died without stopping them
+(killed with SIGKILL, say). The parent, on a worker's error, an interruption or any other exception,
 terminates and joins every worker before it returns, so no process and, once the caller has
 closed the store, no temporary file is left behind. The results do not depend on the number
 of workers nor on which worker computed which chunk (each chunk draws its own samples).
@@ -21,6 +22,8 @@ for one, run several threads), and with the ``fork`` start method available.
 
 from __future__ import annotations
 
+import contextlib
+import os
 import signal
 import sys
 import threading
@@ -57,9 +60,10 @@ def _worker(conn: Any, counter: Any, spans: list[tuple[int, int]], payload: Any,
 
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    parent = os.getppid()
     try:
         warnings.filterwarnings("ignore", category=MfaWarning)
-        while True:
+        while os.getppid() == parent:  # else the parent was killed: stop, orphaned
             with counter.get_lock():
                 i = counter.value
                 counter.value += 1
@@ -73,7 +77,8 @@ def _worker(conn: Any, counter: Any, spans: list[tuple[int, int]], payload: Any,
             conn.send(("done", start, stop, arrays))
         conn.send(("end",))
     except BaseException as exc:  # reported to the parent, which raises it
-        conn.send(("error", _picklable(exc)))
+        with contextlib.suppress(OSError):  # unless it is gone
+            conn.send(("error", _picklable(exc)))
     finally:
         conn.close()
 

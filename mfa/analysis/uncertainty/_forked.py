@@ -10,9 +10,9 @@ with a store in memory (small ensembles) the chunk's arrays do, and the parent w
 Workers take the next chunk from a shared counter (a slow worker does not hold the others up),
 ignore SIGINT (the terminal sends it to the whole process group; the parent decides), die on
 SIGTERM, and stop before their next chunk if the parent has died without stopping them
-(killed with SIGKILL, say). The parent, on a worker's error, an interruption or any other exception,
-terminates and joins every worker before it returns, so no process and, once the caller has
-closed the store, no temporary file is left behind. The results do not depend on the number
+(killed with SIGKILL, say). The parent, on a worker's error, an interruption or any other
+exception, terminates and joins every worker before it returns, so no process and, once the
+caller has closed the store, no temporary file is left behind. The results do not depend on the number
 of workers nor on which worker computed which chunk (each chunk draws its own samples).
 
 Fork is used only where it is safe: on Linux, from a process with no other thread (forking a
@@ -53,14 +53,14 @@ def fork_usable() -> str | None:
 
 
 def _worker(conn: Any, counter: Any, spans: list[tuple[int, int]], payload: Any,
-            store: _Store) -> None:
-    """Body of a forked worker: chunks from ``counter`` until none is left; reports on ``conn``
-    ``("done", start, stop, arrays or None)``, then ``("end",)`` or ``("error", exc)``."""
+            store: _Store, parent: int) -> None:
+    """Body of a forked worker: chunks from ``counter`` until none is left or the process
+    ``parent`` is gone; reports on ``conn`` ``("done", start, stop, arrays or None)``, then
+    ``("end",)`` or ``("error", exc)``."""
     from mfa.analysis.uncertainty._scheduling import _chunk_arrays
 
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     signal.signal(signal.SIGTERM, signal.SIG_DFL)
-    parent = os.getppid()
     try:
         warnings.filterwarnings("ignore", category=MfaWarning)
         while os.getppid() == parent:  # else the parent was killed: stop, orphaned
@@ -115,8 +115,8 @@ def run_forked(payload: Any, spans: list[tuple[int, int]], store: _Store, worker
     try:
         for _ in range(max(1, min(workers, len(spans)))):
             recv, send = ctx.Pipe(duplex=False)
-            proc = ctx.Process(target=_worker, args=(send, counter, spans, payload, store),
-                               name="mfa-chunk", daemon=True)
+            proc = ctx.Process(target=_worker, name="mfa-chunk", daemon=True,
+                               args=(send, counter, spans, payload, store, os.getpid()))
             proc.start()
             send.close()
             procs.append(proc)

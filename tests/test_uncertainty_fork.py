@@ -248,3 +248,16 @@ def test_workers_stop_when_the_parent_is_killed(tmp_path):
         time.sleep(0.1)
     assert not any(_running(pid) for pid in workers)
     assert len(list(marks.iterdir())) < 2000  # they stopped long before the 10,000 chunks
+
+
+def test_no_fork_without_shared_locks(params, monkeypatch):
+    """A container without /dev/shm cannot make the workers' shared counter: 'auto' runs on
+    threads, 'fork' says why."""
+    monkeypatch.setattr(_scheduling, "_usable_cores", lambda: 2)
+    monkeypatch.setattr(_forked, "_shared_lock_problem", lambda: "no shm")
+    monkeypatch.setattr(_forked.threading, "active_count", lambda: 1)  # dask's idle pool
+    assert _forked.fork_usable() == "no shm"
+    with pytest.raises(U.UncertaintyError, match=r"^scheduler 'fork': no shm; use 'auto'"):
+        U.monte_carlo("neodymium", params, 4, scheduler="fork", **KW)
+    mc = U.monte_carlo("neodymium", params, 4, scheduler="auto", **KW)
+    assert mc.attrs["mc_scheduler"] == "threads (2, standard library)"

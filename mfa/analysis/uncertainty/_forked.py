@@ -17,12 +17,14 @@ of workers nor on which worker computed which chunk (each chunk draws its own sa
 
 Fork is used only where it is safe: on Linux, from a process with no other thread (forking a
 multi-threaded process can deadlock the child on a lock another thread held; Jupyter kernels,
-for one, run several threads), and with the ``fork`` start method available.
+for one, run several threads), with the ``fork`` start method available and where a lock
+shared between processes can be made.
 """
 
 from __future__ import annotations
 
 import contextlib
+import functools
 import os
 import signal
 import sys
@@ -49,6 +51,19 @@ def fork_usable() -> str | None:
     if threading.active_count() > 1:
         return (f"this process runs {threading.active_count()} threads (forking it could "
                 "deadlock a worker)")
+    return _shared_lock_problem()
+
+
+@functools.lru_cache(maxsize=1)
+def _shared_lock_problem() -> str | None:
+    """None if a lock shared between processes can be made (the workers' chunk counter needs
+    one; some containers have no ``/dev/shm`` for it), else why not."""
+    import multiprocessing as mp
+
+    try:
+        mp.get_context("fork").Lock()
+    except (OSError, ImportError) as exc:
+        return f"no lock shared between processes can be made here ({exc})"
     return None
 
 

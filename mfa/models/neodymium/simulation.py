@@ -280,17 +280,18 @@ def _set_attrs(ds: xr.Dataset, system_ds: xr.Dataset) -> None:
     Set here, not inherited: xarray keeps a parameter's attrs (its description and source
     keys) on whatever is computed from it, which would mislabel results."""
     system_keys = ("units", "long_name", "source", "target", "process", "regions_summed")
+    out, system = ds.variables, system_ds.variables  # no DataArray made per variable
     for name in ds.data_vars:  # flows: source/target; stocks: process; residuals: regions_summed
-        kept = system_ds[name].attrs if name in system_ds else {}
-        ds[name].attrs = {k: v for k, v in kept.items() if k in system_keys}
+        kept = system[name].attrs if name in system_ds.data_vars else {}
+        out[name].attrs = {k: v for k, v in kept.items() if k in system_keys}
     for name, (units, long_name) in RESULT_VARIABLES.items():
-        ds[name].attrs.update({"units": units, "long_name": long_name})
+        out[name].attrs.update({"units": units, "long_name": long_name})
     for name, basis in BASIS.items():
-        ds[name].attrs["basis"] = basis
+        out[name].attrs["basis"] = basis
     for name, iamc in IAMC_NAMES.items():
-        ds[name].attrs["iamc_variable"] = iamc
+        out[name].attrs["iamc_variable"] = iamc
     for name, (_, _, long_name) in FLOWS.items():
-        ds[name].attrs["long_name"] = long_name
+        out[name].attrs["long_name"] = long_name
 
 
 def simulate(values: xr.Dataset, *, check: bool = True, rtol: float = 1e-9,
@@ -402,8 +403,8 @@ def _results_dataset(arrays: dict[str, xr.DataArray]) -> xr.Dataset:
             elif not da.indexes[d].equals(index[d]):
                 raise MfaError(f"simulate: the {d!r} labels of {name} differ from the other "
                                "results'")
-    data = {name: da.variable.transpose("time", ...) if "time" in da.dims else da.variable
-            for name, da in arrays.items()}
+    data = {name: da.variable.transpose("time", ...) if "time" in da.dims
+            else da.variable.copy(deep=False) for name, da in arrays.items()}  # own attrs
     coords["time"] = coords["time"].astype("int64")
     return xr.Dataset(data, coords=coords)
 

@@ -31,7 +31,6 @@ from mfa.models.neodymium.fleets import (
 )
 from mfa.models.neodymium.structure import (
     BASIS,
-    END_USE_PRODUCTS,
     END_USES,
     EV_PRODUCTS,
     FLOWS,
@@ -137,28 +136,33 @@ def new_products_and_fleets(values: xr.Dataset) -> tuple[xr.DataArray, dict[str,
     names = list(dict.fromkeys(n for _, group, _ in _NEW_PRODUCT_TERMS for n in group))
     values = _in_model_units(values, names + _FLEET_PARAMETERS + _END_USE_PARAMETERS,
                              "nd_in_new_products")
+    _check_coords(values, "nd_in_new_products")
     cars, wind = _fleets(values)
-    sales = _without_attrs(values["ev_sales"].sel(product=list(EV_PRODUCTS)))
-    sales = xr.concat([sales.sel(product=["e_two_wheeler"]), cars["inflow"]], dim="product",
-                      coords="minimal", compat="override", join="outer")
-    activity = {EV_PRODUCTS: sales.sel(product=list(EV_PRODUCTS)),
-                WIND_PRODUCTS: wind["inflow"].sel(product=list(WIND_PRODUCTS))}
-    ev, wind_nd = (nd_in_products(activity[products], *_factors(values, group, products),
+    # on Variables (the labels are values' throughout): the same operations as with
+    # DataArrays, in the same layouts, without aligning at each step (~15 ms per call)
+    products = list(values.indexes["product"])
+    car_inflow = cars["inflow"]
+    sales = _concat([values.variables["ev_sales"].isel(product=[products.index("e_two_wheeler")]),
+                     car_inflow.variable], "product")
+    sold = ["e_two_wheeler", *car_inflow["product"].values.tolist()]
+    wind_labels = wind["inflow"]["product"].values.tolist()
+    activity = {EV_PRODUCTS: sales.isel(product=[sold.index(p) for p in EV_PRODUCTS]),
+                WIND_PRODUCTS: wind["inflow"].variable.isel(
+                    product=[wind_labels.index(p) for p in WIND_PRODUCTS])}
+    ev, wind_nd = (nd_in_products(activity[group_products],
+                                  *_factors(values, group, group_products, products),
                                   unit_factor=_product_factor(unit, group))
-                   for unit, group, products in _NEW_PRODUCT_TERMS)
+                   for unit, group, group_products in _NEW_PRODUCT_TERMS)
     by_end_use = end_use_demand(values)
     uses = end_use_products(by_end_use, values["use_region_share"])
-    products = values["product"].values
-    drivers = xr.concat([ev, wind_nd], dim="product", coords="minimal", compat="override")
     # each part is 0 outside its own products and NaN (an error below) where a value is missing
     # inside them; end uses add to EV products (e-bikes beyond the IEA series)
-    drivers = drivers.reindex(product=products).where(
-        xr.DataArray(np.isin(products, EV_PRODUCTS + WIND_PRODUCTS), dims="product",
-                     coords={"product": products}), 0.0)
-    uses = uses.reindex(product=products).where(
-        xr.DataArray(np.isin(products, END_USE_PRODUCTS), dims="product",
-                     coords={"product": products}), 0.0)
-    out = drivers + uses
+    drivers = _on_products(_concat([ev, wind_nd], "product"), EV_PRODUCTS + WIND_PRODUCTS,
+                           products)
+    uses = _on_products(uses.variable, uses["product"].values.tolist(), products)
+    total = drivers + uses
+    out = xr.DataArray(total, coords={d: values.variables[d] for d in total.dims
+                                      if d in values.coords})
     out = out.transpose("time", "region", "product", ...)
     if bool(out.isnull().any()):
         bad = out.isnull().any([d for d in out.dims if d != "product"])
@@ -213,16 +217,46 @@ def _fleet_results(cars: dict[str, xr.DataArray], wind: dict[str, xr.DataArray]
     return out
 
 
-def _factors(values: xr.DataArray, names: list[str], products: tuple[str, ...]
-             ) -> list[xr.DataArray]:
-    """The parameters ``names`` on ``products`` (plain numbers, units dropped)."""
+def _factors(values: xr.Dataset, names: list[str], products: tuple[str, ...],
+             labels: list[str]) -> list[xr.Variable]:
+    """The parameters ``names`` on ``products`` (plain numbers: Variables, no attrs in the
+    products of :func:`nd_in_products`); ``labels``: the product labels of ``values``."""
     out = []
     for n in names:
-        da = values[n]
-        if "product" in da.dims:
-            da = da.sel(product=list(products))
-        out.append(_without_attrs(da))
+        var = values.variables[n]
+        if "product" in var.dims:
+            var = var.isel(product=[labels.index(p) for p in products])
+        out.append(var)
     return out
+
+
+def _concat(variables: list[xr.Variable], dim: str) -> xr.Variable:
+    """``variables`` concatenated along ``dim`` as :func:`xarray.concat` does it: each first
+    broadcast to the union of their dims in order of appearance (the same layout)."""
+    sizes: dict[str, int] = {}
+    for v in variables:
+        sizes.update({d: n for d, n in v.sizes.items() if d not in sizes and d != dim})
+    common = tuple(dict.fromkeys(d for v in variables for d in v.dims))
+    if dim not in common:
+        common = (dim, *common)
+    parts = [v if v.dims == common else
+             v.set_dims(common, tuple(sizes.get(d, v.sizes.get(dim, 1)) for d in common))
+             for v in variables]
+    return xr.Variable.concat(parts, dim)
+
+
+def _on_products(var: xr.Variable, have: tuple[str, ...] | list[str], products: list[str]
+                 ) -> xr.Variable:
+    """``var`` (labels ``have`` on its product dim) on all ``products``: 0 for the others
+    (as ``reindex(...).where(in have, 0.0)``: a new C-ordered array, NaN kept)."""
+    axis = var.get_axis_num("product")
+    shape = list(var.shape)
+    shape[axis] = len(products)
+    out = np.zeros(shape)
+    where = [slice(None)] * var.ndim
+    where[axis] = [products.index(p) for p in have]
+    out[tuple(where)] = var.values
+    return xr.Variable(var.dims, out)
 
 
 def without_end_of_life_recycling(values: xr.Dataset) -> xr.Dataset:

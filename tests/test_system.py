@@ -586,3 +586,19 @@ def test_kept_dims_are_broadcast_by_the_system():
 def test_bad_place_dim_is_refused():
     with pytest.raises(MfaError, match="region_dim must be a dim name or None"):
         _country_system("")
+
+
+def test_results_dataset_is_built_without_aligning_but_refuses_differing_coords():
+    """The Dataset of to_dataset is built from variables (no alignment); a coordinate that
+    still differs between two arrays is an error naming it, not a silent pick."""
+    from mfa.core.system import _values
+
+    t = {"time": [2020, 2021]}
+    a = xr.DataArray([1.0, 2.0], dims="time", coords={**t, "stage": "mining"})
+    b = xr.DataArray([3.0, 4.0], dims="time", coords={**t, "stage": "mining"})
+    ds = _values.dataset({"a": a, "b": b})
+    assert list(ds.data_vars) == ["a", "b"] and ds["stage"].item() == "mining"
+    np.testing.assert_array_equal(ds["b"].values, [3.0, 4.0])
+    c = b.assign_coords(stage="metal")
+    with pytest.raises(MfaError, match="'c': coordinate 'stage' differs"):
+        _values.dataset({"a": a, "c": c})

@@ -289,8 +289,9 @@ class ProcessSystem:
             arrays[s.name].attrs.update(process=s.process)
             arrays[s.name].attrs.setdefault("long_name", f"stock in {s.process}")
         names = [f.name for f in self.flows] + [s.name for s in self.stocks]
-        ds = xr.Dataset({**{k: arrays[k] for k in names}, RESIDUAL: residual, RESIDUAL_TOTAL: total,
-                         THROUGHPUT: throughput, THROUGHPUT_TOTAL: throughput_total})
+        ds = _values.dataset({**{k: arrays[k] for k in names}, RESIDUAL: residual,
+                              RESIDUAL_TOTAL: total, THROUGHPUT: throughput,
+                              THROUGHPUT_TOTAL: throughput_total})
         ds.attrs["system"] = self.name
         ds.attrs["max_abs_mass_balance_residual"] = _nanmax_abs(total.values, residual.values)
         return ds

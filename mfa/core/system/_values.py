@@ -123,13 +123,16 @@ def _written(unit: str) -> str:
     return unit_string(unit)
 
 
-def _canonical(da: xr.DataArray, unit: str, name: str) -> xr.DataArray:
-    """:func:`~mfa.core.units.to_canonical`, without parsing a unit that is already the
-    canonical one (the arrays of a model run and of every Monte Carlo chunk)."""
+def _canonical(da: xr.DataArray, unit: str, name: str, dims: tuple[str, ...]) -> xr.DataArray:
+    """:func:`~mfa.core.units.to_canonical`, transposed to ``dims``, without parsing a unit
+    that is already the canonical one (the arrays of a model run and of every Monte Carlo
+    chunk): then one shallow copy (its own attrs), not three."""
     if (not isinstance(da.data, pint.Quantity) and da.dtype == np.float64
             and da.attrs.get("units") in (unit, _written(unit))):
-        return da.copy(deep=False).assign_attrs(units=_written(unit))
-    return to_canonical(da, unit, name=name)
+        out = da.transpose(*dims)  # a new DataArray and Variable (attrs copied)
+        out.attrs["units"] = _written(unit)
+        return out
+    return to_canonical(da, unit, name=name).transpose(*dims)
 
 
 def validate(system: ProcessSystem, values: Mapping[str, Any]) -> dict[str, xr.DataArray]:
@@ -146,7 +149,7 @@ def validate(system: ProcessSystem, values: Mapping[str, Any]) -> dict[str, xr.D
                 f"system {system.name!r}: {kind} {key!r} has dims {tuple(da.dims)}, "
                 f"declared {decl.dims}"
             )
-        da = _canonical(da, unit, f"{kind} {key!r}").transpose(*decl.dims)
+        da = _canonical(da, unit, f"{kind} {key!r}", decl.dims)
         da.name = key
         _check_coords(system, kind, key, da, decl.dims, coords)
         out[key] = da
@@ -199,3 +202,20 @@ def initial_stocks(
                                arrays[s.name].isel(time=0, drop=True))
         for s in system.stocks if initial_stocks.get(s.name) is not None
     }
+
+
+def dataset(arrays: dict[str, xr.DataArray]) -> xr.Dataset:
+    """The arrays (whose labels :func:`validate` has checked to agree) as one Dataset, built
+    from their variables and one coordinate per name: without the alignment of adding them as
+    DataArrays (~40 % of :meth:`~mfa.core.system.ProcessSystem.to_dataset`). Raises if two
+    arrays still differ in a coordinate."""
+    coords: dict[str, xr.Variable] = {}
+    for key, da in arrays.items():
+        for name, coord in da.coords.variables.items():
+            known = coords.get(name)
+            if known is None:
+                coords[name] = coord
+            elif known is not coord and not known.equals(coord):
+                raise MfaError(f"{key!r}: coordinate {name!r} differs from that of the other "
+                               "flows and stocks")
+    return xr.Dataset({key: da.variable for key, da in arrays.items()}, coords=coords)

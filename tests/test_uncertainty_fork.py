@@ -231,6 +231,7 @@ def test_workers_stop_when_the_parent_is_killed(tmp_path):
         "_scheduling._chunk_arrays = marked\n"
         "_scheduling._usable_cores = lambda: 2\n"
         "U.monte_carlo('neodymium', n=20000, chunk=2, factors=['lifetime_mean'],\n"
+        "              variables=['total_demand'],  # a small store: SIGKILL leaves it\n"
         f"              store='disk', tmpdir={str(tmp_path)!r})\n")
     env = dict(os.environ, OPENBLAS_NUM_THREADS="1")
     proc = subprocess.Popen([sys.executable, str(script)], env=env)

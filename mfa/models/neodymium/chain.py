@@ -2,11 +2,9 @@
 (:mod:`mfa.models.neodymium.equations`), then the flows by region and each stage's
 production and consumption.
 
-The arithmetic runs on :class:`xarray.Variable` objects (named dims, no coordinates): the
-labels of one model run agree (checked once, ``_labels``), so the alignment that every
-operation between DataArrays does would change nothing, and it cost about 20x the operation
-itself on a chunk's arrays (the same numpy operations either way: the same numbers, bit for
-bit). The results are DataArrays again (``_wrap``).
+The arithmetic runs on :class:`xarray.Variable` objects (:mod:`._variables`: the labels are
+checked once, no operation aligns them again; the same numbers, bit for bit); the results are
+DataArrays again.
 """
 
 from __future__ import annotations
@@ -15,6 +13,7 @@ import numpy as np
 import xarray as xr
 
 from mfa.core.errors import ParameterError
+from mfa.models.neodymium._variables import shared_coords, wrap
 from mfa.models.neodymium.equations import (
     SCRAP_QUANTITIES,
     alloy_for_magnets,
@@ -53,7 +52,7 @@ def supply_chain(values: xr.Dataset, new: xr.DataArray, eol: xr.DataArray) -> di
         (stage, region; t/yr); ``world``: the stage shares and world totals (Variables), which
         :func:`primary_separated_world` may reuse.
     """
-    coords = _labels(values, new, eol)
+    coords = shared_coords([new, eol], "supply chain", values)
     sig = _stage_shares(values)
     w = _world_chain(values, new.variable, eol.variable, sig, coords)
     f = _regional_flows(values, new.variable, eol.variable, sig, w)
@@ -61,14 +60,14 @@ def supply_chain(values: xr.Dataset, new: xr.DataArray, eol: xr.DataArray) -> di
     stages = {"stage": xr.Variable("stage", list(STAGES))}
     return {
         "world": (sig, w),
-        "flows": {k: _wrap(v, coords) for k, v in f.items()},
-        "stocks": {"scrap_awaiting_recycling": _wrap(w["scrap_stored"], coords)},
-        "demand": _wrap(w["demand"], coords),
-        "secondary_new_scrap": _wrap(w["rec_ns_w"], coords),
-        "secondary_eol": _wrap(w["rec_eol"].sum("region", skipna=False), coords),
-        "surplus": _wrap(w["surplus"], coords),
-        "production": _wrap(production, {**coords, **stages}),
-        "consumption": _wrap(consumption, {**coords, **stages}),
+        "flows": {k: wrap(v, coords) for k, v in f.items()},
+        "stocks": {"scrap_awaiting_recycling": wrap(w["scrap_stored"], coords)},
+        "demand": wrap(w["demand"], coords),
+        "secondary_new_scrap": wrap(w["rec_ns_w"], coords),
+        "secondary_eol": wrap(w["rec_eol"].sum("region", skipna=False), coords),
+        "surplus": wrap(w["surplus"], coords),
+        "production": wrap(production, {**coords, **stages}),
+        "consumption": wrap(consumption, {**coords, **stages}),
     }
 
 
@@ -83,7 +82,7 @@ def primary_separated_world(values: xr.Dataset, new: xr.DataArray, eol: xr.DataA
     most in ``collection_rate`` (the no-recycling counterfactual): its stage shares and the
     world totals that do not depend on collection (``_BEFORE_COLLECTION``) are taken from
     it instead of computed again (the same numbers)."""
-    coords = _labels(values, new, eol)
+    coords = shared_coords([new, eol], "supply chain", values)
     if reuse is None:
         sig = _stage_shares(values)
         w = _world_chain(values, new.variable, eol.variable, sig, coords)
@@ -92,29 +91,7 @@ def primary_separated_world(values: xr.Dataset, new: xr.DataArray, eol: xr.DataA
         w = _world_chain(values, new.variable, eol.variable, sig, coords,
                          {k: done[k] for k in _BEFORE_COLLECTION})
     separated = w["C"] * sig["separation"] - (w["C"] - w["P"]) * sig["separation"]
-    return _wrap(separated.sum("region", skipna=False), coords)
-
-
-def _labels(values: xr.Dataset, *arrays: xr.DataArray) -> dict[str, xr.Variable]:
-    """The coordinates of a run (``values``' and the arrays' dims), after checking that the
-    arrays' labels are ``values``' (then no operation between them needs aligning)."""
-    coords = {d: values.variables[d] for d in values.dims if d in values.coords}
-    for da in arrays:
-        for d in da.dims:
-            if d not in da.coords:
-                continue
-            if d not in coords:
-                coords[d] = da[d].variable
-            elif not da.indexes[d].equals(values.indexes[d]):
-                raise ParameterError(f"supply chain: the {d!r} labels of {da.name or 'an input'} "
-                                     f"differ from the parameters' ({list(da[d].values)} against "
-                                     f"{list(values[d].values)})")
-    return coords
-
-
-def _wrap(var: xr.Variable, coords: dict[str, xr.Variable]) -> xr.DataArray:
-    """``var`` as a DataArray with the run's coordinates of its dims."""
-    return xr.DataArray(var, coords={d: coords[d] for d in var.dims if d in coords})
+    return wrap(separated.sum("region", skipna=False), coords)
 
 
 def _param(values: xr.Dataset, name: str) -> xr.Variable:

@@ -44,6 +44,7 @@ import xarray as xr
 
 from mfa.core.errors import ParameterError
 from mfa.core.lifetimes import Normal
+from mfa.models.neodymium._variables import shared_coords
 
 __all__ = ["CAR_PRODUCTS", "OBSERVED_SALES_UNTIL", "WIND_FLEET_PRODUCTS", "fleet_flows"]
 
@@ -103,7 +104,7 @@ def fleet_flows(stock: xr.DataArray, lifetime_mean: xr.DataArray, lifetime_sd: x
         the stock lacks.
     """
     arrays = [stock] if observed_inflow is None else [stock, observed_inflow]
-    coords = _shared_coords([*arrays, lifetime_mean, lifetime_sd])
+    coords = shared_coords([*arrays, lifetime_mean, lifetime_sd], "fleets")
     sizes: dict[str, int] = {}
     for da in arrays:  # the dims of the stock, then the observed inflow's others (broadcast)
         sizes.update({d: n for d, n in da.sizes.items() if d not in sizes})
@@ -133,23 +134,6 @@ def fleet_flows(stock: xr.DataArray, lifetime_mean: xr.DataArray, lifetime_sd: x
         da = xr.DataArray(a, dims=template.dims, coords=template.coords)
         out[name] = da.transpose("time", ...)
     return out
-
-
-def _shared_coords(arrays: list[xr.DataArray]) -> dict[str, xr.Variable]:
-    """The coordinates of ``arrays``, whose labels must agree on every dim they share (so that
-    broadcasting them needs no alignment); ParameterError naming the dim otherwise."""
-    coords: dict[str, xr.Variable] = {}
-    index = {}
-    for da in arrays:
-        for d in da.dims:
-            if d not in da.coords:
-                continue
-            if d not in coords:
-                coords[d], index[d] = da[d].variable, da.indexes[d]
-            elif not da.indexes[d].equals(index[d]):
-                raise ParameterError(f"fleets: the {d!r} labels of the fleet parameters differ "
-                                     f"({list(index[d])} against {list(da.indexes[d])})")
-    return coords
 
 
 def _broadcast(var: xr.Variable, sizes: dict[str, int], dims: tuple[str, ...]) -> xr.Variable:

@@ -16,6 +16,7 @@ from mfa.analysis import indicators
 from mfa.core.errors import MfaError, ParameterError
 from mfa.core.units import UnitError, conversion_factor, parse_unit
 from mfa.data.params import ParameterSet
+from mfa.models.neodymium._variables import concat, on_labels, results_dataset
 from mfa.models.neodymium.chain import primary_separated_world, supply_chain
 from mfa.models.neodymium.demand import _plain as _without_attrs
 from mfa.models.neodymium.demand import end_use_demand, end_use_products
@@ -142,7 +143,7 @@ def new_products_and_fleets(values: xr.Dataset) -> tuple[xr.DataArray, dict[str,
     # DataArrays, in the same layouts, without aligning at each step (~15 ms per call)
     products = list(values.indexes["product"])
     car_inflow = cars["inflow"]
-    sales = _concat([values.variables["ev_sales"].isel(product=[products.index("e_two_wheeler")]),
+    sales = concat([values.variables["ev_sales"].isel(product=[products.index("e_two_wheeler")]),
                      car_inflow.variable], "product")
     sold = ["e_two_wheeler", *car_inflow["product"].values.tolist()]
     wind_labels = wind["inflow"]["product"].values.tolist()
@@ -157,9 +158,9 @@ def new_products_and_fleets(values: xr.Dataset) -> tuple[xr.DataArray, dict[str,
     uses = end_use_products(by_end_use, values["use_region_share"])
     # each part is 0 outside its own products and NaN (an error below) where a value is missing
     # inside them; end uses add to EV products (e-bikes beyond the IEA series)
-    drivers = _on_products(_concat([ev, wind_nd], "product"), EV_PRODUCTS + WIND_PRODUCTS,
-                           products)
-    uses = _on_products(uses.variable, uses["product"].values.tolist(), products)
+    drivers = on_labels(concat([ev, wind_nd], "product"), "product",
+                        EV_PRODUCTS + WIND_PRODUCTS, products)
+    uses = on_labels(uses.variable, "product", uses["product"].values.tolist(), products)
     total = drivers + uses
     out = xr.DataArray(total, coords={d: values.variables[d] for d in total.dims
                                       if d in values.coords})
@@ -228,35 +229,6 @@ def _factors(values: xr.Dataset, names: list[str], products: tuple[str, ...],
             var = var.isel(product=[labels.index(p) for p in products])
         out.append(var)
     return out
-
-
-def _concat(variables: list[xr.Variable], dim: str) -> xr.Variable:
-    """``variables`` concatenated along ``dim`` as :func:`xarray.concat` does it: each first
-    broadcast to the union of their dims in order of appearance (the same layout)."""
-    sizes: dict[str, int] = {}
-    for v in variables:
-        sizes.update({d: n for d, n in v.sizes.items() if d not in sizes and d != dim})
-    common = tuple(dict.fromkeys(d for v in variables for d in v.dims))
-    if dim not in common:
-        common = (dim, *common)
-    parts = [v if v.dims == common else
-             v.set_dims(common, tuple(sizes.get(d, v.sizes.get(dim, 1)) for d in common))
-             for v in variables]
-    return xr.Variable.concat(parts, dim)
-
-
-def _on_products(var: xr.Variable, have: tuple[str, ...] | list[str], products: list[str]
-                 ) -> xr.Variable:
-    """``var`` (labels ``have`` on its product dim) on all ``products``: 0 for the others
-    (as ``reindex(...).where(in have, 0.0)``: a new C-ordered array, NaN kept)."""
-    axis = var.get_axis_num("product")
-    shape = list(var.shape)
-    shape[axis] = len(products)
-    out = np.zeros(shape)
-    where = [slice(None)] * var.ndim
-    where[axis] = [products.index(p) for p in have]
-    out[tuple(where)] = var.values
-    return xr.Variable(var.dims, out)
 
 
 def without_end_of_life_recycling(values: xr.Dataset) -> xr.Dataset:
@@ -411,36 +383,13 @@ def simulate(values: xr.Dataset, *, check: bool = True, rtol: float = 1e-9,
     for name in system_ds.data_vars:  # the system's flows, stocks and balance after the results
         res.setdefault(str(name), system_ds[name])
     res.update(fleets)
-    ds = _results_dataset(res)
+    ds = results_dataset(res, "simulate")
     _set_attrs(ds, system_ds)
     for name in fleets:  # vehicles and MW add up over regions and types (IAMC World rows)
         ds[name].attrs["iamc_aggregate"] = "sum"
     ds.attrs["max_abs_mass_balance_residual"] = system_ds.attrs["max_abs_mass_balance_residual"]
     ds.attrs["mass_balance_rtol"] = rtol
     return ds
-
-
-def _results_dataset(arrays: dict[str, xr.DataArray]) -> xr.Dataset:
-    """The results as one Dataset, each variable with ``time`` first and integer years.
-
-    Built from the arrays' variables and one coordinate per dim (the first array's that has
-    it): the arrays of a run share their labels (checked here), so the alignment of adding
-    them one by one would change nothing; it cost ~15 ms per run."""
-    coords: dict[str, xr.Variable] = {}
-    index = {}
-    for name, da in arrays.items():
-        for d in da.dims:
-            if d not in da.coords:
-                continue
-            if d not in coords:
-                coords[d], index[d] = da[d].variable, da.indexes[d]
-            elif not da.indexes[d].equals(index[d]):
-                raise MfaError(f"simulate: the {d!r} labels of {name} differ from the other "
-                               "results'")
-    data = {name: da.variable.transpose("time", ...) if "time" in da.dims
-            else da.variable.copy(deep=False) for name, da in arrays.items()}  # own attrs
-    coords["time"] = coords["time"].astype("int64")
-    return xr.Dataset(data, coords=coords)
 
 
 def _primary_separated(flows: dict[str, xr.DataArray]) -> xr.DataArray:

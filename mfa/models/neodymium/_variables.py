@@ -1,0 +1,90 @@
+"""Arithmetic of a model run on :class:`xarray.Variable` objects (named dims, no coordinates).
+
+Every array of one run carries the labels of its parameters, so the alignment that xarray
+does at each operation between DataArrays changes nothing; it cost about 20x the operation on
+a Monte Carlo chunk's arrays (~400 us against ~20 us for a product of two arrays with
+different dims). The model checks the labels once (:func:`shared_coords`), computes on the
+arrays' variables (the same numpy operations in the same layouts: the same numbers, bit for
+bit), and makes DataArrays again at the end (:func:`wrap`, :func:`results_dataset`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+
+import numpy as np
+import xarray as xr
+
+from mfa.core.errors import ParameterError
+
+
+def shared_coords(arrays: Iterable[xr.DataArray] | Mapping[str, xr.DataArray], what: str,
+                  base: xr.Dataset | None = None) -> dict[str, xr.Variable]:
+    """The coordinate of every dim of ``base`` (a Dataset of parameter values) and of
+    ``arrays`` (the first one that has it; a mapping names them), after checking that every
+    array has the same labels on the dims they share; ParameterError naming ``what``, the
+    array and the dim."""
+    named = arrays.items() if isinstance(arrays, Mapping) else (
+        (da.name or "an input", da) for da in arrays)
+    coords: dict[str, xr.Variable] = {}
+    index = {}
+    if base is not None:
+        for d in base.dims:
+            if d in base.coords:
+                coords[d], index[d] = base.variables[d], base.indexes[d]
+    for name, da in named:
+        for d in da.dims:
+            if d not in da.coords:
+                continue
+            if d not in coords:
+                coords[d], index[d] = da[d].variable, da.indexes[d]
+            elif not da.indexes[d].equals(index[d]):
+                raise ParameterError(f"{what}: the {d!r} labels of {name} "
+                                     f"differ from the others' ({list(da.indexes[d])} against "
+                                     f"{list(index[d])})")
+    return coords
+
+
+def wrap(var: xr.Variable, coords: dict[str, xr.Variable]) -> xr.DataArray:
+    """``var`` as a DataArray with the run's coordinates of its dims."""
+    return xr.DataArray(var, coords={d: coords[d] for d in var.dims if d in coords})
+
+
+def concat(variables: list[xr.Variable], dim: str) -> xr.Variable:
+    """``variables`` concatenated along ``dim`` as :func:`xarray.concat` does it: each first
+    broadcast to the union of their dims in order of appearance (the same layout)."""
+    sizes: dict[str, int] = {}
+    for v in variables:
+        sizes.update({d: n for d, n in v.sizes.items() if d not in sizes and d != dim})
+    common = tuple(dict.fromkeys(d for v in variables for d in v.dims))
+    if dim not in common:
+        common = (dim, *common)
+    parts = [v if v.dims == common else
+             v.set_dims(common, tuple(sizes.get(d, v.sizes.get(dim, 1)) for d in common))
+             for v in variables]
+    return xr.Variable.concat(parts, dim)
+
+
+def on_labels(var: xr.Variable, dim: str, have: Iterable[str], labels: list[str]
+              ) -> xr.Variable:
+    """``var`` (labels ``have`` on ``dim``) on all ``labels``: 0 for the others, as
+    ``reindex(...).where(in have, 0.0)`` gives it (a new C-ordered array; NaN kept)."""
+    axis = var.get_axis_num(dim)
+    shape = list(var.shape)
+    shape[axis] = len(labels)
+    out = np.zeros(shape)
+    where: list[slice | list[int]] = [slice(None)] * var.ndim
+    where[axis] = [labels.index(x) for x in have]
+    out[tuple(where)] = var.values
+    return xr.Variable(var.dims, out)
+
+
+def results_dataset(arrays: dict[str, xr.DataArray], what: str) -> xr.Dataset:
+    """The results as one Dataset, each variable with ``time`` first (its own attrs) and
+    integer years, built from the arrays' variables and one coordinate per dim (labels
+    checked): without the alignment of adding them one by one (~15 ms per run)."""
+    coords = shared_coords(arrays, what)
+    data = {name: da.variable.transpose("time", ...) if "time" in da.dims
+            else da.variable.copy(deep=False) for name, da in arrays.items()}
+    coords["time"] = coords["time"].astype("int64")
+    return xr.Dataset(data, coords=coords)

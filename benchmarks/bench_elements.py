@@ -21,9 +21,9 @@ Exit status 1 if a Monte Carlo target is missed.
 
 Measured on the final code of 2026-12-02 (history and earlier rounds: benchmarks/README.md):
 10,000 samples with the model's defaults (headline variables, chunk 200, ``"auto"``: two
-forked worker processes) took 34.6 s wall, 62.6 s CPU, 1.32 GiB peak memory (PSS summed over
-the processes; RSS summed 1.45 GiB) on a quiet machine, 53.6 s in a slow state: both targets
-met. One run (``simulate_elements``): 304 ms after import in the slow state (target < 0.5 s).
+forked worker processes) took 34.6-39.8 s wall, 62.6-70.0 s CPU, 1.32-1.34 GiB peak memory
+(PSS summed over the processes; RSS summed 1.45-1.47 GiB): both targets met. One run
+(``simulate_elements``): 245 ms after import (target < 0.5 s).
 """
 
 from __future__ import annotations

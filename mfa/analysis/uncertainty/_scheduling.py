@@ -154,8 +154,8 @@ def _default_scheduler() -> str:
 
     Processes overlap all of two chunks; threads only their numpy work, since the interpreter
     lock is held in xarray's bookkeeping. On the 2-core development machine
-    (``benchmarks/bench_mc.py``, 10,000 samples) forked processes were 1.2x the speed of two
-    threads and 1.6x that of the loop. Each worker holds one chunk; more workers than cores
+    (``benchmarks/bench_mc.py``, 10,000 samples) forked processes were 1.3x the speed of two
+    threads and 1.7x that of the loop. Each worker holds one chunk; more workers than cores
     would hold more chunks for nothing.
     """
     if _usable_cores() < 2:

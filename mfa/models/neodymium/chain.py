@@ -2,7 +2,7 @@
 (:mod:`mfa.models.neodymium.equations`), then the flows by region and each stage's
 production and consumption.
 
-The arithmetic runs on :class:`xarray.Variable` objects (:mod:`._variables`: the labels are
+The arithmetic runs on :class:`xarray.Variable` objects (``_variables``: the labels are
 checked once, no operation aligns them again; the same numbers, bit for bit); the results are
 DataArrays again.
 """

@@ -13,8 +13,9 @@ DEFAULT_QUANTILES: tuple[float, ...] = (0.05, 0.5, 0.95)
 DISTRIBUTIONS: tuple[str, ...] = ("triangular", "uniform")
 #: Default tolerance of the per-sample mass-balance check, relative to throughput [1].
 DEFAULT_RTOL = 1e-9
-#: Default chunk size (samples per task): with the default two threads (two chunks alive) the
-#: Nd model's 10,000-sample Monte Carlo peaks at 467 MiB (579 MiB with 250; target 0.6 GiB).
+#: Default chunk size (samples per task): with the default two workers (two chunks alive) the
+#: Nd model's 10,000-sample Monte Carlo peaks at 552 MiB forked (PSS), 473 MiB on threads
+#: (chunk 250 on threads: 579 MiB; target 0.6 GiB).
 DEFAULT_CHUNK = 200
 #: Largest seed: seeds are stored as 64-bit signed integers (netCDF attribute ``mc_seed``).
 MAX_SEED = 2**63 - 1

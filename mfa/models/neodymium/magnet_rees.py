@@ -64,7 +64,7 @@ class MagnetReesModel:
     #: targets (benchmarks/bench_elements.py).
     mc_variables: tuple[str, ...] = headline
     #: Samples per Monte Carlo task by default: one chunk of the element model holds four
-    #: elements (about 4x the Nd model's memory per sample); with the default two threads (two
+    #: elements (about 4x the Nd model's memory per sample); with the default two workers (two
     #: chunks alive) 200 samples peak at about 1.3 GiB (benchmarks/bench_elements.py).
     mc_chunk: int = 200
 

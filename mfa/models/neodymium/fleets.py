@@ -44,7 +44,7 @@ import xarray as xr
 
 from mfa.core.errors import ParameterError
 from mfa.core.lifetimes import Normal
-from mfa.models.neodymium._variables import shared_coords
+from mfa.models.neodymium._variables import shared_coords, wrap
 
 __all__ = ["CAR_PRODUCTS", "OBSERVED_SALES_UNTIL", "WIND_FLEET_PRODUCTS", "fleet_flows"]
 
@@ -113,8 +113,7 @@ def fleet_flows(stock: xr.DataArray, lifetime_mean: xr.DataArray, lifetime_sd: x
     for da in (lifetime_mean, lifetime_sd):
         sizes.update({d: n for d, n in da.sizes.items() if d not in sizes})
     dims = (*lead, "time")
-    template = xr.DataArray(_broadcast(stock.variable, sizes, dims),
-                            coords={d: coords[d] for d in dims if d in coords})
+    template = wrap(_broadcast(stock.variable, sizes, dims), coords)
     years = template["time"].values
     T = years.size
     target = template.values.copy()

@@ -65,6 +65,16 @@ def concat(variables: list[xr.Variable], dim: str) -> xr.Variable:
     return xr.Variable.concat(parts, dim)
 
 
+def positions(labels: list[str], wanted: Iterable[str], dim: str = "product") -> list[int]:
+    """Positions of ``wanted`` in ``labels`` (for ``isel``); KeyError naming a missing one."""
+    out = []
+    for x in wanted:
+        if x not in labels:
+            raise KeyError(f"{dim} {x!r} is not among the model's {dim}s")
+        out.append(labels.index(x))
+    return out
+
+
 def on_labels(var: xr.Variable, dim: str, have: Iterable[str], labels: list[str]
               ) -> xr.Variable:
     """``var`` (labels ``have`` on ``dim``) on all ``labels``: 0 for the others, as
@@ -74,7 +84,7 @@ def on_labels(var: xr.Variable, dim: str, have: Iterable[str], labels: list[str]
     shape[axis] = len(labels)
     out = np.zeros(shape)
     where: list[slice | list[int]] = [slice(None)] * var.ndim
-    where[axis] = [labels.index(x) for x in have]
+    where[axis] = positions(labels, have, dim)
     out[tuple(where)] = var.values
     return xr.Variable(var.dims, out)
 

@@ -13,7 +13,7 @@ import numpy as np
 import xarray as xr
 
 from mfa.core.errors import ParameterError
-from mfa.models.neodymium._variables import shared_coords, wrap
+from mfa.models.neodymium._variables import positions, shared_coords, wrap
 from mfa.models.neodymium.equations import (
     SCRAP_QUANTITIES,
     alloy_for_magnets,
@@ -111,18 +111,6 @@ def _stage_shares(values: xr.Dataset) -> dict[str, xr.Variable]:
     return {s: share.isel(stage=index.get_loc(s)) for s in STAGES}
 
 
-def _product_index(coords: dict[str, xr.Variable], products: list[str] | str) -> list[int] | int:
-    """Position(s) of ``products`` on the run's product dim (KeyError naming a missing one)."""
-    labels = list(coords["product"].values)
-    if isinstance(products, str):
-        return labels.index(products) if products in labels else _no_product(products)
-    return [labels.index(p) if p in labels else _no_product(p) for p in products]
-
-
-def _no_product(product: str) -> int:
-    raise KeyError(f"product {product!r} is not among the model's products")
-
-
 #: World totals of :func:`_world_chain` that do not depend on end-of-life collection.
 _BEFORE_COLLECTION = ("M", "N_w", "A", "scrap", "O_m", "demand", "scrap_r", "ns_not_sent",
                       "ns_recovered", "ns_lost")
@@ -133,9 +121,10 @@ def _before_collection(values: xr.Dataset, new: xr.Variable, sig: dict[str, xr.V
     """The world totals of ``_BEFORE_COLLECTION``: magnets, alloy, new scrap, demand."""
     scrap_rate = _param(values, "magnet_scrap_rate")
     w: dict[str, xr.Variable] = {}
-    magnets = new.isel(product=_product_index(coords, list(MAGNET_PRODUCTS)))
+    labels = list(coords["product"].values)
+    magnets = new.isel(product=positions(labels, MAGNET_PRODUCTS))
     w["M"] = M = magnets.sum("product", skipna=False).sum("region", skipna=False)
-    w["N_w"] = N_w = new.isel(product=_product_index(coords, NON_MAGNET)).sum("region",
+    w["N_w"] = N_w = new.isel(product=positions(labels, [NON_MAGNET])[0]).sum("region",
                                                                               skipna=False)
     w["A"] = A = alloy_for_magnets(M, scrap_rate)
     w["scrap"] = scrap = new_scrap(A, scrap_rate)

@@ -16,7 +16,7 @@ from mfa.analysis import indicators
 from mfa.core.errors import MfaError, ParameterError
 from mfa.core.units import UnitError, conversion_factor, parse_unit
 from mfa.data.params import ParameterSet
-from mfa.models.neodymium._variables import concat, on_labels, results_dataset
+from mfa.models.neodymium._variables import concat, on_labels, positions, results_dataset, wrap
 from mfa.models.neodymium.chain import primary_separated_world, supply_chain
 from mfa.models.neodymium.demand import _plain as _without_attrs
 from mfa.models.neodymium.demand import end_use_demand, end_use_products
@@ -143,13 +143,14 @@ def new_products_and_fleets(values: xr.Dataset) -> tuple[xr.DataArray, dict[str,
     # DataArrays, in the same layouts, without aligning at each step (~15 ms per call)
     products = list(values.indexes["product"])
     car_inflow = cars["inflow"]
-    sales = concat([values.variables["ev_sales"].isel(product=[products.index("e_two_wheeler")]),
+    sales = concat([values.variables["ev_sales"].isel(product=positions(products,
+                                                                       ["e_two_wheeler"])),
                      car_inflow.variable], "product")
     sold = ["e_two_wheeler", *car_inflow["product"].values.tolist()]
     wind_labels = wind["inflow"]["product"].values.tolist()
-    activity = {EV_PRODUCTS: sales.isel(product=[sold.index(p) for p in EV_PRODUCTS]),
+    activity = {EV_PRODUCTS: sales.isel(product=positions(sold, EV_PRODUCTS)),
                 WIND_PRODUCTS: wind["inflow"].variable.isel(
-                    product=[wind_labels.index(p) for p in WIND_PRODUCTS])}
+                    product=positions(wind_labels, WIND_PRODUCTS))}
     ev, wind_nd = (nd_in_products(activity[group_products],
                                   *_factors(values, group, group_products, products),
                                   unit_factor=_product_factor(unit, group))
@@ -161,9 +162,7 @@ def new_products_and_fleets(values: xr.Dataset) -> tuple[xr.DataArray, dict[str,
     drivers = on_labels(concat([ev, wind_nd], "product"), "product",
                         EV_PRODUCTS + WIND_PRODUCTS, products)
     uses = on_labels(uses.variable, "product", uses["product"].values.tolist(), products)
-    total = drivers + uses
-    out = xr.DataArray(total, coords={d: values.variables[d] for d in total.dims
-                                      if d in values.coords})
+    out = wrap(drivers + uses, dict(values.coords.variables))
     out = out.transpose("time", "region", "product", ...)
     if bool(out.isnull().any()):
         bad = out.isnull().any([d for d in out.dims if d != "product"])
@@ -226,7 +225,7 @@ def _factors(values: xr.Dataset, names: list[str], products: tuple[str, ...],
     for n in names:
         var = values.variables[n]
         if "product" in var.dims:
-            var = var.isel(product=[labels.index(p) for p in products])
+            var = var.isel(product=positions(labels, products))
         out.append(var)
     return out
 

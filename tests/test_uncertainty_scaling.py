@@ -45,14 +45,19 @@ def test_quantiles_by_selection_are_numpys_bit_for_bit(n, quantiles):
     np.testing.assert_array_equal(got, _numpy_quantiles(a, q))
 
 
-def test_block_quantiles_do_not_depend_on_the_block_size():
+@pytest.mark.parametrize("workers", [1, 2])
+def test_block_quantiles_do_not_depend_on_the_block_size_nor_the_threads(workers):
     rng = np.random.default_rng(0)
     a = rng.normal(size=(257, 40))
+    b = rng.lognormal(size=(257, 7))
     q = np.array([0.05, 0.5, 0.95])
-    read = lambda v, j0, j1: np.ascontiguousarray(a[:, j0:j1].T)  # noqa: E731
+    data = {"a": a, "b": b}
+    read = lambda v, j0, j1: np.ascontiguousarray(data[v][:, j0:j1].T)  # noqa: E731
     for block_bytes in (1, 257 * 8 * 3, 2**30):
-        np.testing.assert_array_equal(_summary._block_quantiles(read, "a", 40, 257, q, block_bytes),
-                                      np.quantile(a, q, axis=0))
+        got = _summary._all_block_quantiles(read, {"a": 40, "b": 7}, 257, q, workers,
+                                            block_bytes)
+        for v, x in data.items():
+            np.testing.assert_array_equal(got[v], np.quantile(x, q, axis=0))
 
 
 @pytest.mark.parametrize("on_disk", [False, True])

@@ -191,7 +191,7 @@ def ensemble(
     seed : int
         Seed (same seed, same ensemble, whatever the chunk size and scheduler).
     chunk : int, optional
-        Samples per task (default 250).
+        Samples per task (default 200).
     scheduler : str or distributed.Client
         "numpy", "auto", "fork", "threads", "sync", a dask.distributed address or client (as
         in :func:`monte_carlo`).

@@ -28,12 +28,6 @@ def _quantiles(arr: np.ndarray, q: np.ndarray) -> np.ndarray:
     return quantiles_by_row(rows, q).reshape((q.size, *arr.shape[1:]))
 
 
-def _block_quantiles(read_columns: Callable[[str, int, int], np.ndarray], v: str, cells: int,
-                     n: int, q: np.ndarray, block_bytes: int | None = None) -> np.ndarray:
-    """Quantiles (len(q), cells) of variable ``v``, read ``block_bytes`` of cells at a time."""
-    return _all_block_quantiles(read_columns, {v: cells}, n, q, 1, block_bytes)[v]
-
-
 def _all_block_quantiles(read_columns: Callable[[str, int, int], np.ndarray],
                          cells: dict[str, int], n: int, q: np.ndarray, workers: int = 1,
                          block_bytes: int | None = None) -> dict[str, np.ndarray]:

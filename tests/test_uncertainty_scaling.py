@@ -52,12 +52,20 @@ def test_block_quantiles_do_not_depend_on_the_block_size_nor_the_threads(workers
     b = rng.lognormal(size=(257, 7))
     q = np.array([0.05, 0.5, 0.95])
     data = {"a": a, "b": b}
-    read = lambda v, j0, j1: np.ascontiguousarray(data[v][:, j0:j1].T)  # noqa: E731
+    blocks = set()
+
+    def read(v, j0, j1, out):  # into the thread's reused block, as the store does
+        out[...] = data[v][:, j0:j1].T
+        blocks.add(out.base.ctypes.data)
+        return out
+
     for block_bytes in (1, 257 * 8 * 3, 2**30):
+        blocks.clear()
         got = _summary._all_block_quantiles(read, {"a": 40, "b": 7}, 257, q, workers,
                                             block_bytes)
         for v, x in data.items():
             np.testing.assert_array_equal(got[v], np.quantile(x, q, axis=0))
+        assert len(blocks) <= workers  # one block per thread, whatever the number of blocks
 
 
 @pytest.mark.parametrize("on_disk", [False, True])
@@ -68,6 +76,12 @@ def test_store_keeps_samples_last_and_reads_blocks_of_cells(tmp_path, on_disk):
         st.write(0, 3, {"a": a[:3]})
         np.testing.assert_array_equal(st.read("a"), a)
         np.testing.assert_array_equal(st.read_columns("a", 1, 4), a.reshape(7, 6)[:, 1:4].T)
+        block = np.full((3, 7), -1.0)
+        assert st.read_columns("a", 1, 4, out=block) is block
+        np.testing.assert_array_equal(block, a.reshape(7, 6)[:, 1:4].T)
+        with pytest.raises(U.UncertaintyError, match=r"out must be C-contiguous float64 of "
+                                                     r"shape \(3, 7\), got float64 \(3, 6\)"):
+            st.read_columns("a", 1, 4, out=np.empty((3, 6)))
         with pytest.raises(U.UncertaintyError, match=r"chunk of 'a' has shape \(6, 2\), "
                                                      r"expected \(6, 1\)"):
             st.write(6, 7, {"a": a[:2]})

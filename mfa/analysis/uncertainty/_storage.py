@@ -109,15 +109,25 @@ class _Store:
         self.done += stop - start
         return stop - start
 
-    def read_columns(self, v: str, j0: int, j1: int) -> np.ndarray:
-        """Cells ``j0 .. j1 - 1`` of ``v`` for every sample: a new (j1 - j0, n) array."""
+    def read_columns(self, v: str, j0: int, j1: int, out: np.ndarray | None = None
+                     ) -> np.ndarray:
+        """Cells ``j0 .. j1 - 1`` of ``v`` for every sample, (j1 - j0, n): in ``out`` (float64,
+        C-contiguous, of that shape; reused by the summary) or a new array."""
+        if out is None:
+            out = np.empty((j1 - j0, self.n), dtype="<f8")
+        elif out.shape != (j1 - j0, self.n) or out.dtype != np.float64 \
+                or not out.flags.c_contiguous:
+            raise UncertaintyError(f"read_columns: out must be C-contiguous float64 of shape "
+                                   f"{(j1 - j0, self.n)}, got {out.dtype} {out.shape}")
         if not self._fds:
-            return np.array(self.data[v][j0:j1])
-        out = np.empty((j1 - j0, self.n), dtype="<f8")
+            out[...] = self.data[v][j0:j1]
+            return out
         cells, covered = self.cells[v], 0
-        for start, stop in sorted(self.spans):
+        spans = sorted(self.spans)
+        buffer = np.empty((j1 - j0) * max((b - a for a, b in spans), default=0), dtype="<f8")
+        for start, stop in spans:
             k = stop - start
-            tile = np.empty((j1 - j0, k), dtype="<f8")
+            tile = buffer[:(j1 - j0) * k].reshape(j1 - j0, k)
             _pread_all(self._fds[v], memoryview(tile).cast("B"), (cells * start + j0 * k) * 8,
                        self._dir)
             out[:, start:stop] = tile

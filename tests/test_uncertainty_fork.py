@@ -3,6 +3,7 @@ the loop's numbers bit for bit, errors and interruptions that leave no process a
 
 from __future__ import annotations
 
+import gc
 import multiprocessing as mp
 import os
 import subprocess
@@ -91,7 +92,8 @@ print(kept, resource.getrusage(resource.RUSAGE_SELF).ru_minflt - before)
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="glibc's allocator")
 def test_workers_keep_their_freed_memory(params, forkable, monkeypatch, tmp_path):
     """With :func:`keep_freed_memory`, freed arrays are reused without a page fault (a fresh
-    process each, so that this one's allocator is untouched); every worker sets it."""
+    process each, so that this one's allocator is untouched); every worker sets it, and
+    inherits the parent's objects frozen (its collector does not copy their pages)."""
     import platform
 
     faults = {}
@@ -107,12 +109,14 @@ def test_workers_keep_their_freed_memory(params, forkable, monkeypatch, tmp_path
         assert faults["keep"][0] == "False"
 
     marks = tmp_path / "marks"
-    marks.mkdir()
+    marks.mkdir()  # each worker: its pid and how many objects it inherited frozen
     monkeypatch.setattr(_forked, "keep_freed_memory",
-                        lambda: (marks / str(os.getpid())).touch())
+                        lambda: (marks / str(os.getpid())).write_text(str(gc.get_freeze_count())))
     U.monte_carlo("neodymium", params, 8, scheduler="fork", **KW)
-    pids = {int(p.name) for p in marks.iterdir()}
-    assert len(pids) == 2 and os.getpid() not in pids
+    frozen = {int(p.name): int(p.read_text()) for p in marks.iterdir()}
+    assert len(frozen) == 2 and os.getpid() not in frozen
+    assert min(frozen.values()) > 10_000  # the parent's objects, left to the parent
+    assert gc.get_freeze_count() == 0  # unfrozen in the parent after the run
     _no_worker_left()
 
 

@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import contextlib
 import functools
+import gc
 import os
 import signal
 import sys
@@ -158,6 +159,9 @@ def run_forked(payload: Any, spans: list[tuple[int, int]], store: _Store, worker
     counter = ctx.Value("q", 0)
     procs, conns = [], {}
     bar = None
+    # the collector of a worker would write to the header of every object it inherited and so
+    # copy the parent's pages: frozen objects it leaves alone (~20 MiB less per worker)
+    gc.freeze()
     try:
         for _ in range(max(1, min(workers, len(spans)))):
             recv, send = ctx.Pipe(duplex=False)
@@ -189,6 +193,7 @@ def run_forked(payload: Any, spans: list[tuple[int, int]], store: _Store, worker
                 bar.update(store.record(start, stop))
                 checkpoint("mc-chunk", until=store.closed)
     finally:
+        gc.unfreeze()
         if bar is not None:
             bar.close()
         for proc in procs:

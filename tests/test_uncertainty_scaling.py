@@ -3,13 +3,14 @@ blocks of cells, per-sample reductions in the chunk tasks (issue 15)."""
 
 from __future__ import annotations
 
+import os
 import warnings
 
 import numpy as np
 import pytest
 
 from mfa.analysis import uncertainty as U
-from mfa.analysis.uncertainty import _scheduling, _summary
+from mfa.analysis.uncertainty import _scheduling, _storage, _summary
 from mfa.analysis.uncertainty._quantiles import quantiles_by_row
 from mfa.data.params import load_parameters
 from mfa.data.scenarios import apply_scenario
@@ -86,6 +87,58 @@ def test_store_keeps_samples_last_and_reads_blocks_of_cells(tmp_path, on_disk):
                                                      r"expected \(6, 1\)"):
             st.write(6, 7, {"a": a[:2]})
     assert list(tmp_path.iterdir()) == []
+
+
+def test_store_on_disk_keeps_constant_cells_once_and_reads_them_back_bit_for_bit(tmp_path):
+    """Cells with the same bits in every sample of a chunk are written once: the file holds
+    fewer bytes, and every block of cells reads back the exact bits (NaN payloads, -0.0,
+    infinities), whatever the chunks and blocks."""
+    rng = np.random.default_rng(5)
+    n, cells = 30, 40
+    a = rng.normal(size=(n, cells))
+    a[:, 0:5] = 0.0  # a run of constant cells at the start
+    a[:, 9] = np.nan
+    a[:, 10] = -0.0
+    a[:, 11] = np.inf
+    a[:, 12] = 0.0
+    a[::7, 12] = -0.0  # equal values, different bits: stored in full
+    a[:, 20:30] = 3.5
+    a[6:, 25] = 4.0  # constant in the last chunk only
+    a[:, 39] = -1.0  # constant at the end
+    a[:, 33] = np.frombuffer(np.uint64(0x7FF8000000000001).tobytes(), dtype=float)[0]
+    spans = [(0, 12), (12, 13), (13, 30)]  # a chunk of one sample is stored whole
+    with U._Store(n, {"a": (cells,)}, on_disk=True, tmpdir=tmp_path) as st:
+        for start, stop in spans:
+            st.write(start, stop, {"a": a[start:stop]})
+        assert st.layouts[12]["a"] is None
+        for start in (0, 13):
+            varying = np.unpackbits(st.layouts[start]["a"], count=cells).astype(bool)
+            assert not varying[[0, 4, 9, 10, 11, 20, 33, 39]].any() and varying[12]
+            assert varying[25] == (start == 0)
+        for j0, j1 in [(0, cells), (0, 1), (3, 11), (9, 13), (24, 26), (39, 40), (30, 40)]:
+            got = st.read_columns("a", j0, j1)
+            np.testing.assert_array_equal(got.view(np.uint64), a[:, j0:j1].T.view(np.uint64))
+        np.testing.assert_array_equal(st.read("a").view(np.uint64), a.view(np.uint64))
+    assert list(tmp_path.iterdir()) == []
+    tile = np.ascontiguousarray(a[13:30].T)  # what the chunk 13 .. 29 wrote: 17 values a cell
+    varying, parts = _storage._tile_layout(tile)
+    assert sum(len(p) for p in parts) == 8 * (cells + 17 * int(varying.sum()))
+    assert int(varying.sum()) == cells - 20  # 0-4, 9-11, 20-29, 33, 39 stored once
+
+
+def test_parts_are_written_in_full_despite_short_writes(tmp_path, monkeypatch):
+    """More parts than one ``pwritev`` takes, each call writing at most 7 bytes."""
+    real = os.pwritev
+    monkeypatch.setattr(os, "pwritev", lambda fd, bufs, offset: real(
+        fd, [bytes(b"".join(bytes(x) for x in bufs)[:7])], offset))
+    data = [memoryview(bytes([i % 251]) * (i % 5)) for i in range(3000)]
+    path = tmp_path / "f"
+    fd = os.open(path, os.O_RDWR | os.O_CREAT)
+    try:
+        _storage._pwrite_all(fd, data, 3)
+    finally:
+        os.close(fd)
+    assert path.read_bytes() == b"\0" * 3 + b"".join(bytes(x) for x in data)
 
 
 def test_a_store_missing_samples_is_an_error(tmp_path):

@@ -101,7 +101,8 @@ def keep_freed_memory() -> bool:
 def _worker(conn: Any, counter: Any, spans: list[tuple[int, int]], payload: Any,
             store: _Store, parent: int) -> None:
     """Body of a forked worker: chunks from ``counter`` until none is left or the process
-    ``parent`` is gone; reports on ``conn`` ``("done", start, stop, arrays or None)``, then
+    ``parent`` is gone; reports on ``conn`` ``("done", start, stop, arrays or None, layout of
+    the chunk in the store or None)``, then
     ``("end",)`` or ``("error", exc)``."""
     from mfa.analysis.uncertainty._scheduling import _chunk_arrays
 
@@ -117,11 +118,11 @@ def _worker(conn: Any, counter: Any, spans: list[tuple[int, int]], payload: Any,
             if i >= len(spans):
                 break
             start, stop = spans[i]
-            arrays = _chunk_arrays(payload, start, stop, quiet=False)
+            arrays, layout = _chunk_arrays(payload, start, stop, quiet=False), None
             if store.on_disk:
-                store.put(start, stop, arrays)
+                layout = store.put(start, stop, arrays)
                 arrays = None
-            conn.send(("done", start, stop, arrays))
+            conn.send(("done", start, stop, arrays, layout))
         conn.send(("end",))
     except BaseException as exc:  # reported to the parent, which raises it
         with contextlib.suppress(OSError):  # unless it is gone
@@ -187,10 +188,10 @@ def run_forked(payload: Any, spans: list[tuple[int, int]], store: _Store, worker
                     del conns[conn]
                     conn.close()
                     continue
-                _, start, stop, arrays = msg
+                _, start, stop, arrays, layout = msg
                 if arrays is not None:
-                    store.put(start, stop, arrays)
-                bar.update(store.record(start, stop))
+                    layout = store.put(start, stop, arrays)
+                bar.update(store.record(start, stop, layout))
                 checkpoint("mc-chunk", until=store.closed)
     finally:
         gc.unfreeze()

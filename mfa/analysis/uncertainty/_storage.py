@@ -26,8 +26,15 @@ class _Store:
     samples are contiguous, so the summary reads a block of cells for every sample in one go
     (:meth:`read_columns`) and needs no transposition of the whole ensemble. On disk the chunk
     of samples ``start .. stop - 1`` is one tile at value offset ``cells * start``, cell-major
-    inside (``cells x (stop - start)``): a chunk is one ``pwrite``, a block of cells one
-    ``pread`` per chunk.
+    inside (``cells x (stop - start)``): a chunk is one ``pwritev``, a block of cells one or
+    two ``pread`` per chunk.
+
+    A tile is compacted (:func:`_tile_layout`): a cell with the same value, bit for bit, in
+    every sample of the chunk (a third of the cells of the Nd model: zeros, fixed history) is
+    stored once, at the head of the tile, and only the other cells' rows follow. The layout of
+    each chunk (which cells vary, packed bits) is kept in memory (:meth:`record`). It saves a
+    third of the bytes written and read; past about 3 GiB of writes the kernel throttles a
+    writer to the disk's speed.
 
     The files are allocated in full when the store opens (``posix_fallocate``), so a disk too
     small fails at once, before any sample is computed, with a plain message; chunks are
@@ -45,6 +52,9 @@ class _Store:
         self.closed = threading.Event()
         self.done = 0
         self.spans: list[tuple[int, int]] = []
+        #: per chunk start: per variable the packed bits of the cells stored in full, or None
+        #: (the whole tile stored: in memory, or compacting would not save space)
+        self.layouts: dict[int, dict[str, np.ndarray | None]] = {}
         self._dir: str | None = None
         self._fds: dict[str, int] = {}
         if on_disk:
@@ -72,40 +82,50 @@ class _Store:
         if not sample_last:
             arrays = {v: to_sample_last(a) for v, a in arrays.items()}
         with self.lock:
-            self.put(start, stop, arrays)
-            return self.record(start, stop)
+            layout = self.put(start, stop, arrays)
+            return self.record(start, stop, layout)
 
     @property
     def on_disk(self) -> bool:
         """Whether the store is a temporary directory (else arrays in memory)."""
         return self._dir is not None
 
-    def put(self, start: int, stop: int, arrays: Mapping[str, np.ndarray]) -> None:
+    def put(self, start: int, stop: int, arrays: Mapping[str, np.ndarray]
+            ) -> dict[str, np.ndarray | None]:
         """Write the sample-last ``arrays`` of samples ``start .. stop - 1`` without recording
-        them (:meth:`record`): what a forked worker process does on a store on disk (the
-        file descriptors are shared, the bookkeeping is the parent's)."""
+        them: what a forked worker process does on a store on disk (the file descriptors are
+        shared, the bookkeeping is the parent's). Returns the chunk's layout, for
+        :meth:`record`."""
         k = stop - start
         if self.closed.is_set():
             raise UncertaintyError("the ensemble store is closed (run cancelled)")
+        layout: dict[str, np.ndarray | None] = {}
         for v, arr in arrays.items():
             if arr.shape != (self.cells[v], k):
                 raise UncertaintyError(f"chunk of {v!r} has shape {arr.shape}, expected "
                                        f"{(self.cells[v], k)}")
             if not self._fds:
                 self.data[v][:, start:stop] = arr
+                layout[v] = None
                 continue
             block = np.ascontiguousarray(arr, dtype="<f8")
+            varying, parts = _tile_layout(block)
+            layout[v] = None if varying is None else np.packbits(varying)
             try:
-                _pwrite_all(self._fds[v], memoryview(block).cast("B"), self.cells[v] * start * 8)
+                _pwrite_all(self._fds[v], parts, self.cells[v] * start * 8)
             except OSError as exc:
                 raise UncertaintyError(f"cannot write the temporary ensemble store in "
                                        f"{self._dir}: {plain_error(exc)}") from None
+        return layout
 
-    def record(self, start: int, stop: int) -> int:
-        """Count samples ``start .. stop - 1`` as stored; their number."""
+    def record(self, start: int, stop: int,
+               layout: Mapping[str, np.ndarray | None] | None = None) -> int:
+        """Count samples ``start .. stop - 1`` as stored, with the ``layout`` :meth:`put`
+        returned for them; their number."""
         if self.closed.is_set():
             raise UncertaintyError("the ensemble store is closed (run cancelled)")
         self.spans.append((start, stop))
+        self.layouts[start] = dict(layout or {})
         self.done += stop - start
         return stop - start
 
@@ -125,16 +145,33 @@ class _Store:
         cells, covered = self.cells[v], 0
         spans = sorted(self.spans)
         buffer = np.empty((j1 - j0) * max((b - a for a, b in spans), default=0), dtype="<f8")
+        heads = np.empty(j1 - j0, dtype="<f8")
         for start, stop in spans:
             k = stop - start
             tile = buffer[:(j1 - j0) * k].reshape(j1 - j0, k)
-            _pread_all(self._fds[v], memoryview(tile).cast("B"), (cells * start + j0 * k) * 8,
-                       self._dir)
-            out[:, start:stop] = tile
+            packed = self.layouts[start].get(v)
+            if packed is None:
+                self._pread(v, tile, cells * start + j0 * k)
+                out[:, start:stop] = tile
+            else:
+                varying = np.unpackbits(packed, count=cells).view(bool)
+                rows = np.flatnonzero(varying[j0:j1])
+                self._pread(v, heads, cells * start + j0)
+                once = np.flatnonzero(~varying[j0:j1])
+                out[once, start:stop] = heads[once, None]
+                if rows.size:
+                    full = tile[:rows.size]
+                    before = int(np.count_nonzero(varying[:j0]))
+                    self._pread(v, full, cells * start + cells + before * k)
+                    out[rows, start:stop] = full
             covered += k
         if covered != self.n:
             raise UncertaintyError(f"the ensemble store holds {covered} of {self.n} samples")
         return out
+
+    def _pread(self, v: str, into: np.ndarray, offset: int) -> None:
+        """Fill the contiguous ``into`` from value offset ``offset`` of ``v``'s file."""
+        _pread_all(self._fds[v], memoryview(into).cast("B"), offset * 8, self._dir)
 
     def read(self, v: str) -> np.ndarray:
         """All samples of ``v``: a new (n, *shape) array."""
@@ -177,10 +214,53 @@ def _allocate(fd: int, size: int) -> None:
         os.ftruncate(fd, size)
 
 
-def _pwrite_all(fd: int, data: memoryview, offset: int) -> None:
-    while data:
-        k = os.pwrite(fd, data, offset)
-        data, offset = data[k:], offset + k
+def _tile_layout(tile: np.ndarray) -> tuple[np.ndarray | None, list[memoryview]]:
+    """How to store the C-contiguous ``tile`` (cells, k): ``(varying, parts)``.
+
+    ``varying`` marks the cells whose rows are stored in full; the others hold the same bits
+    in every sample (NaN included; 0.0 and -0.0 differ) and are stored by their first value.
+    ``parts`` is what to write, in order: the first value of every cell, then the rows of the
+    varying cells, as views of ``tile`` (runs of consecutive rows; nothing copied). ``varying``
+    is None, and ``parts`` the whole tile, where that would not be smaller.
+    """
+    cells, k = tile.shape
+    whole = [memoryview(tile).cast("B")]
+    if k < 2 or cells == 0:
+        return None, whole
+    low = tile.min(axis=1)
+    with np.errstate(invalid="ignore"):
+        same = (low == tile.max(axis=1)) | np.isnan(low)
+    maybe = np.flatnonzero(same)
+    if maybe.size:  # candidates: equal values may differ in bits (0.0, -0.0; NaN payloads)
+        bits = tile[maybe].view(np.uint64)
+        same[maybe] = (bits == bits[:, :1]).all(axis=1)
+    varying = ~same
+    stored = int(np.count_nonzero(varying))
+    if cells + stored * k >= cells * k:
+        return None, whole
+    edges = np.diff(np.concatenate(([0], varying.view(np.int8), [0])))
+    rows = memoryview(tile).cast("B")
+    parts = [memoryview(np.ascontiguousarray(tile[:, 0])).cast("B")]
+    parts += [rows[a * k * 8:b * k * 8] for a, b in zip(np.flatnonzero(edges == 1).tolist(),
+                                                         np.flatnonzero(edges == -1).tolist(),
+                                                         strict=True)]
+    return varying, parts
+
+
+def _pwrite_all(fd: int, parts: list[memoryview], offset: int) -> None:
+    """Write ``parts`` one after the other from byte ``offset`` (``pwritev``, at most
+    ``IOV_MAX`` parts a call, short writes resumed)."""
+    limit = getattr(os, "IOV_MAX", 1024) if hasattr(os, "pwritev") else 1
+    i = 0
+    while i < len(parts):
+        batch = parts[i:i + limit]
+        k = os.pwritev(fd, batch, offset) if limit > 1 else os.pwrite(fd, batch[0], offset)
+        offset += k
+        while i < len(parts) and k >= len(parts[i]):  # parts written in full
+            k -= len(parts[i])
+            i += 1
+        if k:  # part ``i`` written in part: the rest of it
+            parts = [*parts[:i], parts[i][k:], *parts[i + 1:]]
 
 
 def _pread_all(fd: int, view: memoryview, offset: int, where: str | None) -> None:

@@ -8,6 +8,7 @@ import warnings
 
 import numpy as np
 import pytest
+import xarray as xr
 
 from mfa.analysis import uncertainty as U
 from mfa.analysis.uncertainty import _scheduling, _storage, _summary
@@ -259,3 +260,36 @@ def test_a_failing_chunk_on_the_thread_pool_stops_the_run_and_leaves_no_file(mon
                       factors=FACTORS, store="disk", tmpdir=tmp_path)
     assert len(started) < 100  # cancelled, not all run
     assert list(tmp_path.iterdir()) == []
+
+
+def test_the_default_chunk_bounds_the_results_of_a_chunk():
+    """Not given (nor the model's ``mc_chunk``), a chunk holds about CHUNK_RESULT_BYTES of
+    results: fewer samples for a longer horizon, 198 for the Nd baseline."""
+    from mfa.analysis.options import CHUNK_RESULT_BYTES, default_chunk
+    from mfa.analysis.uncertainty._ensemble import _chunk_size, _template
+    from mfa.models import get
+
+    assert default_chunk(CHUNK_RESULT_BYTES / 248.5) == 248
+    assert default_chunk(10.0**12) == 1
+
+    class Model:
+        pass
+
+    model = Model()
+    def results(years):
+        return xr.Dataset({"a": (("time", "region"), np.zeros((years, 6))),
+                           "b": ("time", np.zeros(years))})
+
+    small, longer = results(71), results(121)
+    per_sample = 8 * (71 * 6 + 71)
+    assert _chunk_size(None, model, small, 10**9) == CHUNK_RESULT_BYTES // per_sample
+    assert _chunk_size(None, model, longer, 10**9) < _chunk_size(None, model, small, 10**9)
+    assert _chunk_size(None, model, small, 30) == 30  # at most n
+    assert _chunk_size(5, model, small, 10**9) == 5
+    model.mc_chunk = 7
+    assert _chunk_size(None, model, small, 10**9) == 7
+    nd = get("neodymium")
+    _, results = _template(nd, apply_scenario(load_parameters(), "baseline"), ["total_demand"],
+                           True)
+    assert len(results.data_vars) > 1  # every result, not only the kept ones
+    assert _chunk_size(None, nd, results, 10**9) == 198

@@ -22,7 +22,7 @@ import os
 import shutil
 from dataclasses import dataclass
 
-from mfa.analysis.options import MEMORY_STORE_MAX_BYTES
+from mfa.analysis.options import MEMORY_STORE_MAX_BYTES, default_chunk
 from mfa.core.errors import MfaError
 from mfa.io.outputs import existing_ancestor
 
@@ -189,7 +189,7 @@ def text_factor() -> float:
     return TEXT_BYTES_PER_VALUE / 8.0
 
 
-def estimate_ensemble(n_time: int, n_elements: int, samples: int, *, chunk: int,
+def estimate_ensemble(n_time: int, n_elements: int, samples: int, *, chunk: int | None,
                       workers: int, store_dir: str | None = None, out_dir: str | None = None,
                       n_factors: int = 0, evaluations: int | None = None) -> Estimate:
     """Cost of a Monte Carlo ensemble (``mfa mc``) or a Sobol analysis (``mfa sensitivity``).
@@ -200,8 +200,9 @@ def estimate_ensemble(n_time: int, n_elements: int, samples: int, *, chunk: int,
         Model years; regions x products.
     samples : int
         Samples kept in the store (Monte Carlo) or 0 (sensitivity keeps only world totals).
-    chunk : int
-        Samples per task.
+    chunk : int or None
+        Samples per task (None: ``mfa.analysis.options.default_chunk`` of the estimated
+        results per sample).
     workers : int
         Tasks running at once (threads).
     store_dir : str, optional
@@ -220,6 +221,8 @@ def estimate_ensemble(n_time: int, n_elements: int, samples: int, *, chunk: int,
     runs = samples if evaluations is None else evaluations
     cells = float(n_time) * n_elements
     per_sample = RESULT_BYTES_PER_ELEMENT * cells
+    if chunk is None:
+        chunk = default_chunk(per_sample)
     in_flight = min(chunk * max(workers, 1), max(runs, 1))  # samples computed at once
     memory = BASE_BYTES + (WORK_BYTES_PER_ELEMENT * cells + per_sample) * (in_flight + 1)
     store = samples * per_sample

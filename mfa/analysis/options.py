@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from mfa.core.errors import MfaError
 
-__all__ = ["DEFAULT_CHUNK", "DEFAULT_QUANTILES", "DEFAULT_RTOL", "DISTRIBUTIONS", "MAX_SEED", "MEMORY_STORE_MAX_BYTES",
-           "UncertaintyError"]
+__all__ = ["CHUNK_RESULT_BYTES", "DEFAULT_QUANTILES", "DEFAULT_RTOL", "DISTRIBUTIONS", "MAX_SEED", "MEMORY_STORE_MAX_BYTES",
+           "UncertaintyError", "default_chunk"]
 
 #: Quantiles reported by default.
 DEFAULT_QUANTILES: tuple[float, ...] = (0.05, 0.5, 0.95)
@@ -13,10 +13,13 @@ DEFAULT_QUANTILES: tuple[float, ...] = (0.05, 0.5, 0.95)
 DISTRIBUTIONS: tuple[str, ...] = ("triangular", "uniform")
 #: Default tolerance of the per-sample mass-balance check, relative to throughput [1].
 DEFAULT_RTOL = 1e-9
-#: Default chunk size (samples per task): with the default two workers (two chunks alive) the
-#: Nd model's 10,000-sample Monte Carlo peaks at 552 MiB forked (PSS), 473 MiB on threads
-#: (chunk 250 on threads: 579 MiB; target 0.6 GiB).
-DEFAULT_CHUNK = 200
+#: Results of one chunk [bytes] when its size is not given (nor the model's ``mc_chunk``): the
+#: default chunk is this over the model's results per sample (:func:`default_chunk`), so that
+#: a chunk's memory (about twice its results) does not grow with the horizon or the regions.
+#: The Nd baseline (1980-2050, 412 KiB a sample) gets 198 samples: its 10,000-sample Monte
+#: Carlo then peaks at about 0.47 GiB with two forked workers (target 0.6 GiB); larger chunks
+#: were not faster (248: the same time, 0.55 GiB).
+CHUNK_RESULT_BYTES = 80 * 2**20
 #: Largest seed: seeds are stored as 64-bit signed integers (netCDF attribute ``mc_seed``).
 MAX_SEED = 2**63 - 1
 #: Ensembles larger than this many bytes go to a temporary file, not memory (store="auto").
@@ -27,3 +30,14 @@ MEMORY_STORE_MAX_BYTES = 128 * 2**20
 
 class UncertaintyError(MfaError):
     """A Monte Carlo or sensitivity option is wrong (sample count, seed, quantiles, names...)."""
+
+
+def default_chunk(result_bytes_per_sample: float) -> int:
+    """Samples per chunk whose results take about :data:`CHUNK_RESULT_BYTES` (at least 1).
+
+    Parameters
+    ----------
+    result_bytes_per_sample : float
+        Bytes of one sample's results (every result variable, float64) [bytes].
+    """
+    return max(1, int(CHUNK_RESULT_BYTES // max(float(result_bytes_per_sample), 1.0)))

@@ -12,7 +12,6 @@ from typing import Any
 
 from mfa.analysis import budget
 from mfa.analysis.options import (
-    DEFAULT_CHUNK,
     DEFAULT_QUANTILES,
     DISTRIBUTIONS,
     MAX_SEED,
@@ -116,7 +115,7 @@ def _check_budget(args: argparse.Namespace, size: tuple[int, int] | None, sample
     workers = 1 if args.scheduler in ("numpy", "sync") else (os.cpu_count() or 1)
     est = budget.estimate_ensemble(
         *size, samples if evaluations is None else 0,
-        chunk=args.chunk or getattr(_model(args), "mc_chunk", DEFAULT_CHUNK), workers=workers,
+        chunk=args.chunk or getattr(_model(args), "mc_chunk", None), workers=workers,
         store_dir=getattr(args, "tmpdir", None) or tempfile.gettempdir(), out_dir=out_dir,
         n_factors=n_factors, evaluations=evaluations)
     note = budget.check(est, force=args.force, verbose=is_verbose(args))
@@ -294,8 +293,9 @@ def _common(p: argparse.ArgumentParser) -> None:
     p.add_argument("--scenario", default="baseline", help="scenario name or TOML file (baseline)")
     p.add_argument("--seed", type=_seed_arg, default=0, help="random seed (default 0)")
     p.add_argument("--chunk", type=_positive_int, default=None,
-                   help=f"samples per task (default: the model's, else {DEFAULT_CHUNK}); results "
-                        "do not depend on it")
+                   help="samples per task (default: the model's, else as many as make about "
+                        "80 MiB of results: 198 for the Nd baseline); results do not depend on "
+                        "it")
     p.add_argument("--scheduler", default="auto", metavar="ADDR",
                    help="'auto' (default: two forked worker processes on Linux, else two "
                         "threads, where two or more cores are usable; else 'numpy'), 'fork', "

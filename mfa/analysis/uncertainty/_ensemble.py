@@ -14,12 +14,12 @@ import numpy as np
 import xarray as xr
 
 from mfa.analysis.options import (
-    DEFAULT_CHUNK,
     DEFAULT_QUANTILES,
     DEFAULT_RTOL,
     DISTRIBUTIONS,
     MEMORY_STORE_MAX_BYTES,
     UncertaintyError,
+    default_chunk,
 )
 from mfa.analysis.run import prepare
 from mfa.analysis.uncertainty._sampling import (
@@ -60,9 +60,8 @@ def _validate(n: int, chunk: int | None, names: Sequence[str] | None, params: An
     """
     if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 1:
         raise UncertaintyError(f"number of samples must be an integer >= 1, got {n!r}")
-    if chunk is None:
-        chunk = DEFAULT_CHUNK
-    if isinstance(chunk, bool) or not isinstance(chunk, (int, np.integer)) or chunk < 1:
+    if chunk is not None and (isinstance(chunk, bool) or not isinstance(chunk, (int, np.integer))
+                              or chunk < 1):
         raise UncertaintyError(f"chunk size must be an integer >= 1, got {chunk!r}")
     if distribution not in DISTRIBUTIONS:
         raise UncertaintyError(f"unknown distribution {distribution!r}; expected one of {list(DISTRIBUTIONS)}")
@@ -91,7 +90,17 @@ def _validate(n: int, chunk: int | None, names: Sequence[str] | None, params: An
     if need_range and not names:
         raise UncertaintyError("no uncertain parameters: give low/high ranges in the parameter "
                                "files or choose factors")
-    return int(n), int(min(chunk, n)), list(names)
+    return int(n), None if chunk is None else int(min(chunk, n)), list(names)
+
+
+def _chunk_size(chunk: int | None, model: Any, template: xr.Dataset, n: int) -> int:
+    """``chunk`` if given, else the model's ``mc_chunk``, else :func:`default_chunk` of the
+    results of one sample (``template``: every result variable); at most ``n``."""
+    if chunk is None:
+        chunk = getattr(model, "mc_chunk", None)
+    if chunk is None:
+        chunk = default_chunk(8 * sum(v.size for v in template.data_vars.values()))
+    return int(min(chunk, n))
 
 
 def _default_variables(model: Any, variables: Sequence[str] | str | None
@@ -110,17 +119,18 @@ def _default_variables(model: Any, variables: Sequence[str] | str | None
 
 
 def _template(model: Any, params: Any, variables: Sequence[str] | None,
-              check: bool, rtol: float = DEFAULT_RTOL) -> xr.Dataset:
-    """Deterministic run (checks the inputs early; gives dims, coords and attrs)."""
+              check: bool, rtol: float = DEFAULT_RTOL) -> tuple[xr.Dataset, xr.Dataset]:
+    """Deterministic run (checks the inputs early; gives dims, coords and attrs): the kept
+    ``variables`` (all if None) and all results (what a chunk computes)."""
     with warnings.catch_warnings():
         warnings.filterwarnings("ignore", category=MfaWarning)
         det = _simulate(model, params.values, check=check, rtol=rtol)
-    if variables is not None:
-        unknown = [v for v in variables if v not in det.data_vars]
-        if unknown:
-            raise UncertaintyError(f"unknown result variable(s) {unknown}; known: {list(det.data_vars)}")
-        det = det[list(variables)]
-    return det
+    if variables is None:
+        return det, det
+    unknown = [v for v in variables if v not in det.data_vars]
+    if unknown:
+        raise UncertaintyError(f"unknown result variable(s) {unknown}; known: {list(det.data_vars)}")
+    return det[list(variables)], det
 
 
 def _compute_ensemble(model: Any, params: Any, n: int, seed: int | None, chunk: int, scheduler: Any,
@@ -191,7 +201,7 @@ def ensemble(
     seed : int
         Seed (same seed, same ensemble, whatever the chunk size and scheduler).
     chunk : int, optional
-        Samples per task (default 200).
+        Samples per task (default as in :func:`monte_carlo`).
     scheduler : str or distributed.Client
         "numpy", "auto", "fork", "threads", "sync", a dask.distributed address or client (as
         in :func:`monte_carlo`).
@@ -214,7 +224,8 @@ def ensemble(
     model = get_model(model)
     seed = _check_seed(seed)
     n, chunk, names = _validate(n, chunk, factors, params, distribution)
-    template = _template(model, params, variables, check, rtol)
+    template, results = _template(model, params, variables, check, rtol)
+    chunk = _chunk_size(chunk, model, results, n)
     st, label, _ = _compute_ensemble(model, params, n, seed, chunk, scheduler, names,
                                      distribution, template, check=check, rtol=rtol,
                                      progress=progress, store="memory", tmpdir=None)
@@ -282,8 +293,9 @@ def monte_carlo(
     seed : int
         Seed; the result does not depend on ``chunk`` nor on the scheduler.
     chunk : int, optional
-        Samples per task (default: the model's ``mc_chunk`` if it has one, else 200; memory
-        per task ~ 1.5 MB per sample for the Nd model).
+        Samples per task (default: the model's ``mc_chunk`` if it has one, else as many as
+        make about 80 MiB of results, ``mfa.analysis.options.default_chunk``: 198 for the
+        Nd baseline; a task's memory is about twice its results).
     scheduler : str or distributed.Client
         "auto" (where two or more cores are usable: two forked worker processes on Linux from
         a process with no other thread, else two threads of the standard library; two chunks
@@ -325,15 +337,14 @@ def monte_carlo(
     seed = _check_seed(seed)
     q = _check_quantiles(quantiles)
     p = _prepare(model, scenario, params)
-    if chunk is None:
-        chunk = getattr(model, "mc_chunk", None)
     variables = _default_variables(model, variables)
     n, chunk, names = _validate(n, chunk, factors, p, distribution, need_range=True)
     thresholds = [float(x) for x in thresholds]
     if any(not math.isfinite(x) for x in thresholds):
         raise UncertaintyError(f"thresholds must be finite numbers, got {thresholds}")
     t0 = _time.perf_counter()
-    template = _template(model, p, variables, check, rtol)
+    template, results = _template(model, p, variables, check, rtol)
+    chunk = _chunk_size(chunk, model, results, n)
     world = [v for v in model.headline if v in template.data_vars]
     st, label, workers = _compute_ensemble(model, p, n, seed, chunk, scheduler, names,
                                            distribution, template, check=check, rtol=rtol,

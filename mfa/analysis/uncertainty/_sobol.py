@@ -11,7 +11,7 @@ import numpy as np
 import xarray as xr
 
 from mfa.analysis.options import DEFAULT_RTOL, UncertaintyError
-from mfa.analysis.uncertainty._ensemble import _prepare, _template, _validate
+from mfa.analysis.uncertainty._ensemble import _chunk_size, _prepare, _template, _validate
 from mfa.analysis.uncertainty._sampling import CORRELATION, _check_seed
 from mfa.analysis.uncertainty._scheduling import _executor, _Payload, _run_chunks, _scheduler_label
 from mfa.analysis.uncertainty._storage import _Store
@@ -323,9 +323,9 @@ def sensitivity(
     seed = _check_seed(seed)
     _check_base_samples(n)
     p = _prepare(model, scenario, params)
-    chunk = getattr(model, "mc_chunk", None) if chunk is None else chunk  # model's default
     _, chunk, names = _validate(2**31, chunk, factors, p, distribution, need_range=True)
-    template = _template(model, p, None, True)
+    template, _ = _template(model, p, None, True)
+    chunk = _chunk_size(chunk, model, template, 2**31)
     outputs, years = _check_outputs(template, list(model.headline) if outputs is None else outputs,
                                     years)
     groups = _resolve_groups(model, names, groups)

@@ -33,8 +33,9 @@ class _Store:
     every sample of the chunk (a third of the cells of the Nd model: zeros, fixed history) is
     stored once, at the head of the tile, and only the other cells' rows follow. The layout of
     each chunk (which cells vary, packed bits) is kept in memory (:meth:`record`). It saves a
-    third of the bytes written and read; past about 3 GiB of writes the kernel throttles a
-    writer to the disk's speed.
+    third of the bytes written and read, and writes count double: once about 15 % of the
+    memory holds unwritten file pages (Linux's defaults), the kernel slows a writer down to the
+    disk's speed.
 
     The files are allocated in full when the store opens (``posix_fallocate``), so a disk too
     small fails at once, before any sample is computed, with a plain message; chunks are

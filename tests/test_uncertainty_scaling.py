@@ -142,11 +142,15 @@ def test_parts_are_written_in_full_despite_short_writes(tmp_path, monkeypatch):
     assert path.read_bytes() == b"\0" * 3 + b"".join(bytes(x) for x in data)
 
 
-def test_a_store_missing_samples_is_an_error(tmp_path):
-    with U._Store(4, {"a": (2,)}, on_disk=True, tmpdir=tmp_path) as st:
-        st.write(0, 2, {"a": np.ones((2, 2))})
+@pytest.mark.parametrize("on_disk", [False, True])
+def test_a_store_missing_samples_is_an_error(tmp_path, on_disk):
+    with U._Store(4, {"a": (2,), "b": (1,)}, on_disk=on_disk, tmpdir=tmp_path) as st:
+        st.write(0, 2, {"a": np.ones((2, 2)), "b": np.ones((2, 1))})
         with pytest.raises(U.UncertaintyError, match="holds 2 of 4 samples"):
             st.read_columns("a", 0, 2)
+        st.write(2, 4, {"a": np.ones((2, 2))})  # a chunk without "b": not zeros, an error
+        with pytest.raises(U.UncertaintyError, match=r"holds no 'b' for samples 2 \.\. 3"):
+            st.read_columns("b", 0, 1)
 
 
 def test_monte_carlo_quantiles_equal_numpy_on_the_full_ensemble(tmp_path):

@@ -119,14 +119,13 @@ class _Store:
                                        f"{self._dir}: {plain_error(exc)}") from None
         return layout
 
-    def record(self, start: int, stop: int,
-               layout: Mapping[str, np.ndarray | None] | None = None) -> int:
+    def record(self, start: int, stop: int, layout: Mapping[str, np.ndarray | None]) -> int:
         """Count samples ``start .. stop - 1`` as stored, with the ``layout`` :meth:`put`
         returned for them; their number."""
         if self.closed.is_set():
             raise UncertaintyError("the ensemble store is closed (run cancelled)")
         self.spans.append((start, stop))
-        self.layouts[start] = dict(layout or {})
+        self.layouts[start] = dict(layout)
         self.done += stop - start
         return stop - start
 
@@ -140,17 +139,24 @@ class _Store:
                 or not out.flags.c_contiguous:
             raise UncertaintyError(f"read_columns: out must be C-contiguous float64 of shape "
                                    f"{(j1 - j0, self.n)}, got {out.dtype} {out.shape}")
+        spans = sorted(self.spans)
+        covered = sum(b - a for a, b in spans)
+        if covered != self.n:
+            raise UncertaintyError(f"the ensemble store holds {covered} of {self.n} samples")
+        lacking = [(a, b) for a, b in spans if v not in self.layouts[a]]
+        if lacking:  # a chunk written without it: an error, not zeros or garbage
+            a, b = lacking[0]
+            raise UncertaintyError(f"the ensemble store holds no {v!r} for samples {a} .. {b - 1}")
         if not self._fds:
             out[...] = self.data[v][j0:j1]
             return out
-        cells, covered = self.cells[v], 0
-        spans = sorted(self.spans)
+        cells = self.cells[v]
         buffer = np.empty((j1 - j0) * max((b - a for a, b in spans), default=0), dtype="<f8")
         heads = np.empty(j1 - j0, dtype="<f8")
         for start, stop in spans:
             k = stop - start
             tile = buffer[:(j1 - j0) * k].reshape(j1 - j0, k)
-            packed = self.layouts[start].get(v)
+            packed = self.layouts[start][v]
             if packed is None:
                 self._pread(v, tile, cells * start + j0 * k)
                 out[:, start:stop] = tile
@@ -165,9 +171,6 @@ class _Store:
                     before = int(np.count_nonzero(varying[:j0]))
                     self._pread(v, full, cells * start + cells + before * k)
                     out[rows, start:stop] = full
-            covered += k
-        if covered != self.n:
-            raise UncertaintyError(f"the ensemble store holds {covered} of {self.n} samples")
         return out
 
     def _pread(self, v: str, into: np.ndarray, offset: int) -> None:

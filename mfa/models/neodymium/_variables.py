@@ -50,12 +50,22 @@ def wrap(var: xr.Variable, coords: dict[str, xr.Variable]) -> xr.DataArray:
     return xr.DataArray(var, coords={d: coords[d] for d in var.dims if d in coords})
 
 
+def union_sizes(arrays: Iterable[xr.Variable | xr.DataArray], skip: str | None = None
+                ) -> dict[str, int]:
+    """Every dim of ``arrays`` but ``skip`` with its size, in order of first appearance: the
+    dims of their broadcast (sizes from the first array that has the dim)."""
+    sizes: dict[str, int] = {}
+    for a in arrays:
+        for d, n in a.sizes.items():
+            if d != skip:
+                sizes.setdefault(d, n)
+    return sizes
+
+
 def concat(variables: list[xr.Variable], dim: str) -> xr.Variable:
     """``variables`` concatenated along ``dim`` as :func:`xarray.concat` does it: each first
     broadcast to the union of their dims in order of appearance (the same layout)."""
-    sizes: dict[str, int] = {}
-    for v in variables:
-        sizes.update({d: n for d, n in v.sizes.items() if d not in sizes and d != dim})
+    sizes = union_sizes(variables, skip=dim)
     common = tuple(dict.fromkeys(d for v in variables for d in v.dims))
     if dim not in common:
         common = (dim, *common)

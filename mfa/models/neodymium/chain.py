@@ -13,7 +13,7 @@ import numpy as np
 import xarray as xr
 
 from mfa.core.errors import ParameterError
-from mfa.models.neodymium._variables import positions, shared_coords, wrap
+from mfa.models.neodymium._variables import positions, shared_coords, union_sizes, wrap
 from mfa.models.neodymium.equations import (
     SCRAP_QUANTITIES,
     alloy_for_magnets,
@@ -291,9 +291,6 @@ def _stack_stages(arrays: list[xr.Variable]) -> xr.Variable:
     """One array per stage (:data:`.structure.STAGES`) stacked on a new first dim ``stage``,
     each broadcast to the union of their dims (in order of appearance):
     ``xr.concat(xr.broadcast(...))`` without its cost."""
-    sizes: dict[str, int] = {}
-    for v in arrays:
-        for d in v.dims:
-            sizes.setdefault(d, v.sizes[d])
+    sizes = union_sizes(arrays)
     data = np.stack([v.set_dims(sizes).values for v in arrays])
     return xr.Variable(("stage", *sizes), data)

@@ -44,7 +44,7 @@ import xarray as xr
 
 from mfa.core.errors import ParameterError
 from mfa.core.lifetimes import Normal
-from mfa.models.neodymium._variables import shared_coords, wrap
+from mfa.models.neodymium._variables import shared_coords, union_sizes, wrap
 
 __all__ = ["CAR_PRODUCTS", "OBSERVED_SALES_UNTIL", "WIND_FLEET_PRODUCTS", "fleet_flows"]
 
@@ -105,13 +105,10 @@ def fleet_flows(stock: xr.DataArray, lifetime_mean: xr.DataArray, lifetime_sd: x
     """
     arrays = [stock] if observed_inflow is None else [stock, observed_inflow]
     coords = shared_coords([*arrays, lifetime_mean, lifetime_sd], "fleets")
-    sizes: dict[str, int] = {}
-    for da in arrays:  # the dims of the stock, then the observed inflow's others (broadcast)
-        sizes.update({d: n for d, n in da.sizes.items() if d not in sizes})
-    lead = list(dict.fromkeys([*(d for d in sizes if d != "time"),
+    # the dims of the stock, then the observed inflow's others, then the lifetimes' (broadcast)
+    sizes = union_sizes([*arrays, lifetime_mean, lifetime_sd])
+    lead = list(dict.fromkeys([*(d for d in union_sizes(arrays) if d != "time"),
                                *lifetime_mean.dims, *lifetime_sd.dims]))
-    for da in (lifetime_mean, lifetime_sd):
-        sizes.update({d: n for d, n in da.sizes.items() if d not in sizes})
     dims = (*lead, "time")
     template = wrap(_broadcast(stock.variable, sizes, dims), coords)
     years = template["time"].values

@@ -120,36 +120,27 @@ def test_workers_keep_their_freed_memory(params, forkable, monkeypatch, tmp_path
     _no_worker_left()
 
 
-def test_an_error_in_a_worker_reaches_the_caller_and_leaves_nothing(params, forkable,
-                                                                    monkeypatch, tmp_path):
-    """The worker's own error (type and message); the other worker is stopped; no process,
-    no temporary file."""
+@pytest.mark.parametrize("at, n, failure, match", [
+    (8, 40, "raise", r"^chunk 8 failed$"),
+    (4, 16, "exit", r"ended without a result \(exit code 7\)"),
+])
+def test_a_failing_worker_reaches_the_caller_and_leaves_nothing(params, forkable, monkeypatch,
+                                                                tmp_path, at, n, failure, match):
+    """The worker's own error (type and message), or, for a worker that dies without a word
+    (killed, out of memory), a plain error naming its exit code; the other worker is stopped;
+    no process, no temporary file."""
     real = _scheduling._chunk_arrays
 
     def failing(payload, start, stop, quiet=True):
-        if start == 8:
-            raise U.UncertaintyError("chunk 8 failed")
+        if start == at:
+            if failure == "raise":
+                raise U.UncertaintyError(f"chunk {at} failed")
+            os._exit(7)  # as if killed: no word to the parent
         return real(payload, start, stop, quiet)
 
     monkeypatch.setattr(_scheduling, "_chunk_arrays", failing)
-    with pytest.raises(U.UncertaintyError, match=r"^chunk 8 failed$"):
-        U.monte_carlo("neodymium", params, 40, scheduler="fork", store="disk", tmpdir=tmp_path,
-                      **KW)
-    _no_worker_left()
-    assert list(tmp_path.iterdir()) == []
-
-
-def test_a_worker_that_dies_is_a_plain_error(params, forkable, monkeypatch, tmp_path):
-    real = _scheduling._chunk_arrays
-
-    def dying(payload, start, stop, quiet=True):
-        if start == 4:
-            os._exit(7)  # as if killed (out of memory): no word to the parent
-        return real(payload, start, stop, quiet)
-
-    monkeypatch.setattr(_scheduling, "_chunk_arrays", dying)
-    with pytest.raises(U.UncertaintyError, match=r"ended without a result \(exit code 7\)"):
-        U.monte_carlo("neodymium", params, 16, scheduler="fork", store="disk", tmpdir=tmp_path,
+    with pytest.raises(U.UncertaintyError, match=match):
+        U.monte_carlo("neodymium", params, n, scheduler="fork", store="disk", tmpdir=tmp_path,
                       **KW)
     _no_worker_left()
     assert list(tmp_path.iterdir()) == []

@@ -22,6 +22,9 @@ T, R, P, S = [2000, 2001, 2002], ["A", "B"], ["p", "q", "r"], [0, 1, 2, 3]
 COORDS = {"time": T, "region": R, "product": P, "sample": S}
 FLOWS = [
     Flow("mined", "environment", "mine", ("time", "region", "sample")),
+    # signed between two regional processes, before their other flows: their gross sums part
+    # from the net ones here and must take every later flow
+    Flow("swap", "mine", "use", ("time", "region", "sample"), signed=True),
     Flow("ore", "mine", "plant", ("time", "region", "sample")),
     Flow("export", "plant", "trade", ("time", "region", "sample"), signed=True),
     Flow("goods", "plant", "use", ("time", "region", "product", "sample")),

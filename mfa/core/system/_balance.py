@@ -44,6 +44,11 @@ class _Sums:
     product with a 0/1 incidence matrix, so the same numbers). A flow's positive and negative
     parts (a negative outflow is an inflow) are only formed when it has negative values.
     Arrays are (time, process, ...): the layout of the results, so nothing is transposed.
+
+    The gross sums (into a process: positive inflows and negative outflows; out of it: the
+    reverse) equal the net sums, bit for bit, until a negative part reaches the process: a
+    process's gross sum is kept apart only from then on (a copy of its net sum so far), so
+    most flows are added twice, not four times.
     """
 
     def __init__(self, n_p: int, shape: tuple[int, ...]) -> None:
@@ -52,9 +57,9 @@ class _Sums:
         self.inflow = np.zeros(full)
         self.outflow = np.zeros(full)
         self.change = np.zeros(full)
-        #: gross parts: into p (positive inflows, negative outflows) and out of p
-        self.gross_in = np.zeros(full)
-        self.gross_out = np.zeros(full)
+        #: process -> its gross sum in (out), where it differs from the net inflow (outflow)
+        self.gross_in: dict[int, np.ndarray] = {}
+        self.gross_out: dict[int, np.ndarray] = {}
 
     def flow(self, a: np.ndarray, source: int | None, target: int | None) -> None:
         negative = bool((a < 0.0).any())
@@ -62,32 +67,55 @@ class _Sums:
         neg = np.maximum(-a, 0.0) if negative else None
         self.add(a, pos, neg, source, target)
 
+    @staticmethod
+    def _apart(gross: dict[int, np.ndarray], net: np.ndarray, p: int) -> np.ndarray:
+        """The gross sum of process ``p``: from now on apart from its net sum ``net[:, p]``."""
+        if p not in gross:
+            gross[p] = net[:, p].copy()
+        return gross[p]
+
     def add(self, net: np.ndarray, pos: np.ndarray, neg: np.ndarray | None,
             source: int | None, target: int | None) -> None:
         """Add a flow's net value and its positive and negative parts (None: no negative
         values) to its source's outflow and its target's inflow."""
         if target is not None:
+            gross = (self._apart(self.gross_in, self.inflow, target)
+                     if neg is not None or target in self.gross_in else None)
             self.inflow[:, target] += net
-            self.gross_in[:, target] += pos
+            if gross is not None:
+                gross += pos
             if neg is not None:
-                self.gross_out[:, target] += neg
+                self._apart(self.gross_out, self.outflow, target)[...] += neg
         if source is not None:
+            gross = (self._apart(self.gross_out, self.outflow, source)
+                     if neg is not None or source in self.gross_out else None)
             self.outflow[:, source] += net
-            self.gross_out[:, source] += pos
+            if gross is not None:
+                gross += pos
             if neg is not None:
-                self.gross_in[:, source] += neg
+                self._apart(self.gross_in, self.inflow, source)[...] += neg
+
+    def _gross(self, which: dict[int, np.ndarray], net: np.ndarray) -> np.ndarray:
+        """The gross sums of every process (time, process, ...): a copy of the net sums with
+        the processes kept apart put in."""
+        out = net.copy()
+        for p, a in which.items():
+            out[:, p] = a
+        return out
 
     def residual_and_throughput(self) -> tuple[np.ndarray, np.ndarray]:
         """Residual and throughput (time, process, ...); NaN where a touching flow or stock
         is not finite. Computed in the sums' own buffers (the sums are consumed)."""
+        gross_in = self._gross(self.gross_in, self.inflow)
+        gross_out = self._gross(self.gross_out, self.outflow)
         res = np.subtract(self.inflow, self.outflow, out=self.inflow)
         ch = self.change
         res -= ch
         rise = np.maximum(ch, 0.0, out=self.outflow)      # stock growth: an output
-        self.gross_out += rise
+        gross_out += rise
         rise -= ch                                       # = max(-change, 0): an input
-        self.gross_in += rise
-        thr = np.maximum(self.gross_in, self.gross_out, out=self.gross_in)
+        gross_in += rise
+        thr = np.maximum(gross_in, gross_out, out=gross_in)
         if not np.isfinite(thr).all():
             bad = ~np.isfinite(thr)
             res[bad] = np.nan

@@ -56,8 +56,9 @@ def test_block_quantiles_do_not_depend_on_the_block_size_nor_the_threads(workers
     data = {"a": a, "b": b}
     blocks = set()
 
-    def read(v, j0, j1, out):  # into the thread's reused block, as the store does
+    def read(v, j0, j1, out, constant):  # into the thread's reused block, as the store does
         out[...] = data[v][:, j0:j1].T
+        constant[...] = False
         blocks.add(out.base.ctypes.data)
         return out
 
@@ -106,6 +107,8 @@ def test_store_on_disk_keeps_constant_cells_once_and_reads_them_back_bit_for_bit
     a[:, 20:30] = 3.5
     a[6:, 25] = 4.0  # constant in the last chunk only
     a[:, 39] = -1.0  # constant at the end
+    a[:, 36] = 1.0
+    a[14, 36] = 2.0  # the chunk 13 .. 29: first, middle and last sample alike, not the rest
     a[:, 33] = np.frombuffer(np.uint64(0x7FF8000000000001).tobytes(), dtype=float)[0]
     spans = [(0, 12), (12, 13), (13, 30)]  # a chunk of one sample is stored whole
     with U._Store(n, {"a": (cells,)}, on_disk=True, tmpdir=tmp_path) as st:
@@ -116,6 +119,7 @@ def test_store_on_disk_keeps_constant_cells_once_and_reads_them_back_bit_for_bit
             varying = np.unpackbits(st.layouts[start]["a"], count=cells).astype(bool)
             assert not varying[[0, 4, 9, 10, 11, 20, 33, 39]].any() and varying[12]
             assert varying[25] == (start == 0)
+            assert varying[36] == (start == 13)
         for j0, j1 in [(0, cells), (0, 1), (3, 11), (9, 13), (24, 26), (39, 40), (30, 40)]:
             got = st.read_columns("a", j0, j1)
             np.testing.assert_array_equal(got.view(np.uint64), a[:, j0:j1].T.view(np.uint64))
@@ -124,7 +128,58 @@ def test_store_on_disk_keeps_constant_cells_once_and_reads_them_back_bit_for_bit
     tile = np.ascontiguousarray(a[13:30].T)  # what the chunk 13 .. 29 wrote: 17 values a cell
     varying, parts = _storage._tile_layout(tile)
     assert sum(len(p) for p in parts) == 8 * (cells + 17 * int(varying.sum()))
-    assert int(varying.sum()) == cells - 20  # 0-4, 9-11, 20-29, 33, 39 stored once
+    assert int(varying.sum()) == cells - 20  # 0-4, 9-11, 20-29, 33, 39 stored once (36 not)
+
+
+def test_store_marks_the_cells_constant_over_the_ensemble(tmp_path):
+    """``read_columns(constant=)``: the cells with the same bits in every chunk's samples, as
+    the layouts and the chunks' first values show; none where a chunk was stored whole, or in
+    memory (the summary then selects every cell)."""
+    rng = np.random.default_rng(6)
+    n, cells = 30, 12
+    a = rng.normal(size=(n, cells))
+    a[:, 0:3] = 0.0
+    a[:, 4] = np.nan
+    a[:, 5] = -0.0
+    a[:, 6] = np.where(np.arange(n) % 7 == 0, 0.0, -0.0)  # equal values, not the same bits
+    a[:12, 7], a[12:, 7] = 1.0, 2.0  # constant in each chunk, not over the ensemble
+    a[:, 9] = np.inf
+    a[:, 10] = 5.0
+    a[3, 10] = 6.0  # every chunk starts with 5.0, but the first varies
+    a[:, 11] = 2.5
+    want = np.zeros(cells, dtype=bool)
+    want[[0, 1, 2, 4, 5, 9, 11]] = True
+    for spans, on_disk, expect in [([(0, 12), (12, 30)], True, want),
+                                   ([(0, 12), (12, 13), (13, 30)], True, 0 * want),
+                                   ([(0, 12), (12, 30)], False, 0 * want)]:
+        with U._Store(n, {"a": (cells,)}, on_disk=on_disk, tmpdir=tmp_path) as st:
+            for start, stop in spans[::-1]:
+                st.write(start, stop, {"a": a[start:stop]})
+            for j0, j1 in [(0, cells), (1, 5), (6, 12)]:
+                constant = np.ones(j1 - j0, dtype=bool) ^ expect[j0:j1]  # all wrong
+                got = st.read_columns("a", j0, j1, constant=constant)
+                np.testing.assert_array_equal(constant, expect[j0:j1])
+                np.testing.assert_array_equal(got.view(np.uint64), a[:, j0:j1].T.view(np.uint64))
+
+
+@pytest.mark.parametrize("n", [2, 50, 20_000])
+def test_quantiles_skipping_constant_rows_are_those_of_selecting_them(n):
+    """Rows marked constant are not selected; the quantiles are the same bits (finite, -0.0,
+    NaN, inf), whether the runs between them are few (skipped) or many (selected anyway)."""
+    rng = np.random.default_rng(n)
+    q = np.array([0.0, 0.05, 0.5, 0.95, 1.0])
+    a = rng.normal(size=(9, n))
+    constant = np.zeros(9, dtype=bool)
+    for row, value in [(1, 3.0), (2, -0.0), (5, np.nan), (6, np.inf), (8, 0.0)]:
+        a[row] = value
+        constant[row] = True
+    want = quantiles_by_row(a.copy(), q)
+    np.testing.assert_array_equal(quantiles_by_row(a.copy(), q, constant).view(np.uint64),
+                                  want.view(np.uint64))
+    few = np.zeros(9, dtype=bool)
+    few[[1, 2]] = True  # one run either side; with n = 2 not worth skipping
+    np.testing.assert_array_equal(quantiles_by_row(a.copy(), q, few).view(np.uint64),
+                                  want.view(np.uint64))
 
 
 def test_parts_are_written_in_full_despite_short_writes(tmp_path, monkeypatch):
@@ -205,6 +260,31 @@ def test_inverse_cdf_in_place_is_the_formula_bit_for_bit(distribution, partly_ra
             x = lo + u * w
         want = np.where(w > 0, x, v)
     np.testing.assert_array_equal(_ppf(value, low, high, u, distribution), want)
+
+
+def test_the_factor_ranges_a_run_prepares_sample_as_the_parameter_set():
+    """A run's chunks share the factors' ranges, prepared once (``_Payload.factor_ranges``):
+    the values sampled are those from the ParameterSet, bit for bit; a factor whose values
+    were replaced since is prepared again, not sampled from stale ranges."""
+    from types import SimpleNamespace
+
+    from mfa.analysis.uncertainty._sampling import draw_quantiles, sample_values
+
+    params = apply_scenario(load_parameters(), "baseline")
+    names = U.uncertain_parameters(params)
+    payload = _scheduling._Payload(None, params, names, "triangular", 1, [], {}, True, 1e-9)
+    u = draw_quantiles(5, names, 0, 6)
+    want = sample_values(params, u, names)
+    got = sample_values(payload, u, names)
+    for name in names:
+        np.testing.assert_array_equal(got[name].values, want[name].values, err_msg=name)
+    name = "yield_mining"  # its mode moved, its range kept
+    payload.values = payload.values.assign({name: payload.values[name] * 0.9})
+    fresh = SimpleNamespace(values=payload.values, low=payload.low, high=payload.high,
+                            registry=payload.registry)
+    got = sample_values(payload, u, names)
+    assert not np.array_equal(got[name].values, want[name].values)
+    np.testing.assert_array_equal(got[name].values, sample_values(fresh, u, names)[name].values)
 
 
 @pytest.mark.parametrize("cores, fork_ok, expected",

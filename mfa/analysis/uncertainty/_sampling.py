@@ -94,6 +94,53 @@ def draw_quantiles(seed: int, names: Sequence[str], start: int, stop: int) -> np
     return out
 
 
+class _Range:
+    """The part of the inverse CDF of one parameter that does not depend on the quantiles:
+    which elements have a range (``high > low``) and their bounds, as columns. Made once per
+    run (:func:`factor_ranges`), not once per chunk."""
+
+    def __init__(self, value: np.ndarray, low: np.ndarray, high: np.ndarray) -> None:
+        self.value = value
+        with np.errstate(invalid="ignore"):
+            self.ranged = (high - low) > 0
+        self.any = bool(self.ranged.any())
+        self.every = bool(self.ranged.all())
+        pick = (slice(None),) * value.ndim if self.every else self.ranged
+        v = value[pick].reshape(-1, 1)
+        self.lo = low[pick].reshape(-1, 1)
+        self.hi = high[pick].reshape(-1, 1)
+        self.width = self.hi - self.lo
+        self.below = v - self.lo
+        self.above = self.hi - v
+        with np.errstate(invalid="ignore", divide="ignore"):
+            self.frac = self.below / self.width
+
+    def ppf(self, u: np.ndarray, distribution: str) -> np.ndarray:
+        """Inverse CDF at quantiles ``u`` (k,) -> shape ``value.shape + (k,)``."""
+        shape = (*self.value.shape, u.size)
+        if not self.any:
+            return np.broadcast_to(self.value[..., None], shape).copy()
+        with np.errstate(invalid="ignore", divide="ignore"):
+            if distribution == "triangular":  # in place, the same operations as the formula
+                left = u * self.width
+                left *= self.below
+                np.sqrt(left, out=left)
+                left += self.lo
+                right = (1.0 - u) * self.width
+                right *= self.above
+                np.sqrt(right, out=right)
+                np.subtract(self.hi, right, out=right)
+                np.copyto(right, left, where=u < self.frac)
+                x = right
+            else:
+                x = self.lo + u * self.width
+        if self.every:
+            return x.reshape(shape)
+        out = np.broadcast_to(self.value[..., None], shape).copy()
+        out[self.ranged] = x
+        return out
+
+
 def _ppf(value: np.ndarray, low: np.ndarray, high: np.ndarray, u: np.ndarray,
          distribution: str) -> np.ndarray:
     """Inverse CDF over [low, high] at quantiles ``u`` (k,) -> shape value.shape + (k,).
@@ -101,37 +148,32 @@ def _ppf(value: np.ndarray, low: np.ndarray, high: np.ndarray, u: np.ndarray,
     Computed only for the elements with a range (``high > low``); the others keep their
     value in every sample.
     """
-    shape = (*value.shape, u.size)
-    with np.errstate(invalid="ignore"):
-        ranged = (high - low) > 0
-    if not ranged.any():
-        return np.broadcast_to(value[..., None], shape).copy()
-    every = bool(ranged.all())
-    pick = (slice(None),) * value.ndim if every else ranged
-    v = value[pick].reshape(-1, 1)
-    lo = low[pick].reshape(-1, 1)
-    hi = high[pick].reshape(-1, 1)
-    width = hi - lo
-    with np.errstate(invalid="ignore", divide="ignore"):
-        if distribution == "triangular":  # in place, the same operations as the formula
-            frac = (v - lo) / width
-            left = u * width
-            left *= v - lo
-            np.sqrt(left, out=left)
-            left += lo
-            right = (1.0 - u) * width
-            right *= hi - v
-            np.sqrt(right, out=right)
-            np.subtract(hi, right, out=right)
-            np.copyto(right, left, where=u < frac)
-            x = right
-        else:
-            x = lo + u * width
-    if every:
-        return x.reshape(shape)
-    out = np.broadcast_to(value[..., None], shape).copy()
-    out[ranged] = x
-    return out
+    return _Range(value, low, high).ppf(u, distribution)
+
+
+class _Factor:
+    """One factor as :func:`sample_values` needs it: dims, attrs, values and :class:`_Range`,
+    and the dim its shares sum to one over (None if not a share)."""
+
+    def __init__(self, params: Any, name: str) -> None:
+        base = params.values[name]
+        self.variable = base.variable
+        self.dims = base.dims
+        value = np.asarray(base.values, dtype=float)
+        low = np.asarray(params.low[name].transpose(*base.dims).values, dtype=float)
+        high = np.asarray(params.high[name].transpose(*base.dims).values, dtype=float)
+        self.range = _Range(value, low, high)
+        registry = getattr(params, "registry", {}) or {}
+        dim = registry.get(name, {}).get("sum_to_one_over")
+        self.share_axis = base.dims.index(dim) if dim and dim in base.dims else None
+        with np.errstate(invalid="ignore"):
+            self.share_ranged = high > low if self.share_axis is not None else None
+
+
+def factor_ranges(params: Any, names: Sequence[str]) -> dict[str, _Factor]:
+    """The factors ``names`` of ``params`` prepared for :func:`sample_values` (a run's chunks
+    share them: ``params.factor_ranges``)."""
+    return {name: _Factor(params, name) for name in names}
 
 
 def _renormalise_share(x: np.ndarray, value: np.ndarray, ranged: np.ndarray, axis: int) -> np.ndarray:
@@ -186,20 +228,17 @@ def sample_values(
     if u.size and (np.nanmin(u) < 0 or np.nanmax(u) > 1 or not np.isfinite(u).all()):
         raise UncertaintyError("quantiles u must be finite numbers in [0, 1]")
     coord = np.arange(u.shape[0]) if sample is None else np.asarray(sample)
-    registry = getattr(params, "registry", {}) or {}
+    prepared = getattr(params, "factor_ranges", None) or {}
+    ds = params.values
     sampled: dict[str, xr.Variable] = {}
     for j, name in enumerate(names):
-        base = params.values[name]
-        value = np.asarray(base.values, dtype=float)
-        low = np.asarray(params.low[name].transpose(*base.dims).values, dtype=float)
-        high = np.asarray(params.high[name].transpose(*base.dims).values, dtype=float)
-        x = _ppf(value, low, high, u[:, j], distribution)
-        dim = registry.get(name, {}).get("sum_to_one_over")
-        if dim and dim in base.dims:
-            with np.errstate(invalid="ignore"):
-                ranged = high > low
-            x = _renormalise_share(x, value, ranged, base.dims.index(dim))
-        sampled[name] = xr.Variable((*base.dims, "sample"), x, attrs=dict(base.attrs))
+        factor = prepared.get(name)
+        if factor is None or factor.variable is not ds.variables[name]:
+            factor = _Factor(params, name)
+        x = factor.range.ppf(u[:, j], distribution)
+        if factor.share_axis is not None:
+            x = _renormalise_share(x, factor.range.value, factor.share_ranged, factor.share_axis)
+        sampled[name] = xr.Variable((*factor.dims, "sample"), x, attrs=dict(factor.variable.attrs))
     # one Dataset built from variables (the labels are those of params.values: nothing to
     # align), the factors in their places; ~3x cheaper than DataArrays and an update
     ds = params.values

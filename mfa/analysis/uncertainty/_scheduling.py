@@ -17,7 +17,7 @@ import xarray as xr
 from mfa.analysis.options import UncertaintyError
 from mfa.analysis.progress import ProgressBar
 from mfa.analysis.uncertainty._forked import fork_usable, run_forked
-from mfa.analysis.uncertainty._sampling import draw_quantiles, simulate_samples
+from mfa.analysis.uncertainty._sampling import draw_quantiles, factor_ranges, simulate_samples
 from mfa.analysis.uncertainty._storage import _Store, to_sample_last
 from mfa.analysis.uncertainty._summary import MAX_ABS_KEY, WORLD_KEY, max_abs, world_total
 from mfa.core.errors import MfaWarning
@@ -47,6 +47,8 @@ class _Payload:
         self.registry = {n: {"sum_to_one_over": (getattr(params, "registry", {}) or {})
                              .get(n, {}).get("sum_to_one_over")} for n in names}
         self.names = names
+        #: the factors' ranges, prepared once for every chunk (:func:`factor_ranges`)
+        self.factor_ranges = factor_ranges(self, names)
         self.distribution = distribution
         self.seed = seed
         self.variables = variables

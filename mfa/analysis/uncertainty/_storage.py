@@ -129,10 +129,13 @@ class _Store:
         self.done += stop - start
         return stop - start
 
-    def read_columns(self, v: str, j0: int, j1: int, out: np.ndarray | None = None
-                     ) -> np.ndarray:
+    def read_columns(self, v: str, j0: int, j1: int, out: np.ndarray | None = None,
+                     constant: np.ndarray | None = None) -> np.ndarray:
         """Cells ``j0 .. j1 - 1`` of ``v`` for every sample, (j1 - j0, n): in ``out`` (float64,
-        C-contiguous, of that shape; reused by the summary) or a new array."""
+        C-contiguous, of that shape; reused by the summary) or a new array. ``constant``
+        (bool, (j1 - j0,)), if given, is set to whether each cell holds the same bits in every
+        sample, as the layouts of the chunks show (False where they do not say: in memory,
+        a chunk stored whole)."""
         if out is None:
             out = np.empty((j1 - j0, self.n), dtype="<f8")
         elif out.shape != (j1 - j0, self.n) or out.dtype != np.float64 \
@@ -147,12 +150,15 @@ class _Store:
         if lacking:  # a chunk written without it: an error, not zeros or garbage
             a, b = lacking[0]
             raise UncertaintyError(f"the ensemble store holds no {v!r} for samples {a} .. {b - 1}")
+        if constant is not None:
+            constant[...] = bool(self._fds) and bool(spans)
         if not self._fds:
             out[...] = self.data[v][j0:j1]
             return out
         cells = self.cells[v]
         buffer = np.empty((j1 - j0) * max((b - a for a, b in spans), default=0), dtype="<f8")
         heads = np.empty(j1 - j0, dtype="<f8")
+        first: np.ndarray | None = None
         for start, stop in spans:
             k = stop - start
             tile = buffer[:(j1 - j0) * k].reshape(j1 - j0, k)
@@ -160,10 +166,18 @@ class _Store:
             if packed is None:
                 self._pread(v, tile, cells * start + j0 * k)
                 out[:, start:stop] = tile
+                if constant is not None:
+                    constant[...] = False
             else:
                 varying = np.unpackbits(packed, count=cells).view(bool)
                 rows = np.flatnonzero(varying[j0:j1])
                 self._pread(v, heads, cells * start + j0)
+                if constant is not None:  # the same bits in this chunk and as in the first
+                    constant &= ~varying[j0:j1]
+                    if first is None:
+                        first = heads.view(np.uint64).copy()
+                    else:
+                        constant &= heads.view(np.uint64) == first
                 once = np.flatnonzero(~varying[j0:j1])
                 out[once, start:stop] = heads[once, None]
                 if rows.size:
@@ -231,14 +245,14 @@ def _tile_layout(tile: np.ndarray) -> tuple[np.ndarray | None, list[memoryview]]
     whole = [memoryview(tile).cast("B")]
     if k < 2 or cells == 0:
         return None, whole
-    low = tile.min(axis=1)
-    with np.errstate(invalid="ignore"):
-        same = (low == tile.max(axis=1)) | np.isnan(low)
-    maybe = np.flatnonzero(same)
-    if maybe.size:  # candidates: equal values may differ in bits (0.0, -0.0; NaN payloads)
-        bits = tile[maybe].view(np.uint64)
-        same[maybe] = (bits == bits[:, :1]).all(axis=1)
-    varying = ~same
+    bits = tile.view(np.uint64)  # the same bits, not equal values (0.0, -0.0; NaN payloads)
+    first = bits[:, 0]
+    # only cells whose middle and last samples hold their first bits can be constant: those
+    # (a third of the Nd cells) are compared in full (2x faster than comparing every cell)
+    maybe = np.flatnonzero((bits[:, k - 1] == first) & (bits[:, k // 2] == first))
+    candidates = bits[maybe]
+    varying = np.ones(cells, dtype=bool)
+    varying[maybe] = ~(candidates == candidates[:, :1]).all(axis=1)
     stored = int(np.count_nonzero(varying))
     if cells + stored * k >= cells * k:
         return None, whole

@@ -31,7 +31,8 @@ FLOWS = [
     Flow("world_loss", "trade", "environment", ("time", "sample")),
     Flow("scrap", "use", "environment", ("time", "region", "product", "sample")),
 ]
-STOCKS = [Stock("stock", "use", ("time", "region", "product", "sample"))]
+STOCKS = [Stock("stock", "use", ("time", "region", "product", "sample")),
+          Stock("drawer", "use", ("time", "region", "product", "sample"))]  # two in a process
 
 
 def _system() -> ProcessSystem:
@@ -81,9 +82,10 @@ def _reference(values: dict[str, xr.DataArray], initial: float) -> dict[str, np.
                 net, gi, go = net - a, gi + neg, go + pos
         change = 0.0
         for s in STOCKS:
-            if s.process == p:
+            if s.process == p:  # the initial value only for "stock"
                 st = full[s.name].sum(axis=2)
-                change = np.diff(st, axis=0, prepend=np.full((1, nr, ns), initial))
+                start = initial if s.name == "stock" else 0.0
+                change = change + np.diff(st, axis=0, prepend=np.full((1, nr, ns), start))
         r = net - change
         th = np.maximum(gi + np.maximum(-change, 0), go + np.maximum(change, 0))
         if regional:

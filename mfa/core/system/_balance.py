@@ -56,7 +56,8 @@ class _Sums:
         full = (shape[0], n_p, *shape[1:])
         self.inflow = np.zeros(full)
         self.outflow = np.zeros(full)
-        self.change = np.zeros(full)
+        #: process -> the change of its stocks (only processes with a stock)
+        self.change: dict[int, np.ndarray] = {}
         #: process -> its gross sum in (out), where it differs from the net inflow (outflow)
         self.gross_in: dict[int, np.ndarray] = {}
         self.gross_out: dict[int, np.ndarray] = {}
@@ -103,18 +104,28 @@ class _Sums:
             out[:, p] = a
         return out
 
+    def add_change(self, change: np.ndarray, p: int) -> None:
+        """Add the change of a stock of process ``p`` [t/yr]."""
+        if p in self.change:
+            self.change[p] += change
+        else:
+            self.change[p] = np.add(0.0, change)  # its own array, as 0 + change (-0.0 -> 0.0)
+
     def residual_and_throughput(self) -> tuple[np.ndarray, np.ndarray]:
         """Residual and throughput (time, process, ...); NaN where a touching flow or stock
-        is not finite. Computed in the sums' own buffers (the sums are consumed)."""
+        is not finite. Computed in the sums' own buffers (the sums are consumed).
+
+        Processes without a stock skip the terms of its change (0): the same numbers, as no
+        sum here is -0.0 (each starts at +0.0, and x + 0.0 == x, x - 0.0 == x otherwise)."""
         gross_in = self._gross(self.gross_in, self.inflow)
         gross_out = self._gross(self.gross_out, self.outflow)
         res = np.subtract(self.inflow, self.outflow, out=self.inflow)
-        ch = self.change
-        res -= ch
-        rise = np.maximum(ch, 0.0, out=self.outflow)      # stock growth: an output
-        gross_out += rise
-        rise -= ch                                       # = max(-change, 0): an input
-        gross_in += rise
+        for p, ch in self.change.items():
+            res[:, p] -= ch
+            rise = np.maximum(ch, 0.0)                   # stock growth: an output
+            gross_out[:, p] += rise
+            rise -= ch                                   # = max(-change, 0): an input
+            gross_in[:, p] += rise
         thr = np.maximum(gross_in, gross_out, out=gross_in)
         if not np.isfinite(thr).all():
             bad = ~np.isfinite(thr)
@@ -168,9 +179,9 @@ def balance(
             continue
         change = _stock_change(_reduce(arrays[s.name].values, s.dims, keep=keep), initial.get(s.name))
         if s.process in reg_i:
-            regional.change[:, reg_i[s.process]] += change
+            regional.add_change(change, reg_i[s.process])
         else:
-            world.change[:, glob_i[s.process]] += change.sum(axis=1) if rd in s.dims else change
+            world.add_change(change.sum(axis=1) if rd in s.dims else change, glob_i[s.process])
 
     kept_coords = {d: first[d].values for d in kept if d in first.coords}
     total_coords = {"time": first["time"].values, "process": procs, **kept_coords}

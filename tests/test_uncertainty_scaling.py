@@ -11,7 +11,7 @@ import pytest
 import xarray as xr
 
 from mfa.analysis import uncertainty as U
-from mfa.analysis.uncertainty import _scheduling, _storage, _summary
+from mfa.analysis.uncertainty import _quantiles, _scheduling, _storage, _summary
 from mfa.analysis.uncertainty._quantiles import quantiles_by_row
 from mfa.data.params import load_parameters
 from mfa.data.scenarios import apply_scenario
@@ -49,25 +49,30 @@ def test_quantiles_by_selection_are_numpys_bit_for_bit(n, quantiles):
 
 @pytest.mark.parametrize("workers", [1, 2])
 def test_block_quantiles_do_not_depend_on_the_block_size_nor_the_threads(workers):
+    """Blocks of any size, in threads or not, give numpy's quantiles; the cells the reader
+    reports constant (their first values) get them too, without being selected."""
     rng = np.random.default_rng(0)
     a = rng.normal(size=(257, 40))
     b = rng.lognormal(size=(257, 7))
+    a[:, 3], a[:, 10], a[:, 11], b[:, 0] = 2.0, np.nan, -0.0, np.inf
     q = np.array([0.05, 0.5, 0.95])
     data = {"a": a, "b": b}
     blocks = set()
 
-    def read(v, j0, j1, out, constant):  # into the thread's reused block, as the store does
-        out[...] = data[v][:, j0:j1].T
-        constant[...] = False
+    def read(v, j0, j1, out):  # into the thread's reused block, as the store does
+        cols = data[v][:, j0:j1].T
+        bits = cols.view(np.uint64)
+        vary = np.flatnonzero(~(bits == bits[:, :1]).all(axis=1))
+        out[:vary.size] = cols[vary]
         blocks.add(out.base.ctypes.data)
-        return out
+        return vary, cols[:, 0].copy()
 
     for block_bytes in (1, 257 * 8 * 3, 2**30):
         blocks.clear()
         got = _summary._all_block_quantiles(read, {"a": 40, "b": 7}, 257, q, workers,
                                             block_bytes)
         for v, x in data.items():
-            np.testing.assert_array_equal(got[v], np.quantile(x, q, axis=0))
+            np.testing.assert_array_equal(got[v], _numpy_quantiles(x, q))
         assert len(blocks) <= workers  # one block per thread, whatever the number of blocks
 
 
@@ -131,10 +136,10 @@ def test_store_on_disk_keeps_constant_cells_once_and_reads_them_back_bit_for_bit
     assert int(varying.sum()) == cells - 20  # 0-4, 9-11, 20-29, 33, 39 stored once (36 not)
 
 
-def test_store_marks_the_cells_constant_over_the_ensemble(tmp_path):
-    """``read_columns(constant=)``: the cells with the same bits in every chunk's samples, as
-    the layouts and the chunks' first values show; none where a chunk was stored whole, or in
-    memory (the summary then selects every cell)."""
+def test_store_reads_only_the_cells_that_vary_over_the_ensemble(tmp_path):
+    """``read_varying``: the cells with the same bits in every sample (as the chunks' layouts
+    and first values show) are left out, the others packed in order, exact to the bit, with
+    every cell's first value; every cell where a chunk was stored whole, or in memory."""
     rng = np.random.default_rng(6)
     n, cells = 30, 12
     a = rng.normal(size=(n, cells))
@@ -147,38 +152,35 @@ def test_store_marks_the_cells_constant_over_the_ensemble(tmp_path):
     a[:, 10] = 5.0
     a[3, 10] = 6.0  # every chunk starts with 5.0, but the first varies
     a[:, 11] = 2.5
-    want = np.zeros(cells, dtype=bool)
-    want[[0, 1, 2, 4, 5, 9, 11]] = True
-    for spans, on_disk, expect in [([(0, 12), (12, 30)], True, want),
-                                   ([(0, 12), (12, 13), (13, 30)], True, 0 * want),
-                                   ([(0, 12), (12, 30)], False, 0 * want)]:
+    constant = np.zeros(cells, dtype=bool)
+    constant[[0, 1, 2, 4, 5, 9, 11]] = True
+    for spans, on_disk, skips in [([(0, 12), (12, 30)], True, True),
+                                  ([(0, 12), (12, 13), (13, 30)], True, False),
+                                  ([(0, 12), (12, 30)], False, False)]:
         with U._Store(n, {"a": (cells,)}, on_disk=on_disk, tmpdir=tmp_path) as st:
             for start, stop in spans[::-1]:
                 st.write(start, stop, {"a": a[start:stop]})
-            for j0, j1 in [(0, cells), (1, 5), (6, 12)]:
-                constant = np.ones(j1 - j0, dtype=bool) ^ expect[j0:j1]  # all wrong
-                got = st.read_columns("a", j0, j1, constant=constant)
-                np.testing.assert_array_equal(constant, expect[j0:j1])
-                np.testing.assert_array_equal(got.view(np.uint64), a[:, j0:j1].T.view(np.uint64))
+            for j0, j1 in [(0, cells), (1, 5), (6, 12), (9, 10)]:
+                out = np.full((j1 - j0, n), -7.0)
+                vary, first = st.read_varying("a", j0, j1, out)
+                want = np.flatnonzero(~constant[j0:j1]) if skips else np.arange(j1 - j0)
+                np.testing.assert_array_equal(vary, want)
+                np.testing.assert_array_equal(out[:vary.size].view(np.uint64),
+                                              a[:, j0:j1].T[vary].view(np.uint64))
+                np.testing.assert_array_equal(first.view(np.uint64), a[0, j0:j1].view(np.uint64))
+            with pytest.raises(U.UncertaintyError, match="out must be C-contiguous"):
+                st.read_varying("a", 0, 2, np.empty((2, n - 1)))
 
 
-@pytest.mark.parametrize("n", [2, 50, 20_000])
-def test_quantiles_skipping_constant_rows_are_those_of_selecting_them(n):
-    """Rows marked constant are not selected; the quantiles are the same bits (finite, -0.0,
-    NaN, inf), whether the runs between them are few (skipped) or many (selected anyway)."""
-    rng = np.random.default_rng(n)
-    q = np.array([0.0, 0.05, 0.5, 0.95, 1.0])
-    a = rng.normal(size=(9, n))
-    constant = np.zeros(9, dtype=bool)
-    for row, value in [(1, 3.0), (2, -0.0), (5, np.nan), (6, np.inf), (8, 0.0)]:
-        a[row] = value
-        constant[row] = True
-    want = quantiles_by_row(a.copy(), q)
-    np.testing.assert_array_equal(quantiles_by_row(a.copy(), q, constant).view(np.uint64),
-                                  want.view(np.uint64))
-    few = np.zeros(9, dtype=bool)
-    few[[1, 2]] = True  # one run either side; with n = 2 not worth skipping
-    np.testing.assert_array_equal(quantiles_by_row(a.copy(), q, few).view(np.uint64),
+@pytest.mark.parametrize("n", [1, 2, 50, 10_000])
+def test_quantiles_of_constant_cells_are_those_of_selecting_them(n):
+    """The quantiles the summary gives a constant cell without selecting are those of its
+    samples, bit for bit: finite, -0.0, infinities and NaN (with any payload)."""
+    q = np.array([0.0, 0.05, 0.3, 0.5, 0.95, 1.0])
+    payload = np.frombuffer(np.uint64(0x7FF8000000000001).tobytes(), dtype=float)[0]
+    values = np.array([3.0, -0.0, 0.0, np.inf, -np.inf, np.nan, payload, 1e-300, -2.5])
+    want = quantiles_by_row(np.repeat(values[:, None], n, axis=1), q)
+    np.testing.assert_array_equal(_quantiles.constant_quantiles(values, q, n).view(np.uint64),
                                   want.view(np.uint64))
 
 

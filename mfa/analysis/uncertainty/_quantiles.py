@@ -52,14 +52,7 @@ def _select(rows: np.ndarray, kth: list[int], lo: int, hi: int) -> None:
     _select(rows, kth[mid + 1:], k + 1, hi)
 
 
-#: The fixed cost of selecting a block of rows, in values selected in the same time (~30 us
-#: against ~3 ns a value, measured): :func:`quantiles_by_row` skips constant rows (one block
-#: per run of rows between them) only where that saves more than it costs.
-_CALL_COST_VALUES = 10_000
-
-
-def quantiles_by_row(block: np.ndarray, q: np.ndarray, constant: np.ndarray | None = None
-                     ) -> np.ndarray:
+def quantiles_by_row(block: np.ndarray, q: np.ndarray) -> np.ndarray:
     """Quantiles of each row of ``block`` (columns, samples) -> (len(q), columns).
 
     Bit-identical to ``np.quantile(block.T, q, axis=0)`` for rows without NaN and to
@@ -72,9 +65,6 @@ def quantiles_by_row(block: np.ndarray, q: np.ndarray, constant: np.ndarray | No
         ``m`` result cells, ``n`` samples each.
     q : numpy.ndarray, shape (k,)
         Quantiles in [0, 1].
-    constant : numpy.ndarray of bool, shape (m,), optional
-        Rows known to hold the same bits in every sample (the ensemble store knows them): not
-        selected; their quantiles are numpy's interpolation between their value and itself.
 
     Returns
     -------
@@ -82,16 +72,6 @@ def quantiles_by_row(block: np.ndarray, q: np.ndarray, constant: np.ndarray | No
     """
     q = np.asarray(q, dtype=float)
     m, n = block.shape
-    if constant is not None and n and constant.any():
-        runs = _runs(~constant)
-        same = np.flatnonzero(constant)
-        if len(runs) * _CALL_COST_VALUES < same.size * n:
-            out = np.empty((q.size, m))
-            value = np.broadcast_to(block[same, 0], (q.size, same.size))
-            out[:, same] = _lerp(value, value, _indexes(n, q)[2])
-            for a, b in runs:
-                out[:, a:b] = quantiles_by_row(block[a:b], q)
-            return out
     out = np.empty((q.size, m))
     if m == 0:
         return out
@@ -133,8 +113,12 @@ def _lerp(below: np.ndarray, above: np.ndarray, gamma: np.ndarray) -> np.ndarray
     return out
 
 
-def _runs(mask: np.ndarray) -> list[tuple[int, int]]:
-    """``(start, stop)`` of each run of True in ``mask``."""
-    edges = np.diff(np.concatenate(([0], mask.view(np.int8), [0])))
-    return list(zip(np.flatnonzero(edges == 1).tolist(), np.flatnonzero(edges == -1).tolist(),
-                    strict=True))
+def constant_quantiles(values: np.ndarray, q: np.ndarray, n: int) -> np.ndarray:
+    """Quantiles (len(q), m) of ``m`` cells that hold ``values`` in each of their ``n``
+    samples: those of :func:`quantiles_by_row` (numpy's interpolation between a value and
+    itself; NaN for NaN), without selecting anything."""
+    q = np.asarray(q, dtype=float)
+    value = np.broadcast_to(np.asarray(values, dtype=float), (q.size, len(values)))
+    out = _lerp(value, value, _indexes(n, q)[2])
+    out[:, np.isnan(values)] = np.nan  # as an all-NaN row gets it (not the value's payload)
+    return out

@@ -129,63 +129,110 @@ class _Store:
         self.done += stop - start
         return stop - start
 
-    def read_columns(self, v: str, j0: int, j1: int, out: np.ndarray | None = None,
-                     constant: np.ndarray | None = None) -> np.ndarray:
+    def read_columns(self, v: str, j0: int, j1: int, out: np.ndarray | None = None
+                     ) -> np.ndarray:
         """Cells ``j0 .. j1 - 1`` of ``v`` for every sample, (j1 - j0, n): in ``out`` (float64,
-        C-contiguous, of that shape; reused by the summary) or a new array. ``constant``
-        (bool, (j1 - j0,)), if given, is set to whether each cell holds the same bits in every
-        sample, as the layouts of the chunks show (False where they do not say: in memory,
-        a chunk stored whole)."""
+        C-contiguous, of that shape) or a new array."""
+        m = j1 - j0
         if out is None:
-            out = np.empty((j1 - j0, self.n), dtype="<f8")
-        elif out.shape != (j1 - j0, self.n) or out.dtype != np.float64 \
-                or not out.flags.c_contiguous:
+            out = np.empty((m, self.n), dtype="<f8")
+        self._check_out(out, m)
+        spans = self._spans_of(v)
+        if not self._fds:
+            out[...] = self.data[v][j0:j1]
+            return out
+        cells = self.cells[v]
+        buffer = np.empty(m * max((b - a for a, b in spans), default=0), dtype="<f8")
+        heads = np.empty(m, dtype="<f8")
+        for start, stop in spans:
+            k = stop - start
+            tile = buffer[:m * k].reshape(m, k)
+            packed = self.layouts[start][v]
+            if packed is None:
+                self._pread(v, tile, cells * start + j0 * k)
+                out[:, start:stop] = tile
+                continue
+            varying = np.unpackbits(packed, count=cells).view(bool)
+            self._pread(v, heads, cells * start + j0)
+            once = np.flatnonzero(~varying[j0:j1])
+            out[once, start:stop] = heads[once, None]
+            self._read_rows(v, varying, j0, j1, start, tile, out[:, start:stop], np.arange(m))
+        return out
+
+    def read_varying(self, v: str, j0: int, j1: int, out: np.ndarray
+                     ) -> tuple[np.ndarray, np.ndarray]:
+        """The cells ``j0 .. j1 - 1`` of ``v`` that do not hold the same bits in every sample,
+        packed in the first rows of ``out`` ((j1 - j0, n), reused by the summary): returns
+        their indices ``vary`` (in ``0 .. j1 - j0 - 1``; their samples are ``out[:vary.size]``)
+        and the value of every cell in the first sample (that of the cells not in ``vary``).
+
+        Constant cells (a third of the Nd cells: zeros and fixed history) are known from the
+        chunks' layouts and first values: they are neither copied nor selected. A store in
+        memory, or a chunk stored whole, says nothing: every cell is then read."""
+        m = j1 - j0
+        self._check_out(out, m)
+        spans = self._spans_of(v)
+        if not self._fds:
+            out[...] = self.data[v][j0:j1]
+            return np.arange(m), out[:, 0].copy()
+        cells = self.cells[v]
+        heads = np.empty((len(spans), m), dtype="<f8")
+        layouts: list[np.ndarray | None] = []
+        constant = np.ones(m, dtype=bool)
+        for i, (start, _) in enumerate(spans):
+            packed = self.layouts[start][v]
+            varying = None if packed is None else np.unpackbits(packed, count=cells).view(bool)
+            layouts.append(varying)
+            if varying is None:
+                constant[:] = False
+                continue
+            self._pread(v, heads[i], cells * start + j0)  # the same bits as the first chunk's
+            constant &= ~varying[j0:j1] & (heads[i].view(np.uint64) == heads[0].view(np.uint64))
+        vary = np.flatnonzero(~constant)
+        if vary.size == m:  # nothing to skip
+            self.read_columns(v, j0, j1, out)
+            return vary, out[:, 0].copy()
+        row = np.zeros(m, dtype=np.intp)  # the row of out of each varying cell
+        row[vary] = np.arange(vary.size)
+        block = out[:vary.size]
+        buffer = np.empty(m * max((b - a for a, b in spans), default=0), dtype="<f8")
+        for i, (start, stop) in enumerate(spans):
+            varying, k = layouts[i], stop - start
+            once = np.flatnonzero(~varying[j0:j1] & ~constant)  # constant in this chunk only
+            block[row[once], start:stop] = heads[i, once, None]
+            self._read_rows(v, varying, j0, j1, start, buffer[:m * k].reshape(m, k),
+                            block[:, start:stop], row)
+        return vary, heads[0].copy()
+
+    def _read_rows(self, v: str, varying: np.ndarray, j0: int, j1: int, start: int,
+                   tile: np.ndarray, into: np.ndarray, row: np.ndarray) -> None:
+        """Read the rows of cells ``j0 .. j1 - 1`` that vary in the compacted chunk at
+        ``start`` (``varying``: its layout) into ``into[row[cell]]``, through ``tile``."""
+        rows = np.flatnonzero(varying[j0:j1])
+        if rows.size:
+            full = tile[:rows.size]
+            k = tile.shape[1]
+            before = int(np.count_nonzero(varying[:j0]))
+            self._pread(v, full, self.cells[v] * (start + 1) + before * k)
+            into[row[rows]] = full
+
+    def _check_out(self, out: np.ndarray, m: int) -> None:
+        if out.shape != (m, self.n) or out.dtype != np.float64 or not out.flags.c_contiguous:
             raise UncertaintyError(f"read_columns: out must be C-contiguous float64 of shape "
-                                   f"{(j1 - j0, self.n)}, got {out.dtype} {out.shape}")
+                                   f"{(m, self.n)}, got {out.dtype} {out.shape}")
+
+    def _spans_of(self, v: str) -> list[tuple[int, int]]:
+        """The chunks' sample ranges, sorted, after checking that they hold every sample and
+        ``v`` (a chunk written without it: an error, not zeros or garbage)."""
         spans = sorted(self.spans)
         covered = sum(b - a for a, b in spans)
         if covered != self.n:
             raise UncertaintyError(f"the ensemble store holds {covered} of {self.n} samples")
         lacking = [(a, b) for a, b in spans if v not in self.layouts[a]]
-        if lacking:  # a chunk written without it: an error, not zeros or garbage
+        if lacking:
             a, b = lacking[0]
             raise UncertaintyError(f"the ensemble store holds no {v!r} for samples {a} .. {b - 1}")
-        if constant is not None:
-            constant[...] = bool(self._fds) and bool(spans)
-        if not self._fds:
-            out[...] = self.data[v][j0:j1]
-            return out
-        cells = self.cells[v]
-        buffer = np.empty((j1 - j0) * max((b - a for a, b in spans), default=0), dtype="<f8")
-        heads = np.empty(j1 - j0, dtype="<f8")
-        first: np.ndarray | None = None
-        for start, stop in spans:
-            k = stop - start
-            tile = buffer[:(j1 - j0) * k].reshape(j1 - j0, k)
-            packed = self.layouts[start][v]
-            if packed is None:
-                self._pread(v, tile, cells * start + j0 * k)
-                out[:, start:stop] = tile
-                if constant is not None:
-                    constant[...] = False
-            else:
-                varying = np.unpackbits(packed, count=cells).view(bool)
-                rows = np.flatnonzero(varying[j0:j1])
-                self._pread(v, heads, cells * start + j0)
-                if constant is not None:  # the same bits in this chunk and as in the first
-                    constant &= ~varying[j0:j1]
-                    if first is None:
-                        first = heads.view(np.uint64).copy()
-                    else:
-                        constant &= heads.view(np.uint64) == first
-                once = np.flatnonzero(~varying[j0:j1])
-                out[once, start:stop] = heads[once, None]
-                if rows.size:
-                    full = tile[:rows.size]
-                    before = int(np.count_nonzero(varying[:j0]))
-                    self._pread(v, full, cells * start + cells + before * k)
-                    out[rows, start:stop] = full
-        return out
+        return spans
 
     def _pread(self, v: str, into: np.ndarray, offset: int) -> None:
         """Fill the contiguous ``into`` from value offset ``offset`` of ``v``'s file."""

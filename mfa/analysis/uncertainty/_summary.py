@@ -10,7 +10,7 @@ import numpy as np
 import xarray as xr
 
 from mfa.analysis.options import DEFAULT_QUANTILES, UncertaintyError
-from mfa.analysis.uncertainty._quantiles import quantiles_by_row
+from mfa.analysis.uncertainty._quantiles import constant_quantiles, quantiles_by_row
 from mfa.core.model import get as get_model
 
 #: Bytes of one block of cells (all samples) read from the store for the quantiles.
@@ -29,20 +29,19 @@ def _quantiles(arr: np.ndarray, q: np.ndarray) -> np.ndarray:
     return quantiles_by_row(rows, q).reshape((q.size, *arr.shape[1:]))
 
 
-def _all_block_quantiles(read_columns: Callable[..., np.ndarray], cells: dict[str, int], n: int,
-                         q: np.ndarray, workers: int = 1,
+def _all_block_quantiles(read_varying: Callable[..., tuple[np.ndarray, np.ndarray]],
+                         cells: dict[str, int], n: int, q: np.ndarray, workers: int = 1,
                          block_bytes: int | None = None) -> dict[str, np.ndarray]:
     """Quantiles (len(q), cells[v]) of every variable ``v``, read ``block_bytes`` (default
     :data:`BLOCK_BYTES`) of cells at a time; ``workers`` > 1: that many blocks at once, in
     threads (reading and selecting release the interpreter lock; each block is one task, so
     the result does not depend on them).
 
-    ``read_columns(v, j0, j1, out=block, constant=mask)`` returns cells ``j0 .. j1 - 1`` of
-    ``v`` for every sample, in ``block`` (``(j1 - j0, n)``) or a new array, and marks in
-    ``mask`` the cells known to hold one value in every sample (not selected: a third of the
-    Nd cells, zeros and fixed history). Each thread reuses one block: a
-    new block of this size is mapped afresh by the C library, and touching fresh pages cost
-    a fifth of the summary's time on the reference machine.
+    ``read_varying(v, j0, j1, block)`` (:meth:`_Store.read_varying`) puts the samples of the
+    cells ``j0 .. j1 - 1`` of ``v`` that vary in the first rows of ``block`` ((j1 - j0, n))
+    and returns their indices and every cell's first value (the constant cells' quantiles).
+    Each thread reuses one block: a new block of this size is mapped afresh by the C library,
+    and touching fresh pages cost a fifth of the summary's time on the reference machine.
     """
     out = {v: np.empty((q.size, m)) for v, m in cells.items()}
     step = max(1, (BLOCK_BYTES if block_bytes is None else block_bytes) // max(8 * n, 1))
@@ -53,10 +52,11 @@ def _all_block_quantiles(read_columns: Callable[..., np.ndarray], cells: dict[st
         v, j0, j1 = block
         if not hasattr(buffers, "block"):
             buffers.block = np.empty((min(step, max(cells.values())), n))
-            buffers.constant = np.empty(buffers.block.shape[0], dtype=bool)
-        constant = buffers.constant[:j1 - j0]
-        rows = read_columns(v, j0, j1, out=buffers.block[:j1 - j0], constant=constant)
-        out[v][:, j0:j1] = quantiles_by_row(rows, q, constant)
+        vary, first = read_varying(v, j0, j1, buffers.block[:j1 - j0])
+        res = out[v][:, j0:j1]
+        if vary.size < j1 - j0:
+            res[...] = constant_quantiles(first, q, n)
+        res[:, vary] = quantiles_by_row(buffers.block[:vary.size], q)
 
     if workers <= 1 or len(blocks) <= 1:
         for block in blocks:
@@ -152,10 +152,12 @@ def summarize(
     q = _check_quantiles(quantiles)
     if isinstance(store_or_ensemble, xr.Dataset):
         template, n, read_columns = _ensemble_reader(store_or_ensemble)
+        read_varying = _every_cell(read_columns)
         stored: Any = {}
     else:
         st = store_or_ensemble
         n, read_columns, stored = st.n, st.read_columns, st.shapes
+        read_varying = st.read_varying
     qcoord = {"quantile": q}
     out = xr.Dataset(coords=qcoord)
     out["quantile"].attrs = {"units": "1", "long_name": "quantile over the Monte Carlo samples "
@@ -168,7 +170,7 @@ def summarize(
         world = [str(v) for v in template.data_vars
                  if template[v].attrs.get("units") in ("t/yr", "t") and "time" in template[v].dims]
     worst_residual = 0.0
-    every = _all_block_quantiles(read_columns, {str(v): int(np.prod(template[v].shape))
+    every = _all_block_quantiles(read_varying, {str(v): int(np.prod(template[v].shape))
                                                 for v in template.data_vars}, n, q, workers)
     for v in template.data_vars:
         t = template[v]
@@ -192,23 +194,29 @@ def summarize(
 
 
 def _ensemble_reader(ens: xr.Dataset) -> tuple[xr.Dataset, int, Callable[..., np.ndarray]]:
-    """An ensemble in memory as the summary reads a store: ``(template, n, read_columns)``
-    (no cell marked constant)."""
+    """An ensemble in memory as the summary reads a store: ``(template, n, read_columns)``."""
     template = ens.drop_vars(["factor_quantile"], errors="ignore").isel(sample=0, drop=True)
     n = ens.sizes["sample"]
     flat = {v: np.asarray(ens[v].transpose("sample", *template[v].dims).values).reshape(n, -1)
             for v in template.data_vars}
 
-    def read_columns(v: str, j0: int, j1: int, out: np.ndarray | None = None,
-                     constant: np.ndarray | None = None) -> np.ndarray:
-        if constant is not None:
-            constant[...] = False
+    def read_columns(v: str, j0: int, j1: int, out: np.ndarray | None = None) -> np.ndarray:
         if out is None:
             return np.ascontiguousarray(flat[v][:, j0:j1].T)
         out[...] = flat[v][:, j0:j1].T
         return out
 
     return template, n, read_columns
+
+
+def _every_cell(read_columns: Callable[..., np.ndarray]
+                ) -> Callable[..., tuple[np.ndarray, np.ndarray]]:
+    """``read_varying`` for a reader that knows no constant cells: every cell is read."""
+    def read_varying(v: str, j0: int, j1: int, out: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        read_columns(v, j0, j1, out)
+        return np.arange(j1 - j0), out[:, 0].copy()
+
+    return read_varying
 
 
 def _add_world_totals(out: xr.Dataset, template: xr.Dataset, totals: dict[str, np.ndarray],

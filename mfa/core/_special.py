@@ -39,15 +39,17 @@ _U = (3.35617141647503099647e1, 5.21357949780152679795e2, 4.59432382970980127987
 
 def _polevl(x: np.ndarray, coef: tuple[float, ...]) -> np.ndarray:
     ans = np.full_like(x, coef[0])
-    for c in coef[1:]:
-        ans = ans * x + c
+    for c in coef[1:]:  # ans = ans * x + c, in place
+        ans *= x
+        ans += c
     return ans
 
 
 def _p1evl(x: np.ndarray, coef: tuple[float, ...]) -> np.ndarray:
     ans = x + coef[0]
     for c in coef[1:]:
-        ans = ans * x + c
+        ans *= x
+        ans += c
     return ans
 
 
@@ -57,12 +59,17 @@ def _erf_small(x: np.ndarray) -> np.ndarray:
 
 
 def _erfc_large(x: np.ndarray) -> np.ndarray:
-    """erfc(x) for x >= 1 (0 where exp(-x^2) underflows)."""
+    """erfc(x) for x >= 1 (0 where exp(-x^2) underflows); each rational function only where
+    it applies."""
     with np.errstate(under="ignore", over="ignore", invalid="ignore"):
         z = np.exp(-x * x)
         small = x < 8.0
-        p = np.where(small, _polevl(x, _P), _polevl(x, _R))
-        q = np.where(small, _p1evl(x, _Q), _p1evl(x, _S))
+        p = np.empty_like(x)
+        q = np.empty_like(x)
+        for pick, num, den in ((small, _P, _Q), (~small, _R, _S)):
+            part = x[pick]
+            p[pick] = _polevl(part, num)
+            q[pick] = _p1evl(part, den)
         y = (z * p) / q
     return np.where(-x * x < -_MAXLOG, 0.0, y)
 
@@ -84,12 +91,15 @@ def ndtr(a: np.ndarray | float) -> np.ndarray:
     x = a * _SQRTH
     z = np.abs(x)
     inner = z < _SQRTH
-    # |x| < 1/sqrt(2): 0.5 + 0.5 erf(x); else 0.5 erfc(|x|), reflected for x > 0.
-    y_inner = 0.5 + 0.5 * _erf_small(np.where(inner, x, 0.0))
-    # Cephes erfc: 1 - erf(z) below 1, the rational approximations from 1 up.
+    # |x| < 1/sqrt(2): 0.5 + 0.5 erf(x); else 0.5 erfc(|x|), reflected for x > 0. Each
+    # branch is computed only for its points (the same numbers as computing all and picking).
+    out = np.empty_like(x)
+    out[inner] = 0.5 + 0.5 * _erf_small(x[inner])
+    # Cephes erfc: 1 - erf(z) below 1, the rational approximations from 1 up (and NaN).
     mid = ~inner & (z < 1.0)
-    tail = 0.5 * np.where(mid, 1.0 - _erf_small(np.where(mid, z, 0.0)),
-                          _erfc_large(np.where(inner | mid, 1.0, z)))
-    y_outer = np.where(x > 0, 1.0 - tail, tail)
-    out = np.where(inner, y_inner, y_outer)
+    tail = ~inner & ~mid
+    out[mid] = 0.5 * (1.0 - _erf_small(z[mid]))
+    out[tail] = 0.5 * _erfc_large(z[tail])
+    outer = ~inner & (x > 0)
+    out[outer] = 1.0 - out[outer]
     return out if out.ndim else out[()]

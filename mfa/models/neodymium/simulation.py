@@ -138,6 +138,13 @@ def new_products_and_fleets(values: xr.Dataset) -> tuple[xr.DataArray, dict[str,
     values = _in_model_units(values, names + _FLEET_PARAMETERS + _END_USE_PARAMETERS,
                              "nd_in_new_products")
     _check_coords(values, "nd_in_new_products")
+    return _new_products_and_fleets(values)
+
+
+def _new_products_and_fleets(values: xr.Dataset
+                             ) -> tuple[xr.DataArray, dict[str, xr.DataArray]]:
+    """:func:`new_products_and_fleets` of values already in :data:`PARAMETER_UNITS`, with
+    their coordinates checked (as :func:`simulate` has them)."""
     cars, wind = _fleets(values)
     # on Variables (the labels are values' throughout): the same operations as with
     # DataArrays, in the same layouts, without aligning at each step (~15 ms per call)
@@ -347,7 +354,7 @@ def simulate(values: xr.Dataset, *, check: bool = True, rtol: float = 1e-9,
     _check_options("simulate", check, rtol)
     values = _in_model_units(values, list(PARAMETER_UNITS), "simulate")
     _check_coords(values, "simulate")
-    new, fleets = new_products_and_fleets(values) if products is None else products
+    new, fleets = _new_products_and_fleets(values) if products is None else products
     stock, hibernating, eol = in_use_hibernating_and_end_of_life(
         new, values["lifetime_mean"], values["lifetime_sd"], values["hibernation_time"])
 

@@ -124,3 +124,19 @@ def test_a_missing_value_makes_only_the_cells_it_touches_nan():
     with pytest.raises(MassBalanceError, match=r"process 'mine', year 2001, region 'A', sample 2: "
                                                r"residual is NaN"):
         _system().check_balance(ds)
+
+
+def test_quick_balance_test_checks_the_chosen_processes_in_every_block_of_years(monkeypatch):
+    """``_all_within``: only the processes asked for (the others may be NaN: balanced over
+    all regions), every year whatever the blocks."""
+    from mfa.core.system import _balance
+
+    monkeypatch.setattr(_balance, "_CHECK_BLOCK", 2 * 3 * 4)  # one year of (3, 4) at a time
+    r = np.zeros((5, 3, 4))
+    t = np.ones((5, 3, 4))
+    r[:, 1] = np.nan  # not asked for
+    assert _balance._all_within(r, t, np.array([0, 2]), rtol=1e-9, atol=1e-6)
+    assert not _balance._all_within(r, t, np.array([0, 1]), rtol=1e-9, atol=1e-6)
+    r[4, 2, 3] = 1e-3  # the last year fails
+    assert not _balance._all_within(r, t, np.array([0, 2]), rtol=1e-9, atol=1e-6)
+    assert _balance._all_within(r, t, np.array([0]), rtol=1e-9, atol=1e-6)

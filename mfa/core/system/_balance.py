@@ -96,14 +96,6 @@ class _Sums:
             if neg is not None:
                 self._apart(self.gross_in, self.inflow, source)[...] += neg
 
-    def _gross(self, which: dict[int, np.ndarray], net: np.ndarray) -> np.ndarray:
-        """The gross sums of every process (time, process, ...): a copy of the net sums with
-        the processes kept apart put in."""
-        out = net.copy()
-        for p, a in which.items():
-            out[:, p] = a
-        return out
-
     def add_change(self, change: np.ndarray, p: int) -> None:
         """Add the change of a stock of process ``p`` [t/yr]."""
         if p in self.change:
@@ -113,13 +105,16 @@ class _Sums:
 
     def residual_and_throughput(self) -> tuple[np.ndarray, np.ndarray]:
         """Residual and throughput (time, process, ...); NaN where a touching flow or stock
-        is not finite. Computed in the sums' own buffers (the sums are consumed).
+        is not finite. Computed in the sums' own buffers and one more (the sums are consumed).
 
         Processes without a stock skip the terms of its change (0): the same numbers, as no
         sum here is -0.0 (each starts at +0.0, and x + 0.0 == x, x - 0.0 == x otherwise)."""
-        gross_in = self._gross(self.gross_in, self.inflow)
-        gross_out = self._gross(self.gross_out, self.outflow)
-        res = np.subtract(self.inflow, self.outflow, out=self.inflow)
+        gross_out = self.outflow.copy()  # the third full array (the sums are two)
+        res = np.subtract(self.inflow, self.outflow, out=self.outflow)
+        gross_in = self.inflow  # the net sums where no negative part reached a process
+        for gross, parts in ((gross_in, self.gross_in), (gross_out, self.gross_out)):
+            for p, part in parts.items():
+                gross[:, p] = part
         for p, ch in self.change.items():
             res[:, p] -= ch
             rise = np.maximum(ch, 0.0)                   # stock growth: an output
@@ -253,7 +248,8 @@ def _cells_to_check(system: ProcessSystem, ds: xr.Dataset,
     """(residual, throughput, process indices, by region) per group of cells to check.
 
     Processes balanced by region are checked per region, the others on their totals.
-    Arrays are (time, process[, region], *kept).
+    Arrays are (time, process[, region], *kept), every process (views of the results): only
+    the processes of the indices are checked.
     """
     res, thr = ds[RESIDUAL], ds[THROUGHPUT]
     rd = system._rd
@@ -264,13 +260,11 @@ def _cells_to_check(system: ProcessSystem, ds: xr.Dataset,
     procs = [str(p) for p in res["process"].values]
     mask = np.array([system.regional.get(p, False) for p in procs], dtype=bool)
     by_region = ("time", "process", rd, *kept)
-    pick = slice(None) if mask.all() else mask  # a view when every process is regional
-    parts = [(res.transpose(*by_region).values[:, pick], thr.transpose(*by_region).values[:, pick],
+    parts = [(res.transpose(*by_region).values, thr.transpose(*by_region).values,
               np.flatnonzero(mask), True)]
     if not mask.all():
-        parts.append((ds[RESIDUAL_TOTAL].transpose(*order).values[:, ~mask],
-                      ds[THROUGHPUT_TOTAL].transpose(*order).values[:, ~mask],
-                      np.flatnonzero(~mask), False))
+        parts.append((ds[RESIDUAL_TOTAL].transpose(*order).values,
+                      ds[THROUGHPUT_TOTAL].transpose(*order).values, np.flatnonzero(~mask), False))
     return parts
 
 
@@ -281,10 +275,11 @@ def _worst_cell(parts: list[tuple[np.ndarray, np.ndarray, np.ndarray, bool]], *,
     candidates: list[_Cell] = []
     n_fail = 0
     for r, t, pidx, by_region in parts:
-        if r.size == 0:
+        if pidx.size == 0 or r.size == 0:
             continue
-        if atol > 0 and _all_within(r, t, rtol=rtol, atol=atol):
+        if atol > 0 and _all_within(r, t, pidx, rtol=rtol, atol=atol):
             continue
+        r, t = r[:, pidx], t[:, pidx]
         with np.errstate(divide="ignore", invalid="ignore"):
             score = np.abs(r) / (atol + rtol * np.abs(t))
         score = np.where(np.isnan(score), np.inf, score)
@@ -300,13 +295,27 @@ def _worst_cell(parts: list[tuple[np.ndarray, np.ndarray, np.ndarray, bool]], *,
     return (max(candidates, key=lambda c: c[0]) if candidates else None), n_fail
 
 
-def _all_within(r: np.ndarray, t: np.ndarray, *, rtol: float, atol: float) -> bool:
-    """Whether every ``|r| <= atol + rtol * |t|`` (False for NaN): the cheap test that spares
-    the scores of a balanced system (``atol > 0``, so the limit is positive)."""
-    limit = np.abs(t)
-    limit *= rtol
-    limit += atol
-    return bool((np.abs(r) <= limit).all())
+#: Cells of the residual checked at once by :func:`_all_within` (small temporaries).
+_CHECK_BLOCK = 2**16
+
+
+def _all_within(r: np.ndarray, t: np.ndarray, pidx: np.ndarray, *, rtol: float,
+                atol: float) -> bool:
+    """Whether every ``|r| <= atol + rtol * |t|`` (False for NaN) for the processes ``pidx``
+    (axis 1): the cheap test that spares the scores of a balanced system (``atol > 0``, so
+    the limit is positive), a few years at a time."""
+    years = max(1, _CHECK_BLOCK // max(1, r[:1].size))
+    every = pidx.size == r.shape[1]
+    for t0 in range(0, r.shape[0], years):
+        rb, tb = r[t0:t0 + years], t[t0:t0 + years]
+        if not every:
+            rb, tb = rb[:, pidx], tb[:, pidx]
+        limit = np.abs(tb)
+        limit *= rtol
+        limit += atol
+        if not (np.abs(rb) <= limit).all():
+            return False
+    return True
 
 
 def _gap(value: float, through: float) -> str:

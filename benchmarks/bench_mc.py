@@ -93,7 +93,7 @@ def main() -> int:
     ap.add_argument("--samples", default="10000", help="comma-separated sample counts")
     ap.add_argument("--schedulers", default="auto,numpy,threads", help="comma-separated schedulers")
     ap.add_argument("--chunk", type=int, default=0,
-                    help="samples per chunk (default: the library's, 198 for the baseline)")
+                    help="samples per chunk (default: the library's, 238 for the baseline)")
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--repeat", type=int, default=1, help="runs per case (median reported)")
     ap.add_argument("--one-array", type=int, default=0, metavar="N",

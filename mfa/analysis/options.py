@@ -16,10 +16,10 @@ DEFAULT_RTOL = 1e-9
 #: Results of one chunk [bytes] when its size is not given (nor the model's ``mc_chunk``): the
 #: default chunk is this over the model's results per sample (:func:`default_chunk`), so that
 #: a chunk's memory (about twice its results) does not grow with the horizon or the regions.
-#: The Nd baseline (1980-2050, 412 KiB a sample) gets 198 samples: its 10,000-sample Monte
-#: Carlo then peaks at about 0.47 GiB with two forked workers (target 0.6 GiB); larger chunks
-#: were not faster (248: the same time, 0.55 GiB).
-CHUNK_RESULT_BYTES = 80 * 2**20
+#: The Nd baseline (1980-2050, 412 KiB a sample) gets 238 samples: its 10,000-sample Monte
+#: Carlo then peaks at about 0.51 GiB with two forked workers (target 0.6 GiB; 198 samples:
+#: 0.45 GiB and ~6 % more time, a chunk's fixed cost spread over fewer samples).
+CHUNK_RESULT_BYTES = 96 * 2**20
 #: Largest seed: seeds are stored as 64-bit signed integers (netCDF attribute ``mc_seed``).
 MAX_SEED = 2**63 - 1
 #: Ensembles larger than this many bytes go to a temporary file, not memory (store="auto").

@@ -294,7 +294,7 @@ def monte_carlo(
         Seed; the result does not depend on ``chunk`` nor on the scheduler.
     chunk : int, optional
         Samples per task (default: the model's ``mc_chunk`` if it has one, else as many as
-        make about 80 MiB of results, ``mfa.analysis.options.default_chunk``: 198 for the
+        make about 96 MiB of results, ``mfa.analysis.options.default_chunk``: 238 for the
         Nd baseline; a task's memory is about twice its results).
     scheduler : str or distributed.Client
         "auto" (where two or more cores are usable: two forked worker processes on Linux from

@@ -168,7 +168,8 @@ def test_store_reads_only_the_cells_that_vary_over_the_ensemble(tmp_path):
                 np.testing.assert_array_equal(out[:vary.size].view(np.uint64),
                                               a[:, j0:j1].T[vary].view(np.uint64))
                 np.testing.assert_array_equal(first.view(np.uint64), a[0, j0:j1].view(np.uint64))
-            with pytest.raises(U.UncertaintyError, match="out must be C-contiguous"):
+            with pytest.raises(U.UncertaintyError, match=r"read_varying: out must be C-contiguous "
+                                                         r"float64 of shape \(2, 30\)"):
                 st.read_varying("a", 0, 2, np.empty((2, n - 1)))
 
 

@@ -136,7 +136,7 @@ class _Store:
         m = j1 - j0
         if out is None:
             out = np.empty((m, self.n), dtype="<f8")
-        self._check_out(out, m)
+        self._check_out(out, m, "read_columns")
         spans = self._spans_of(v)
         if not self._fds:
             out[...] = self.data[v][j0:j1]
@@ -170,7 +170,7 @@ class _Store:
         chunks' layouts and first values: they are neither copied nor selected. A store in
         memory, or a chunk stored whole, says nothing: every cell is then read."""
         m = j1 - j0
-        self._check_out(out, m)
+        self._check_out(out, m, "read_varying")
         spans = self._spans_of(v)
         if not self._fds:
             out[...] = self.data[v][j0:j1]
@@ -216,9 +216,9 @@ class _Store:
             self._pread(v, full, self.cells[v] * (start + 1) + before * k)
             into[row[rows]] = full
 
-    def _check_out(self, out: np.ndarray, m: int) -> None:
+    def _check_out(self, out: np.ndarray, m: int, what: str) -> None:
         if out.shape != (m, self.n) or out.dtype != np.float64 or not out.flags.c_contiguous:
-            raise UncertaintyError(f"read_columns: out must be C-contiguous float64 of shape "
+            raise UncertaintyError(f"{what}: out must be C-contiguous float64 of shape "
                                    f"{(m, self.n)}, got {out.dtype} {out.shape}")
 
     def _spans_of(self, v: str) -> list[tuple[int, int]]:

@@ -82,7 +82,8 @@ def _check_coords(system: ProcessSystem, kind: str, key: str, da: xr.DataArray, 
     """Check the labels of ``da`` along ``dims`` against those seen so far (updates ``coords``:
     dim -> (owner, labels, size))."""
     for dim in dims:
-        labels = np.asarray(da[dim].values) if dim in da.coords else None
+        coord = da.coords.variables.get(dim)  # the Variable: no DataArray made per dim
+        labels = None if coord is None else np.asarray(coord.values)
         if dim in ("time", system.region_dim) and labels is None:
             raise MfaError(
                 f"system {system.name!r}: {kind} {key!r}: dim {dim!r} has no coordinate labels"

@@ -133,30 +133,10 @@ class _Store:
                      ) -> np.ndarray:
         """Cells ``j0 .. j1 - 1`` of ``v`` for every sample, (j1 - j0, n): in ``out`` (float64,
         C-contiguous, of that shape) or a new array."""
-        m = j1 - j0
         if out is None:
-            out = np.empty((m, self.n), dtype="<f8")
-        self._check_out(out, m, "read_columns")
-        spans = self._spans_of(v)
-        if not self._fds:
-            out[...] = self.data[v][j0:j1]
-            return out
-        cells = self.cells[v]
-        buffer = np.empty(m * max((b - a for a, b in spans), default=0), dtype="<f8")
-        heads = np.empty(m, dtype="<f8")
-        for start, stop in spans:
-            k = stop - start
-            tile = buffer[:m * k].reshape(m, k)
-            packed = self.layouts[start][v]
-            if packed is None:
-                self._pread(v, tile, cells * start + j0 * k)
-                out[:, start:stop] = tile
-                continue
-            varying = np.unpackbits(packed, count=cells).view(bool)
-            self._pread(v, heads, cells * start + j0)
-            once = np.flatnonzero(~varying[j0:j1])
-            out[once, start:stop] = heads[once, None]
-            self._read_rows(v, varying, j0, j1, start, tile, out[:, start:stop], np.arange(m))
+            out = np.empty((j1 - j0, self.n), dtype="<f8")
+        self._check_out(out, j1 - j0, "read_columns")
+        self._read(v, j0, j1, out, skip_constant=False)
         return out
 
     def read_varying(self, v: str, j0: int, j1: int, out: np.ndarray
@@ -169,40 +149,48 @@ class _Store:
         Constant cells (a third of the Nd cells: zeros and fixed history) are known from the
         chunks' layouts and first values: they are neither copied nor selected. A store in
         memory, or a chunk stored whole, says nothing: every cell is then read."""
+        self._check_out(out, j1 - j0, "read_varying")
+        return self._read(v, j0, j1, out, skip_constant=True)
+
+    def _read(self, v: str, j0: int, j1: int, out: np.ndarray, *, skip_constant: bool
+              ) -> tuple[np.ndarray, np.ndarray]:
+        """Read cells ``j0 .. j1 - 1`` of ``v`` into ``out``: every cell in order, or with
+        ``skip_constant`` only those that vary, packed first (:meth:`read_varying`); returns
+        the indices of the cells read and every cell's value in the first sample."""
         m = j1 - j0
-        self._check_out(out, m, "read_varying")
         spans = self._spans_of(v)
         if not self._fds:
             out[...] = self.data[v][j0:j1]
             return np.arange(m), out[:, 0].copy()
         cells = self.cells[v]
-        heads = np.empty((len(spans), m), dtype="<f8")
+        heads = np.empty((len(spans), m), dtype="<f8")  # each chunk's first sample
         layouts: list[np.ndarray | None] = []
-        constant = np.ones(m, dtype=bool)
+        constant = np.full(m, skip_constant)
         for i, (start, _) in enumerate(spans):
             packed = self.layouts[start][v]
             varying = None if packed is None else np.unpackbits(packed, count=cells).view(bool)
             layouts.append(varying)
-            if varying is None:
+            if varying is None:  # stored whole: nothing known constant
                 constant[:] = False
                 continue
             self._pread(v, heads[i], cells * start + j0)  # the same bits as the first chunk's
             constant &= ~varying[j0:j1] & (heads[i].view(np.uint64) == heads[0].view(np.uint64))
         vary = np.flatnonzero(~constant)
-        if vary.size == m:  # nothing to skip
-            self.read_columns(v, j0, j1, out)
-            return vary, out[:, 0].copy()
-        row = np.zeros(m, dtype=np.intp)  # the row of out of each varying cell
+        row = np.zeros(m, dtype=np.intp)  # the row of out of each cell read
         row[vary] = np.arange(vary.size)
         block = out[:vary.size]
         buffer = np.empty(m * max((b - a for a, b in spans), default=0), dtype="<f8")
         for i, (start, stop) in enumerate(spans):
             varying, k = layouts[i], stop - start
-            once = np.flatnonzero(~varying[j0:j1] & ~constant)  # constant in this chunk only
+            tile = buffer[:m * k].reshape(m, k)
+            if varying is None:  # then every cell is read, in order
+                self._pread(v, tile, cells * start + j0 * k)
+                block[:, start:stop] = tile
+                continue
+            once = np.flatnonzero(~varying[j0:j1] & ~constant)  # the same in this chunk
             block[row[once], start:stop] = heads[i, once, None]
-            self._read_rows(v, varying, j0, j1, start, buffer[:m * k].reshape(m, k),
-                            block[:, start:stop], row)
-        return vary, heads[0].copy()
+            self._read_rows(v, varying, j0, j1, start, tile, block[:, start:stop], row)
+        return vary, (heads[0] if vary.size < m else out[:, 0]).copy()
 
     def _read_rows(self, v: str, varying: np.ndarray, j0: int, j1: int, start: int,
                    tile: np.ndarray, into: np.ndarray, row: np.ndarray) -> None:

@@ -12,7 +12,7 @@ import scipy.stats
 import xarray as xr
 
 from mfa.analysis import uncertainty as U
-from mfa.analysis.uncertainty._sampling import _ppf, _renormalise_share
+from mfa.analysis.uncertainty._sampling import _Range, _renormalise_share
 from mfa.core.errors import MassBalanceError, MfaError
 from mfa.data.params import load_parameters
 from mfa.data.scenarios import apply_scenario
@@ -72,15 +72,15 @@ def test_draws_are_counter_based_and_chunk_invariant():
 def test_triangular_and_uniform_transforms():
     u = np.linspace(0.0, 1.0, 101)
     value, low, high = np.array([2.0, 5.0, 3.0]), np.array([1.0, 5.0, 3.0]), np.array([4.0, 5.0, 3.0])
-    x = _ppf(value, low, high, u, "triangular")
+    x = _Range(value, low, high).ppf(u, "triangular")
     ref = scipy.stats.triang.ppf(u, c=(2.0 - 1.0) / 3.0, loc=1.0, scale=3.0)
     np.testing.assert_allclose(x[0], ref, rtol=1e-12)
     assert (x[1] == 5.0).all() and (x[2] == 3.0).all()  # collapsed ranges: the value, bit for bit
-    xu = _ppf(value, low, high, u, "uniform")
+    xu = _Range(value, low, high).ppf(u, "uniform")
     np.testing.assert_allclose(xu[0], 1.0 + 3.0 * u)
     assert (xu[1] == 5.0).all()
     # NaN (parameter does not apply) stays NaN
-    assert np.isnan(_ppf(np.array([np.nan]), np.array([np.nan]), np.array([np.nan]), u, "triangular")).all()
+    assert np.isnan(_Range(np.array([np.nan]), np.array([np.nan]), np.array([np.nan])).ppf(u, "triangular")).all()
 
 
 def test_shares_still_sum_to_one():

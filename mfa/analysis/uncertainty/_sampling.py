@@ -116,7 +116,9 @@ class _Range:
             self.frac = self.below / self.width
 
     def ppf(self, u: np.ndarray, distribution: str) -> np.ndarray:
-        """Inverse CDF at quantiles ``u`` (k,) -> shape ``value.shape + (k,)``."""
+        """Inverse CDF over [low, high] at quantiles ``u`` (k,) -> shape ``value.shape + (k,)``:
+        computed only for the elements with a range; the others keep their value in every
+        sample."""
         shape = (*self.value.shape, u.size)
         if not self.any:
             return np.broadcast_to(self.value[..., None], shape).copy()
@@ -139,16 +141,6 @@ class _Range:
         out = np.broadcast_to(self.value[..., None], shape).copy()
         out[self.ranged] = x
         return out
-
-
-def _ppf(value: np.ndarray, low: np.ndarray, high: np.ndarray, u: np.ndarray,
-         distribution: str) -> np.ndarray:
-    """Inverse CDF over [low, high] at quantiles ``u`` (k,) -> shape value.shape + (k,).
-
-    Computed only for the elements with a range (``high > low``); the others keep their
-    value in every sample.
-    """
-    return _Range(value, low, high).ppf(u, distribution)
 
 
 class _Factor:

@@ -6,6 +6,7 @@ from __future__ import annotations
 import errno
 import os
 import signal
+import tempfile
 from pathlib import Path
 
 import numpy as np
@@ -159,6 +160,40 @@ def test_the_size_guard():
     assert budget.problem_size(default_params_dir()) == (71, 54)
 
 
+def _shared_memory(monkeypatch, tmp_path, available):
+    shm = tmp_path / "shm"
+    shm.mkdir()
+    monkeypatch.setattr(budget, "MEMORY_TMPDIR", str(shm))
+    monkeypatch.setattr(budget, "available_memory", lambda: available)
+    return shm
+
+
+def test_the_store_goes_to_shared_memory_only_with_room_to_spare(tmp_path, monkeypatch):
+    shm = _shared_memory(monkeypatch, tmp_path, 4000.0)
+    assert budget.store_directory(1000) == (str(shm), True)  # a quarter of the memory
+    assert budget.store_directory(1001)[1] is False
+    assert budget.store_directory(1001)[0] == tempfile.gettempdir()
+    assert budget.store_directory(10, tmp_path) == (str(tmp_path), False)  # given: kept
+    monkeypatch.setattr(budget, "free_disk", lambda d: 400.0 if d == str(shm) else 1e12)
+    assert budget.store_directory(100) == (str(shm), True)  # a quarter of its free space
+    assert budget.store_directory(101)[1] is False
+    monkeypatch.setattr(budget, "MEMORY_TMPDIR", str(tmp_path / "absent"))
+    assert budget.store_directory(1)[1] is False
+
+
+def test_the_size_guard_counts_a_store_in_shared_memory_as_memory(tmp_path, monkeypatch):
+    args = (71, 54, 10_000)
+    kw = {"chunk": 250, "workers": 2, "out_dir": str(tmp_path)}
+    store = 10_000 * budget.RESULT_BYTES_PER_ELEMENT * 71 * 54
+    _shared_memory(monkeypatch, tmp_path, 4 * store)
+    in_memory = budget.estimate_ensemble(*args, store_dir=None, **kw)
+    assert set(in_memory.disk) == {str(tmp_path)}
+    monkeypatch.setattr(budget, "available_memory", lambda: 4 * store - 8)
+    on_disk = budget.estimate_ensemble(*args, store_dir=None, **kw)
+    assert on_disk.disk[tempfile.gettempdir()] == store
+    assert in_memory.memory - on_disk.memory == pytest.approx(store - 10_000 * 8 * 71 * 54)
+
+
 def test_problem_size_of_a_broken_model_file_is_left_to_the_loader(tmp_path):
     (tmp_path / "model.toml").write_text("[time]\nstart = 'x'\n")
     assert budget.problem_size(tmp_path) is None
@@ -191,6 +226,24 @@ def test_the_ensemble_store_on_disk_round_trips_and_is_removed(tmp_path):
     assert list(tmp_path.iterdir()) == []
     with pytest.raises(MfaError, match="closed"):
         store.write(0, 1, {"a": a[:1]})
+
+
+def test_the_ensemble_store_in_shared_memory_is_unlinked_at_once(tmp_path, monkeypatch):
+    shm = _shared_memory(monkeypatch, tmp_path, 1e12)
+
+    def refused(fd, offset, length):  # in memory the fit was checked: nothing is reserved
+        raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+
+    monkeypatch.setattr(os, "posix_fallocate", refused)
+    a = np.arange(30.0).reshape(5, 3, 2)
+    with U._Store(5, {"a": (3, 2)}, on_disk=True) as store:
+        assert store.on_disk and store.where == str(shm)
+        assert list(shm.iterdir()) == []  # nothing a killed run could leave behind
+        store.write(0, 5, {"a": a})
+        np.testing.assert_array_equal(store.read("a"), a)
+    with pytest.raises(MfaError, match=f"store in {tmp_path}"):  # a given directory: reserved
+        U._Store(5, {"a": (3, 2)}, on_disk=True, tmpdir=tmp_path)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["shm"]
 
 
 @pytest.mark.parametrize(("kwargs", "match"), [

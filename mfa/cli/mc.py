@@ -5,7 +5,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import tempfile
 import time as _time
 from pathlib import Path
 from typing import Any
@@ -116,7 +115,7 @@ def _check_budget(args: argparse.Namespace, size: tuple[int, int] | None, sample
     est = budget.estimate_ensemble(
         *size, samples if evaluations is None else 0,
         chunk=args.chunk or getattr(_model(args), "mc_chunk", None), workers=workers,
-        store_dir=getattr(args, "tmpdir", None) or tempfile.gettempdir(), out_dir=out_dir,
+        store_dir=getattr(args, "tmpdir", None), out_dir=out_dir,
         n_factors=n_factors, evaluations=evaluations)
     note = budget.check(est, force=args.force, verbose=is_verbose(args))
     if note and report:
@@ -334,11 +333,12 @@ def add_cli(subparsers: Any) -> None:
     p.add_argument("--threshold", type=float, action="append", metavar="T",
                    help="world primary demand threshold [t/yr] for the exceedance probability "
                         "(repeatable)")
-    p.add_argument("--tmpdir", metavar="DIR", help="directory for the temporary ensemble file "
-                   "(must exist; default: the system's temporary directory)")
+    p.add_argument("--tmpdir", metavar="DIR", help="directory for the temporary ensemble files "
+                   "(must exist; default: /dev/shm if they take at most a quarter of the "
+                   "available memory, else the system's temporary directory)")
     p.add_argument("--store", choices=("auto", "memory", "disk"), default="auto",
                    help="where the ensemble waits for its quantiles: memory, temporary files "
-                        "(in --tmpdir), or auto (files above 512 MiB)")
+                        "(in --tmpdir), or auto (files above 128 MiB)")
     p.add_argument("--variables", type=_variables, default=None, metavar="V1,V2",
                    help="result variables to keep, or 'all' (default: the model's selection, "
                         "e.g. the headline variables of magnet_rees; else all)")

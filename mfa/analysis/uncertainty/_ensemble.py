@@ -323,7 +323,7 @@ def monte_carlo(
         Where the ensemble waits for the quantiles (auto: disk above
         ``mfa.analysis.options.MEMORY_STORE_MAX_BYTES``, 128 MiB).
     tmpdir : path-like, optional
-        Directory of the temporary file.
+        Directory of the temporary files (default: :func:`mfa.analysis.budget.store_directory`).
 
     Returns
     -------

@@ -14,6 +14,7 @@ from typing import Any
 
 import numpy as np
 
+from mfa.analysis.budget import store_directory
 from mfa.analysis.options import UncertaintyError
 from mfa.io.outputs import plain_error
 
@@ -37,11 +38,14 @@ class _Store:
     memory holds unwritten file pages (Linux's defaults), the kernel slows a writer down to the
     disk's speed.
 
-    The files are allocated in full when the store opens (``posix_fallocate``), so a disk too
-    small fails at once, before any sample is computed, with a plain message; chunks are
-    written with ``pwrite`` (no HDF5 library, which crashes on a full disk). ``close`` (also on
-    an error or an interruption) removes the directory; writes that arrive afterwards (from
-    chunks still running in other threads) are refused.
+    The directory is ``tmpdir`` or the one :func:`mfa.analysis.budget.store_directory` chooses:
+    shared memory (``/dev/shm``) when the store fits there with room to spare, else the system's
+    temporary directory. On disk the files are allocated in full when the store opens
+    (``posix_fallocate``), so a disk too small fails at once, before any sample is computed,
+    with a plain message; chunks are written with ``pwrite`` (no HDF5 library, which crashes on
+    a full disk). The files are unlinked as soon as they are open: nothing is left behind, even
+    by a killed process. ``close`` (also on an error or an interruption) closes them; writes
+    that arrive afterwards (from chunks still running in other threads) are refused.
     """
 
     def __init__(self, n: int, shapes: Mapping[str, tuple[int, ...]], *, on_disk: bool,
@@ -56,25 +60,39 @@ class _Store:
         #: per chunk start: per variable the packed bits of the cells stored in full, or None
         #: (the whole tile stored: in memory, or compacting would not save space)
         self.layouts: dict[int, dict[str, np.ndarray | None]] = {}
-        self._dir: str | None = None
+        #: the directory of the files (for messages; they are unlinked once open), or None
+        self.where: str | None = None
         self._fds: dict[str, int] = {}
         if on_disk:
             if tmpdir is not None and not Path(tmpdir).is_dir():
                 raise UncertaintyError(f"temporary directory {tmpdir} does not exist")
-            try:
-                self._dir = tempfile.mkdtemp(prefix="mfa-mc-", dir=tmpdir)
-                for i, v in enumerate(self.shapes):
-                    fd = os.open(Path(self._dir) / f"{i}.f8", os.O_RDWR | os.O_CREAT, 0o600)
-                    self._fds[v] = fd
-                    _allocate(fd, n * self.cells[v] * 8)
-            except OSError as exc:
-                where = self._dir or tmpdir or tempfile.gettempdir()
-                self.close()
-                raise UncertaintyError(f"cannot create the temporary ensemble store in {where}: "
-                                       f"{plain_error(exc)}") from None
+            self.where, in_memory = store_directory(n * sum(self.cells.values()) * 8, tmpdir)
+            self._open_files(n, reserve=not in_memory)
             self.data: dict[str, np.ndarray] = {}
         else:
             self.data = {v: np.empty((self.cells[v], n)) for v in self.shapes}
+
+    def _open_files(self, n: int, *, reserve: bool) -> None:
+        """One file per variable in a new directory in :attr:`where`, ``reserve``-d in full
+        (:func:`_allocate`); then the files and the directory are unlinked: the store lives on
+        through its descriptors (shared with forked workers) and leaves nothing behind, even
+        when the process is killed."""
+        made = None
+        try:
+            made = tempfile.mkdtemp(prefix="mfa-mc-", dir=self.where)
+            for i, v in enumerate(self.shapes):
+                path = Path(made) / f"{i}.f8"
+                self._fds[v] = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
+                os.unlink(path)
+                if reserve:
+                    _allocate(self._fds[v], n * self.cells[v] * 8)
+        except OSError as exc:
+            self.close()
+            raise UncertaintyError(f"cannot create the temporary ensemble store in "
+                                   f"{made or self.where}: {plain_error(exc)}") from None
+        finally:
+            if made is not None:
+                shutil.rmtree(made, ignore_errors=True)
 
     def write(self, start: int, stop: int, arrays: Mapping[str, np.ndarray], *,
               sample_last: bool = False) -> int:
@@ -89,7 +107,7 @@ class _Store:
     @property
     def on_disk(self) -> bool:
         """Whether the store is a temporary directory (else arrays in memory)."""
-        return self._dir is not None
+        return self.where is not None
 
     def put(self, start: int, stop: int, arrays: Mapping[str, np.ndarray]
             ) -> dict[str, np.ndarray | None]:
@@ -116,7 +134,7 @@ class _Store:
                 _pwrite_all(self._fds[v], parts, self.cells[v] * start * 8)
             except OSError as exc:
                 raise UncertaintyError(f"cannot write the temporary ensemble store in "
-                                       f"{self._dir}: {plain_error(exc)}") from None
+                                       f"{self.where}: {plain_error(exc)}") from None
         return layout
 
     def record(self, start: int, stop: int, layout: Mapping[str, np.ndarray | None]) -> int:
@@ -224,7 +242,7 @@ class _Store:
 
     def _pread(self, v: str, into: np.ndarray, offset: int) -> None:
         """Fill the contiguous ``into`` from value offset ``offset`` of ``v``'s file."""
-        _pread_all(self._fds[v], memoryview(into).cast("B"), offset * 8, self._dir)
+        _pread_all(self._fds[v], memoryview(into).cast("B"), offset * 8, self.where)
 
     def read(self, v: str) -> np.ndarray:
         """All samples of ``v``: a new (n, *shape) array."""
@@ -238,9 +256,6 @@ class _Store:
                 with contextlib.suppress(OSError):
                     os.close(fd)
             self._fds = {}
-            if self._dir is not None:
-                shutil.rmtree(self._dir, ignore_errors=True)
-                self._dir = None
 
     def __enter__(self) -> _Store:
         return self

@@ -348,3 +348,22 @@ def test_hibernation_only_where_some_product_hibernates():
                                   (total0 - use0).transpose(*use.dims).values)
     assert (hibernating.sel(product=["a", "c"]) == 0).all()
     assert (hibernating.sel(product="b").isel(time=-1) > 0).all()
+
+
+def test_wrap_gives_the_dataarray_of_the_slow_path_with_one_index_per_coordinate():
+    from mfa.models.neodymium import _variables as V
+
+    coords = {"time": xr.Variable("time", np.arange(2000, 2003), {"units": "yr"}),
+              "region": xr.Variable("region", ["a", "b"])}
+    var = xr.Variable(("region", "time", "sample"), np.arange(12.0).reshape(2, 3, 2))
+    fast, slow = V.wrap(var, coords), xr.DataArray(var, coords=coords)
+    xr.testing.assert_identical(fast, slow)
+    assert fast.indexes["time"].equals(slow.indexes["time"]) and "sample" not in fast.coords
+    xr.testing.assert_identical(fast * fast.sel(region="b"), slow * slow.sel(region="b"))
+    again = V.wrap(var.isel(time=[0]), coords)
+    assert again.xindexes["region"] is fast.xindexes["region"]  # made once per coordinate
+    other = {"region": xr.Variable("region", ["c", "d"])}  # another coordinate: its own labels
+    assert V.wrap(var, other)["region"].values.tolist() == ["c", "d"]
+    for i in range(300):  # the cache stays bounded
+        V.wrap(var.isel(time=0), {"region": xr.Variable("region", [f"x{i}", "y"])})
+    assert len(V._INDEXED) <= 256

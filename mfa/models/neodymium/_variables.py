@@ -14,6 +14,7 @@ from collections.abc import Iterable, Mapping
 
 import numpy as np
 import xarray as xr
+from xarray import Index
 
 from mfa.core.errors import ParameterError
 
@@ -45,9 +46,30 @@ def shared_coords(arrays: Iterable[xr.DataArray] | Mapping[str, xr.DataArray], w
     return coords
 
 
+#: id of a coordinate Variable -> (that Variable, its index Variable, its xarray Index)
+_INDEXED: dict[int, tuple[xr.Variable, xr.Variable, Index]] = {}
+
+
+def _indexed(dim: str, var: xr.Variable) -> tuple[xr.Variable, Index]:
+    """The index Variable and default index of the coordinate ``var`` of ``dim``, made once per
+    coordinate Variable (a run's coordinates are those of its parameters)."""
+    hit = _INDEXED.get(id(var))
+    if hit is None or hit[0] is not var:
+        made = xr.Coordinates({dim: var})
+        hit = (var, made.variables[dim], made.xindexes[dim])
+        if len(_INDEXED) >= 256:  # the Variables of a few runs at most are kept alive
+            _INDEXED.clear()
+        _INDEXED[id(var)] = hit
+    return hit[1], hit[2]
+
+
 def wrap(var: xr.Variable, coords: dict[str, xr.Variable]) -> xr.DataArray:
-    """``var`` as a DataArray with the run's coordinates of its dims."""
-    return xr.DataArray(var, coords={d: coords[d] for d in var.dims if d in coords})
+    """``var`` as a DataArray with the run's coordinates of its dims: the DataArray that
+    ``xr.DataArray(var, coords=...)`` makes, without building (and deep-copying) an index for
+    each coordinate each time (~250 us -> ~5 us)."""
+    made = {d: _indexed(d, coords[d]) for d in var.dims if d in coords}
+    return xr.DataArray(var, coords={d: v for d, (v, _) in made.items()},
+                        indexes={d: i for d, (_, i) in made.items()}, fastpath=True)
 
 
 def union_sizes(arrays: Iterable[xr.Variable | xr.DataArray], skip: str | None = None

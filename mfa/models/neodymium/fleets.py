@@ -127,8 +127,7 @@ def fleet_flows(stock: xr.DataArray, lifetime_mean: xr.DataArray, lifetime_sd: x
     outflow = inflow - np.diff(reached, axis=-1, prepend=0.0)
     out = {}
     for name, a in (("stock", reached), ("inflow", inflow), ("retirements", outflow)):
-        da = xr.DataArray(a, dims=template.dims, coords=template.coords)
-        out[name] = da.transpose("time", ...)
+        out[name] = wrap(xr.Variable(template.dims, a), coords).transpose("time", ...)
     return out
 
 

@@ -267,3 +267,48 @@ def test_default_data_no_jump_at_the_switch_and_sources_match():
     ret = r["wind_retirements"].sum(["region", "wind_type"])
     np.testing.assert_allclose(add.sel(time=slice(1981, None)),
                                cap.diff("time") + ret.sel(time=slice(1981, None)), rtol=1e-9)
+
+
+def _forward_every_cohort(target, surv, observed):
+    """The forward substitution summing over every earlier cohort (the loop before the
+    leading zero cohorts were skipped)."""
+    shape = np.broadcast_shapes(target.shape, surv.shape)
+    T = shape[-1]
+    tgt = np.moveaxis(np.broadcast_to(target, shape), -1, 0)
+    rev = np.ascontiguousarray(np.moveaxis(surv[..., :T], -1, 0)[::-1])
+    s0, k = rev[T - 1], 0 if observed is None else observed.shape[-1]
+    noise = 1e-12 * np.max(np.abs(tgt), axis=0)
+    x, stock, offset = np.zeros((T, *shape[:-1])), np.zeros((T, *shape[:-1])), 0.0
+    for t in range(T):
+        left = (x[:t] * rev[T - 1 - t:T - 1]).sum(axis=0) if t else 0.0
+        if t < k:
+            x[t] = np.moveaxis(np.broadcast_to(observed, (*shape[:-1], k)), -1, 0)[t]
+        else:
+            if t == k and k:
+                offset = stock[k - 1] - tgt[k - 1]
+            need = np.maximum(tgt[t] + offset, 0.0) - left
+            x[t] = np.where(need > noise, need, 0.0) / s0
+        stock[t] = left + x[t] * s0
+    return np.moveaxis(x, 0, -1), np.moveaxis(stock, 0, -1)
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_skipping_leading_zero_cohorts_changes_no_bit(seed):
+    from mfa.models.neodymium.fleets import _forward
+
+    rng = np.random.default_rng(seed)
+    T, lead, k = 40, 12, 20
+    for m in (1, 2, 30):
+        target = np.cumsum(rng.random((m, T)), axis=1)
+        target[:, :lead] = 0.0
+        surv = Normal(mean=float(rng.uniform(8, 20)), sd=3.0).survival(T).values[None]
+        observed = rng.random((m, k)) * (rng.random((m, k)) > 0.4)
+        observed[:, :lead] = 0.0
+        cases = [(target, surv, None), (target, surv, observed)]
+        nan_surv = surv.copy()
+        nan_surv[0, -1] = np.nan  # 0 x NaN is NaN: no cohort may be skipped
+        cases.append((target, nan_surv, observed))
+        for tgt, s, obs in cases:
+            for got, want in zip(_forward(tgt, s, obs), _forward_every_cohort(tgt, s, obs),
+                                 strict=True):
+                np.testing.assert_array_equal(got.view(np.uint64), want.view(np.uint64))

@@ -166,8 +166,13 @@ def _forward(target: np.ndarray, surv: np.ndarray, observed: np.ndarray | None
     x = np.zeros((T, *shape[:-1]))
     stock = np.zeros_like(x)
     offset = 0.0
+    # Cohorts before ``first`` are +0.0 everywhere: with finite survival, terms that change no
+    # sum, skipped (a -0.0 among them stops the skipping, whatever numpy starts a sum with).
+    # numpy adds the cohorts one after the other (axis 0, several elements); with a single
+    # element it sums them pairwise instead, where skipping would change the grouping.
+    first, skip = 0, x[0].size > 1 and bool(np.isfinite(rev).all())
     for t in range(T):
-        left = (x[:t] * rev[T - 1 - t:T - 1]).sum(axis=0) if t else 0.0
+        left = (x[first:t] * rev[T - 1 - t + first:T - 1]).sum(axis=0) if t > first else 0.0
         if t < k:
             x[t] = obs[t]
         else:
@@ -176,6 +181,11 @@ def _forward(target: np.ndarray, surv: np.ndarray, observed: np.ndarray | None
             need = np.maximum(tgt[t] + offset, 0.0) - left
             x[t] = np.where(need > noise, need, 0.0) / s0
         stock[t] = left + x[t] * s0
+        if skip and first == t:
+            if np.signbit(x[t]).any():
+                first, skip = 0, False
+            elif not x[t].any():
+                first = t + 1
     return np.moveaxis(x, 0, -1), np.moveaxis(stock, 0, -1)
 
 

@@ -246,6 +246,33 @@ def test_the_ensemble_store_in_shared_memory_is_unlinked_at_once(tmp_path, monke
     assert sorted(p.name for p in tmp_path.iterdir()) == ["shm"]
 
 
+def test_a_closed_store_frees_its_files_in_the_background_and_the_next_store_waits(
+        tmp_path, monkeypatch):
+    import threading
+    import time
+
+    from mfa.analysis.uncertainty import _storage
+
+    slow_close = _storage._close_all
+
+    def slow(fds):
+        time.sleep(0.3)
+        slow_close(fds)
+
+    monkeypatch.setattr(_storage, "_close_all", slow)
+    store = U._Store(3, {"a": (2,)}, on_disk=True, tmpdir=tmp_path)
+    fds = list(store._fds.values())
+    store.close()  # returns before the files are closed
+    assert any(t.name == "mfa-store-close" for t in threading.enumerate())
+    with pytest.raises(MfaError, match="closed"):
+        store.write(0, 1, {"a": np.ones((1, 2))})
+    with U._Store(1, {"a": (1,)}, on_disk=False):  # a new store waits for them
+        assert not any(t.name == "mfa-store-close" for t in threading.enumerate())
+        for fd in fds:
+            with pytest.raises(OSError):
+                os.fstat(fd)
+
+
 @pytest.mark.parametrize(("kwargs", "match"), [
     ({"factors": []}, r"no factors given .*lifetime_mean"),
     ({"factors": ["world_ree_mine_production"]}, r"calibration parameters.*lifetime_mean"),

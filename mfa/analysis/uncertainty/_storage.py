@@ -50,6 +50,7 @@ class _Store:
 
     def __init__(self, n: int, shapes: Mapping[str, tuple[int, ...]], *, on_disk: bool,
                  tmpdir: str | os.PathLike | None = None) -> None:
+        _finish_closing()
         self.n = n
         self.shapes = dict(shapes)
         self.cells = {v: int(np.prod(s)) for v, s in self.shapes.items()}
@@ -250,18 +251,44 @@ class _Store:
         return np.ascontiguousarray(cols.T).reshape((self.n, *self.shapes[v]))
 
     def close(self) -> None:
+        """Refuse further writes and close the files. They are unlinked already; closing them
+        frees their pages (~0.15 s for the 2 GB of 10,000 Nd samples), in a thread that the
+        caller does not wait for: the next store waits for it (:func:`_finish_closing`), so
+        that no such thread is left when it decides whether to fork."""
         with self.lock:
             self.closed.set()
-            for fd in self._fds.values():
-                with contextlib.suppress(OSError):
-                    os.close(fd)
-            self._fds = {}
+            fds, self._fds = list(self._fds.values()), {}
+        if fds:
+            closer = threading.Thread(target=_close_all, args=(fds,), name="mfa-store-close",
+                                      daemon=True)
+            closer.start()
+            _CLOSING.append(closer)
 
     def __enter__(self) -> _Store:
         return self
 
     def __exit__(self, *exc: Any) -> None:
         self.close()
+
+
+#: Threads closing the files of closed stores (:meth:`_Store.close`).
+_CLOSING: list[threading.Thread] = []
+
+
+def _close_all(fds: list[int]) -> None:
+    for fd in fds:
+        with contextlib.suppress(OSError):
+            os.close(fd)
+
+
+def _finish_closing() -> None:
+    """Wait until the files of every closed store are closed (their memory freed)."""
+    while True:
+        try:
+            closer = _CLOSING.pop()
+        except IndexError:  # none left (another thread may have taken the last)
+            return
+        closer.join()
 
 
 def to_sample_last(arr: np.ndarray) -> np.ndarray:

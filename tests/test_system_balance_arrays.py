@@ -140,3 +140,38 @@ def test_quick_balance_test_checks_the_chosen_processes_in_every_block_of_years(
     r[4, 2, 3] = 1e-3  # the last year fails
     assert not _balance._all_within(r, t, np.array([0, 2]), rtol=1e-9, atol=1e-6)
     assert _balance._all_within(r, t, np.array([0]), rtol=1e-9, atol=1e-6)
+
+
+def test_canonical_arrays_keep_their_coordinate_objects_and_equal_a_transpose():
+    from mfa.core.system import _values
+
+    da = xr.DataArray(np.arange(6.0).reshape(3, 2), dims=("time", "region"),
+                      coords={"time": [2000, 2001, 2002], "region": ["a", "b"]},
+                      attrs={"units": "t/yr", "note": "x"}, name="f")
+    same = _values._canonical(da, "t/yr", "flow 'f'", ("time", "region"))
+    turned = _values._canonical(da, "t/yr", "flow 'f'", ("region", "time"))
+    xr.testing.assert_identical(same, da.transpose("time", "region"))
+    xr.testing.assert_identical(turned, da.transpose("region", "time"))
+    assert all(same.coords.variables[d] is da.coords.variables[d] for d in da.dims)
+    same.attrs["units"] = "changed"  # its own attrs
+    assert da.attrs["units"] == "t/yr"
+
+
+def test_balance_arrays_equal_dataarrays_built_from_their_coordinates():
+    from mfa.core.system import _balance
+
+    coords = {"time": np.array([2000, 2001]), "process": ["p", "q"], "region": ["a", "b", "c"]}
+    total_coords = {"time": coords["time"], "process": coords["process"]}
+    rng = np.random.default_rng(0)
+    arrays = [rng.random((2, 2, 3)), rng.random((2, 2)), rng.random((2, 2, 3)), rng.random((2, 2))]
+    out = _balance._balance_arrays(*arrays, (("time", "process", "region"), coords),
+                                   (("time", "process"), total_coords), "p")
+    for da, data in zip(out, arrays, strict=True):
+        ref = xr.DataArray(data, dims=da.dims, coords={d: coords[d] for d in da.dims},
+                           name=da.name, attrs=da.attrs)
+        xr.testing.assert_identical(da, ref)
+    assert out[0].attrs["regions_summed"] == "p" and out[3].attrs["units"]
+    same = _balance._balance_arrays(*arrays[1:2], *arrays[1:2], *arrays[3:], *arrays[3:],
+                                    (("time", "process"), total_coords),
+                                    (("time", "process"), total_coords), "")
+    xr.testing.assert_identical(same[0].drop_attrs().rename("x"), same[1].drop_attrs().rename("x"))

@@ -220,24 +220,25 @@ def _balance_arrays(res: np.ndarray, total: np.ndarray, thr: np.ndarray, thr_tot
     """The four result DataArrays, with units and long names."""
     attrs = {"units": unit_string(FLOW_UNIT)}
     (dims, coords), (total_dims, total_coords) = frame, total_frame
-    residual = xr.DataArray(
-        res, coords=coords, dims=dims, name=RESIDUAL,
-        attrs={**attrs, "long_name": "mass balance residual: inputs - outputs - stock change",
-               "regions_summed": regions_summed},
+    coords = xr.Coordinates(coords)  # the indexes made once for each pair of arrays
+    total_coords = coords if total_coords is frame[1] else xr.Coordinates(total_coords)
+
+    def wrap(data: np.ndarray, dims: tuple[str, ...], frame: xr.Coordinates, name: str,
+             long_name: str, **more: str) -> xr.DataArray:
+        var = xr.Variable(dims, data, {**attrs, "long_name": long_name, **more})
+        return xr.DataArray(var, coords=dict(frame.variables), name=name,
+                            indexes=dict(frame.xindexes), fastpath=True)
+
+    return (
+        wrap(res, dims, coords, RESIDUAL, "mass balance residual: inputs - outputs - stock "
+             "change", regions_summed=regions_summed),
+        wrap(total, total_dims, total_coords, RESIDUAL_TOTAL,
+             "mass balance residual summed over regions"),
+        wrap(thr, dims, coords, THROUGHPUT, "process throughput: max(inputs, outputs) incl. "
+             "stock change"),
+        wrap(thr_total, total_dims, total_coords, THROUGHPUT_TOTAL,
+             "process throughput summed over regions"),
     )
-    total_da = xr.DataArray(
-        total, coords=total_coords, dims=total_dims, name=RESIDUAL_TOTAL,
-        attrs={**attrs, "long_name": "mass balance residual summed over regions"},
-    )
-    throughput = xr.DataArray(
-        thr, coords=coords, dims=dims, name=THROUGHPUT,
-        attrs={**attrs, "long_name": "process throughput: max(inputs, outputs) incl. stock change"},
-    )
-    throughput_total = xr.DataArray(
-        thr_total, coords=total_coords, dims=total_dims, name=THROUGHPUT_TOTAL,
-        attrs={**attrs, "long_name": "process throughput summed over regions"},
-    )
-    return residual, total_da, throughput, throughput_total
 
 
 # ---------------------------------------------------------------------------------------------

@@ -130,7 +130,12 @@ def _canonical(da: xr.DataArray, unit: str, name: str, dims: tuple[str, ...]) ->
     chunk): then one shallow copy (its own attrs), not three."""
     if (not isinstance(da.data, pint.Quantity) and da.dtype == np.float64
             and da.attrs.get("units") in (unit, _written(unit))):
-        out = da.transpose(*dims)  # a new DataArray and Variable (attrs copied)
+        if da.dims == tuple(dims):  # a new DataArray and Variable (own attrs) on the same
+            # coordinate objects (so that :func:`dataset` finds them identical): no transpose
+            out = xr.DataArray(da.variable.copy(deep=False), coords=dict(da.coords.variables),
+                               name=da.name, indexes=dict(da.xindexes), fastpath=True)
+        else:
+            out = da.transpose(*dims)  # a new DataArray and Variable (attrs copied)
         out.attrs["units"] = _written(unit)
         return out
     return to_canonical(da, unit, name=name).transpose(*dims)

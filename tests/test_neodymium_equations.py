@@ -367,3 +367,21 @@ def test_wrap_gives_the_dataarray_of_the_slow_path_with_one_index_per_coordinate
     for i in range(300):  # the cache stays bounded
         V.wrap(var.isel(time=0), {"region": xr.Variable("region", [f"x{i}", "y"])})
     assert len(V._INDEXED) <= 256
+
+
+def test_shared_coords_checks_labels_by_value_and_names_a_mismatch():
+    from mfa.core.errors import ParameterError
+    from mfa.models.neodymium import _variables as V
+
+    a = xr.DataArray(np.zeros((2, 3)), dims=("region", "time"),
+                     coords={"region": ["x", "y"], "time": [1, 2, 3]}, name="a")
+    b = xr.DataArray(np.ones(2), dims="region", coords={"region": ["x", "y"]}, name="b")
+    coords = V.shared_coords([a, b, a * 2], "test")  # equal labels, other objects: fine
+    assert list(coords) == ["region", "time"] and coords["time"].values.tolist() == [1, 2, 3]
+    c = xr.DataArray(np.ones(2), dims="region", coords={"region": ["y", "x"]}, name="c")
+    with pytest.raises(ParameterError, match=r"test: the 'region' labels of c differ from the "
+                       r"others' \(\['y', 'x'\] against \['x', 'y'\]\)"):
+        V.shared_coords({"a": a, "c": c}, "test")
+    base = xr.Dataset(coords={"region": ["y", "x"]})
+    with pytest.raises(ParameterError, match="labels of a differ"):
+        V.shared_coords([a], "test", base)

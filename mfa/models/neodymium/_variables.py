@@ -28,21 +28,23 @@ def shared_coords(arrays: Iterable[xr.DataArray] | Mapping[str, xr.DataArray], w
     named = arrays.items() if isinstance(arrays, Mapping) else (
         (da.name or "an input", da) for da in arrays)
     coords: dict[str, xr.Variable] = {}
-    index = {}
+    index: dict[str, Index] = {}
     if base is not None:
         for d in base.dims:
-            if d in base.coords:
-                coords[d], index[d] = base.variables[d], base.indexes[d]
+            if d in base.xindexes:
+                coords[d], index[d] = base.variables[d], base.xindexes[d]
     for name, da in named:
+        indexes = da.xindexes
         for d in da.dims:
-            if d not in da.coords:
+            mine = indexes.get(d)
+            if mine is None:
                 continue
             if d not in coords:
-                coords[d], index[d] = da[d].variable, da.indexes[d]
-            elif not da.indexes[d].equals(index[d]):
+                coords[d], index[d] = da.coords.variables[d], mine
+            elif mine is not index[d] and not mine.equals(index[d]):  # the same object: equal
                 raise ParameterError(f"{what}: the {d!r} labels of {name} "
                                      f"differ from the others' ({list(da.indexes[d])} against "
-                                     f"{list(index[d])})")
+                                     f"{list(index[d].to_pandas_index())})")
     return coords
 
 

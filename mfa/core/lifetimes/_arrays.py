@@ -9,6 +9,7 @@ import numpy as np
 import pint
 import xarray as xr
 
+from mfa.core._fastpath import like
 from mfa.core.errors import ParameterError
 from mfa.core.units import conversion_factor, to_canonical, unit_string
 
@@ -94,9 +95,8 @@ def _canonical(value: xr.DataArray, target: str, label: str) -> xr.DataArray:
     values = np.asarray(value.values, dtype=float)
     if factor != 1.0:
         values = values * factor
-    out = value.copy(deep=False, data=values)
-    out.attrs["units"] = unit_string(target)
-    return out
+    return like(value, xr.Variable(value.dims, values, {**value.attrs,
+                                                         "units": unit_string(target)}))
 
 
 def _expand(values: np.ndarray, dims: tuple[str, ...], target: tuple[str, ...]) -> np.ndarray:

@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import xarray as xr
 
+from mfa.core._fastpath import on_coordinates
 from mfa.core.errors import MassBalanceError
 from mfa.core.system._parts import (
     FLOW_UNIT,
@@ -225,9 +226,9 @@ def _balance_arrays(res: np.ndarray, total: np.ndarray, thr: np.ndarray, thr_tot
 
     def wrap(data: np.ndarray, dims: tuple[str, ...], frame: xr.Coordinates, name: str,
              long_name: str, **more: str) -> xr.DataArray:
-        var = xr.Variable(dims, data, {**attrs, "long_name": long_name, **more})
-        return xr.DataArray(var, coords=dict(frame.variables), name=name,
-                            indexes=dict(frame.xindexes), fastpath=True)
+        """One result array with units and long name."""
+        return on_coordinates(xr.Variable(dims, data, {**attrs, "long_name": long_name, **more}),
+                              frame, name)
 
     return (
         wrap(res, dims, coords, RESIDUAL, "mass balance residual: inputs - outputs - stock "

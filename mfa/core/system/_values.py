@@ -14,6 +14,7 @@ import numpy as np
 import pint
 import xarray as xr
 
+from mfa.core._fastpath import like
 from mfa.core.errors import MfaError
 from mfa.core.system._parts import FLOW_UNIT, STOCK_UNIT, Flow, Stock, _reduce, _short
 from mfa.core.units import to_canonical, unit_string
@@ -132,8 +133,7 @@ def _canonical(da: xr.DataArray, unit: str, name: str, dims: tuple[str, ...]) ->
             and da.attrs.get("units") in (unit, _written(unit))):
         if da.dims == tuple(dims):  # a new DataArray and Variable (own attrs) on the same
             # coordinate objects (so that :func:`dataset` finds them identical): no transpose
-            out = xr.DataArray(da.variable.copy(deep=False), coords=dict(da.coords.variables),
-                               name=da.name, indexes=dict(da.xindexes), fastpath=True)
+            out = like(da, da.variable.copy(deep=False))
         else:
             out = da.transpose(*dims)  # a new DataArray and Variable (attrs copied)
         out.attrs["units"] = _written(unit)

@@ -83,12 +83,12 @@ def _chunk_arrays(payload: _Payload, start: int, stop: int, quiet: bool = True
         return {"outputs": to_sample_last(_world_outputs(ds, payload.outputs, payload.years, k))}
     out = {}
     for v in payload.variables:
-        da = ds[v]
+        var = ds.variables[v]  # no DataArray made per variable
         dims = payload.template[v]
-        if "sample" in da.dims:  # the model's results are sample-last: mostly a view
-            cols = da.transpose(*dims, "sample").values
+        if "sample" in var.dims:  # the model's results are sample-last: mostly a view
+            cols = var.transpose(*dims, "sample").values
         else:
-            cols = np.broadcast_to(da.transpose(*dims).values[..., None], (*da.shape, k))
+            cols = np.broadcast_to(var.transpose(*dims).values[..., None], (*var.shape, k))
         shape = cols.shape[:-1]
         flat = np.ascontiguousarray(cols, dtype=float).reshape(-1, k)
         if v in payload.world:

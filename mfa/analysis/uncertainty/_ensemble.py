@@ -331,8 +331,9 @@ def monte_carlo(
         Quantiles of every result variable, ``world_*`` quantiles, ``sample_world_*``,
         ``exceedance_probability`` (if thresholds), ``factor_quantile``; provenance attrs.
     """
-    from mfa.io import provenance_attrs
+    from mfa.io import git_commit, provenance_attrs
 
+    git_commit()  # now, while this process is small: git runs in a child process (cached)
     model = get_model(model)
     seed = _check_seed(seed)
     q = _check_quantiles(quantiles)

@@ -72,7 +72,8 @@ def supply_chain(values: xr.Dataset, new: xr.DataArray, eol: xr.DataArray) -> di
 
 
 def primary_separated_world(values: xr.Dataset, new: xr.DataArray, eol: xr.DataArray,
-                            *, reuse: dict | None = None) -> xr.DataArray:
+                            *, reuse: dict | None = None,
+                            without_collection: bool = False) -> xr.DataArray:
     """World Nd in separated products made from ore [t/yr] (time, and any extra dim): the
     ``flow_concentrate - flow_separation_losses`` of :func:`supply_chain` summed over regions,
     computed as there (bit for bit) but without the regional flows, which a counterfactual run
@@ -81,15 +82,18 @@ def primary_separated_world(values: xr.Dataset, new: xr.DataArray, eol: xr.DataA
     ``reuse``: the :func:`supply_chain` of the same ``new`` and of ``values`` that differ at
     most in ``collection_rate`` (the no-recycling counterfactual): its stage shares and the
     world totals that do not depend on collection (``_BEFORE_COLLECTION``) are taken from
-    it instead of computed again (the same numbers)."""
+    it instead of computed again (the same numbers). ``without_collection``: as if
+    ``collection_rate`` were 0 everywhere (:func:`.simulation.without_end_of_life_recycling`,
+    the same numbers), without making those values."""
     coords = shared_coords([new, eol], "supply chain", values)
+    parts = _uncollected(values, eol.variable) if without_collection else None
     if reuse is None:
         sig = _stage_shares(values)
-        w = _world_chain(values, new.variable, eol.variable, sig, coords)
+        w = _world_chain(values, new.variable, eol.variable, sig, coords, eol_parts=parts)
     else:
         sig, done = reuse["world"]
         w = _world_chain(values, new.variable, eol.variable, sig, coords,
-                         {k: done[k] for k in _BEFORE_COLLECTION})
+                         {k: done[k] for k in _BEFORE_COLLECTION}, eol_parts=parts)
     separated = w["C"] * sig["separation"] - (w["C"] - w["P"]) * sig["separation"]
     return wrap(separated.sum("region", skipna=False), coords)
 
@@ -141,18 +145,19 @@ def _before_collection(values: xr.Dataset, new: xr.Variable, sig: dict[str, xr.V
 
 def _world_chain(values: xr.Dataset, new: xr.Variable, eol: xr.Variable,
                  sig: dict[str, xr.Variable], coords: dict[str, xr.Variable],
-                 before: dict[str, xr.Variable] | None = None) -> dict[str, xr.Variable]:
+                 before: dict[str, xr.Variable] | None = None, *,
+                 eol_parts: tuple[xr.Variable, xr.Variable] | None = None
+                 ) -> dict[str, xr.Variable]:
     """World totals of the chain (:mod:`.equations`), back from the products to the ore;
     secondary Nd by region (it arises where it is recycled). ``before``: the totals of
-    :func:`_before_collection`, if already computed."""
+    :func:`_before_collection`, if already computed; ``eol_parts``: the end-of-life scrap
+    recovered and lost by region, if already known (then ``collected`` is not computed)."""
     w = dict(before) if before is not None else _before_collection(values, new, sig, coords)
     demand = w["demand"]
-    w["collected"] = collected = collected_end_of_life(eol, _param(values, "collection_rate"))
-    recycling_yield = _param(values, "recycling_yield")
-    parts = (recovered_from_end_of_life(collected, recycling_yield).sum("product", skipna=False),
-             recovered_from_end_of_life(collected, 1.0 - recycling_yield).sum("product",
-                                                                               skipna=False),
-             w["ns_recovered"], w["ns_lost"])
+    if eol_parts is None:
+        w["collected"] = collected_end_of_life(eol, _param(values, "collection_rate"))
+        eol_parts = _recovered_parts(values, w["collected"])
+    parts = (*eol_parts, w["ns_recovered"], w["ns_lost"])
     w.update(_traded_and_recycled(values, parts))
     w["rec_ns"] = rec_ns = w["processed_new_scrap_recovered"]      # where it is recycled
     w["rec_eol"] = rec_eol = w["processed_eol_recovered"]
@@ -164,6 +169,35 @@ def _world_chain(values: xr.Dataset, new: xr.Variable, eol: xr.Variable,
     w["C"] = C = concentrate_for_oxide(P, _param(values, "yield_separation"))
     w["X"] = ore_for_concentrate(C, _param(values, "yield_mining"))
     return w
+
+
+def _recovered_parts(values: xr.Dataset, collected: xr.Variable
+                     ) -> tuple[xr.Variable, xr.Variable]:
+    """The collected end-of-life Nd recovered and lost in recycling, summed over products, by
+    region [t/yr]."""
+    recycling_yield = _param(values, "recycling_yield")
+    return (recovered_from_end_of_life(collected, recycling_yield).sum("product", skipna=False),
+            recovered_from_end_of_life(collected, 1.0 - recycling_yield).sum("product",
+                                                                              skipna=False))
+
+
+def _uncollected(values: xr.Dataset, eol: xr.Variable) -> tuple[xr.Variable, xr.Variable]:
+    """:func:`_recovered_parts` with ``collection_rate`` 0 everywhere.
+
+    Where the end-of-life flows are finite and not negative (no -0.0) and the recycling yield
+    lies in [0, 1], every product in those sums is +0.0: the sums are zeros, made as such (no
+    pass over the (time, region, product) arrays). Otherwise (NaN, a yield above 1) they are
+    computed with a zero rate, NaN and signed zeros as they come."""
+    rate = _param(values, "collection_rate")
+    recycling_yield = _param(values, "recycling_yield").values
+    eol_values = eol.values
+    if (np.isfinite(eol_values).all() and not np.signbit(eol_values).any()
+            and np.all((recycling_yield >= 0.0) & (recycling_yield <= 1.0))):
+        sizes = union_sizes([eol, rate, _param(values, "recycling_yield")], skip="product")
+        zeros = xr.Variable(tuple(sizes), np.zeros(tuple(sizes.values())))
+        return zeros, zeros
+    zero_rate = xr.Variable(rate.dims, np.zeros(rate.shape))
+    return _recovered_parts(values, collected_end_of_life(eol, zero_rate))
 
 
 def _regional_flows(values: xr.Dataset, new: xr.Variable, eol: xr.Variable,

@@ -360,8 +360,8 @@ def simulate(values: xr.Dataset, *, check: bool = True, rtol: float = 1e-9,
 
     chain = supply_chain(values, new, eol)
     # the counterfactual needs only its world primary demand, not its regional flows
-    primary_no_eol = primary_separated_world(without_end_of_life_recycling(values), new, eol,
-                                             reuse=chain)
+    primary_no_eol = primary_separated_world(values, new, eol, reuse=chain,
+                                             without_collection=True)
     _warn_surplus(chain["surplus"])
     flows = chain["flows"]
     res: dict[str, xr.DataArray] = {"nd_in_new_products": new, "in_use_stock": stock,

@@ -53,6 +53,8 @@ MAX_SECONDS_ENSEMBLE = 4 * 3600.0
 #: store, used when no directory is given and the store takes at most
 #: :data:`MEMORY_TMPDIR_FRACTION` of the available memory and of that directory's free space.
 MEMORY_TMPDIR = "/dev/shm"
+#: Largest share of the available memory and of :data:`MEMORY_TMPDIR`'s free space that a
+#: temporary store may take there (:func:`store_directory`).
 MEMORY_TMPDIR_FRACTION = 0.25
 #: Print the estimate without ``-v`` from these sizes on (1 minute, 10 % of memory or disk).
 NOTE_SECONDS, NOTE_FRACTION = 60.0, 0.1

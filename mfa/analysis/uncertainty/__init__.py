@@ -59,9 +59,10 @@ dask.distributed scheduler address (``"tcp://host:8786"``) / a ``distributed.Cli
 The chunk results are written into a store as they come, samples last (each result cell's
 samples contiguous): in memory for small ensembles, else raw files in a temporary directory
 (``tmpdir``; by default shared memory, ``/dev/shm``, when they take at most a quarter of the
-available memory, else the system's temporary directory: :func:`mfa.analysis.budget.store_directory`).
-On disk they are allocated in full before the first chunk (a disk too small fails at once);
-they are unlinked as soon as they are open, so that nothing is left behind. The chunk tasks also reduce what the summary needs per
+available memory, else the system's temporary directory:
+:func:`mfa.analysis.budget.store_directory`). On disk they are allocated in full before the
+first chunk (a disk too small fails at once); they are unlinked as soon as they are open, so
+that nothing is left behind. The chunk tasks also reduce what the summary needs per
 sample (the world totals of the headline variables, the largest mass-balance residual). The
 quantiles are then computed from the store a block of result cells at a time (32 MiB of
 samples), exactly: numpy's default ``linear`` method, over the samples where a value is

@@ -4,22 +4,31 @@ already, so that no index is built (and deep-copied) again for each array. About
 
 from __future__ import annotations
 
+from collections.abc import Hashable, Mapping
+
 import xarray as xr
 
-__all__ = ["like", "on_coordinates"]
+__all__ = ["from_indexes", "like", "on_coordinates"]
+
+
+def from_indexes(variable: xr.Variable, coords: Mapping[Hashable, xr.Variable],
+                 indexes: Mapping[Hashable, xr.Index],
+                 name: Hashable | None = None) -> xr.DataArray:
+    """``variable`` with the coordinate Variables ``coords`` (on its dims) and their existing
+    ``indexes``: the one place that calls xarray's internal fast constructor."""
+    return xr.DataArray(variable, coords=dict(coords), name=name, indexes=dict(indexes),
+                        fastpath=True)
 
 
 def on_coordinates(variable: xr.Variable, coords: xr.Coordinates,
                    name: str | None = None) -> xr.DataArray:
     """``variable`` with the coordinates of ``coords`` on its dims (their indexes reused)."""
     dims = set(variable.dims)
-    return xr.DataArray(variable, name=name, fastpath=True,
-                        coords={k: v for k, v in coords.variables.items() if set(v.dims) <= dims},
-                        indexes={k: i for k, i in coords.xindexes.items() if k in dims})
+    return from_indexes(variable, {k: v for k, v in coords.variables.items() if set(v.dims) <= dims},
+                        {k: i for k, i in coords.xindexes.items() if k in dims}, name)
 
 
 def like(da: xr.DataArray, variable: xr.Variable) -> xr.DataArray:
     """A DataArray with ``da``'s coordinates and name and the data (and attrs) of
     ``variable``, which has ``da``'s dims and shape."""
-    return xr.DataArray(variable, coords=dict(da.coords.variables), name=da.name,
-                        indexes=dict(da.xindexes), fastpath=True)
+    return from_indexes(variable, da.coords.variables, da.xindexes, da.name)

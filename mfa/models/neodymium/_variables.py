@@ -16,6 +16,7 @@ import numpy as np
 import xarray as xr
 from xarray import Index
 
+from mfa.core._fastpath import from_indexes
 from mfa.core.errors import ParameterError
 
 
@@ -70,8 +71,8 @@ def wrap(var: xr.Variable, coords: dict[str, xr.Variable]) -> xr.DataArray:
     ``xr.DataArray(var, coords=...)`` makes, without building (and deep-copying) an index for
     each coordinate each time (~250 us -> ~5 us)."""
     made = {d: _indexed(d, coords[d]) for d in var.dims if d in coords}
-    return xr.DataArray(var, coords={d: v for d, (v, _) in made.items()},
-                        indexes={d: i for d, (_, i) in made.items()}, fastpath=True)
+    return from_indexes(var, {d: v for d, (v, _) in made.items()},
+                        {d: i for d, (_, i) in made.items()})
 
 
 def union_sizes(arrays: Iterable[xr.Variable | xr.DataArray], skip: str | None = None

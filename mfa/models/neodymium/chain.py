@@ -189,11 +189,11 @@ def _uncollected(values: xr.Dataset, eol: xr.Variable) -> tuple[xr.Variable, xr.
     pass over the (time, region, product) arrays). Otherwise (NaN, a yield above 1) they are
     computed with a zero rate, NaN and signed zeros as they come."""
     rate = _param(values, "collection_rate")
-    recycling_yield = _param(values, "recycling_yield").values
-    eol_values = eol.values
+    recycling_yield = _param(values, "recycling_yield")
+    eol_values, y = eol.values, recycling_yield.values
     if (np.isfinite(eol_values).all() and not np.signbit(eol_values).any()
-            and np.all((recycling_yield >= 0.0) & (recycling_yield <= 1.0))):
-        sizes = union_sizes([eol, rate, _param(values, "recycling_yield")], skip="product")
+            and np.all((y >= 0.0) & (y <= 1.0))):
+        sizes = union_sizes([eol, rate, recycling_yield], skip="product")
         zeros = xr.Variable(tuple(sizes), np.zeros(tuple(sizes.values())))
         return zeros, zeros
     zero_rate = xr.Variable(rate.dims, np.zeros(rate.shape))

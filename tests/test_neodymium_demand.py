@@ -78,6 +78,48 @@ def test_activity_of_an_end_use_reaches_its_product_and_region():
     assert float(abs(diff.drop_sel(product="electronics")).max()) == 0.0
 
 
+def _end_use_products_by_einsum(by_end_use, share):
+    """The formula as xarray states it (the reference): one matrix product over end uses."""
+    import xarray as xr
+
+    from mfa.models.neodymium.structure import END_USE_PRODUCTS
+
+    products = list(END_USE_PRODUCTS)
+    end_uses = by_end_use["end_use"].values
+    mapping = xr.DataArray(
+        np.array([[1.0 if END_USES.get(e) == p else 0.0 for p in products] for e in end_uses]),
+        dims=("end_use", "product"), coords={"end_use": end_uses, "product": products})
+    world = xr.dot(by_end_use.fillna(0.0), mapping, dim="end_use")
+    missing = xr.dot(by_end_use.isnull().astype(float), mapping, dim="end_use") > 0
+    return world.where(~missing) * share.drop_attrs().sel(product=products)
+
+
+@pytest.mark.parametrize("sampled", [False, True])
+def test_end_use_products_equal_the_matrix_product_bit_for_bit(params, sampled):
+    """The sum over each product's end uses, term by term, is xarray's matrix product
+    (``xr.dot``, numpy's einsum) bit for bit, with its dims, coords and attrs: on values of
+    every sign and magnitude (where the order of the additions shows), -0.0, inf and NaN."""
+    import xarray as xr
+
+    from mfa.models.neodymium.demand import end_use_products
+
+    by = _end_uses(params)
+    if sampled:
+        by = by.expand_dims(sample=np.arange(7), axis=1).transpose("time", "end_use", "sample")
+    rng = np.random.default_rng(5)
+    noise = rng.lognormal(size=by.shape) * 10.0 ** rng.integers(-9, 9, size=by.shape)
+    by = by.copy(data=noise * rng.choice([-1.0, 1.0], size=by.shape))
+    flat = by.values.reshape(-1)
+    flat[rng.choice(flat.size, 40, replace=False)] = -0.0
+    flat[rng.choice(flat.size, 5, replace=False)] = np.inf
+    flat[rng.choice(flat.size, 5, replace=False)] = np.nan
+    share = params.values["use_region_share"]
+    got, want = end_use_products(by, share), _end_use_products_by_einsum(by, share)
+    xr.testing.assert_identical(got, want)
+    assert got.values.tobytes() == want.values.tobytes()
+    assert np.isnan(got.values).any()  # a NaN end use makes its product NaN
+
+
 def test_missing_end_use_value_is_an_error_naming_the_product():
     from mfa.core.errors import ParameterError
 

@@ -13,6 +13,7 @@ from __future__ import annotations
 import numpy as np
 import xarray as xr
 
+from mfa.models.neodymium._variables import positions, wrap
 from mfa.models.neodymium.structure import (
     ACTIVITY_END_USES,
     DIRECT_END_USES,
@@ -38,17 +39,17 @@ def end_use_demand(values: xr.Dataset) -> xr.DataArray:
     ``end_use_nd_direct [t/yr]``. ``values`` must hold these parameters in the units of
     :data:`~.structure.PARAMETER_UNITS` (:func:`~.simulation.simulate` converts them).
     """
+    # on Variables (the labels are values' throughout): the operations and layouts of the
+    # DataArrays, without aligning them at each step
+    var = values.variables
     end_uses = values["end_use"].values
-    activity = (_plain(values["end_use_activity"]) * _plain(values["end_use_ndfeb_per_unit"])
-                * _plain(values["end_use_pm_share"]) * _plain(values["end_use_nd_share"])) * 1e-3
-    is_activity = xr.DataArray(np.isin(end_uses, ACTIVITY_END_USES), dims="end_use",
-                               coords={"end_use": end_uses})
-    is_direct = xr.DataArray(np.isin(end_uses, DIRECT_END_USES), dims="end_use",
-                             coords={"end_use": end_uses})
+    activity = (var["end_use_activity"] * var["end_use_ndfeb_per_unit"]
+                * var["end_use_pm_share"] * var["end_use_nd_share"]) * 1e-3
+    is_activity = xr.Variable("end_use", np.isin(end_uses, ACTIVITY_END_USES))
+    is_direct = xr.Variable("end_use", np.isin(end_uses, DIRECT_END_USES))
     # each end use from its own form; NaN (an error downstream) where its value is missing
-    out = xr.where(is_activity, activity, xr.where(is_direct, _plain(values["end_use_nd_direct"]),
-                                                   np.nan))
-    out = out.transpose("time", "end_use", ...)
+    out = xr.where(is_activity, activity, xr.where(is_direct, var["end_use_nd_direct"], np.nan))
+    out = wrap(out.transpose("time", "end_use", ...), dict(values.coords.variables))
     out.name = "nd_in_new_products_by_end_use"
     out.attrs = {"units": "t/yr",
                  "long_name": "World Nd in new products by end use (bottom-up demand)"}
@@ -63,13 +64,30 @@ def end_use_products(by_end_use: xr.DataArray, use_region_share: xr.DataArray
     the world total over regions by ``use_region_share`` [1] (region, product, time).
     """
     products = list(END_USE_PRODUCTS)
-    end_uses = by_end_use["end_use"].values
-    mapping = xr.DataArray(
-        np.array([[1.0 if END_USES.get(e) == p else 0.0 for p in products] for e in end_uses]),
-        dims=("end_use", "product"), coords={"end_use": end_uses, "product": products})
-    # one matrix product; a missing end-use value makes its own product NaN (an error later)
-    world = xr.dot(by_end_use.fillna(0.0), mapping, dim="end_use")
-    missing = xr.dot(by_end_use.isnull().astype(float), mapping, dim="end_use") > 0
-    world = world.where(~missing)
-    share = _plain(use_region_share).sel(product=products)
-    return world * share
+    end_uses = by_end_use["end_use"].values.tolist()
+    mapping = np.array([[1.0 if END_USES.get(e) == p else 0.0 for p in products]
+                        for e in end_uses])
+    # the matrix product over end uses, term by term in their order (as numpy's einsum adds
+    # them); a missing end-use value makes its own product NaN (an error later)
+    x = by_end_use.variable
+    axis = x.get_axis_num("end_use")
+    isnan = np.isnan(x.values)
+    filled = np.moveaxis(np.where(isnan, 0.0, x.values), axis, 0)
+    nan = np.moveaxis(isnan, axis, 0)
+    world = np.zeros((*filled.shape[1:], len(products)))
+    missing = np.zeros(world.shape, dtype=bool)
+    with np.errstate(invalid="ignore"):  # inf x 0 is NaN, as in the matrix product
+        for e in range(len(end_uses)):
+            world += filled[e][..., None] * mapping[e]
+            missing |= nan[e][..., None] & (mapping[e] > 0)
+    dims = (*(d for d in x.dims if d != "end_use"), "product")
+    world = xr.Variable(dims, np.where(missing, np.nan, world))
+    share = use_region_share.variable.isel(
+        product=positions(use_region_share["product"].values.tolist(), products))
+    coords = {**{str(k): v for k, v in by_end_use.coords.variables.items() if k != "end_use"},
+              **{str(k): v for k, v in use_region_share.coords.variables.items()
+                 if k != "product"},
+              "product": xr.Variable("product", np.array(products, dtype=object))}
+    out = world * share
+    out.attrs = dict(by_end_use.attrs)  # t/yr, as the end uses it sums
+    return wrap(out, coords)

@@ -168,7 +168,11 @@ def _new_products_and_fleets(values: xr.Dataset
     # inside them; end uses add to EV products (e-bikes beyond the IEA series)
     drivers = on_labels(concat([ev, wind_nd], "product"), "product",
                         EV_PRODUCTS + WIND_PRODUCTS, products)
-    uses = on_labels(uses.variable, "product", uses["product"].values.tolist(), products)
+    use_labels = uses["product"].values.tolist()
+    uses = uses.variable
+    if set(uses.dims) == set(drivers.dims):  # in the drivers' layout: a sum of two contiguous
+        uses = uses.transpose(*drivers.dims)  # arrays (the same numbers, the same layout)
+    uses = on_labels(uses, "product", use_labels, products)
     out = wrap(drivers + uses, dict(values.coords.variables))
     out = out.transpose("time", "region", "product", ...)
     if bool(out.isnull().any()):

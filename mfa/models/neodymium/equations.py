@@ -262,9 +262,12 @@ def recycle_with_capacity(scrap: np.ndarray, export_share: np.ndarray,
     # the first trade is not path dependent: all years at once
     out1 = scrap * exp_share
     in1 = out1.sum(axis=2, keepdims=True) * imp_share
-    fresh = scrap - out1 + in1                              # (quantity, time, region, ...)
-    processed = fresh.copy()
-    stored = np.zeros_like(scrap)
+    fresh = scrap - out1
+    fresh += in1                                            # (quantity, time, region, ...)
+    # the quantities processed are written over the fresh scrap of each year once it is read
+    # (years in order; the loop below reads a year only before it writes it)
+    processed = fresh
+    stored = np.zeros(scrap.shape)  # its pages are zero until written (calloc)
     exported = out1.sum(axis=0)
     imported = in1.sum(axis=0)
     mass = fresh.sum(axis=0)                                # (time, region, ...)

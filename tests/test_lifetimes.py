@@ -382,3 +382,35 @@ def test_short_survival_table_extends_with_zero_only_if_it_ends_at_zero():
 def test_bad_survival_tables_raise_clear_errors(table, match):
     with pytest.raises((ParameterError, UnitError), match=match):
         SurvivalTable(table)
+
+
+def test_survival_arrays_reuse_the_parameters_indexes_and_equal_those_built_from_labels():
+    """``survival`` and ``survival_curves`` reuse the parameters' indexes (no index built per
+    call) and give the DataArrays that their labels give: same values, dims, coords (without the
+    parameters' coordinate attrs) and attrs; also with ``select``, for a scalar lifetime and with
+    a cohort dim."""
+    mean = xr.DataArray([[10.0, 12.0, 14.0], [8.0, 9.0, 10.0]], dims=("product", "sample"),
+                        coords={"product": ["a", "b"], "sample": [0, 1, 2]},
+                        attrs={"units": "yr"})
+    mean.coords["sample"].attrs["note"] = "a coordinate attribute, not carried"
+    sd = xr.DataArray([3.0, 2.0], dims="product", coords={"product": ["a", "b"]},
+                      attrs={"units": "yr"})
+    cohort = xr.DataArray([9.0, 11.0], dims="cohort", coords={"cohort": [2000, 2001]},
+                          attrs={"units": "yr"})
+    for model, select in ((Normal(mean=mean, sd=sd), None), (Normal(mean=mean, sd=sd),
+                                                             {"product": "b"}),
+                          (Normal(mean=12.0, sd=3.0), None), (Weibull(shape=2.0, scale=cohort), None)):
+        curves, ids, dims, coords = model._curves(6, select)
+        index = xr.DataArray(ids, dims=dims, name="curve_index",
+                             coords={d: v for d, v in coords.items() if d in dims})
+        got_curves, got_index = model.survival_curves(6, select=select)
+        np.testing.assert_array_equal(got_curves, curves)
+        xr.testing.assert_identical(got_index, index)
+        if select is None:
+            want = xr.DataArray(
+                curves[ids.ravel()].reshape((*ids.shape, 6)), dims=(*dims, "age"),
+                coords={**dict(index.coords), "age": np.arange(6)},
+                attrs={"units": "1",
+                       "long_name": "share of a cohort still in use at the end of year c + age"})
+            xr.testing.assert_identical(model.survival(6), want)
+    assert "note" not in Normal(mean=mean, sd=sd).survival(3)["sample"].attrs

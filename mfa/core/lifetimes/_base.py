@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import functools
 from typing import Any, ClassVar
 
 import numpy as np
 import pint
 import xarray as xr
 
+from mfa.core._fastpath import from_indexes
 from mfa.core.errors import ParameterError
 from mfa.core.lifetimes._arrays import (
     _FORBIDDEN_DIMS,
@@ -287,6 +289,9 @@ class LifetimeModel:
             Over :attr:`dims`; ``index`` at an element gives the row of ``curves`` to use.
         """
         curves, ids, dims, coords = self._curves(n_ages, select)
+        if select is None:  # the parameters' own indexes, not new ones from their labels
+            return curves, from_indexes(xr.Variable(dims, ids), *_frame(self.params.values()),
+                                        name="curve_index")
         index = xr.DataArray(ids, dims=dims, coords={d: v for d, v in coords.items() if d in dims},
                              name="curve_index")
         return curves, index
@@ -331,12 +336,11 @@ class LifetimeModel:
         """
         curves, index = self.survival_curves(n_ages)
         values = curves[index.values.ravel()].reshape((*index.shape, n_ages))
-        return xr.DataArray(
-            values,
-            dims=(*index.dims, "age"),
-            coords={**dict(index.coords), "age": np.arange(n_ages)},
-            attrs={"units": "1", "long_name": "share of a cohort still in use at the end of year c + age"},
-        )
+        age_var, age_index = _age_coordinate(n_ages)
+        return from_indexes(
+            xr.Variable((*index.dims, "age"), values,
+                        {"units": "1", "long_name": "share of a cohort still in use at the end of year c + age"}),
+            {**index.coords.variables, "age": age_var}, {**index.xindexes, "age": age_index})
 
     def survival_matrix(self, time: Any) -> xr.DataArray:
         """Survival matrix ``S[t, c]``: share of cohort ``c`` in use at the end of year ``t``.
@@ -470,3 +474,23 @@ class LifetimeModel:
             ratio = np.divide(at_end, before, out=np.zeros((N, N)), where=before > 0)
         ratio = np.where(lag >= 1, ratio, np.where(lag == 0, at_end, 1.0))
         return np.where(lower, np.cumprod(ratio, axis=0), 0.0)
+
+
+def _frame(arrays: Any) -> tuple[dict[str, xr.Variable], dict[str, xr.Index]]:
+    """The dim coordinates of ``arrays`` (the first array with each dim), as new coordinate
+    Variables (no attrs, as from their labels) and their existing indexes."""
+    variables: dict[str, xr.Variable] = {}
+    indexes: dict[str, xr.Index] = {}
+    for a in arrays:
+        for d, index in a.xindexes.items():
+            if d in a.dims and d not in indexes:
+                indexes[d] = index
+                variables[d] = index.create_variables()[d]
+    return variables, indexes
+
+
+@functools.lru_cache(maxsize=16)
+def _age_coordinate(n_ages: int) -> tuple[xr.Variable, xr.Index]:
+    """The ``age`` coordinate ``0 .. n_ages - 1`` and its index, made once per length."""
+    made = xr.Coordinates({"age": np.arange(n_ages)})
+    return made.variables["age"], made.xindexes["age"]

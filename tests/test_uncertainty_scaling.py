@@ -42,9 +42,13 @@ def test_quantiles_by_selection_are_numpys_bit_for_bit(n, quantiles):
     a[:, 4] = np.nan
     a[:, 5] = 7.0
     a[:, 6] = rng.integers(0, 3, n)  # ties
+    a[:, 7] = rng.choice([-0.0, 0.0, 1.0], n)  # zeros of both signs: the same one is picked
     q = np.asarray(quantiles, dtype=float)
     got = quantiles_by_row(np.ascontiguousarray(a.T), q)
-    np.testing.assert_array_equal(got, _numpy_quantiles(a, q))
+    want = _numpy_quantiles(a, q)
+    np.testing.assert_array_equal(got, want)
+    ok = ~np.isnan(want)  # bit for bit, signs of zero included (NaN payloads aside)
+    assert got[ok].tobytes() == want[ok].tobytes()
 
 
 @pytest.mark.parametrize("workers", [1, 2])

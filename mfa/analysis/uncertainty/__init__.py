@@ -66,8 +66,8 @@ that nothing is left behind. The chunk tasks also reduce what the summary needs 
 sample (the world totals of the headline variables, the largest mass-balance residual). The
 quantiles are then computed from the store a block of result cells at a time (32 MiB of
 samples), exactly: numpy's default ``linear`` method, over the samples where a value is
-defined, bit for bit :func:`numpy.quantile`, by selection (one ``kth`` at a time on nested
-ranges of each cell's samples). Memory stays at
+defined, bit for bit :func:`numpy.quantile`, by selection (numpy's partition at the order
+statistics it needs, in place on each cell's contiguous samples). Memory stays at
 the chunks being computed plus one block: flat in the number of samples. With a distributed
 cluster the workers return chunk results to the client, which writes them (no shared
 filesystem needed); see the documentation page "Monte Carlo on several cores and on a cluster".

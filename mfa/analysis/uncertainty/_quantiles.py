@@ -1,23 +1,20 @@
 """Exact quantiles over the samples by selection, row by row of a sample-last block.
 
 :func:`numpy.quantile` (method ``linear``) on a ``(samples, columns)`` array partitions each
-column with eight ``kth`` at once (the two neighbours of every quantile, plus the first and the
-last), which numpy does with its slow multi-``kth`` introselect on strided columns. Here the
-block is ``(columns, samples)`` (each column's samples contiguous, as the ensemble store keeps
-them), the order statistics below each quantile are selected one ``kth`` at a time on nested
-sub-ranges (numpy's fast single-``kth`` selection), the one above each is the minimum of the
-segment after it, and the linear interpolation is numpy's own arithmetic (``_lerp``, with
-numpy's indices and weights), so the result is bit for bit that of :func:`numpy.quantile`
-(tested), NaN handling included: a column with a NaN gets :func:`numpy.nanquantile` of it
-(quantiles over the samples where the value is defined), as before.
+column at once at every order statistic it needs (the two neighbours of every quantile, plus
+the first and the last), copying each strided column into a buffer first. Here the block is
+``(columns, samples)`` (each column's samples contiguous, as the ensemble store keeps them) and
+is partitioned in place row by row with the same ``kth`` (numpy's own selection, the same
+arrangement of each column's values), and the linear interpolation is numpy's own arithmetic
+(``_lerp``, with numpy's indices and weights), so the result is bit for bit that of
+:func:`numpy.quantile` (tested), NaN handling included: a column with a NaN gets
+:func:`numpy.nanquantile` of it (quantiles over the samples where the value is defined), as
+before.
 """
 
 from __future__ import annotations
 
 import numpy as np
-
-#: With more distinct order statistics than this a full sort is cheaper than nested selections.
-_SORT_ABOVE = 16
 
 
 def _indexes(n: int, q: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -38,18 +35,6 @@ def _indexes(n: int, q: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]
     gamma = np.asarray(virtual - prev, dtype=virtual.dtype)
     prev_i, next_i = prev.astype(np.intp), nxt.astype(np.intp)
     return np.where(prev_i < 0, n + prev_i, prev_i), np.where(next_i < 0, n + next_i, next_i), gamma
-
-
-def _select(rows: np.ndarray, kth: list[int], lo: int, hi: int) -> None:
-    """Partition ``rows[:, lo:hi]`` in place so every ``k`` in ``kth`` (sorted, absolute,
-    inside ``[lo, hi)``) holds its order statistic: one ``kth`` per call, nested ranges."""
-    if not kth:
-        return
-    mid = len(kth) // 2
-    k = kth[mid]
-    rows[:, lo:hi].partition(k - lo, axis=1)
-    _select(rows, kth[:mid], lo, k)
-    _select(rows, kth[mid + 1:], k + 1, hi)
 
 
 def quantiles_by_row(block: np.ndarray, q: np.ndarray) -> np.ndarray:
@@ -77,21 +62,9 @@ def quantiles_by_row(block: np.ndarray, q: np.ndarray) -> np.ndarray:
         return out
     nan_rows = np.flatnonzero(np.isnan(block.min(axis=1))) if n else np.arange(0)
     prev, nxt, gamma = _indexes(n, q)
-    kth = sorted({int(k) for k in prev})
-    if len(kth) > _SORT_ABOVE:
-        block.sort(axis=1)
-    else:
-        _select(block, kth, 0, n)
-    below = block[:, prev].T  # (k, m)
-    above = np.empty_like(below)
-    for j, (p, x) in enumerate(zip(prev, nxt, strict=True)):
-        if x == p:
-            above[j] = block[:, p]
-            continue
-        later = [k for k in kth if k > p]
-        end = later[0] + 1 if later else n
-        above[j] = block[:, x:end].min(axis=1)
-    out = _lerp(below, above, gamma)
+    kth = sorted({0, n - 1, *(int(k) for k in prev), *(int(k) for k in nxt)})  # numpy's
+    block.partition(kth, axis=1)
+    out = _lerp(block[:, prev].T, block[:, nxt].T, gamma)  # (k, m)
     if nan_rows.size:  # all-NaN rows: NaN, as nanquantile gives (without its warning, and
         # without catch_warnings, which is not thread-safe: blocks may run in threads)
         empty = np.isnan(block[nan_rows]).all(axis=1)

@@ -204,6 +204,7 @@ def test_per_sample_mass_balance_check_names_the_sample(params, monkeypatch):
 # ------------------------------------------------------------------------------ summaries
 def test_summary_quantiles_world_totals_and_exceedance(ens):
     s = U.summarize(ens, quantiles=(0.05, 0.5, 0.95), thresholds=[1e5, 2e5])
+    assert s["quantile"].attrs["units"] == "1"  # a share, as documented (was once dropped)
     np.testing.assert_allclose(
         s["primary_demand"].values,
         np.quantile(ens["primary_demand"].values, [0.05, 0.5, 0.95], axis=0))

@@ -158,10 +158,12 @@ def summarize(
         st = store_or_ensemble
         n, read_columns, stored = st.n, st.read_columns, st.shapes
         read_varying = st.read_varying
-    qcoord = {"quantile": q}
-    out = xr.Dataset(coords=qcoord)
-    out["quantile"].attrs = {"units": "1", "long_name": "quantile over the Monte Carlo samples "
-                             "(numpy 'linear' method)"}
+    # the output is built once from Variables (adding DataArrays one by one aligns each:
+    # ~0.2 s of a run); the coordinates are the template's own
+    coords: dict[str, xr.Variable] = {"quantile": xr.Variable(
+        "quantile", q, {"units": "1", "long_name": "quantile over the Monte Carlo samples "
+                        "(numpy 'linear' method)"})}
+    data: dict[str, xr.Variable] = {}
     totals: dict[str, np.ndarray] = {}
     if world is None and isinstance(store_or_ensemble, xr.Dataset) \
             and "model" in store_or_ensemble.attrs:
@@ -173,12 +175,13 @@ def summarize(
     every = _all_block_quantiles(read_varying, {str(v): int(np.prod(template[v].shape))
                                                 for v in template.data_vars}, n, q, workers)
     for v in template.data_vars:
-        t = template[v]
+        t = template.variables[v]
         cells = int(np.prod(t.shape))
         res = every.pop(str(v)).reshape((q.size, *t.shape))
-        coords = {k: c for k, c in t.coords.items() if set(c.dims) <= set(t.dims)}
-        out[v] = xr.DataArray(res, dims=("quantile", *t.dims), coords={**coords, **qcoord},
-                              attrs=dict(t.attrs))
+        for k, c in template.coords.variables.items():
+            if set(c.dims) <= set(t.dims):
+                coords.setdefault(str(k), c)
+        data[str(v)] = xr.Variable(("quantile", *t.dims), res, attrs=dict(t.attrs))
         if v in world and "time" in t.dims:
             totals[v] = _stored_or_computed(read_columns, stored, WORLD_KEY.format(v), str(v), n,
                                             lambda a, d=t.dims: world_total(a, d), t.shape)
@@ -186,7 +189,8 @@ def summarize(
             per_sample = _stored_or_computed(read_columns, stored, MAX_ABS_KEY.format(v), str(v), n,
                                              max_abs, t.shape)
             worst_residual = float(np.nanmax(per_sample))
-    _add_world_totals(out, template, totals, n, q)
+    _add_world_totals(data, coords, template, totals, n, q)
+    out = xr.Dataset(data, coords=coords)
     _add_exceedance(out, world, totals, thresholds)
     out.attrs["mc_max_abs_mass_balance_residual"] = worst_residual
     return out
@@ -219,19 +223,22 @@ def _every_cell(read_columns: Callable[..., np.ndarray]
     return read_varying
 
 
-def _add_world_totals(out: xr.Dataset, template: xr.Dataset, totals: dict[str, np.ndarray],
-                      n: int, q: np.ndarray) -> None:
-    """Add each world total per sample (``sample_world_<v>``) and its quantiles (``world_<v>``)."""
-    time = template["time"].values
+def _add_world_totals(data: dict[str, xr.Variable], coords: dict[str, xr.Variable],
+                      template: xr.Dataset, totals: dict[str, np.ndarray], n: int,
+                      q: np.ndarray) -> None:
+    """Add each world total per sample (``sample_world_<v>``) and its quantiles (``world_<v>``)
+    to ``data`` (and the ``sample`` and ``time`` coordinates to ``coords``)."""
+    if totals:
+        coords.setdefault("time", template.variables["time"])
+        coords.setdefault("sample", xr.Variable("sample", np.arange(n)))
     for v, w in totals.items():
         units = template[v].attrs.get("units", "")
         long = template[v].attrs.get("long_name", v)
-        out[f"sample_world_{v}"] = xr.DataArray(
-            w, dims=("sample", "time"), coords={"sample": np.arange(n), "time": time},
-            attrs={"units": units, "long_name": f"{long}: world total per sample"})
-        out[f"world_{v}"] = xr.DataArray(
-            _quantiles(w, q), dims=("quantile", "time"), coords={"quantile": q, "time": time},
-            attrs={"units": units, "long_name": f"{long}: quantiles of the world total"})
+        data[f"sample_world_{v}"] = xr.Variable(
+            ("sample", "time"), w, {"units": units, "long_name": f"{long}: world total per sample"})
+        data[f"world_{v}"] = xr.Variable(
+            ("quantile", "time"), _quantiles(w, q),
+            {"units": units, "long_name": f"{long}: quantiles of the world total"})
 
 
 def _add_exceedance(out: xr.Dataset, world: Sequence[str], totals: dict[str, np.ndarray],

@@ -188,9 +188,11 @@ def _new_products_and_fleets(values: xr.Dataset
 
 def _fleets(values: xr.Dataset) -> tuple[dict[str, xr.DataArray], dict[str, xr.DataArray]]:
     """Stock, inflow and retirements of EV cars [vehicle, vehicle/yr] and wind [MW, MW/yr]."""
+    labels = list(values.indexes["product"])
+
     def sel(name: str, products: tuple[str, ...]) -> xr.DataArray:
-        da = _without_attrs(values[name])
-        return da.sel(product=list(products)) if "product" in da.dims else da
+        da = _without_attrs(values[name])  # by position: the labels are values' (checked)
+        return da.isel(product=positions(labels, products)) if "product" in da.dims else da
 
     cars = fleet_flows(sel("ev_fleet", CAR_PRODUCTS), sel("lifetime_mean", CAR_PRODUCTS),
                        sel("lifetime_sd", CAR_PRODUCTS),

@@ -60,10 +60,11 @@ def quantiles_by_row(block: np.ndarray, q: np.ndarray) -> np.ndarray:
     out = np.empty((q.size, m))
     if m == 0:
         return out
-    nan_rows = np.flatnonzero(np.isnan(block.min(axis=1))) if n else np.arange(0)
     prev, nxt, gamma = _indexes(n, q)
     kth = sorted({0, n - 1, *(int(k) for k in prev), *(int(k) for k in nxt)})  # numpy's
     block.partition(kth, axis=1)
+    # NaN sorts last: a row holds one if its last order statistic is NaN (numpy's own test)
+    nan_rows = np.flatnonzero(np.isnan(block[:, n - 1])) if n else np.arange(0)
     out = _lerp(block[:, prev].T, block[:, nxt].T, gamma)  # (k, m)
     if nan_rows.size:  # all-NaN rows: NaN, as nanquantile gives (without its warning, and
         # without catch_warnings, which is not thread-safe: blocks may run in threads)

@@ -100,6 +100,13 @@ def concat(variables: list[xr.Variable], dim: str) -> xr.Variable:
     return xr.Variable.concat(parts, dim)
 
 
+def without_attrs(da: xr.DataArray) -> xr.DataArray:
+    """``da`` without its attributes (a shallow copy: xarray's ``drop_attrs`` copies deeply)."""
+    out = da.copy(deep=False)
+    out.attrs = {}
+    return out
+
+
 def positions(labels: list[str], wanted: Iterable[str], dim: str = "product") -> list[int]:
     """Positions of ``wanted`` in ``labels`` (for ``isel``); KeyError naming a missing one."""
     out = []

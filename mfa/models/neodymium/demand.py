@@ -24,13 +24,6 @@ from mfa.models.neodymium.structure import (
 __all__ = ["end_use_demand", "end_use_products"]
 
 
-def _plain(da: xr.DataArray) -> xr.DataArray:
-    """``da`` without its attributes (a shallow copy: xarray's ``drop_attrs`` copies deeply)."""
-    out = da.copy(deep=False)
-    out.attrs = {}
-    return out
-
-
 def end_use_demand(values: xr.Dataset) -> xr.DataArray:
     """World Nd in new products by end use [t/yr], dims (time, end_use[, sample]).
 

@@ -16,9 +16,15 @@ from mfa.analysis import indicators
 from mfa.core.errors import MfaError, ParameterError
 from mfa.core.units import UnitError, conversion_factor, parse_unit
 from mfa.data.params import ParameterSet
-from mfa.models.neodymium._variables import concat, on_labels, positions, results_dataset, wrap
+from mfa.models.neodymium._variables import (
+    concat,
+    on_labels,
+    positions,
+    results_dataset,
+    without_attrs,
+    wrap,
+)
 from mfa.models.neodymium.chain import primary_separated_world, supply_chain
-from mfa.models.neodymium.demand import _plain as _without_attrs
 from mfa.models.neodymium.demand import end_use_demand, end_use_products
 from mfa.models.neodymium.equations import (
     in_use_hibernating_and_end_of_life,
@@ -191,7 +197,7 @@ def _fleets(values: xr.Dataset) -> tuple[dict[str, xr.DataArray], dict[str, xr.D
     labels = list(values.indexes["product"])
 
     def sel(name: str, products: tuple[str, ...]) -> xr.DataArray:
-        da = _without_attrs(values[name])  # by position: the labels are values' (checked)
+        da = without_attrs(values[name])  # by position: the labels are values' (checked)
         return da.isel(product=positions(labels, products)) if "product" in da.dims else da
 
     cars = fleet_flows(sel("ev_fleet", CAR_PRODUCTS), sel("lifetime_mean", CAR_PRODUCTS),

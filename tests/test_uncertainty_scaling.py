@@ -249,7 +249,10 @@ def test_monte_carlo_quantiles_equal_numpy_on_the_full_ensemble(tmp_path):
 
 @pytest.mark.parametrize("distribution", ["triangular", "uniform"])
 @pytest.mark.parametrize("partly_ranged", [False, True])
-def test_inverse_cdf_in_place_is_the_formula_bit_for_bit(distribution, partly_ranged):
+@pytest.mark.parametrize("repeated", [False, True])
+def test_inverse_cdf_in_place_is_the_formula_bit_for_bit(distribution, partly_ranged, repeated):
+    """The inverse CDF, computed once per distinct (value, low, high) and gathered, is the
+    formula element by element, bit for bit: repeated rows, signed zeros, NaN included."""
     from mfa.analysis.uncertainty._sampling import _Range
 
     rng = np.random.default_rng(3)
@@ -257,6 +260,12 @@ def test_inverse_cdf_in_place_is_the_formula_bit_for_bit(distribution, partly_ra
     low, high = value - rng.uniform(0, 1, (4, 5)), value + rng.uniform(0, 1, (4, 5))
     if partly_ranged:
         low[0] = high[0] = value[0]
+    if repeated:  # the same range over "years"; a value 0.0 / -0.0 with and without a range
+        value, low, high = (np.repeat(a, 3, axis=1) for a in (value, low, high))
+        value[1, :2], low[1, :2], high[1, :2] = [0.0, -0.0], [-1.0, -1.0], [1.0, 1.0]
+        value[1, 2:6], low[1, 2:6], high[1, 2:6] = 0.5, [0.0, 0.25, 0.0, 0.0], [1.0, 1.0, 1.0, 2.0]
+        value[2, :3], low[2, :3], high[2, :3] = [0.0, -0.0, np.nan], 0.0, 0.0
+        value[3, 0], low[3, 0], high[3, 0] = np.nan, np.nan, np.nan
     u = rng.uniform(size=7)
     v, lo, hi = value[..., None], low[..., None], high[..., None]
     w = hi - lo
@@ -267,7 +276,8 @@ def test_inverse_cdf_in_place_is_the_formula_bit_for_bit(distribution, partly_ra
         else:
             x = lo + u * w
         want = np.where(w > 0, x, v)
-    np.testing.assert_array_equal(_Range(value, low, high).ppf(u, distribution), want)
+    got = _Range(value, low, high).ppf(u, distribution)
+    assert got.shape == want.shape and got.tobytes() == want.tobytes()
 
 
 def test_the_factor_ranges_a_run_prepares_sample_as_the_parameter_set():

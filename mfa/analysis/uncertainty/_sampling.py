@@ -96,19 +96,32 @@ def draw_quantiles(seed: int, names: Sequence[str], start: int, stop: int) -> np
 
 class _Range:
     """The part of the inverse CDF of one parameter that does not depend on the quantiles:
-    which elements have a range (``high > low``) and their bounds, as columns. Made once per
-    run (:func:`factor_ranges`), not once per chunk."""
+    which elements have a range (``high > low``), and the distinct rows ``(value, low, high)``
+    of the parameter (bit for bit; ``value`` alone where there is no range) with their bounds
+    as columns. Elements with the same row get the same number in every sample, so each row's
+    inverse CDF is computed once and gathered to its elements (the baseline's 9,573 ranged
+    elements have 1,466 rows: a parameter's range is often the same over years or products).
+    Made once per run (:func:`factor_ranges`), not once per chunk."""
 
     def __init__(self, value: np.ndarray, low: np.ndarray, high: np.ndarray) -> None:
         self.value = value
         with np.errstate(invalid="ignore"):
             self.ranged = (high - low) > 0
         self.any = bool(self.ranged.any())
-        self.every = bool(self.ranged.all())
-        pick = (slice(None),) * value.ndim if self.every else self.ranged
-        v = value[pick].reshape(-1, 1)
-        self.lo = low[pick].reshape(-1, 1)
-        self.hi = high[pick].reshape(-1, 1)
+        # rows by their bytes: -0.0 and 0.0, or two NaN payloads, are different rows
+        zero = np.zeros(value.shape)
+        key = np.stack([value, np.where(self.ranged, low, zero), np.where(self.ranged, high, zero)],
+                       axis=-1).reshape(-1, 3)
+        _, first, self.rows = np.unique(np.ascontiguousarray(key).view(np.dtype((np.void, 24))),
+                                        return_index=True, return_inverse=True)
+        self.rows = self.rows.reshape(-1)                   # element -> its row
+        ranged = self.ranged.reshape(-1)[first]             # which rows have a range
+        self.row_ranged = np.flatnonzero(ranged)
+        self.row_fixed = np.flatnonzero(~ranged)
+        self.row_value = value.reshape(-1)[first][self.row_fixed].reshape(-1, 1)
+        v = value.reshape(-1)[first][self.row_ranged].reshape(-1, 1)
+        self.lo = low.reshape(-1)[first][self.row_ranged].reshape(-1, 1)
+        self.hi = high.reshape(-1)[first][self.row_ranged].reshape(-1, 1)
         self.width = self.hi - self.lo
         self.below = v - self.lo
         self.above = self.hi - v
@@ -117,7 +130,7 @@ class _Range:
 
     def ppf(self, u: np.ndarray, distribution: str) -> np.ndarray:
         """Inverse CDF over [low, high] at quantiles ``u`` (k,) -> shape ``value.shape + (k,)``:
-        computed only for the elements with a range; the others keep their value in every
+        computed once per row with a range; the other elements keep their value in every
         sample."""
         shape = (*self.value.shape, u.size)
         if not self.any:
@@ -136,11 +149,10 @@ class _Range:
                 x = right
             else:
                 x = self.lo + u * self.width
-        if self.every:
-            return x.reshape(shape)
-        out = np.broadcast_to(self.value[..., None], shape).copy()
-        out[self.ranged] = x
-        return out
+        table = np.empty((self.row_ranged.size + self.row_fixed.size, u.size))
+        table[self.row_ranged] = x
+        table[self.row_fixed] = self.row_value
+        return table.take(self.rows, axis=0).reshape(shape)
 
 
 class _Factor:

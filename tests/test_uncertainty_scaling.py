@@ -395,3 +395,15 @@ def test_the_default_chunk_bounds_the_results_of_a_chunk():
                            True)
     assert len(results.data_vars) > 1  # every result, not only the kept ones
     assert _chunk_size(None, nd, results, 10**9) == 238
+    # the plain loop (and dask's sync) hold one chunk, not two: twice the default chunk, in
+    # the same memory; a chunk that is given (or the model's) is kept
+    from mfa.analysis.uncertainty._scheduling import chunks_alive
+
+    assert [chunks_alive(s) for s in ("numpy", "NumPy", "sync", "synchronous", "fork",
+                                      "threads", "processes", "tcp://host:8786")] == \
+        [1, 1, 1, 1, 2, 2, 2, 2]
+    assert _chunk_size(None, nd, results, 10**9, alive=1) == 476
+    assert _chunk_size(None, model, small, 10**9, alive=1) == 7
+    assert _chunk_size(5, Model(), small, 10**9, alive=1) == 5
+    assert _chunk_size(None, Model(), small, 10**9, alive=1) == 2 * (CHUNK_RESULT_BYTES
+                                                                      // per_sample)

@@ -18,7 +18,8 @@ DEFAULT_RTOL = 1e-9
 #: a chunk's memory (about twice its results) does not grow with the horizon or the regions.
 #: The Nd baseline (1980-2050, 412 KiB a sample) gets 238 samples: its 10,000-sample Monte
 #: Carlo then peaks at about 0.51 GiB with two forked workers (target 0.6 GiB; 198 samples:
-#: 0.45 GiB and ~6 % more time, a chunk's fixed cost spread over fewer samples).
+#: 0.45 GiB and ~6 % more time, a chunk's fixed cost spread over fewer samples). The plain
+#: loop holds one chunk, not two: its default chunk is twice as large (476 samples, 0.47 GiB).
 CHUNK_RESULT_BYTES = 96 * 2**20
 #: Largest seed: seeds are stored as 64-bit signed integers (netCDF attribute ``mc_seed``).
 MAX_SEED = 2**63 - 1

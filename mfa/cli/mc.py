@@ -293,8 +293,8 @@ def _common(p: argparse.ArgumentParser) -> None:
     p.add_argument("--seed", type=_seed_arg, default=0, help="random seed (default 0)")
     p.add_argument("--chunk", type=_positive_int, default=None,
                    help="samples per task (default: the model's, else as many as make about "
-                        "96 MiB of results: 238 for the Nd baseline); results do not depend on "
-                        "it")
+                        "96 MiB of results: 238 for the Nd baseline, twice that for the numpy "
+                        "loop, which holds one chunk); results do not depend on it")
     p.add_argument("--scheduler", default="auto", metavar="ADDR",
                    help="'auto' (default: two forked worker processes on Linux, else two "
                         "threads, where two or more cores are usable; else 'numpy'), 'fork', "

@@ -30,11 +30,13 @@ from mfa.analysis.uncertainty._sampling import (
     uncertain_parameters,
 )
 from mfa.analysis.uncertainty._scheduling import (
+    AUTO_WORKERS,
     _executor,
     _Payload,
     _run_chunks,
     _scheduler_label,
     _summary_workers,
+    chunks_alive,
 )
 from mfa.analysis.uncertainty._storage import _Store
 from mfa.analysis.uncertainty._summary import MAX_ABS_KEY, WORLD_KEY, _check_quantiles, summarize
@@ -93,13 +95,18 @@ def _validate(n: int, chunk: int | None, names: Sequence[str] | None, params: An
     return int(n), None if chunk is None else int(min(chunk, n)), list(names)
 
 
-def _chunk_size(chunk: int | None, model: Any, template: xr.Dataset, n: int) -> int:
+def _chunk_size(chunk: int | None, model: Any, template: xr.Dataset, n: int,
+                alive: int = AUTO_WORKERS) -> int:
     """``chunk`` if given, else the model's ``mc_chunk``, else :func:`default_chunk` of the
-    results of one sample (``template``: every result variable); at most ``n``."""
+    results of one sample (``template``: every result variable), sized for two chunks in
+    memory: a scheduler that holds ``alive`` = 1 (the plain loop, :func:`chunks_alive`) takes
+    chunks twice as large, in the same memory (the model's fixed cost per chunk, ~80 ms for the
+    Nd baseline, spread over twice the samples); at most ``n``."""
     if chunk is None:
         chunk = getattr(model, "mc_chunk", None)
     if chunk is None:
         chunk = default_chunk(8 * sum(v.size for v in template.data_vars.values()))
+        chunk = chunk * AUTO_WORKERS // max(int(alive), 1)
     return int(min(chunk, n))
 
 
@@ -225,7 +232,7 @@ def ensemble(
     seed = _check_seed(seed)
     n, chunk, names = _validate(n, chunk, factors, params, distribution)
     template, results = _template(model, params, variables, check, rtol)
-    chunk = _chunk_size(chunk, model, results, n)
+    chunk = _chunk_size(chunk, model, results, n, chunks_alive(scheduler))
     st, label, _ = _compute_ensemble(model, params, n, seed, chunk, scheduler, names,
                                      distribution, template, check=check, rtol=rtol,
                                      progress=progress, store="memory", tmpdir=None)
@@ -295,7 +302,8 @@ def monte_carlo(
     chunk : int, optional
         Samples per task (default: the model's ``mc_chunk`` if it has one, else as many as
         make about 96 MiB of results, ``mfa.analysis.options.default_chunk``: 238 for the
-        Nd baseline; a task's memory is about twice its results).
+        Nd baseline; a task's memory is about twice its results; twice as many for the
+        plain loop, which holds one chunk where the others hold two: 476).
     scheduler : str or distributed.Client
         "auto" (where two or more cores are usable: two forked worker processes on Linux from
         a process with no other thread, else two threads of the standard library; two chunks
@@ -345,7 +353,7 @@ def monte_carlo(
         raise UncertaintyError(f"thresholds must be finite numbers, got {thresholds}")
     t0 = _time.perf_counter()
     template, results = _template(model, p, variables, check, rtol)
-    chunk = _chunk_size(chunk, model, results, n)
+    chunk = _chunk_size(chunk, model, results, n, chunks_alive(scheduler))
     world = [v for v in model.headline if v in template.data_vars]
     st, label, workers = _compute_ensemble(model, p, n, seed, chunk, scheduler, names,
                                            distribution, template, check=check, rtol=rtol,

@@ -165,6 +165,18 @@ def _default_scheduler() -> str:
     return "fork" if fork_usable() is None else "pool"
 
 
+def chunks_alive(scheduler: Any) -> int:
+    """Chunks that ``scheduler`` holds in memory at once, as the default chunk counts them: one
+    in the plain numpy loop (``"numpy"``, or ``"auto"`` on one core) and in dask's ``"sync"``
+    scheduler, else :data:`AUTO_WORKERS` (the default chunk is sized for two chunks alive)."""
+    if scheduler is None or scheduler == "auto":
+        scheduler = _default_scheduler()
+    if isinstance(scheduler, str) and (scheduler.lower() == "numpy"
+                                       or _LOCAL_SCHEDULERS.get(scheduler.lower()) == "sync"):
+        return 1
+    return AUTO_WORKERS
+
+
 def _summary_workers(kind: str) -> int:
     """Threads for the quantiles after chunks computed by ``kind``: :data:`AUTO_WORKERS` after
     the schedulers that ran that many workers (two blocks of cells in memory), else one."""

@@ -48,7 +48,39 @@ def test_batched_convolution_equals_the_loop_bit_for_bit(layout, batch_bytes, mo
     np.testing.assert_array_equal(only_outflow[1], ref_outflow)
 
 
+def _greedy(runs: list[tuple[int, int, int]], size: int) -> list[tuple[list[int], int, int, int]]:
+    """The batches by a loop over the runs: from each run on, the following runs of the same
+    length that start where the last stopped, up to ``size``."""
+    out, i = [], 0
+    while i < len(runs):
+        k, a, b = runs[i]
+        ks, stop = [k], b
+        while (i + len(ks) < len(runs) and len(ks) < size and runs[i + len(ks)][1] == stop
+               and runs[i + len(ks)][2] - stop == b - a):
+            ks.append(runs[i + len(ks)][0])
+            stop += b - a
+        out.append((ks, a, stop, b - a))
+        i += len(ks)
+    return out
+
+
+def _batches(runs: list[tuple[int, int, int]], size: int) -> list[tuple[list[int], int, int, int]]:
+    arrays = tuple(np.array([r[j] for r in runs], dtype=np.intp) for j in range(3))
+    return [(ks.tolist(), a, b, n) for ks, a, b, n in K._batches(arrays, size)]
+
+
 def test_batches_group_consecutive_runs_of_equal_length():
     runs = [(0, 0, 2), (1, 2, 4), (2, 4, 6), (3, 6, 7), (4, 7, 8), (5, 8, 10)]
-    assert list(K._batches(runs, 2)) == [([0, 1], 0, 4, 2), ([2], 4, 6, 2), ([3, 4], 6, 8, 1),
-                                         ([5], 8, 10, 2)]
+    assert _batches(runs, 2) == [([0, 1], 0, 4, 2), ([2], 4, 6, 2), ([3, 4], 6, 8, 1),
+                                 ([5], 8, 10, 2)]
+    assert _batches([], 3) == []
+    rng = np.random.default_rng(2)
+    for size in (1, 2, 3, 7, 50):
+        lengths = rng.choice([1, 2, 6], 300, p=[0.2, 0.2, 0.6])
+        stops = np.cumsum(lengths)
+        starts = stops - lengths
+        starts[100:] += 1  # a gap: a batch never spans it
+        stops[100:] += 1
+        runs = list(zip(rng.permutation(300).tolist(), starts.tolist(), stops.tolist(),
+                        strict=True))
+        assert _batches(runs, size) == _greedy(runs, size)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
+from itertools import pairwise
 
 import numpy as np
 
@@ -123,25 +124,33 @@ def _flushed(a: np.ndarray) -> np.ndarray:
     return a
 
 
-def _runs(group: np.ndarray, n: int) -> tuple[np.ndarray | None, list[tuple[int, int, int]]]:
-    """Runs of equal structure id: (order, [(k, start, stop), ...]).
+def _run_arrays(group: np.ndarray, n: int
+                ) -> tuple[np.ndarray | None, tuple[np.ndarray, np.ndarray, np.ndarray]]:
+    """Runs of equal structure id: (order, (ids, starts, stops)) as arrays.
 
     ``order`` is None when the elements come in at most ``2 n + 8`` runs (use them in place);
     otherwise the permutation that sorts them by structure (gather inputs with it).
     """
-    def runs_of(g: np.ndarray) -> list[tuple[int, int, int]]:
+    def runs_of(g: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         change = np.flatnonzero(g[1:] != g[:-1]) + 1
-        starts = np.concatenate([[0], change])
-        stops = np.concatenate([change, [g.size]])
-        return [(int(g[a]), int(a), int(b)) for a, b in zip(starts, stops, strict=True)]
+        starts = np.concatenate([[0], change]).astype(np.intp)
+        stops = np.concatenate([change, [g.size]]).astype(np.intp)
+        return g[starts].astype(np.intp), starts, stops
 
     if group.size == 0:
-        return None, []
+        empty = np.zeros(0, dtype=np.intp)
+        return None, (empty, empty, empty)
     runs = runs_of(group)
-    if len(runs) <= 2 * n + 8:
+    if runs[0].size <= 2 * n + 8:
         return None, runs
     order = np.argsort(group, kind="stable")
     return order, runs_of(group[order])
+
+
+def _runs(group: np.ndarray, n: int) -> tuple[np.ndarray | None, list[tuple[int, int, int]]]:
+    """:func:`_run_arrays` as a list of ``(k, start, stop)``."""
+    order, runs = _run_arrays(group, n)
+    return order, list(zip(*(a.tolist() for a in runs), strict=True))
 
 
 def _unsort(arr: np.ndarray, order: np.ndarray | None) -> np.ndarray:
@@ -205,10 +214,10 @@ def _convolve(
     ``out`` = (stock, outflow) arrays to fill (when the elements need no sorting).
     """
     E, T = x.shape
-    order, runs = _runs(group, structs.n)
+    order, runs = _run_arrays(group, structs.n)
     if method == "auto":
         # thousands of short runs of distinct curves: the lag loop is as fast and builds no matrix
-        method = "lags" if structs.curves is not None and len(runs) > max(64, E // 4) else "blas"
+        method = "lags" if structs.curves is not None and runs[0].size > max(64, E // 4) else "blas"
     if method == "lags":
         if structs.curves is None:
             raise ValueError("method='lags' needs a lifetime that varies neither by cohort nor by year")
@@ -223,7 +232,7 @@ def _convolve(
         _convolve_batches(xs, structs.curves, runs, st, ou)
         return (_unsort(st, order) if stock else None), _unsort(ou, order)
     buf = np.empty((2, T, T)) if structs.curves is not None else None
-    for k, a, b in runs:
+    for k, a, b in zip(*(r.tolist() for r in runs), strict=True):
         U, V = structs.pair(k, buf)  # survival and outflow shares, transposed
         if stock:
             st[a:b] = xs[a:b]
@@ -233,22 +242,26 @@ def _convolve(
     return (_unsort(st, order) if stock else None), _unsort(ou, order)
 
 
-def _batches(runs: list[tuple[int, int, int]], size: int) -> Iterator[tuple[list[int], int, int, int]]:
-    """Consecutive runs of equal length, at most ``size`` at a time: (structure ids, start,
-    stop, run length)."""
-    i = 0
-    while i < len(runs):
-        k, a, b = runs[i]
-        ks, stop = [k], b
-        while (i + len(ks) < len(runs) and len(ks) < size and runs[i + len(ks)][1] == stop
-               and runs[i + len(ks)][2] - stop == b - a):
-            ks.append(runs[i + len(ks)][0])
-            stop += b - a
-        yield ks, a, stop, b - a
-        i += len(ks)
+def _batches(runs: tuple[np.ndarray, np.ndarray, np.ndarray], size: int
+             ) -> Iterator[tuple[np.ndarray, int, int, int]]:
+    """Consecutive runs (ids, starts, stops) of equal length, at most ``size`` at a time, each
+    batch starting where the last ended or where the run length changes: (structure ids,
+    start, stop, run length)."""
+    ks, starts, stops = runs
+    if ks.size == 0:
+        return
+    length = stops - starts
+    new = np.ones(ks.size, dtype=bool)
+    new[1:] = (length[1:] != length[:-1]) | (starts[1:] != stops[:-1])
+    first = np.flatnonzero(new)                                  # where each group starts
+    pos = np.arange(ks.size) - first[np.cumsum(new) - 1]         # position in its group
+    edges = [*np.flatnonzero(new | (pos % size == 0)).tolist(), ks.size]
+    for i, j in pairwise(edges):
+        yield ks[i:j], int(starts[i]), int(stops[j - 1]), int(length[i])
 
 
-def _convolve_batches(xs: np.ndarray, curves: np.ndarray, runs: list[tuple[int, int, int]],
+def _convolve_batches(xs: np.ndarray, curves: np.ndarray,
+                      runs: tuple[np.ndarray, np.ndarray, np.ndarray],
                       st: np.ndarray | None, ou: np.ndarray) -> None:
     """The per-structure products of :func:`_convolve` (Toeplitz structures), for batches of
     runs of equal length at once: the same matrices and the same BLAS product per run as

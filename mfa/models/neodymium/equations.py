@@ -204,8 +204,10 @@ SCRAP_QUANTITIES: tuple[str, ...] = ("eol_recovered", "eol_lost", "new_scrap_rec
 
 
 #: Array size [elements] of a block of years computed at once by :func:`recycle_with_capacity`
-#: (larger blocks leave the CPU cache: slower than year by year with many samples).
-_BLOCK_SIZE = 2**14
+#: (much larger blocks leave the CPU cache). 2**16 (512 KiB per array): the baseline's
+#: recycling in a Monte Carlo chunk of 238 samples took 23 ms against 31 ms with 2**14, in a
+#: chunk of 476 46 ms against 63 ms (11 and 5 years at once instead of 2 and 1).
+_BLOCK_SIZE = 2**16
 
 
 def recycle_with_capacity(scrap: np.ndarray, export_share: np.ndarray,

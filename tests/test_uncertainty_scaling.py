@@ -407,3 +407,14 @@ def test_the_default_chunk_bounds_the_results_of_a_chunk():
     assert _chunk_size(5, Model(), small, 10**9, alive=1) == 5
     assert _chunk_size(None, Model(), small, 10**9, alive=1) == 2 * (CHUNK_RESULT_BYTES
                                                                       // per_sample)
+
+
+def test_the_summary_runs_in_parallel_after_parallel_chunks_in_this_process():
+    """Two threads of quantiles after forked workers, standard-library threads and dask
+    threads; one after the plain loop, dask's sync scheduler and a cluster."""
+    from mfa.analysis.uncertainty._scheduling import AUTO_WORKERS, _summary_workers
+
+    assert [_summary_workers("fork", 2), _summary_workers("pool", 2),
+            _summary_workers("local", "threads")] == [AUTO_WORKERS] * 3
+    assert [_summary_workers("numpy", None), _summary_workers("local", "sync"),
+            _summary_workers("distributed", object())] == [1, 1, 1]

@@ -167,7 +167,7 @@ def _compute_ensemble(model: Any, params: Any, n: int, seed: int | None, chunk: 
     except BaseException:
         st.close()
         raise
-    return st, label, _summary_workers(kind)
+    return st, label, _summary_workers(kind, handle)
 
 
 def _wrap(template: xr.Dataset, v: str, data: np.ndarray, n: int) -> xr.DataArray:

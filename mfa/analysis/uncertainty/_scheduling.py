@@ -177,10 +177,13 @@ def chunks_alive(scheduler: Any) -> int:
     return AUTO_WORKERS
 
 
-def _summary_workers(kind: str) -> int:
-    """Threads for the quantiles after chunks computed by ``kind``: :data:`AUTO_WORKERS` after
-    the schedulers that ran that many workers (two blocks of cells in memory), else one."""
-    return AUTO_WORKERS if kind in ("fork", "pool") else 1
+def _summary_workers(kind: str, handle: Any = None) -> int:
+    """Threads for the quantiles after chunks computed by ``kind`` (``handle``: the local dask
+    scheduler's name): :data:`AUTO_WORKERS` after the schedulers that ran chunks in parallel in
+    this process or its forks (two blocks of cells in memory), else one (the plain loop, dask's
+    ``"sync"``; a cluster's workers are elsewhere)."""
+    parallel = kind in ("fork", "pool") or (kind == "local" and handle == "threads")
+    return AUTO_WORKERS if parallel else 1
 
 
 @contextlib.contextmanager

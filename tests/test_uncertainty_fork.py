@@ -120,6 +120,39 @@ def test_workers_keep_their_freed_memory(params, forkable, monkeypatch, tmp_path
     _no_worker_left()
 
 
+_TRIM_SCRIPT = """
+import os, sys
+import numpy as np
+from mfa.analysis.uncertainty._forked import return_freed_memory
+def rss():
+    return int(open("/proc/self/statm").read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
+arrays = [np.ones(2**13) for _ in range(4000)]  # 4000 x 64 KiB from the heap, not mapped
+last = np.ones(2**13)  # above them: their memory is not at the top of the heap when freed
+del arrays
+before = rss()
+done = return_freed_memory() if sys.argv[1] == "trim" else None
+print(done, before - rss())
+"""
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="glibc's allocator")
+def test_the_memory_the_chunks_freed_goes_back_before_the_summary():
+    """:func:`return_freed_memory` (called after the chunks of a run) gives the memory freed
+    in the middle of the heap back to the system (a fresh process each)."""
+    import platform
+
+    got = {}
+    for mode in ("keep", "trim"):
+        out = subprocess.run([sys.executable, "-c", _TRIM_SCRIPT, mode], capture_output=True,
+                             text=True, check=True).stdout.split()
+        got[mode] = (out[0], int(out[1]))
+    assert got["keep"][1] < 2**24  # freed, but still held by the C library
+    if platform.libc_ver()[0] == "glibc":
+        assert got["trim"] == ("True", got["trim"][1]) and got["trim"][1] > 2**27  # > 128 MiB
+    else:  # pragma: no cover - e.g. musl: nothing done, and said so
+        assert got["trim"][0] == "False"
+
+
 @pytest.mark.parametrize("at, n, failure, match", [
     (8, 40, "raise", r"^chunk 8 failed$"),
     (4, 16, "exit", r"ended without a result \(exit code 7\)"),

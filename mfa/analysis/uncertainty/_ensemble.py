@@ -22,6 +22,7 @@ from mfa.analysis.options import (
     default_chunk,
 )
 from mfa.analysis.run import prepare
+from mfa.analysis.uncertainty._forked import return_freed_memory
 from mfa.analysis.uncertainty._sampling import (
     CORRELATION,
     _check_seed,
@@ -167,6 +168,7 @@ def _compute_ensemble(model: Any, params: Any, n: int, seed: int | None, chunk: 
     except BaseException:
         st.close()
         raise
+    return_freed_memory()  # what the chunks freed here, before the summary's blocks
     return st, label, _summary_workers(kind, handle)
 
 

@@ -13,7 +13,8 @@ from mfa.analysis.options import DEFAULT_QUANTILES, UncertaintyError
 from mfa.analysis.uncertainty._quantiles import constant_quantiles, quantiles_by_row
 from mfa.core.model import get as get_model
 
-#: Bytes of one block of cells (all samples) read from the store for the quantiles.
+#: Bytes of cells (all samples) read from the store at a time for the quantiles, over all the
+#: summary's threads (each holds one block of this size over the number of threads).
 BLOCK_BYTES = 32 * 2**20
 #: Store keys of what the chunk tasks reduce for the summary (not result variables: a
 #: variable name cannot contain "/").
@@ -33,9 +34,10 @@ def _all_block_quantiles(read_varying: Callable[..., tuple[np.ndarray, np.ndarra
                          cells: dict[str, int], n: int, q: np.ndarray, workers: int = 1,
                          block_bytes: int | None = None) -> dict[str, np.ndarray]:
     """Quantiles (len(q), cells[v]) of every variable ``v``, read ``block_bytes`` (default
-    :data:`BLOCK_BYTES`) of cells at a time; ``workers`` > 1: that many blocks at once, in
-    threads (reading and selecting release the interpreter lock; each block is one task, so
-    the result does not depend on them).
+    :data:`BLOCK_BYTES`) of cells at a time; ``workers`` > 1: that many blocks of
+    ``block_bytes / workers`` at once, in threads (the same memory; reading and selecting
+    release the interpreter lock; each block is one task, so the result does not depend on
+    them).
 
     ``read_varying(v, j0, j1, block)`` (:meth:`_Store.read_varying`) puts the samples of the
     cells ``j0 .. j1 - 1`` of ``v`` that vary in the first rows of ``block`` ((j1 - j0, n))
@@ -44,7 +46,8 @@ def _all_block_quantiles(read_varying: Callable[..., tuple[np.ndarray, np.ndarra
     and touching fresh pages cost a fifth of the summary's time on the reference machine.
     """
     out = {v: np.empty((q.size, m)) for v, m in cells.items()}
-    step = max(1, (BLOCK_BYTES if block_bytes is None else block_bytes) // max(8 * n, 1))
+    step = max(1, (BLOCK_BYTES if block_bytes is None else block_bytes) // max(workers, 1)
+               // max(8 * n, 1))
     blocks = [(v, j0, min(j0 + step, m)) for v, m in cells.items() for j0 in range(0, m, step)]
     buffers = threading.local()
 

@@ -76,6 +76,19 @@ _M_TRIM_THRESHOLD, _M_MMAP_THRESHOLD = -1, -3
 _WORKER_MALLOC = ((_M_MMAP_THRESHOLD, 32 * 2**20), (_M_TRIM_THRESHOLD, 2**30))
 
 
+def _glibc_function(name: str) -> Any:
+    """The function ``name`` of the C library if it is glibc (ctypes), else None."""
+    import ctypes
+    import platform
+
+    if platform.libc_ver()[0] != "glibc":
+        return None
+    try:
+        return getattr(ctypes.CDLL(None), name)
+    except (OSError, AttributeError):  # pragma: no cover - glibc always has them
+        return None
+
+
 def keep_freed_memory() -> bool:
     """Make glibc's allocator keep freed memory for reuse in this process; whether it could.
 
@@ -86,16 +99,9 @@ def keep_freed_memory() -> bool:
     right trade in a process that ends with the run (its memory is returned then), not in the
     caller's. False (nothing changed) where the C library is not glibc.
     """
-    import ctypes
-    import platform
-
-    if platform.libc_ver()[0] != "glibc":
-        return False
-    try:
-        mallopt = ctypes.CDLL(None).mallopt
-    except (OSError, AttributeError):  # pragma: no cover - glibc always has it
-        return False
-    return all([mallopt(param, value) == 1 for param, value in _WORKER_MALLOC])
+    mallopt = _glibc_function("mallopt")
+    return mallopt is not None and all([mallopt(param, value) == 1
+                                        for param, value in _WORKER_MALLOC])
 
 
 def return_freed_memory() -> bool:
@@ -108,14 +114,8 @@ def return_freed_memory() -> bool:
     0.13 GiB + the summary once returned, in 25 ms). False (nothing done) where the C library
     is not glibc.
     """
-    import ctypes
-    import platform
-
-    if platform.libc_ver()[0] != "glibc":
-        return False
-    try:
-        trim = ctypes.CDLL(None).malloc_trim
-    except (OSError, AttributeError):  # pragma: no cover - glibc always has it
+    trim = _glibc_function("malloc_trim")
+    if trim is None:
         return False
     trim(0)
     return True

@@ -112,14 +112,15 @@ class _Range:
         zero = np.zeros(value.shape)
         key = np.stack([value, np.where(self.ranged, low, zero), np.where(self.ranged, high, zero)],
                        axis=-1).reshape(-1, 3)
-        _, first, self.rows = np.unique(np.ascontiguousarray(key).view(np.dtype((np.void, 24))),
-                                        return_index=True, return_inverse=True)
-        self.rows = self.rows.reshape(-1)                   # element -> its row
+        _, first, rows = np.unique(np.ascontiguousarray(key).view(np.dtype((np.void, 24))),
+                                   return_index=True, return_inverse=True)
+        self.rows = rows.reshape(-1)                        # element -> its row
         ranged = self.ranged.reshape(-1)[first]             # which rows have a range
         self.row_ranged = np.flatnonzero(ranged)
         self.row_fixed = np.flatnonzero(~ranged)
-        self.row_value = value.reshape(-1)[first][self.row_fixed].reshape(-1, 1)
-        v = value.reshape(-1)[first][self.row_ranged].reshape(-1, 1)
+        row_value = value.reshape(-1)[first]
+        self.row_value = row_value[self.row_fixed].reshape(-1, 1)
+        v = row_value[self.row_ranged].reshape(-1, 1)
         self.lo = low.reshape(-1)[first][self.row_ranged].reshape(-1, 1)
         self.hi = high.reshape(-1)[first][self.row_ranged].reshape(-1, 1)
         self.width = self.hi - self.lo

@@ -372,6 +372,7 @@ def test_the_default_chunk_bounds_the_results_of_a_chunk():
     from mfa.models import get
 
     assert default_chunk(CHUNK_RESULT_BYTES / 248.5) == 248
+    assert default_chunk(CHUNK_RESULT_BYTES / 248.5, chunks_alive=1) == 496
     assert default_chunk(10.0**12) == 1
 
     class Model:

@@ -234,8 +234,8 @@ def estimate_ensemble(n_time: int, n_elements: int, samples: int, *, chunk: int 
     runs = samples if evaluations is None else evaluations
     cells = float(n_time) * n_elements
     per_sample = RESULT_BYTES_PER_ELEMENT * cells
-    if chunk is None:  # sized for two chunks in memory; one worker holds one, twice as large
-        chunk = default_chunk(per_sample) * (2 if workers <= 1 else 1)
+    if chunk is None:  # one worker holds one chunk at a time, the others two
+        chunk = default_chunk(per_sample, 1 if workers <= 1 else 2)
     in_flight = min(chunk * max(workers, 1), max(runs, 1))  # samples computed at once
     memory = BASE_BYTES + (WORK_BYTES_PER_ELEMENT * cells + per_sample) * (in_flight + 1)
     store = samples * per_sample

@@ -33,12 +33,17 @@ class UncertaintyError(MfaError):
     """A Monte Carlo or sensitivity option is wrong (sample count, seed, quantiles, names...)."""
 
 
-def default_chunk(result_bytes_per_sample: float) -> int:
-    """Samples per chunk whose results take about :data:`CHUNK_RESULT_BYTES` (at least 1).
+def default_chunk(result_bytes_per_sample: float, chunks_alive: int = 2) -> int:
+    """Samples per chunk whose results take about :data:`CHUNK_RESULT_BYTES` (at least 1),
+    sized for two chunks in memory at once: twice as many for a scheduler that holds one
+    (``chunks_alive`` = 1, the plain loop), in the same memory.
 
     Parameters
     ----------
     result_bytes_per_sample : float
         Bytes of one sample's results (every result variable, float64) [bytes].
+    chunks_alive : int
+        Chunks the scheduler holds in memory at once (1 or 2).
     """
-    return max(1, int(CHUNK_RESULT_BYTES // max(float(result_bytes_per_sample), 1.0)))
+    chunk = max(1, int(CHUNK_RESULT_BYTES // max(float(result_bytes_per_sample), 1.0)))
+    return chunk * 2 // max(int(chunks_alive), 1)

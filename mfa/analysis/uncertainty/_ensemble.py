@@ -31,7 +31,6 @@ from mfa.analysis.uncertainty._sampling import (
     uncertain_parameters,
 )
 from mfa.analysis.uncertainty._scheduling import (
-    AUTO_WORKERS,
     _executor,
     _Payload,
     _run_chunks,
@@ -97,17 +96,16 @@ def _validate(n: int, chunk: int | None, names: Sequence[str] | None, params: An
 
 
 def _chunk_size(chunk: int | None, model: Any, template: xr.Dataset, n: int,
-                alive: int = AUTO_WORKERS) -> int:
+                alive: int = 2) -> int:
     """``chunk`` if given, else the model's ``mc_chunk``, else :func:`default_chunk` of the
-    results of one sample (``template``: every result variable), sized for two chunks in
-    memory: a scheduler that holds ``alive`` = 1 (the plain loop, :func:`chunks_alive`) takes
-    chunks twice as large, in the same memory (the model's fixed cost per chunk, ~80 ms for the
-    Nd baseline, spread over twice the samples); at most ``n``."""
+    results of one sample (``template``: every result variable) for a scheduler that holds
+    ``alive`` chunks at once (:func:`chunks_alive`: the plain loop's one chunk is twice as
+    large, in the same memory, its ~80 ms fixed cost for the Nd baseline spread over twice the
+    samples); at most ``n``."""
     if chunk is None:
         chunk = getattr(model, "mc_chunk", None)
     if chunk is None:
-        chunk = default_chunk(8 * sum(v.size for v in template.data_vars.values()))
-        chunk = chunk * AUTO_WORKERS // max(int(alive), 1)
+        chunk = default_chunk(8 * sum(v.size for v in template.data_vars.values()), alive)
     return int(min(chunk, n))
 
 

@@ -3,6 +3,7 @@ so this directory is on ``sys.path``)."""
 
 from __future__ import annotations
 
+import json
 import resource
 import subprocess
 import sys
@@ -17,6 +18,59 @@ def cpu_seconds() -> float:
     as the worker processes a Monte Carlo forks."""
     own, done = (resource.getrusage(w) for w in (resource.RUSAGE_SELF, resource.RUSAGE_CHILDREN))
     return own.ru_utime + own.ru_stime + done.ru_utime + done.ru_stime
+
+
+def system_seconds() -> float:
+    """The system (kernel) part [s] of :func:`cpu_seconds`: mostly page faults on new memory
+    and the writes of the temporary store."""
+    own, done = (resource.getrusage(w) for w in (resource.RUSAGE_SELF, resource.RUSAGE_CHILDREN))
+    return own.ru_stime + done.ru_stime
+
+
+def first_touch_cost(nbytes: int = 256 * 2**20) -> tuple[float, float]:
+    """Cost [ns per byte] of the first write to ``nbytes`` of new memory, then of the same
+    again at once.
+
+    On an ordinary machine both are ~0.1 ns per byte (a page fault and zeroing per 4 KiB page).
+    On a virtual machine whose guest reports its free pages to the host (virtio-balloon free
+    page reporting, as on the development machine: a nested Firecracker VM), memory freed for
+    more than a few seconds goes back to the host, and the next first write to it waits for
+    the host: ~3 ns per byte measured there (~12 us per page). The second figure uses the
+    pages just freed (still backed). Every new page a benchmark case touches (its arrays, the
+    temporary store's file pages) pays the first figure, so the table depends on it.
+    """
+    import mmap
+    import time
+
+    import numpy as np
+
+    def touch() -> float:
+        m = mmap.mmap(-1, nbytes, flags=mmap.MAP_PRIVATE | mmap.MAP_ANONYMOUS)
+        try:
+            pages = np.frombuffer(m, dtype=np.uint8)
+            t = time.perf_counter()
+            pages[::mmap.PAGESIZE] = 1
+            seconds = time.perf_counter() - t
+            del pages
+        finally:
+            m.close()
+        return 1e9 * seconds / nbytes
+
+    return touch(), touch()
+
+
+def first_touch_cost_elsewhere(nbytes: int = 2**30) -> tuple[float, float]:
+    """:func:`first_touch_cost` measured in a process of its own: a process's peak resident
+    size (``ru_maxrss``) is inherited by the processes it starts, so measuring here would
+    show ``nbytes`` in the peak of every case started afterwards."""
+    from pathlib import Path
+
+    code = ("import json, _common; "
+            f"print(json.dumps(_common.first_touch_cost({int(nbytes)})))")
+    out = subprocess.run([sys.executable, "-c", code], cwd=Path(__file__).parent,
+                         capture_output=True, text=True, check=True).stdout
+    cold, again = json.loads(out)
+    return cold, again
 
 
 def run_watched(cmd: list[str]) -> tuple[str, dict[str, int]]:

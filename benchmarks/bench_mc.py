@@ -18,7 +18,11 @@ caller's first array in a process with dask installed imports ``dask.array``, 0.
 
 The machine may be shared: each case can be repeated (``--repeat``) and the table gives the
 median wall time, the median CPU time of the case and its worker processes (user + system;
-steadier than the wall time when other processes compete for the cores) and the largest peaks.
+steadier than the wall time when other processes compete for the cores), its system part (page
+faults on new memory, the store's writes) and the largest peaks. The header gives the cost of
+new memory when the benchmark starts (``first_touch_cost``): on the development machine, a
+virtual machine that hands freed memory back to its host, it varies ~5x from run to run and
+explains much of the difference between days (``benchmarks/README.md``).
 
 Run:  python benchmarks/bench_mc.py [--samples 1000,10000,50000] [--schedulers auto,numpy,threads]
                                     [--chunk N] [--repeat 3] [--one-array 1000] [--end 2100]
@@ -43,7 +47,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from _common import cpu_seconds, run_watched
+from _common import cpu_seconds, first_touch_cost_elsewhere, run_watched, system_seconds
 
 TARGET_SECONDS_PER_10K = 10.0
 TARGET_RSS_BYTES = int(0.6 * 2**30)
@@ -60,16 +64,16 @@ def _child(scheduler: str, n: int, chunk: int, store: str, seed: int, params: st
     from mfa.models import get
 
     t0 = time.perf_counter()
-    c0 = cpu_seconds()
+    c0, s0 = cpu_seconds(), system_seconds()
     out = U.monte_carlo(get("neodymium"), params, n, scenario="baseline", seed=seed,
                         chunk=chunk or None, scheduler=scheduler, store=store,
                         thresholds=[1.5e5])
     elapsed = time.perf_counter() - t0
-    cpu = cpu_seconds() - c0
+    cpu, system = cpu_seconds() - c0, system_seconds() - s0
     pd = out["world_primary_demand"].sel(time=[2030, 2050])
     return {"years": int(out.sizes["time"]),
         "scheduler": scheduler, "samples": n, "chunk": int(out.attrs["mc_chunk"]), "store": store,
-        "seconds": elapsed, "cpu_seconds": cpu, "label": out.attrs["mc_scheduler"],
+        "seconds": elapsed, "cpu_seconds": cpu, "sys_seconds": system, "label": out.attrs["mc_scheduler"],
         "rss_self": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024,
         "factors": len(json.loads(out.attrs["mc_factors"])),
         "variables": sum(1 for v in out.data_vars if "quantile" in out[v].dims),
@@ -137,7 +141,10 @@ def _cases(args: argparse.Namespace, params: str) -> int:
     print(f"Monte Carlo benchmark: baseline {span}, all regions and products, seed {args.seed}, "
           f"{os.cpu_count()} CPUs, OPENBLAS_NUM_THREADS=1, {args.repeat} run(s) per case "
           f"(medians; memory: largest)")
-    print(f"{'scheduler':<10}{'samples':>9}{'chunk':>7}{'seconds':>10}{'cpu s':>9}{'ms/sample':>11}"
+    cold, again = first_touch_cost_elsewhere(2**30)
+    print(f"first write to 1 GiB of new memory now: {cold:.2f} ns/byte; to the pages just freed: "
+          f"{again:.2f} ns/byte (see benchmarks/README.md, 'the machine's memory')")
+    print(f"{'scheduler':<10}{'samples':>9}{'chunk':>7}{'seconds':>10}{'cpu s':>9}{'sys s':>8}{'ms/sample':>11}"
           f"{'peak PSS MiB':>14}{'peak RSS MiB':>14}  runs on")
     results = []
     for sched, n, chunk, store in cases:
@@ -145,10 +152,11 @@ def _cases(args: argparse.Namespace, params: str) -> int:
         r = dict(runs[0])
         r["seconds"] = statistics.median(x["seconds"] for x in runs)
         r["cpu_seconds"] = statistics.median(x["cpu_seconds"] for x in runs)
+        r["sys_seconds"] = statistics.median(x["sys_seconds"] for x in runs)
         r["rss_peak"] = max(x["rss_peak"] for x in runs)
         r["pss_peak"] = max(x["pss_peak"] for x in runs)
         results.append(r)
-        print(f"{sched:<10}{n:>9}{r['chunk']:>7}{r['seconds']:>10.1f}{r['cpu_seconds']:>9.1f}"
+        print(f"{sched:<10}{n:>9}{r['chunk']:>7}{r['seconds']:>10.1f}{r['cpu_seconds']:>9.1f}{r['sys_seconds']:>8.1f}"
               f"{1000 * r['seconds'] / n:>11.2f}{r['pss_peak'] / 2**20:>14.0f}"
               f"{r['rss_peak'] / 2**20:>14.0f}  {r['label']}", flush=True)
     first = results[0]

@@ -39,3 +39,17 @@ print(patched)
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert out.returncode == 0, out.stderr
     assert out.stdout.strip() == "True"
+
+
+def test_mc_on_dask_threads_imports_neither_distributed_nor_dask_arrays(tmp_path):
+    # dask looks for a distributed client (importing it, ~0.4 s) when given a scheduler's
+    # name; a local scheduler is given dask's own function instead
+    code = ("import sys; from mfa.cli import main; "
+            "assert main(['mc', '--samples', '4', '--chunk', '2', '--scheduler', 'threads', "
+            f"'--no-progress', '-q', '--out', {str(tmp_path / 'mc.nc')!r}]) == 0; "
+            "print('dask' in sys.modules, "
+            "sorted(m for m in ('distributed', 'dask.array') if m in sys.modules))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         cwd=tmp_path)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.strip().splitlines()[-1] == "True []"

@@ -373,6 +373,8 @@ def _run_local(payload: _Payload, spans: list[tuple[int, int]], store: _Store, s
                bar: ProgressBar) -> None:
     """The chunks as dask tasks on a local scheduler (threads, sync)."""
     import dask
+    from dask.local import get_sync
+    from dask.threaded import get as get_threads
 
     # Each task computes its chunk (drawing its own samples) and writes it into the store,
     # so at most one chunk per thread is alive at a time; the model's warnings are silenced
@@ -393,7 +395,9 @@ def _run_local(payload: _Payload, spans: list[tuple[int, int]], store: _Store, s
         ctx = Callback(posttask=done)
     with ctx, warnings.catch_warnings():
         warnings.filterwarnings("ignore", category=MfaWarning)
-        dask.compute(*tasks, scheduler=scheduler)
+        # dask's own function, not its name: a name makes dask import distributed (~0.4 s) to
+        # look for a client, which a local scheduler does not use
+        dask.compute(*tasks, scheduler=get_threads if scheduler == "threads" else get_sync)
 
 
 def _run_distributed(payload: _Payload, spans: list[tuple[int, int]], store: _Store,

@@ -13,18 +13,23 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 
 
-def cpu_seconds() -> float:
-    """CPU time [s] (user + system) of this process and of its ended (joined) children, such
+def _user_and_system_seconds() -> tuple[float, float]:
+    """User and system CPU time [s] of this process and of its ended (joined) children, such
     as the worker processes a Monte Carlo forks."""
     own, done = (resource.getrusage(w) for w in (resource.RUSAGE_SELF, resource.RUSAGE_CHILDREN))
-    return own.ru_utime + own.ru_stime + done.ru_utime + done.ru_stime
+    return own.ru_utime + done.ru_utime, own.ru_stime + done.ru_stime
+
+
+def cpu_seconds() -> float:
+    """CPU time [s] (user + system) of this process and of its ended (joined) children."""
+    user, system = _user_and_system_seconds()
+    return user + system
 
 
 def system_seconds() -> float:
     """The system (kernel) part [s] of :func:`cpu_seconds`: mostly page faults on new memory
     and the writes of the temporary store."""
-    own, done = (resource.getrusage(w) for w in (resource.RUSAGE_SELF, resource.RUSAGE_CHILDREN))
-    return own.ru_stime + done.ru_stime
+    return _user_and_system_seconds()[1]
 
 
 def first_touch_cost(nbytes: int = 256 * 2**20) -> tuple[float, float]:

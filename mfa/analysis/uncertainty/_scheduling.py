@@ -373,8 +373,7 @@ def _run_local(payload: _Payload, spans: list[tuple[int, int]], store: _Store, s
                bar: ProgressBar) -> None:
     """The chunks as dask tasks on a local scheduler (threads, sync)."""
     import dask
-    from dask.local import get_sync
-    from dask.threaded import get as get_threads
+    from dask.base import named_schedulers
 
     # Each task computes its chunk (drawing its own samples) and writes it into the store,
     # so at most one chunk per thread is alive at a time; the model's warnings are silenced
@@ -395,9 +394,9 @@ def _run_local(payload: _Payload, spans: list[tuple[int, int]], store: _Store, s
         ctx = Callback(posttask=done)
     with ctx, warnings.catch_warnings():
         warnings.filterwarnings("ignore", category=MfaWarning)
-        # dask's own function, not its name: a name makes dask import distributed (~0.4 s) to
-        # look for a client, which a local scheduler does not use
-        dask.compute(*tasks, scheduler=get_threads if scheduler == "threads" else get_sync)
+        # the function dask's name stands for, not the name: given a name, dask imports
+        # distributed (~0.4 s) to look for a client, which a local scheduler does not use
+        dask.compute(*tasks, scheduler=named_schedulers[scheduler])
 
 
 def _run_distributed(payload: _Payload, spans: list[tuple[int, int]], store: _Store,
